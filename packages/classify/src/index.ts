@@ -1,0 +1,2 @@
+// RST classification: cause, origin, phase, confidence, evidence and tampering signature.
+export {};

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ADDR_BYTES,
+  bytesPerHeader,
+  flowHash,
+  formatAddr,
+  formatFlags,
+  formatTsUs,
+  HeaderColumns,
+  parseAddr,
+} from './index.js';
+
+function put(c: HeaderColumns, src: string, sp: number, dst: string, dp: number): number {
+  const i = c.length++;
+  parseAddr(src, c.srcAddr, i * ADDR_BYTES);
+  parseAddr(dst, c.dstAddr, i * ADDR_BYTES);
+  c.srcPort[i] = sp;
+  c.dstPort[i] = dp;
+  return i;
+}
+
+describe('HeaderColumns', () => {
+  it('lays columns out in one buffer and survives a round trip through fromBuffer', () => {
+    const c = HeaderColumns.allocate(8);
+    const i = put(c, '198.18.0.1', 1234, '198.18.0.2', 80);
+    c.seq[i] = 0xfffffff0;
+    c.rstPayload[i * 64] = 65;
+    c.rstPayloadLen[i] = 1;
+    const d = HeaderColumns.fromBuffer(c.buffer, 8, 1);
+    expect(d.seq[0]).toBe(0xfffffff0);
+    expect(formatAddr(d.srcAddr, 0)).toBe('198.18.0.1');
+    expect(d.rstPayload[0]).toBe(65);
+    expect(bytesPerHeader()).toBeGreaterThan(100);
+  });
+  it('copyFrom appends and reports full', () => {
+    const a = HeaderColumns.allocate(2);
+    put(a, '2001:db8::1', 1, '2001:db8::2', 2);
+    a.rstPayloadLen[0] = 3;
+    a.rstPayload.set([1, 2, 3], 0);
+    const b = HeaderColumns.allocate(1);
+    expect(b.copyFrom(a, 0)).toBe(true);
+    expect(b.copyFrom(a, 0)).toBe(false);
+    expect(formatAddr(b.dstAddr, 0)).toBe('2001:db8::2');
+    expect([...b.rstPayload.subarray(0, 3)]).toEqual([1, 2, 3]);
+  });
+  it('rejects bad sizes', () => {
+    expect(() => HeaderColumns.allocate(0)).toThrow(RangeError);
+    expect(() => HeaderColumns.fromBuffer(new ArrayBuffer(8), 8, 0)).toThrow(RangeError);
+  });
+});
+
+describe('flowHash', () => {
+  it('is the same for both directions and differs for another flow', () => {
+    const c = HeaderColumns.allocate(4);
+    put(c, '198.18.0.1', 40000, '198.18.0.2', 443);
+    put(c, '198.18.0.2', 443, '198.18.0.1', 40000);
+    put(c, '198.18.0.1', 40001, '198.18.0.2', 443);
+    expect(flowHash(c, 0)).toBe(flowHash(c, 1));
+    expect(flowHash(c, 0)).not.toBe(flowHash(c, 2));
+    expect(flowHash(c, 0)).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('addresses and formatting', () => {
+  it('formats IPv6 per RFC 5952', () => {
+    for (const a of ['2001:db8::1', '::1', '2001:db8:0:1:1:1:1:1', '2001:db8::1:0:0:1', 'fe80::']) {
+      expect(formatAddr(parseAddr(a), 0)).toBe(a);
+    }
+    expect(formatAddr(parseAddr('2001:0db8:0000:0000:0000:0000:0000:0001'), 0)).toBe('2001:db8::1');
+    expect(() => parseAddr('300.1.1.1')).toThrow();
+    expect(() => parseAddr('2001:db8::1::2')).toThrow();
+  });
+  it('formats timestamps with microseconds and flags in tcpdump letters', () => {
+    expect(formatTsUs(1_700_000_000_123_456)).toBe('2023-11-14T22:13:20.123456Z');
+    expect(formatFlags(0x014)).toBe('R.');
+    expect(formatFlags(0x004)).toBe('R');
+    expect(formatFlags(0x012)).toBe('S.');
+    expect(formatFlags(0x018)).toBe('P.');
+  });
+});

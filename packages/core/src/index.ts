@@ -1,0 +1,4 @@
+export * from './columns.js';
+export * from './flowkey.js';
+export * from './ip.js';
+export * from './taxonomy.js';

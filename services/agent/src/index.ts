@@ -1,0 +1,2 @@
+// Sensor agent: capture (live or file) to Kafka as columnar protobuf batches.
+export {};

@@ -1,0 +1,2 @@
+// The rstwatch command line.
+export {};

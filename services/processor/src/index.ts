@@ -1,0 +1,2 @@
+// Processor: Kafka to Piscina workers (flow state + classification) to ClickHouse.
+export {};
