@@ -1,0 +1,404 @@
+/**
+ * HeaderBatch codec: HeaderColumns <-> protobuf `rstwatch.v1.HeaderBatch` (proto/rstwatch/v1/headers.proto).
+ *
+ * Columns travel as raw little-endian `bytes` fields, so encoding and decoding are mostly memory copies:
+ * the encoder sizes the message exactly and writes it in one buffer; the decoder parses the message with
+ * protobufjs's generated code (the column fields become views of the input, not copies), validates every
+ * column length against `count`, then copies the columns into typed arrays. Nothing is allocated per
+ * header.
+ */
+import { ADDR_BYTES, HeaderColumns, RST_PAYLOAD_MAX, TCP_RST } from '@rstwatch/core';
+import { rstwatch } from '#generated';
+import { MAX_BATCH_HEADERS, WireError } from './errors.js';
+import {
+  columnFromLE,
+  columnToLE,
+  delimitedSize,
+  varint64Size,
+  varintSize,
+  writeDelimitedHeader,
+  writeVarint,
+  writeVarint64,
+} from './internal/bytes.js';
+import { longToBigint, longToSafeNumber } from './internal/long.js';
+
+/** Identity and size of a decoded batch. */
+export interface BatchMeta {
+  sensorId: string;
+  /** Per-sensor batch sequence number (uint64). */
+  batchSeq: bigint;
+  /** Capture time of the earliest header, microseconds since the epoch. */
+  baseTsUs: number;
+  /** Number of headers. */
+  count: number;
+}
+
+const TWO_32 = 0x1_0000_0000;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
+const FLAGS_MASK = 0x1ff;
+
+type StraightKey =
+  | 'ipVersion'
+  | 'srcPort'
+  | 'dstPort'
+  | 'flags'
+  | 'seq'
+  | 'ack'
+  | 'window'
+  | 'ttl'
+  | 'ipId'
+  | 'ipLen'
+  | 'payloadLen'
+  | 'optFlags'
+  | 'mss'
+  | 'wscale'
+  | 'tsVal'
+  | 'tsEcr'
+  | 'vlan'
+  | 'tunnel';
+
+/** Columns copied as they are: [field number, HeaderColumns / HeaderBatch property, element width]. */
+const STRAIGHT: readonly (readonly [number, StraightKey, number])[] = [
+  [6, 'ipVersion', 1],
+  [9, 'srcPort', 2],
+  [10, 'dstPort', 2],
+  [11, 'flags', 2],
+  [12, 'seq', 4],
+  [13, 'ack', 4],
+  [14, 'window', 2],
+  [15, 'ttl', 1],
+  [16, 'ipId', 2],
+  [17, 'ipLen', 4],
+  [18, 'payloadLen', 4],
+  [19, 'optFlags', 1],
+  [20, 'mss', 2],
+  [21, 'wscale', 1],
+  [22, 'tsVal', 4],
+  [23, 'tsEcr', 4],
+  [24, 'vlan', 2],
+  [25, 'tunnel', 1],
+];
+const F_SENSOR_ID = 1;
+const F_BATCH_SEQ = 2;
+const F_BASE_TS = 3;
+const F_COUNT = 4;
+const F_TS_DELTA = 5;
+const F_SRC_ADDR = 7;
+const F_DST_ADDR = 8;
+const F_RST_PAYLOAD_LEN = 26;
+const F_RST_PAYLOAD = 27;
+const F_TS_DELTA_WIDE = 28;
+
+const utf8 = new TextEncoder();
+
+/**
+ * Encode headers [start, end) of `cols` (default: all of them) as one HeaderBatch message.
+ * `base_ts_us` is the earliest timestamp of the range. Throws {@link WireError} on a bad range, more than
+ * {@link MAX_BATCH_HEADERS} headers, an empty sensor id, an IP version other than 4/6, a RST payload
+ * length over 64, or a timestamp that is not a non-negative safe integer.
+ * Only RST headers carry their payload; other headers' `rstPayloadLen` is not sent (decodes as 0).
+ */
+export function encodeHeaderBatch(
+  meta: { sensorId: string; batchSeq: bigint },
+  cols: HeaderColumns,
+  start = 0,
+  end: number = cols.length,
+): Uint8Array {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > cols.length) {
+    throw new WireError('bad_count', `range [${start}, ${end}) is outside the batch of ${cols.length}`);
+  }
+  const n = end - start;
+  if (n > MAX_BATCH_HEADERS) throw new WireError('too_large', `${n} headers > ${MAX_BATCH_HEADERS}`);
+  if (typeof meta.sensorId !== 'string' || meta.sensorId === '') {
+    throw new WireError('missing_field', 'sensor id must be a non-empty string');
+  }
+  const seq = meta.batchSeq;
+  if (typeof seq !== 'bigint' || seq < 0n || seq > MAX_U64) {
+    throw new WireError('bad_value', `batch sequence number must be a uint64 bigint, got ${String(seq)}`);
+  }
+  const seqLo = Number(seq & 0xffff_ffffn);
+  const seqHi = Number(seq >> 32n);
+
+  // Pass 1: timestamp range, address sizes, RST payload sizes.
+  const ts = cols.tsUs;
+  const ipv = cols.ipVersion;
+  const flags = cols.flags;
+  const rstLen = cols.rstPayloadLen;
+  let minTs = MAX_SAFE;
+  let maxTs = 0;
+  let n4 = 0;
+  let n6 = 0;
+  let nRst = 0;
+  let rstBytes = 0;
+  for (let i = start; i < end; i++) {
+    const t = ts[i]!;
+    if (!(t >= 0 && t <= MAX_SAFE) || Math.floor(t) !== t) {
+      throw new WireError('bad_timestamp', `header ${i}: timestamp ${t} is not a non-negative safe integer`);
+    }
+    if (t < minTs) minTs = t;
+    if (t > maxTs) maxTs = t;
+    const v = ipv[i]!;
+    if (v === 4) n4++;
+    else if (v === 6) n6++;
+    else throw new WireError('bad_ip_version', `header ${i}: IP version ${v}`);
+    if ((flags[i]! & TCP_RST) !== 0) {
+      const l = rstLen[i]!;
+      if (l > RST_PAYLOAD_MAX) throw new WireError('bad_rst_payload', `header ${i}: RST payload length ${l}`);
+      nRst++;
+      rstBytes += l;
+    }
+  }
+  const base = n === 0 ? 0 : minTs;
+  const wide = n > 0 && maxTs - minTs >= TWO_32;
+  const tsBytes = wide ? 8 * n : 4 * n;
+  const addrBytes = 4 * n4 + 16 * n6;
+  const sid = utf8.encode(meta.sensorId);
+
+  // Exact size, then one buffer.
+  let size = delimitedSize(F_SENSOR_ID, sid.length);
+  if (seq !== 0n) size += 1 + varint64Size(seqLo, seqHi);
+  if (base !== 0) size += 1 + varintSize(base);
+  if (n !== 0) size += 1 + varintSize(n);
+  size += delimitedSize(wide ? F_TS_DELTA_WIDE : F_TS_DELTA, tsBytes);
+  for (const [f, , w] of STRAIGHT) size += delimitedSize(f, n * w);
+  size += delimitedSize(F_SRC_ADDR, addrBytes) + delimitedSize(F_DST_ADDR, addrBytes);
+  size += delimitedSize(F_RST_PAYLOAD_LEN, nRst) + delimitedSize(F_RST_PAYLOAD, rstBytes);
+
+  const out = new Uint8Array(size);
+  const dv = new DataView(out.buffer);
+  let p = writeDelimitedHeader(out, 0, F_SENSOR_ID, sid.length);
+  out.set(sid, p);
+  p += sid.length;
+  if (seq !== 0n) {
+    out[p++] = F_BATCH_SEQ << 3;
+    p = writeVarint64(out, p, seqLo, seqHi);
+  }
+  if (base !== 0) {
+    out[p++] = F_BASE_TS << 3;
+    p = writeVarint(out, p, base);
+  }
+  if (n === 0) return out;
+  out[p++] = F_COUNT << 3;
+  p = writeVarint(out, p, n);
+
+  if (!wide) {
+    p = writeDelimitedHeader(out, p, F_TS_DELTA, tsBytes);
+    for (let i = start; i < end; i++, p += 4) dv.setUint32(p, ts[i]! - base, true);
+  }
+  for (const [f, key, w] of STRAIGHT) {
+    p = writeDelimitedHeader(out, p, f, n * w);
+    p = columnToLE(out, p, cols[key], start, n);
+    if (f === 6) {
+      // Addresses (fields 7, 8) follow ip_version (6) so fields stay in number order.
+      p = writeAddrs(out, writeDelimitedHeader(out, p, F_SRC_ADDR, addrBytes), cols.srcAddr, ipv, start, end);
+      p = writeAddrs(out, writeDelimitedHeader(out, p, F_DST_ADDR, addrBytes), cols.dstAddr, ipv, start, end);
+    }
+  }
+  if (nRst > 0) {
+    p = writeDelimitedHeader(out, p, F_RST_PAYLOAD_LEN, nRst);
+    for (let i = start; i < end; i++) if ((flags[i]! & TCP_RST) !== 0) out[p++] = rstLen[i]!;
+    if (rstBytes > 0) {
+      p = writeDelimitedHeader(out, p, F_RST_PAYLOAD, rstBytes);
+      const pl = cols.rstPayload;
+      for (let i = start; i < end; i++) {
+        if ((flags[i]! & TCP_RST) === 0) continue;
+        const o = i * RST_PAYLOAD_MAX;
+        const l = rstLen[i]!;
+        for (let k = 0; k < l; k++) out[p++] = pl[o + k]!;
+      }
+    }
+  }
+  if (wide) {
+    p = writeDelimitedHeader(out, p, F_TS_DELTA_WIDE, tsBytes);
+    for (let i = start; i < end; i++, p += 8) {
+      const d = ts[i]! - base;
+      const lo = d >>> 0;
+      dv.setUint32(p, lo, true);
+      dv.setUint32(p + 4, (d - lo) / TWO_32, true);
+    }
+  }
+  if (p !== size) throw new Error(`HeaderBatch encoder wrote ${p} bytes, sized ${size}`); // a bug, not input
+  return out;
+}
+
+function writeAddrs(
+  out: Uint8Array,
+  p: number,
+  addr: Uint8Array,
+  ipv: Uint8Array,
+  start: number,
+  end: number,
+): number {
+  for (let i = start; i < end; i++) {
+    const o = i * ADDR_BYTES;
+    if (ipv[i] === 4) {
+      out[p] = addr[o + 12]!;
+      out[p + 1] = addr[o + 13]!;
+      out[p + 2] = addr[o + 14]!;
+      out[p + 3] = addr[o + 15]!;
+      p += 4;
+    } else {
+      for (let k = 0; k < ADDR_BYTES; k++) out[p + k] = addr[o + k]!;
+      p += ADDR_BYTES;
+    }
+  }
+  return p;
+}
+
+function readAddrs(dst: Uint8Array, src: Uint8Array, ipv: Uint8Array, n: number): void {
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * ADDR_BYTES;
+    if (ipv[i] === 4) {
+      for (let k = 0; k < 10; k++) dst[o + k] = 0;
+      dst[o + 10] = 0xff;
+      dst[o + 11] = 0xff;
+      dst[o + 12] = src[p]!;
+      dst[o + 13] = src[p + 1]!;
+      dst[o + 14] = src[p + 2]!;
+      dst[o + 15] = src[p + 3]!;
+      p += 4;
+    } else {
+      for (let k = 0; k < ADDR_BYTES; k++) dst[o + k] = src[p + k]!;
+      p += ADDR_BYTES;
+    }
+  }
+}
+
+function parseHeaderBatch(bytes: Uint8Array): rstwatch.v1.HeaderBatch {
+  if (!(bytes instanceof Uint8Array)) throw new WireError('bad_protobuf', 'message is not a Uint8Array');
+  try {
+    return rstwatch.v1.HeaderBatch.decode(bytes);
+  } catch (err) {
+    const truncated = err instanceof RangeError;
+    throw new WireError(truncated ? 'truncated' : 'bad_protobuf', `HeaderBatch: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Decode a HeaderBatch message into typed-array columns. Reuses `out` when its capacity is at least the
+ * batch's count (its previous contents are overwritten; `out.length` becomes the count), otherwise
+ * allocates a new HeaderColumns (shared if `out` was shared). Validates the whole message before writing
+ * anything, so `out` is untouched when it throws {@link WireError}.
+ */
+export function decodeHeaderBatch(
+  bytes: Uint8Array,
+  out?: HeaderColumns,
+): { meta: BatchMeta; columns: HeaderColumns } {
+  const m = parseHeaderBatch(bytes);
+  const sensorId = m.sensorId;
+  if (sensorId === '') throw new WireError('missing_field', 'HeaderBatch without sensor_id');
+  const batchSeq = longToBigint(m.batchSeq);
+  const baseTsUs = longToSafeNumber(m.baseTsUs, 'base_ts_us', 'bad_timestamp');
+  if (baseTsUs < 0 || baseTsUs > MAX_SAFE - (TWO_32 - 1)) {
+    throw new WireError('bad_timestamp', `base_ts_us ${String(m.baseTsUs)} is out of range`);
+  }
+  const n = m.count;
+  if (n > MAX_BATCH_HEADERS) throw new WireError('too_large', `count ${n} > ${MAX_BATCH_HEADERS}`);
+
+  for (const [, key, w] of STRAIGHT) {
+    if (m[key].length !== n * w) {
+      throw new WireError('bad_column_length', `${key}: ${m[key].length} bytes for ${n} headers`);
+    }
+  }
+  const tsNarrow = m.tsDeltaUs;
+  const tsWide = m.tsDeltaUsWide;
+  const narrowOk = tsNarrow.length === 4 * n && tsWide.length === 0;
+  const wideOk = n > 0 && tsNarrow.length === 0 && tsWide.length === 8 * n;
+  if (!narrowOk && !wideOk) {
+    throw new WireError(
+      'bad_column_length',
+      `timestamps: ts_delta_us ${tsNarrow.length} bytes, ts_delta_us_wide ${tsWide.length} bytes for ${n} headers`,
+    );
+  }
+  // Pass over IP versions and flags: they size the address and RST payload columns.
+  const ipv = m.ipVersion;
+  const fl = m.flags;
+  let n4 = 0;
+  let n6 = 0;
+  let nRst = 0;
+  for (let i = 0; i < n; i++) {
+    const v = ipv[i]!;
+    if (v === 4) n4++;
+    else if (v === 6) n6++;
+    else throw new WireError('bad_ip_version', `header ${i}: IP version ${v}`);
+    if ((fl[2 * i]! & TCP_RST) !== 0) nRst++;
+  }
+  const addrBytes = 4 * n4 + 16 * n6;
+  if (m.srcAddr.length !== addrBytes || m.dstAddr.length !== addrBytes) {
+    throw new WireError(
+      'bad_column_length',
+      `addresses: src ${m.srcAddr.length} / dst ${m.dstAddr.length} bytes, expected ${addrBytes} for ${n4} IPv4 and ${n6} IPv6 headers`,
+    );
+  }
+  const rstLens = m.rstPayloadLen;
+  if (rstLens.length !== nRst) {
+    throw new WireError(
+      'bad_column_length',
+      `rst_payload_len: ${rstLens.length} entries for ${nRst} RST headers`,
+    );
+  }
+  let rstBytes = 0;
+  for (let k = 0; k < nRst; k++) {
+    const l = rstLens[k]!;
+    if (l > RST_PAYLOAD_MAX)
+      throw new WireError('bad_rst_payload', `RST payload length ${l} > ${RST_PAYLOAD_MAX}`);
+    rstBytes += l;
+  }
+  if (m.rstPayload.length !== rstBytes) {
+    throw new WireError(
+      'bad_column_length',
+      `rst_payload: ${m.rstPayload.length} bytes, lengths say ${rstBytes}`,
+    );
+  }
+  let wideView: DataView | undefined;
+  if (wideOk) {
+    wideView = new DataView(tsWide.buffer, tsWide.byteOffset, tsWide.byteLength);
+    for (let i = 0; i < n; i++) {
+      const d = wideView.getUint32(8 * i + 4, true) * TWO_32 + wideView.getUint32(8 * i, true);
+      if (d > MAX_SAFE - baseTsUs)
+        throw new WireError('bad_timestamp', `header ${i}: timestamp beyond 2^53 us`);
+    }
+  }
+
+  // Valid: write the columns.
+  const c =
+    out !== undefined && out.capacity >= n
+      ? out
+      : HeaderColumns.allocate(Math.max(n, 1), out !== undefined && out.buffer instanceof SharedArrayBuffer);
+  for (const [, key] of STRAIGHT) columnFromLE(c[key], m[key]);
+  const flags = c.flags;
+  for (let i = 0; i < n; i++) flags[i] = flags[i]! & FLAGS_MASK;
+  const ts = c.tsUs;
+  if (wideView !== undefined) {
+    for (let i = 0; i < n; i++) {
+      ts[i] = baseTsUs + wideView.getUint32(8 * i + 4, true) * TWO_32 + wideView.getUint32(8 * i, true);
+    }
+  } else {
+    const dv = new DataView(tsNarrow.buffer, tsNarrow.byteOffset, tsNarrow.byteLength);
+    for (let i = 0; i < n; i++) ts[i] = baseTsUs + dv.getUint32(4 * i, true);
+  }
+  const cv = c.ipVersion;
+  readAddrs(c.srcAddr, m.srcAddr, cv, n);
+  readAddrs(c.dstAddr, m.dstAddr, cv, n);
+  const pl = c.rstPayload;
+  const pll = c.rstPayloadLen;
+  const src = m.rstPayload;
+  let k = 0;
+  let p = 0;
+  for (let i = 0; i < n; i++) {
+    if ((flags[i]! & TCP_RST) === 0) {
+      pll[i] = 0;
+      continue;
+    }
+    const l = rstLens[k++]!;
+    pll[i] = l;
+    const o = i * RST_PAYLOAD_MAX;
+    for (let j = 0; j < l; j++) pl[o + j] = src[p++]!;
+  }
+  c.length = n;
+  return { meta: { sensorId, batchSeq, baseTsUs, count: n }, columns: c };
+}
