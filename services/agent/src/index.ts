@@ -1,2 +1,42 @@
 // Sensor agent: capture (live or file) to Kafka as columnar protobuf batches.
-export {};
+export {
+  Agent,
+  type AgentCodec,
+  type AgentDeps,
+  type AgentLogger,
+  type AgentOptions,
+  type AgentProducer,
+  type HeartbeatSnapshot,
+} from './agent.js';
+export {
+  type BatcherOptions,
+  type FlushFn,
+  type FlushReason,
+  HEADER_FIXED_BYTES,
+  keyBytes,
+  PartitionBatcher,
+  partitionOf,
+} from './batcher.js';
+export { FileSource, type FileSourceOptions, parseReplaySpeed } from './capture/file.js';
+export type { CaptureSource, HeaderSink, KernelStats } from './capture/source.js';
+export {
+  DEFAULT_BPF,
+  parseTcpdumpStats,
+  TcpdumpSource,
+  type TcpdumpSourceOptions,
+} from './capture/tcpdump.js';
+export {
+  BufferedSender,
+  type OutMessage,
+  type PendingBatch,
+  type ProducerPort,
+  type SenderOptions,
+} from './sender.js';
+export {
+  type AgentStats,
+  BATCH_DROP_REASONS,
+  type BatchDropReason,
+  createAgentStats,
+  totalBatchesDropped,
+  totalHeadersDropped,
+} from './stats.js';

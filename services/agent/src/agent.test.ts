@@ -1,0 +1,214 @@
+import type { HeaderColumns } from '@rstwatch/core';
+import { createParseStats } from '@rstwatch/packet';
+import { describe, expect, it } from 'vitest';
+import { Agent, type AgentCodec, type AgentOptions } from './agent.js';
+import type { CaptureSource, HeaderSink } from './capture/source.js';
+import { BufferedSender } from './sender.js';
+import { createAgentStats } from './stats.js';
+import { FakeProducer, makeHeaders } from './testing.js';
+
+/** Codec stand-in: value = "seq:first,last seqs" padded to a fixed size so byte budgets are predictable. */
+const codec: AgentCodec = {
+  encodeHeaderBatch(meta, cols) {
+    const s = `${meta.batchSeq}:${Array.from(cols.seq.subarray(0, cols.length)).join(',')}`;
+    const b = Buffer.alloc(Math.max(100, s.length));
+    b.write(s);
+    return b;
+  },
+  encodeSensorStats(s) {
+    return Buffer.from(JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+  },
+};
+
+function decode(v: Buffer): { seq: bigint; seqs: number[] } {
+  const [a, b] = v.toString().replace(/\0+$/, '').split(':');
+  return { seq: BigInt(a!), seqs: b!.split(',').map(Number) };
+}
+
+/** A source that emits the given batches, then waits for stop (like a live interface) or ends. */
+class ArraySource implements CaptureSource {
+  readonly describe = 'test';
+  private stats = createParseStats();
+  constructor(
+    readonly live: boolean,
+    private readonly batches: HeaderColumns[],
+    private readonly waitForStop = false,
+  ) {}
+  async run(sink: HeaderSink, signal: AbortSignal): Promise<void> {
+    for (const b of this.batches) {
+      this.stats.packets += b.length;
+      this.stats.tcp += b.length;
+      const r = sink(b);
+      if (r !== undefined) await r;
+    }
+    if (this.waitForStop && !signal.aborted)
+      await new Promise<void>((r) => signal.addEventListener('abort', () => r()));
+  }
+  parseStats() {
+    return this.stats;
+  }
+  kernelStats() {
+    return this.live ? { received: 7, dropped: 2, ifDropped: 1 } : undefined;
+  }
+}
+
+const base: AgentOptions = {
+  sensorId: 's1',
+  topic: 'h',
+  statsTopic: 'st',
+  maxHeaders: 4,
+  maxBytes: 1 << 20,
+  lingerMs: 20,
+  bufferMaxBytes: 1 << 20,
+  heartbeatIntervalS: 0,
+  shutdownTimeoutMs: 2000,
+  backoffInitialMs: 5,
+  backoffMaxMs: 20,
+};
+
+const oneFlow = (n: number) =>
+  makeHeaders(Array.from({ length: n }, (_, i) => ({ src: 1, dst: 2, sport: 1000, dport: 80 + (i % 1) })));
+
+describe('Agent', () => {
+  it('sends every header once, batchSeq increments, final heartbeat carries the counters', async () => {
+    const producer = new FakeProducer(3);
+    const agent = new Agent(base, { source: new ArraySource(false, [oneFlow(10)]), producer, codec });
+    await agent.start();
+    await agent.captureDone;
+    await agent.stop();
+    const msgs = producer.on('h').map((m) => ({ ...decode(m.value), p: m.partition, key: m.key }));
+    expect(msgs.map((m) => m.seq)).toEqual([0n, 1n, 2n]);
+    expect(msgs.flatMap((m) => m.seqs)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(new Set(msgs.map((m) => m.p)).size).toBe(1);
+    expect(msgs[0]!.key).toHaveLength(4);
+    expect(agent.stats.headersSent).toBe(10);
+    expect(agent.stats.batchesSent).toBe(3);
+    expect(agent.stats.lastBatchSeq).toBe(2n);
+    const hb = producer.on('st');
+    expect(hb).toHaveLength(1);
+    expect(hb[0]!.key!.toString()).toBe('s1');
+    const snap = JSON.parse(hb[0]!.value.toString());
+    expect(snap).toMatchObject({
+      sensorId: 's1',
+      final: true,
+      tcpHeaders: 10,
+      headersSent: 10,
+      lastBatchSeq: '2',
+    });
+  });
+
+  it('live source: drops whole batches when the buffer is full, counts them, resumes when Kafka returns', async () => {
+    const producer = new FakeProducer(1);
+    producer.down = true;
+    const agent = new Agent(
+      { ...base, bufferMaxBytes: 350, heartbeatIntervalS: 0 },
+      { source: new ArraySource(true, [oneFlow(40)], true), producer, codec },
+    );
+    await agent.start();
+    await new Promise((r) => setTimeout(r, 50));
+    // 10 batches of 4 headers, 100 bytes each; 3 fit in 350 bytes, 7 dropped.
+    expect(agent.stats.bufferedBatches).toBe(3);
+    expect(agent.stats.batchesDropped.buffer_full).toBe(7);
+    expect(agent.stats.headersDropped.buffer_full).toBe(28);
+    expect(agent.stats.sendFailures).toBeGreaterThan(0);
+    expect(agent.stats.lastBatchSeq).toBe(9n);
+    producer.down = false;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(agent.stats.headersSent).toBe(12);
+    expect(producer.on('h').map((m) => decode(m.value).seq)).toEqual([0n, 1n, 2n]);
+    await agent.stop();
+    const snap = JSON.parse(producer.on('st').at(-1)!.value.toString());
+    expect(snap.headersDropped.buffer_full).toBe(28);
+    expect(snap.kernelDrops).toBe(2);
+    expect(snap.ifDrops).toBe(1);
+  });
+
+  it('file source at full speed: blocks instead of dropping', async () => {
+    const producer = new FakeProducer(2);
+    producer.delayMs = 2;
+    const batches = Array.from({ length: 20 }, () => oneFlow(8));
+    const agent = new Agent(
+      { ...base, bufferMaxBytes: 250 },
+      { source: new ArraySource(false, batches), producer, codec },
+    );
+    await agent.start();
+    await agent.captureDone;
+    await agent.stop();
+    expect(agent.stats.headersSent).toBe(160);
+    expect(agent.stats.headersDropped.buffer_full).toBe(0);
+    const seqs = producer.on('h').map((m) => decode(m.value).seq);
+    expect(seqs).toEqual(seqs.slice().sort((a, b) => (a < b ? -1 : 1)));
+  });
+
+  it('counts what is still buffered at the shutdown deadline as dropped', async () => {
+    const producer = new FakeProducer(1);
+    producer.down = true;
+    const agent = new Agent(
+      { ...base, shutdownTimeoutMs: 100 },
+      { source: new ArraySource(true, [oneFlow(8)], true), producer, codec },
+    );
+    await agent.start();
+    await new Promise((r) => setTimeout(r, 30));
+    await agent.stop();
+    expect(agent.stats.headersDropped.shutdown).toBe(8);
+    expect(agent.stats.bufferedBatches).toBe(0);
+    expect(agent.stats.heartbeatFailures).toBe(1);
+  });
+
+  it('emits periodic heartbeats', async () => {
+    const producer = new FakeProducer(1);
+    const agent = new Agent(
+      { ...base, heartbeatIntervalS: 0.05 },
+      { source: new ArraySource(true, [oneFlow(3)], true), producer, codec },
+    );
+    await agent.start();
+    await new Promise((r) => setTimeout(r, 180));
+    await agent.stop();
+    expect(producer.on('st').length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('BufferedSender', () => {
+  it('groups queued batches into requests no larger than maxRequestBytes', async () => {
+    const stats = createAgentStats();
+    const calls: number[] = [];
+    const sender = new BufferedSender({
+      topic: 't',
+      stats,
+      bufferMaxBytes: 10_000,
+      maxRequestBytes: 250,
+      producer: {
+        async send(_t, m) {
+          calls.push(m.length);
+        },
+      },
+    });
+    for (let i = 0; i < 5; i++)
+      sender.offer({
+        partition: 0,
+        key: Buffer.alloc(4),
+        value: Buffer.alloc(100),
+        headers: 1,
+        seq: BigInt(i),
+      });
+    sender.start();
+    expect(await sender.drain(1000)).toBe(true);
+    expect(calls).toEqual([2, 2, 1]);
+    expect(stats.batchesSent).toBe(5);
+    expect(stats.bufferedBytes).toBe(0);
+  });
+
+  it('drops a batch larger than the whole buffer as too_large', () => {
+    const stats = createAgentStats();
+    const sender = new BufferedSender({
+      topic: 't',
+      stats,
+      bufferMaxBytes: 50,
+      producer: { send: async () => {} },
+    });
+    expect(
+      sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(60), headers: 3, seq: 0n }),
+    ).toBe(false);
+    expect(stats.headersDropped.too_large).toBe(3);
+  });
+});

@@ -1,0 +1,341 @@
+/**
+ * The agent component: capture source -> partition batcher -> wire encoder -> bounded sender -> Kafka,
+ * plus a heartbeat of its counters. `start()` connects and begins capturing, `stop()` stops the capture,
+ * flushes what is buffered within a deadline, publishes a final heartbeat and returns.
+ */
+import type { HeaderColumns } from '@rstwatch/core';
+import { keyBytes, PartitionBatcher } from './batcher.js';
+import type { CaptureSource } from './capture/source.js';
+import { BufferedSender, type ProducerPort } from './sender.js';
+import { type AgentStats, createAgentStats } from './stats.js';
+
+/** The part of `@rstwatch/kafka`'s producer the agent uses. */
+export interface AgentProducer extends ProducerPort {
+  /** Number of partitions of `topic`. */
+  partitionsFor(topic: string): Promise<number>;
+}
+
+/** Wire encoders (from `@rstwatch/wire`), injected so the agent is testable without the codec. */
+export interface AgentCodec {
+  encodeHeaderBatch(meta: { sensorId: string; batchSeq: bigint }, cols: HeaderColumns): Uint8Array;
+  encodeSensorStats(snapshot: HeartbeatSnapshot): Uint8Array;
+}
+
+/** Minimal structured logger (pino-compatible). */
+export interface AgentLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Everything a heartbeat reports: cumulative counters since the agent started. */
+export interface HeartbeatSnapshot {
+  sensorId: string;
+  /** Wall-clock time of the snapshot, ms since the epoch. */
+  timeMs: number;
+  startedMs: number;
+  packets: number;
+  tcpHeaders: number;
+  notTcp: number;
+  kernelReceived: number;
+  kernelDrops: number;
+  ifDrops: number;
+  parseDrops: Record<string, number>;
+  batchesSent: number;
+  headersSent: number;
+  bytesSent: number;
+  sendFailures: number;
+  batchesDropped: Record<string, number>;
+  headersDropped: Record<string, number>;
+  bufferedBatches: number;
+  bufferedBytes: number;
+  lastBatchSeq: bigint;
+  final: boolean;
+}
+
+export interface AgentOptions {
+  sensorId: string;
+  /** Headers topic (`rstwatch.headers.v1`). */
+  topic: string;
+  /** Heartbeat topic (`rstwatch.sensors.v1`). */
+  statsTopic: string;
+  maxHeaders: number;
+  maxBytes: number;
+  lingerMs: number;
+  bufferMaxBytes: number;
+  /** Seconds between heartbeats (0 disables periodic ones; the final one is always sent). */
+  heartbeatIntervalS: number;
+  /** Most time `stop()` spends flushing (default 10 s). */
+  shutdownTimeoutMs?: number;
+  /** `drop` when the buffer is full (live), or `block` the source (file replay). Default from the source. */
+  overflow?: 'drop' | 'block';
+  /** Override the partition count instead of asking the broker (tests). */
+  partitions?: number;
+  /** Retry backoff (defaults 100 ms doubling to 5 s). */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+}
+
+export interface AgentDeps {
+  source: CaptureSource;
+  producer: AgentProducer;
+  codec: AgentCodec;
+  logger?: AgentLogger;
+}
+
+const noLog: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class Agent {
+  readonly stats: AgentStats = createAgentStats();
+  private readonly opts: AgentOptions;
+  private readonly deps: AgentDeps;
+  private readonly log: AgentLogger;
+  private batcher: PartitionBatcher | undefined;
+  private sender: BufferedSender | undefined;
+  private readonly captureAbort = new AbortController();
+  private capture: Promise<void> | undefined;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private nextSeq = 0n;
+  private startedMs = 0;
+  private block = false;
+  private stopped: Promise<void> | undefined;
+  private captureError: unknown;
+  private lastFailLog = 0;
+
+  constructor(opts: AgentOptions, deps: AgentDeps) {
+    this.opts = opts;
+    this.deps = deps;
+    this.log = deps.logger ?? noLog;
+  }
+
+  /** Partitions of the headers topic in use (after `start`). */
+  get partitions(): number {
+    return this.batcher?.partitions ?? 0;
+  }
+
+  /** The capture's outcome: resolves when the source ends (end of file), rejects if it failed. */
+  get captureDone(): Promise<void> {
+    if (this.capture === undefined) throw new Error('agent not started');
+    return this.capture;
+  }
+
+  /** Error that ended the capture, if any. */
+  get error(): unknown {
+    return this.captureError;
+  }
+
+  async start(): Promise<void> {
+    const o = this.opts;
+    this.startedMs = Date.now();
+    let partitions = o.partitions;
+    if (partitions === undefined) {
+      try {
+        partitions = await this.deps.producer.partitionsFor(o.topic);
+      } catch (err) {
+        throw new Error(`reading the partitions of topic ${o.topic}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    }
+    this.block = (o.overflow ?? (this.deps.source.live ? 'drop' : 'block')) === 'block';
+    this.sender = new BufferedSender({
+      topic: o.topic,
+      producer: this.deps.producer,
+      bufferMaxBytes: o.bufferMaxBytes,
+      stats: this.stats,
+      ...(o.backoffInitialMs !== undefined ? { backoffInitialMs: o.backoffInitialMs } : {}),
+      ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
+      onError: (err, attempt) => {
+        const now = Date.now();
+        if (attempt === 1 || now - this.lastFailLog > 10_000) {
+          this.lastFailLog = now;
+          this.log.warn(
+            { err: (err as Error).message, attempt, bufferedBytes: this.stats.bufferedBytes },
+            'sending to Kafka failed; buffering and retrying',
+          );
+        }
+      },
+      onRecovered: (attempts) => this.log.info({ failedAttempts: attempts }, 'sending to Kafka again'),
+    });
+    this.batcher = new PartitionBatcher({
+      partitions,
+      maxHeaders: o.maxHeaders,
+      maxBytes: o.maxBytes,
+      lingerMs: o.lingerMs,
+      onFlush: (p, cols, keyHash) => this.flushBatch(p, cols, keyHash),
+    });
+    this.sender.start();
+    const tick = Math.max(5, Math.min(100, Math.floor(o.lingerMs / 2)));
+    this.lingerTimer = setInterval(() => this.batcher?.tick(), tick);
+    this.lingerTimer.unref();
+    if (o.heartbeatIntervalS > 0) {
+      this.heartbeatTimer = setInterval(() => void this.heartbeat(false), o.heartbeatIntervalS * 1000);
+      this.heartbeatTimer.unref();
+    }
+    const src = this.deps.source;
+    this.log.info(
+      { source: src.describe, partitions, topic: o.topic, block: this.block },
+      'capture starting',
+    );
+    this.capture = src
+      .run((b) => this.onHeaders(b), this.captureAbort.signal)
+      .then(
+        () => {
+          this.batcher?.flushAll();
+          this.syncSourceStats();
+          this.log.info({ packets: this.stats.packets, tcpHeaders: this.stats.tcpHeaders }, 'capture ended');
+        },
+        (err: unknown) => {
+          this.captureError = err;
+          this.batcher?.flushAll();
+          throw err;
+        },
+      );
+    // Keep an unhandled rejection from crashing the process: callers read `captureDone`/`error`.
+    this.capture.catch(() => {});
+  }
+
+  /**
+   * Stop capturing, send what is buffered (until the shutdown deadline), publish a final heartbeat.
+   * Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  /** Copy the source's counters into `stats`. */
+  syncSourceStats(): void {
+    const src = this.deps.source;
+    let ps: ReturnType<CaptureSource['parseStats']> | undefined;
+    try {
+      ps = src.parseStats();
+    } catch {
+      ps = undefined;
+    }
+    if (ps !== undefined) {
+      this.stats.packets = ps.packets;
+      this.stats.notTcp = ps.notTcp;
+      this.stats.parseDrops = { ...ps.drops };
+    }
+    const k = src.kernelStats();
+    if (k !== undefined) {
+      this.stats.kernelReceived = k.received;
+      this.stats.kernelDrops = k.dropped;
+      this.stats.ifDrops = k.ifDropped;
+    }
+  }
+
+  /** Current counters as a heartbeat. */
+  snapshot(final = false): HeartbeatSnapshot {
+    this.syncSourceStats();
+    const s = this.stats;
+    return {
+      sensorId: this.opts.sensorId,
+      timeMs: Date.now(),
+      startedMs: this.startedMs,
+      packets: s.packets,
+      tcpHeaders: s.tcpHeaders,
+      notTcp: s.notTcp,
+      kernelReceived: s.kernelReceived,
+      kernelDrops: s.kernelDrops,
+      ifDrops: s.ifDrops,
+      parseDrops: { ...s.parseDrops },
+      batchesSent: s.batchesSent,
+      headersSent: s.headersSent,
+      bytesSent: s.bytesSent,
+      sendFailures: s.sendFailures,
+      batchesDropped: { ...s.batchesDropped },
+      headersDropped: { ...s.headersDropped },
+      bufferedBatches: s.bufferedBatches,
+      bufferedBytes: s.bufferedBytes,
+      lastBatchSeq: s.lastBatchSeq,
+      final,
+    };
+  }
+
+  /** Publish one heartbeat now (not through the bounded buffer: it is small and cumulative). */
+  async heartbeat(final: boolean): Promise<boolean> {
+    const snap = this.snapshot(final);
+    try {
+      const value = this.deps.codec.encodeSensorStats(snap);
+      await this.deps.producer.send(this.opts.statsTopic, [
+        { key: Buffer.from(this.opts.sensorId), value: toBuffer(value) },
+      ]);
+      this.stats.heartbeatsSent++;
+      return true;
+    } catch (err) {
+      this.stats.heartbeatFailures++;
+      this.log.debug({ err: (err as Error).message }, 'heartbeat not sent');
+      return false;
+    }
+  }
+
+  private onHeaders(b: HeaderColumns): void | Promise<void> {
+    if (this.block && !this.sender!.hasRoom(1)) {
+      return this.sender!.waitForRoom(1).then(() => this.addHeaders(b));
+    }
+    this.addHeaders(b);
+  }
+
+  private addHeaders(b: HeaderColumns): void {
+    this.stats.tcpHeaders += b.length;
+    this.batcher!.addBatch(b);
+  }
+
+  private flushBatch(partition: number, cols: HeaderColumns, keyHash: number): void {
+    const seq = this.nextSeq++;
+    this.stats.lastBatchSeq = seq;
+    let value: Uint8Array;
+    try {
+      value = this.deps.codec.encodeHeaderBatch({ sensorId: this.opts.sensorId, batchSeq: seq }, cols);
+    } catch (err) {
+      this.sender!.drop({ headers: cols.length }, 'encode_error');
+      this.log.error(
+        { err: (err as Error).message, partition, headers: cols.length },
+        'encoding a batch failed',
+      );
+      return;
+    }
+    const batch = { partition, key: keyBytes(keyHash), value: toBuffer(value), headers: cols.length, seq };
+    if (this.block) this.sender!.offerForced(batch);
+    else this.sender!.offer(batch);
+  }
+
+  private async doStop(): Promise<void> {
+    const deadline = this.opts.shutdownTimeoutMs ?? 10_000;
+    const t0 = performance.now();
+    this.captureAbort.abort();
+    if (this.capture !== undefined) await this.capture.catch(() => {});
+    clearInterval(this.lingerTimer);
+    clearInterval(this.heartbeatTimer);
+    this.batcher?.flushAll();
+    let complete = true;
+    if (this.sender !== undefined) {
+      complete = await this.sender.drain(Math.max(0, deadline - (performance.now() - t0)));
+    }
+    this.syncSourceStats();
+    // The final heartbeat gets what is left of the deadline, at least 2 s.
+    const left = Math.max(2000, deadline - (performance.now() - t0));
+    const sent = await Promise.race([
+      this.heartbeat(true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), left).unref()),
+    ]);
+    this.log.info(
+      {
+        complete,
+        finalHeartbeat: sent,
+        headersSent: this.stats.headersSent,
+        batchesSent: this.stats.batchesSent,
+        headersDropped: this.stats.headersDropped,
+      },
+      'agent stopped',
+    );
+  }
+}
+
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

@@ -1,0 +1,240 @@
+/**
+ * Bounded send buffer in front of the Kafka producer. Encoded batches queue here in production order;
+ * one produce request is in flight at a time (the idempotent producer's ordering guarantee), failed
+ * requests are retried with exponential backoff, and when the buffer is full new batches are dropped
+ * whole and counted instead of growing memory. In `block` mode (file replay at full speed) the caller
+ * waits for room instead.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentStats, BatchDropReason } from './stats.js';
+
+/** One Kafka record as the producer takes it. */
+export interface OutMessage {
+  key?: Buffer;
+  value: Buffer;
+  partition?: number;
+}
+
+/** The part of `@rstwatch/kafka`'s producer the sender uses. */
+export interface ProducerPort {
+  send(topic: string, messages: OutMessage[]): Promise<unknown>;
+}
+
+/** A batch waiting to be sent. */
+export interface PendingBatch {
+  partition: number;
+  key: Buffer;
+  value: Buffer;
+  headers: number;
+  seq: bigint;
+}
+
+export interface SenderOptions {
+  topic: string;
+  producer: ProducerPort;
+  /** Most encoded bytes held (queued + in flight). */
+  bufferMaxBytes: number;
+  /** Most bytes per produce request (several batches are grouped up to this). */
+  maxRequestBytes?: number;
+  /** Retry backoff after a failed request. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  stats: AgentStats;
+  /** Called on send failures (rate-limit on the caller side if needed). */
+  onError?: (err: unknown, attempt: number) => void;
+  /** Called once after a failure when a send succeeds again. */
+  onRecovered?: (failedAttempts: number) => void;
+}
+
+export class BufferedSender {
+  private readonly opts: Required<Omit<SenderOptions, 'onError' | 'onRecovered'>> &
+    Pick<SenderOptions, 'onError' | 'onRecovered'>;
+  private readonly queue: PendingBatch[] = [];
+  private head = 0;
+  private bytes = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private spaceWaiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
+  private abortBackoff = new AbortController();
+  private failedAttempts = 0;
+
+  constructor(opts: SenderOptions) {
+    this.opts = {
+      maxRequestBytes: 1_000_000,
+      backoffInitialMs: 100,
+      backoffMaxMs: 5_000,
+      ...opts,
+    };
+  }
+
+  /** Batches waiting (including the request in flight). */
+  get bufferedBatches(): number {
+    return this.queue.length - this.head;
+  }
+
+  get bufferedBytes(): number {
+    return this.bytes;
+  }
+
+  /** Consecutive failed attempts of the current request (0 when sending normally). */
+  get failing(): number {
+    return this.failedAttempts;
+  }
+
+  /** Queue a batch. Returns false when it was dropped (counted under `buffer_full` or `too_large`). */
+  offer(b: PendingBatch): boolean {
+    const n = b.value.length;
+    if (n > this.opts.bufferMaxBytes) {
+      this.drop(b, 'too_large');
+      return false;
+    }
+    if (this.bytes + n > this.opts.bufferMaxBytes) {
+      this.drop(b, 'buffer_full');
+      return false;
+    }
+    this.queue.push(b);
+    this.bytes += n;
+    this.syncStats();
+    this.wake?.();
+    return true;
+  }
+
+  /** Queue a batch even over the limit (block mode: the source waits for room before the next one). */
+  offerForced(b: PendingBatch): void {
+    this.queue.push(b);
+    this.bytes += b.value.length;
+    this.syncStats();
+    this.wake?.();
+  }
+
+  /** True when `bytes` more would fit now. */
+  hasRoom(bytes: number): boolean {
+    return this.bytes + bytes <= this.opts.bufferMaxBytes || this.bufferedBatches === 0;
+  }
+
+  /** Resolves when at least `bytes` fit (or the buffer is empty). For block mode. */
+  async waitForRoom(bytes: number): Promise<void> {
+    while (!this.hasRoom(bytes)) await new Promise<void>((r) => this.spaceWaiters.push(r));
+  }
+
+  /** Count a batch as dropped without queueing it. */
+  drop(b: Pick<PendingBatch, 'headers'>, reason: BatchDropReason): void {
+    this.opts.stats.batchesDropped[reason]++;
+    this.opts.stats.headersDropped[reason] += b.headers;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abortBackoff = new AbortController();
+    this.loop = this.run();
+  }
+
+  /**
+   * Send what is buffered until empty or `deadlineMs` from now, then stop. Batches still buffered at
+   * the deadline are counted as dropped (`shutdown`). Resolves true when everything was sent.
+   */
+  async drain(deadlineMs: number): Promise<boolean> {
+    if (this.bufferedBatches > 0 && this.running) {
+      const idle = new Promise<void>((r) => this.idleWaiters.push(r));
+      const timer = sleep(deadlineMs, 'timeout' as const, { ref: false });
+      await Promise.race([idle, timer]);
+    }
+    this.running = false;
+    this.abortBackoff.abort();
+    this.wake?.();
+    const left = this.bufferedBatches;
+    for (let i = this.head; i < this.queue.length; i++) this.drop(this.queue[i]!, 'shutdown');
+    this.queue.length = 0;
+    this.head = 0;
+    this.bytes = 0;
+    this.syncStats();
+    this.notifySpace();
+    // The loop may be stuck in a produce request to a dead broker; do not wait for it past the deadline.
+    if (this.loop !== undefined) await Promise.race([this.loop, sleep(100, undefined, { ref: false })]);
+    return left === 0;
+  }
+
+  private syncStats(): void {
+    this.opts.stats.bufferedBatches = this.bufferedBatches;
+    this.opts.stats.bufferedBytes = this.bytes;
+  }
+
+  private notifySpace(): void {
+    const w = this.spaceWaiters;
+    if (w.length === 0) return;
+    this.spaceWaiters = [];
+    for (const r of w) r();
+  }
+
+  private notifyIdle(): void {
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const r of w) r();
+  }
+
+  private async run(): Promise<void> {
+    const stats = this.opts.stats;
+    while (this.running) {
+      if (this.bufferedBatches === 0) {
+        this.notifyIdle();
+        await new Promise<void>((r) => {
+          this.wake = r;
+        });
+        this.wake = undefined;
+        continue;
+      }
+      // Group consecutive batches into one request, up to maxRequestBytes.
+      let end = this.head;
+      let reqBytes = 0;
+      while (end < this.queue.length) {
+        const n = this.queue[end]!.value.length;
+        if (end > this.head && reqBytes + n > this.opts.maxRequestBytes) break;
+        reqBytes += n;
+        end++;
+      }
+      const group = this.queue.slice(this.head, end);
+      try {
+        await this.opts.producer.send(
+          this.opts.topic,
+          group.map((b) => ({ key: b.key, value: b.value, partition: b.partition })),
+        );
+      } catch (err) {
+        if (!this.running) return;
+        stats.sendFailures++;
+        this.failedAttempts++;
+        this.opts.onError?.(err, this.failedAttempts);
+        const delay = Math.min(
+          this.opts.backoffMaxMs,
+          this.opts.backoffInitialMs * 2 ** Math.min(this.failedAttempts - 1, 20),
+        );
+        try {
+          await sleep(delay * (0.8 + 0.4 * Math.random()), undefined, { signal: this.abortBackoff.signal });
+        } catch {
+          // aborted by drain
+        }
+        continue;
+      }
+      if (!this.running && this.queue.length === 0) return; // drained and dropped meanwhile
+      if (this.failedAttempts > 0) {
+        this.opts.onRecovered?.(this.failedAttempts);
+        this.failedAttempts = 0;
+      }
+      for (const b of group) {
+        stats.batchesSent++;
+        stats.headersSent += b.headers;
+        stats.bytesSent += b.value.length;
+        this.bytes -= b.value.length;
+      }
+      this.head = end;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+      this.syncStats();
+      this.notifySpace();
+    }
+  }
+}
