@@ -1,2 +1,43 @@
 // ClickHouse schema, migrations and batched writer over @clickhouse/client (server or embedded chdb).
-export {};
+export {
+  type ClickHouseConfig,
+  ClickHouseStoreError,
+  createClickHouse,
+  DEFAULT_DATABASE,
+  DEFAULT_EMBEDDED_PATH,
+  ident,
+  type StoreClient,
+} from './client.js';
+export {
+  createTableDdl,
+  createViewDdl,
+  type MigrateOptions,
+  type MigrateResult,
+  migrate,
+  planDdl,
+  schemaVersion,
+} from './migrate.js';
+export {
+  getQuery,
+  type NamedQuery,
+  QUERIES,
+  type QueryParam,
+  querySql,
+  resolveParams,
+  runQuery,
+} from './queries.js';
+export { EVENT_SELECT, eventToRow, FLOW_COLUMN_OF, FLOW_SELECT, flowToRow } from './rows.js';
+export {
+  type ColumnDef,
+  ipText,
+  SCHEMA_VERSION,
+  type SensorStatsRow,
+  TABLE_NAMES,
+  TABLES,
+  type TableDef,
+  type TableName,
+  type TtlDays,
+  VIEWS,
+  type ViewDef,
+} from './schema.js';
+export { batchToken, RowWriter, type RowWriterConfig, type WriterStats, type WriteUnit } from './writer.js';

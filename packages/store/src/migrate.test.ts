@@ -1,0 +1,189 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { event, sampleEvents, testClient } from './internal/testing.js';
+import { currentTtl, migrate, planDdl, schemaVersion } from './migrate.js';
+import { EVENT_SELECT } from './rows.js';
+import { SCHEMA_VERSION, TABLES, VIEWS } from './schema.js';
+
+const clients: { close(): Promise<void> }[] = [];
+function client() {
+  const c = testClient();
+  clients.push(c);
+  return c;
+}
+afterAll(async () => {
+  for (const c of clients) await c.close();
+});
+
+async function tables(c: ReturnType<typeof testClient>): Promise<string[]> {
+  const rows = await c.query<{ name: string }>(
+    'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name',
+    {
+      db: c.database,
+    },
+  );
+  return rows.map((r) => r.name);
+}
+
+describe('migrate', () => {
+  it('creates every table and view from nothing, and a second run is a no-op', async () => {
+    const c = client();
+    expect(await schemaVersion(c)).toBe(0);
+    const seen: string[] = [];
+    const first = await migrate(c, { onStep: (n) => seen.push(n) });
+    expect(first.version).toBe(SCHEMA_VERSION);
+    expect(first.applied).toEqual(seen);
+    expect(first.applied).toContain('create-table:rst_events');
+    expect(first.applied).toContain('create-view:rst_rollup_1m_mv');
+    expect(await tables(c)).toEqual([...TABLES.map((t) => t.name), ...VIEWS.map((v) => v.name)].sort());
+    const second = await migrate(c);
+    expect(second).toEqual({ applied: [], version: SCHEMA_VERSION });
+  });
+
+  it('upgrades a v1 database with data to the current version, keeping the rows', async () => {
+    const c = client();
+    const v1 = await migrate(c, { targetVersion: 1 });
+    expect(v1.version).toBe(1);
+    expect(await tables(c)).toEqual(['flows', 'rst_events', 'sensor_stats']);
+    const cols = await c.query<{ name: string }>(
+      "SELECT name FROM system.columns WHERE database = {db:String} AND table = 'rst_events'",
+      { db: c.database },
+    );
+    expect(cols.map((x) => x.name)).not.toContain('ingest_token');
+    // v1 rows: the contract fields only.
+    const old = sampleEvents();
+    await c.insert('rst_events', old);
+
+    const up = await migrate(c);
+    expect(up.version).toBe(SCHEMA_VERSION);
+    expect(up.applied).toEqual(
+      expect.arrayContaining([
+        'add-column:rst_events.ingest_token',
+        'add-column:rst_events.inserted_at',
+        'add-column:flows.ingest_token',
+        'create-table:rst_rollup_1m',
+        'create-view:rst_rollup_1h_mv',
+        'create-view:rst_by_source_1h_mv',
+      ]),
+    );
+    expect(up.applied).not.toContain('create-table:rst_events');
+    expect((await migrate(c)).applied).toEqual([]);
+
+    const back = await c.query(`SELECT ${EVENT_SELECT} FROM ${c.database}.rst_events ORDER BY ts`);
+    expect(back).toEqual([...old].sort((a, b) => a.ts.localeCompare(b.ts)));
+    // New columns work and the rollups are fed after the upgrade.
+    await c.insert('rst_events', [{ ...event({ cause: 'app_abort' }), ingest_token: 'k:0:1-1' }], {
+      insert_deduplication_token: 'k:0:1-1',
+    });
+    const tok = await c.query<{ t: string }>(
+      `SELECT ingest_token AS t FROM ${c.database}.rst_events WHERE cause = 'app_abort'`,
+    );
+    expect(tok).toEqual([{ t: 'k:0:1-1' }]);
+    const roll = await c.query<{ n: number }>(`SELECT sum(events) AS n FROM ${c.database}.rst_rollup_1m`);
+    expect(roll).toEqual([{ n: 1 }]);
+  });
+
+  it('converges a half-applied state (some v2 steps done by hand)', async () => {
+    const c = client();
+    await migrate(c, { targetVersion: 1 });
+    await c.command(`ALTER TABLE ${c.database}.rst_events ADD COLUMN ingest_token String DEFAULT ''`);
+    const r = await migrate(c);
+    expect(r.applied).not.toContain('add-column:rst_events.ingest_token');
+    expect(r.applied).toContain('add-column:rst_events.inserted_at');
+    expect(r.version).toBe(SCHEMA_VERSION);
+  });
+
+  it('applies TTL changes with ALTER and removes a TTL set to 0', async () => {
+    const c = client();
+    await migrate(c);
+    const ttlOf = async (t: string) => {
+      const rows = await c.query<{ e: string }>(
+        'SELECT engine_full AS e FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+        { db: c.database, t },
+      );
+      return currentTtl(rows[0]!.e);
+    };
+    expect(await ttlOf('rst_events')).toBe('toDateTime(ts) + toIntervalDay(30)');
+    expect(await ttlOf('rst_rollup_1h')).toBe('ts + toIntervalDay(365)');
+    const r = await migrate(c, { ttlDays: { rst_events: 7, flows: 0 } });
+    expect(r.applied).toEqual(['ttl:rst_events', 'ttl:flows']);
+    expect(await ttlOf('rst_events')).toBe('toDateTime(ts) + toIntervalDay(7)');
+    expect(await ttlOf('flows')).toBe('');
+    expect((await migrate(c, { ttlDays: { rst_events: 7, flows: 0 } })).applied).toEqual([]);
+    // Back to defaults.
+    expect((await migrate(c)).applied).toEqual(['ttl:rst_events', 'ttl:flows']);
+    // Old rows actually expire under a TTL.
+    await c.insert('rst_events', [event({ ts: '2020-01-01T00:00:00.000001Z' }), event()]);
+    await c.command(`OPTIMIZE TABLE ${c.database}.rst_events FINAL`);
+    const n = await c.query<{ n: number }>(`SELECT count() AS n FROM ${c.database}.rst_events`);
+    expect(n).toEqual([{ n: 1 }]);
+  });
+
+  it('rejects unknown tables in ttlDays and bad versions, naming the allowed values', async () => {
+    const c = client();
+    await expect(migrate(c, { ttlDays: { nope: 1 } as never })).rejects.toThrow(
+      /unknown table "nope"; allowed: rst_events/,
+    );
+    await expect(migrate(c, { targetVersion: 99 })).rejects.toThrow(
+      /targetVersion must be an integer in 1\.\.2/,
+    );
+    await expect(migrate(c, { ttlDays: { flows: -1 } })).rejects.toThrow(
+      /ttlDays.flows must be a non-negative integer/,
+    );
+  });
+});
+
+describe('cluster DDL', () => {
+  const ddl = planDdl('rstwatch', { cluster: 'dc1', ttlDays: { flows: 0 } });
+
+  it('puts ON CLUSTER on every statement and uses Replicated engines and Distributed tables', () => {
+    for (const s of ddl) expect(s).toMatch(/ ON CLUSTER `dc1`/);
+    for (const t of TABLES) {
+      const local = ddl.find((s) =>
+        s.startsWith(`CREATE TABLE IF NOT EXISTS \`rstwatch\`.\`${t.name}_local\``),
+      );
+      expect(local, t.name).toBeDefined();
+      expect(local).toContain(
+        `ENGINE = Replicated${t.engine}('/clickhouse/tables/{shard}/rstwatch/${t.name}_local', '{replica}')`,
+      );
+      expect(local).toContain('replicated_deduplication_window = 10000');
+      expect(local).not.toContain('non_replicated_deduplication_window');
+      const dist = ddl.find((s) => s.startsWith(`CREATE TABLE IF NOT EXISTS \`rstwatch\`.\`${t.name}\` `));
+      expect(dist).toContain(`AS \`rstwatch\`.\`${t.name}_local\``);
+      expect(dist).toMatch(
+        new RegExp(`ENGINE = Distributed\\(\`dc1\`, \`rstwatch\`, \`${t.name}_local\`, cityHash64\\(`),
+      );
+      // Local table before its Distributed table.
+      expect(ddl.indexOf(local as string)).toBeLessThan(ddl.indexOf(dist as string));
+    }
+    expect(ddl.find((s) => s.includes('`flows_local`') && s.startsWith('CREATE'))).not.toMatch(/\nTTL /);
+  });
+
+  it('feeds local rollups from local tables', () => {
+    for (const v of VIEWS) {
+      const s = ddl.find((x) => x.includes(`MATERIALIZED VIEW IF NOT EXISTS \`rstwatch\`.\`${v.name}\``));
+      expect(s).toContain(`TO \`rstwatch\`.\`${v.to}_local\``);
+      expect(s).toContain(`FROM \`rstwatch\`.\`${v.from}_local\``);
+    }
+  });
+
+  it('is balanced and has no leftover template markers', () => {
+    for (const s of ddl) {
+      let depth = 0;
+      for (const ch of s.replace(/'[^']*'/g, '')) {
+        if (ch === '(') depth++;
+        if (ch === ')') depth--;
+        expect(depth).toBeGreaterThanOrEqual(0);
+      }
+      expect(depth).toBe(0);
+      expect(s).not.toMatch(/\{from\}|undefined|\[object/);
+    }
+  });
+
+  it('single-server DDL has no cluster parts', () => {
+    const single = planDdl('rstwatch');
+    for (const s of single) {
+      expect(s).not.toMatch(/ON CLUSTER|Replicated|Distributed|_local/);
+    }
+    expect(single.join('\n')).toContain('non_replicated_deduplication_window = 10000');
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * Named SQL queries behind `rstwatch query NAME`. Each has a description, SQL with ClickHouse
+ * `{name:Type}` parameters (bound server-side, never spliced) and defaults. `{db}` is replaced by
+ * the quoted database name. Rollup tables answer the fleet-wide questions; `rst_events` answers
+ * the ones that need per-packet detail.
+ */
+import { ident, type StoreClient } from './client.js';
+import { ipText } from './schema.js';
+
+export interface QueryParam {
+  /** ClickHouse type of the `{name:Type}` placeholder. */
+  type: 'UInt32' | 'Float64' | 'String';
+  default: number | string;
+  description: string;
+}
+
+export interface NamedQuery {
+  name: string;
+  description: string;
+  sql: string;
+  params: Record<string, QueryParam>;
+}
+
+const hours: QueryParam = { type: 'UInt32', default: 24, description: 'Look back this many hours from now.' };
+const limit: QueryParam = { type: 'UInt32', default: 20, description: 'Maximum rows.' };
+const since = (col = 'ts') => `${col} >= now() - toIntervalHour({hours:UInt32})`;
+
+/** Counters of `sensor_stats` turned into per-window deltas (restart-aware) by `sensor-health`. */
+const HEALTH_COUNTERS = ['packets', 'tcp_headers', 'kernel_drops', 'send_failures', 'lost_batches'] as const;
+
+const delta = (c: string) => `sum(if(rn = 1, 0, if(uptime_ms < p_uptime, ${c}, ${c} - p_${c}))) AS ${c}`;
+
+export const QUERIES: readonly NamedQuery[] = [
+  {
+    name: 'top-causes',
+    description:
+      'RST causes ranked by event count, with distinct senders and clients (from the 1-minute rollup).',
+    params: { hours, limit },
+    sql: `SELECT cause, sum(events) AS events, round(100 * events / sum(events) OVER (), 1) AS pct,
+  uniqMerge(senders) AS senders, uniqMerge(clients) AS clients
+FROM {db}.rst_rollup_1m
+WHERE ${since()}
+GROUP BY cause
+ORDER BY events DESC, cause
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'resets-by-origin',
+    description:
+      'Who sent the RSTs (endpoint, middlebox, spoofed, unknown), split by cause (1-minute rollup).',
+    params: { hours, limit },
+    sql: `SELECT origin, cause, sum(events) AS events, uniqMerge(senders) AS senders
+FROM {db}.rst_rollup_1m
+WHERE ${since()}
+GROUP BY origin, cause
+ORDER BY events DESC, origin, cause
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'top-reset-senders',
+    description: 'Hosts that sent the most RSTs, with how many hosts received them and their main causes.',
+    params: { hours, limit },
+    sql: `SELECT ${ipText('src_ip')} AS sender, count() AS events, uniq(dst_ip) AS receivers,
+  topK(3)(cause) AS top_causes, topK(3)(origin) AS top_origins
+FROM {db}.rst_events
+WHERE ${since()}
+GROUP BY src_ip
+ORDER BY events DESC, sender
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'suspected-attacks',
+    description: 'Victims of forged RSTs: cause reset_attack or origin spoofed, by receiving host and port.',
+    params: { hours, limit },
+    sql: `SELECT ${ipText('dst_ip')} AS victim, dst_port, count() AS events, uniq(src_ip) AS claimed_senders,
+  uniq(community_id) AS connections, countIf(in_window = false) AS out_of_window,
+  min(ts) AS first_seen, max(ts) AS last_seen, topK(5)(arrayJoin(if(empty(evidence), [''], evidence))) AS top_evidence
+FROM {db}.rst_events
+WHERE ${since()} AND (cause = 'reset_attack' OR origin = 'spoofed')
+GROUP BY dst_ip, dst_port
+ORDER BY events DESC, victim, dst_port
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'injected-resets',
+    description:
+      'RSTs injected by on-path devices (cause injected_reset), by tampering signature and the server side.',
+    params: { hours, limit },
+    sql: `SELECT signature, ${ipText("if(direction = 'resp', dst_ip, src_ip)")} AS client_side,
+  ${ipText("if(direction = 'resp', src_ip, dst_ip)")} AS server_side,
+  if(direction = 'resp', src_port, dst_port) AS server_port,
+  count() AS events, uniq(community_id) AS connections,
+  any(payload_preview) AS example_payload, groupUniqArrayArray(6)(evidence) AS evidence
+FROM {db}.rst_events
+WHERE ${since()} AND cause = 'injected_reset'
+GROUP BY signature, client_side, server_side, server_port
+ORDER BY events DESC, signature, server_side
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'scanners',
+    description:
+      'Connection originators touching many ports or hosts with RSTs in return (hourly by-source rollup).',
+    params: {
+      hours,
+      limit,
+      min_ports: {
+        type: 'UInt32',
+        default: 20,
+        description: 'Report sources with at least this many distinct ports...',
+      },
+      min_hosts: { type: 'UInt32', default: 50, description: '...or at least this many distinct hosts.' },
+    },
+    sql: `SELECT ${ipText('orig_ip')} AS source, sum(events) AS events, sum(scan_events) AS scan_events,
+  sum(rejected_events) AS rejected_events, uniqMerge(dst_ports) AS distinct_ports, uniqMerge(dst_hosts) AS distinct_hosts,
+  groupUniqArray(sensor) AS sensors
+FROM {db}.rst_by_source_1h
+WHERE ts >= toStartOfHour(now() - toIntervalHour({hours:UInt32}))
+GROUP BY orig_ip
+HAVING distinct_ports >= {min_ports:UInt32} OR distinct_hosts >= {min_hosts:UInt32}
+ORDER BY distinct_ports DESC, distinct_hosts DESC, source
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'service-rejects',
+    description:
+      'Services refusing connections (closed_port, firewall_reject, backlog_overflow) by ip:port and cause.',
+    params: { hours, limit },
+    sql: `SELECT ${ipText('service_ip')} AS service, service_port, cause, origin, sum(events) AS events,
+  uniqMerge(clients) AS clients
+FROM {db}.rst_rollup_1m
+WHERE ${since()} AND cause IN ('closed_port', 'firewall_reject', 'backlog_overflow')
+GROUP BY service_ip, service_port, cause, origin
+ORDER BY events DESC, service, service_port, cause
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'sensor-health',
+    description:
+      'Per sensor over the window: heartbeats, last seen, packets, kernel drops and their share, parse errors, agent drops, send failures, lost batches, restarts.',
+    params: { hours, limit },
+    sql: `SELECT sensor, max(ts) AS last_seen, count() AS heartbeats, countIf(rn > 1 AND uptime_ms < p_uptime) AS restarts,
+  ${HEALTH_COUNTERS.map(delta).join(',\n  ')},
+  round(if(packets + kernel_drops = 0, 0, 100 * kernel_drops / (packets + kernel_drops)), 3) AS kernel_drop_pct,
+  argMax(arraySum(mapValues(parse_errors)), ts) AS parse_errors_total,
+  argMax(arraySum(mapValues(agent_drops)), ts) AS agent_drops_total,
+  argMax(agent_version, ts) AS agent_version
+FROM (
+  SELECT sensor, ts, uptime_ms, parse_errors, agent_drops, agent_version, ${HEALTH_COUNTERS.join(', ')},
+    row_number() OVER w AS rn, lagInFrame(uptime_ms) OVER w AS p_uptime,
+    ${HEALTH_COUNTERS.map((c) => `lagInFrame(${c}) OVER w AS p_${c}`).join(', ')}
+  FROM {db}.sensor_stats
+  WHERE ${since()}
+  WINDOW w AS (PARTITION BY sensor ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+GROUP BY sensor
+ORDER BY lost_batches + kernel_drops DESC, sensor
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'flow-states',
+    description:
+      'Finished connections by Zeek conn_state, with how many ended in a RST and the main RST causes.',
+    params: { hours, limit },
+    sql: `SELECT conn_state, count() AS flows, countIf(rst_count > 0) AS with_rst,
+  round(avg(duration), 3) AS avg_duration_s, sum(orig_bytes + resp_bytes) AS payload_bytes,
+  topKIf(3)(rst_cause, rst_cause IS NOT NULL) AS top_rst_causes
+FROM {db}.flows
+WHERE ${since()}
+GROUP BY conn_state
+ORDER BY flows DESC, conn_state
+LIMIT {limit:UInt32}`,
+  },
+];
+
+export function getQuery(name: string): NamedQuery {
+  const q = QUERIES.find((x) => x.name === name);
+  if (!q)
+    throw new Error(
+      `unknown query ${JSON.stringify(name)}; available: ${QUERIES.map((x) => x.name).join(', ')}`,
+    );
+  return q;
+}
+
+/** SQL of a named query for a database, with `{name:Type}` placeholders left for server-side binding. */
+export function querySql(q: NamedQuery, database: string): string {
+  return q.sql.replaceAll('{db}', ident(database));
+}
+
+/** Defaults merged with `params` (strings from a command line are converted); unknown names are rejected. */
+export function resolveParams(
+  q: NamedQuery,
+  params: Record<string, string | number> = {},
+): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const k of Object.keys(params)) {
+    if (!(k in q.params)) {
+      const allowed = Object.keys(q.params).join(', ');
+      throw new Error(`query ${q.name}: unknown parameter ${JSON.stringify(k)}; allowed: ${allowed}`);
+    }
+  }
+  for (const [k, p] of Object.entries(q.params)) {
+    const v = params[k] ?? p.default;
+    if (p.type === 'String') out[k] = String(v);
+    else {
+      const n = Number(v);
+      if (!Number.isFinite(n) || (p.type === 'UInt32' && (!Number.isInteger(n) || n < 0 || n > 0xffffffff))) {
+        throw new Error(`query ${q.name}: parameter ${k} must be ${p.type}, got ${JSON.stringify(v)}`);
+      }
+      out[k] = n;
+    }
+  }
+  return out;
+}
+
+/** Run a named query and return its rows. */
+export function runQuery<T = Record<string, unknown>>(
+  client: StoreClient,
+  name: string,
+  params: Record<string, string | number> = {},
+): Promise<T[]> {
+  const q = getQuery(name);
+  return client.query<T>(querySql(q, client.database), resolveParams(q, params), {
+    date_time_output_format: 'iso',
+  });
+}

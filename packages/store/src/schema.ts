@@ -1,0 +1,596 @@
+/**
+ * The desired ClickHouse schema as data: tables, their columns (with the schema version that
+ * introduced each), sort keys, TTL columns and the materialized views that feed the rollups.
+ * `migrate.ts` turns it into DDL for a single server or a cluster; `docs/clickhouse.md` documents it.
+ */
+
+/** Current schema version (the highest `since` of any table, column or view). */
+export const SCHEMA_VERSION = 2;
+
+export interface ColumnDef {
+  name: string;
+  type: string;
+  /** `CODEC(...)` argument list, when one pays. */
+  codec?: string;
+  /** `DEFAULT` expression. */
+  default?: string;
+  /** Schema version that introduced the column. */
+  since: number;
+  doc: string;
+}
+
+export interface TableDef {
+  name: TableName;
+  engine: 'MergeTree' | 'AggregatingMergeTree';
+  columns: ColumnDef[];
+  partitionBy: string;
+  orderBy: string;
+  /** Column the TTL counts from (`DateTime` or `DateTime64`). */
+  ttlColumn: string;
+  /** Default retention in days; 0 = keep forever. */
+  defaultTtlDays: number;
+  /** Sharding key of the Distributed table in cluster mode. */
+  shardingKey: string;
+  /** Skip indexes: `name expr TYPE ... GRANULARITY n`. */
+  indexes?: string[];
+  since: number;
+  doc: string;
+}
+
+export interface ViewDef {
+  name: string;
+  /** Target table (a rollup). */
+  to: TableName;
+  /** Source table. */
+  from: TableName;
+  /** SELECT with `{from}` where the source table goes. */
+  select: string;
+  since: number;
+}
+
+export const TABLE_NAMES = [
+  'rst_events',
+  'flows',
+  'sensor_stats',
+  'rst_rollup_1m',
+  'rst_rollup_1h',
+  'rst_by_source_1h',
+] as const;
+export type TableName = (typeof TABLE_NAMES)[number];
+
+/** Rows a heartbeat turns into (`sensor_stats`). Counters are cumulative since the agent started. */
+export interface SensorStatsRow {
+  /** Heartbeat time, RFC 3339 (microseconds allowed), UTC. */
+  ts: string;
+  sensor: string;
+  agent_version: string;
+  uptime_ms: number;
+  packets: number;
+  tcp_headers: number;
+  kernel_drops: number;
+  kernel_if_drops: number;
+  parse_errors: Record<string, number>;
+  batches: number;
+  bytes: number;
+  headers_sent: number;
+  send_failures: number;
+  /** Headers the agent dropped instead of sending, by reason. */
+  agent_drops: Record<string, number>;
+  last_batch_seq: number;
+  /** Batches the processor never received (gaps in batch_seq), cumulative, counted by the processor. */
+  lost_batches: number;
+}
+
+const LC = 'LowCardinality(String)';
+const DEDUP_WINDOW = 10_000;
+
+/** Provenance columns added in v2 to the raw tables. */
+const provenance: ColumnDef[] = [
+  {
+    name: 'ingest_token',
+    type: 'String',
+    codec: 'ZSTD(1)',
+    default: "''",
+    since: 2,
+    doc: 'Deduplication token of the insert that wrote the row: `topic:partition:first-last` offsets of the Kafka messages it came from (a hash when several units were batched together).',
+  },
+  {
+    name: 'inserted_at',
+    type: "DateTime64(3, 'UTC')",
+    codec: 'Delta, ZSTD(1)',
+    default: 'now64(3)',
+    since: 2,
+    doc: 'Server time of the insert; `inserted_at - ts` is the capture-to-queryable latency.',
+  },
+];
+
+const events: TableDef = {
+  name: 'rst_events',
+  engine: 'MergeTree',
+  since: 1,
+  doc: 'One row per RST packet a sensor saw, classified (the RST event of rst-taxonomy.md, same field names).',
+  partitionBy: 'toDate(ts)',
+  orderBy: '(cause, origin, toStartOfHour(ts), sensor, dst_ip, dst_port, ts)',
+  ttlColumn: 'ts',
+  defaultTtlDays: 30,
+  shardingKey: 'cityHash64(community_id)',
+  indexes: ['idx_community_id community_id TYPE bloom_filter(0.01) GRANULARITY 4'],
+  columns: [
+    {
+      name: 'ts',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Capture time of the RST (microseconds, UTC).',
+    },
+    { name: 'sensor', type: LC, since: 1, doc: 'Sensor id.' },
+    {
+      name: 'community_id',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      since: 1,
+      doc: 'Community ID v1 of the flow (`1:...`); joins with `flows.community_id`.',
+    },
+    {
+      name: 'src_ip',
+      type: 'IPv6',
+      codec: 'ZSTD(1)',
+      since: 1,
+      doc: 'Sender of the RST as on the wire; IPv4 stored IPv4-mapped (`::ffff:a.b.c.d`).',
+    },
+    { name: 'src_port', type: 'UInt16', since: 1, doc: 'Source port of the RST.' },
+    {
+      name: 'dst_ip',
+      type: 'IPv6',
+      codec: 'ZSTD(1)',
+      since: 1,
+      doc: 'Receiver of the RST (IPv4-mapped for IPv4).',
+    },
+    { name: 'dst_port', type: 'UInt16', since: 1, doc: 'Destination port of the RST.' },
+    {
+      name: 'direction',
+      type: LC,
+      since: 1,
+      doc: '`orig` (RST sender is the connection originator), `resp` or `unknown`.',
+    },
+    { name: 'cause', type: LC, since: 1, doc: 'Why the connection was reset (taxonomy `cause`).' },
+    {
+      name: 'origin',
+      type: LC,
+      since: 1,
+      doc: 'Who really sent the RST: `endpoint`, `middlebox`, `spoofed`, `unknown`.',
+    },
+    { name: 'phase', type: LC, since: 1, doc: '`handshake`, `established`, `closing`, `closed`, `none`.' },
+    { name: 'confidence', type: 'Float32', since: 1, doc: 'Confidence of `cause`, 0..1.' },
+    { name: 'flags', type: LC, since: 1, doc: 'TCP flags of the RST in tcpdump letters (`R`, `R.`, ...).' },
+    { name: 'seq', type: 'UInt32', since: 1, doc: 'Raw sequence number.' },
+    { name: 'ack', type: 'UInt32', since: 1, doc: 'Raw acknowledgement number.' },
+    { name: 'ttl', type: 'UInt8', since: 1, doc: 'Observed IP TTL / hop limit.' },
+    {
+      name: 'ttl_expected',
+      type: 'Nullable(UInt8)',
+      since: 1,
+      doc: 'TTL the claimed sender would have (NULL when unknown).',
+    },
+    { name: 'ip_id', type: 'Nullable(UInt16)', since: 1, doc: 'IPv4 ID (NULL for IPv6).' },
+    {
+      name: 'in_window',
+      type: 'Nullable(Bool)',
+      since: 1,
+      doc: "seq inside the receiver's window (NULL when unknown).",
+    },
+    {
+      name: 'seq_exact',
+      type: 'Nullable(Bool)',
+      since: 1,
+      doc: "seq exactly the receiver's next expected sequence (NULL when unknown).",
+    },
+    {
+      name: 'payload_len',
+      type: 'UInt16',
+      codec: 'T64, ZSTD(1)',
+      since: 1,
+      doc: 'RST payload length in bytes.',
+    },
+    {
+      name: 'payload_preview',
+      type: 'String',
+      codec: 'ZSTD(3)',
+      since: 1,
+      doc: 'First payload bytes, printable ASCII, others escaped.',
+    },
+    {
+      name: 'signature',
+      type: LC,
+      since: 1,
+      doc: 'Connection-tampering signature (e.g. `PSH+ACK→RST`) or `other`.',
+    },
+    { name: 'conn_state', type: LC, since: 1, doc: 'Zeek conn_state at the time of the RST.' },
+    { name: 'history', type: LC, since: 1, doc: 'Zeek history string at the time of the RST.' },
+    {
+      name: 'evidence',
+      type: `Array(${LC})`,
+      since: 1,
+      doc: 'Machine-readable reasons (`ttl_delta=1`, `no_ack_flag`, `data_after_rst`, ...).',
+    },
+    ...provenance,
+  ],
+};
+
+const flows: TableDef = {
+  name: 'flows',
+  engine: 'MergeTree',
+  since: 1,
+  doc: 'One row per finished or expired connection (Zeek conn.log fields; `id.orig_h` etc. become `orig_h` etc.).',
+  partitionBy: 'toDate(ts)',
+  orderBy: '(conn_state, toStartOfHour(ts), sensor, resp_h, resp_p, ts)',
+  ttlColumn: 'ts',
+  defaultTtlDays: 14,
+  shardingKey: 'cityHash64(community_id)',
+  indexes: [
+    'idx_community_id community_id TYPE bloom_filter(0.01) GRANULARITY 4',
+    'idx_uid uid TYPE bloom_filter(0.01) GRANULARITY 4',
+  ],
+  columns: [
+    {
+      name: 'ts',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Time of the first packet (Zeek `ts`).',
+    },
+    { name: 'uid', type: 'String', codec: 'ZSTD(1)', since: 1, doc: 'Connection uid (Zeek `uid`).' },
+    {
+      name: 'orig_h',
+      type: 'IPv6',
+      codec: 'ZSTD(1)',
+      since: 1,
+      doc: 'Zeek `id.orig_h`: originator address (IPv4-mapped for IPv4).',
+    },
+    { name: 'orig_p', type: 'UInt16', since: 1, doc: 'Zeek `id.orig_p`: originator port.' },
+    { name: 'resp_h', type: 'IPv6', codec: 'ZSTD(1)', since: 1, doc: 'Zeek `id.resp_h`: responder address.' },
+    { name: 'resp_p', type: 'UInt16', since: 1, doc: 'Zeek `id.resp_p`: responder port.' },
+    { name: 'proto', type: LC, since: 1, doc: 'Transport protocol (`tcp`).' },
+    { name: 'duration', type: 'Float64', since: 1, doc: 'Seconds from first to last packet.' },
+    {
+      name: 'orig_bytes',
+      type: 'UInt64',
+      codec: 'T64, ZSTD(1)',
+      since: 1,
+      doc: 'Payload bytes sent by the originator.',
+    },
+    {
+      name: 'resp_bytes',
+      type: 'UInt64',
+      codec: 'T64, ZSTD(1)',
+      since: 1,
+      doc: 'Payload bytes sent by the responder.',
+    },
+    { name: 'conn_state', type: LC, since: 1, doc: 'Zeek conn_state (S0, SF, REJ, RSTO, ...).' },
+    { name: 'history', type: LC, since: 1, doc: 'Zeek history string.' },
+    {
+      name: 'orig_pkts',
+      type: 'UInt64',
+      codec: 'T64, ZSTD(1)',
+      since: 1,
+      doc: 'Packets sent by the originator.',
+    },
+    {
+      name: 'orig_ip_bytes',
+      type: 'UInt64',
+      codec: 'T64, ZSTD(1)',
+      since: 1,
+      doc: 'IP bytes sent by the originator.',
+    },
+    {
+      name: 'resp_pkts',
+      type: 'UInt64',
+      codec: 'T64, ZSTD(1)',
+      since: 1,
+      doc: 'Packets sent by the responder.',
+    },
+    {
+      name: 'resp_ip_bytes',
+      type: 'UInt64',
+      codec: 'T64, ZSTD(1)',
+      since: 1,
+      doc: 'IP bytes sent by the responder.',
+    },
+    { name: 'community_id', type: 'String', codec: 'ZSTD(1)', since: 1, doc: 'Community ID v1 of the flow.' },
+    { name: 'sensor', type: LC, since: 1, doc: 'Sensor id.' },
+    { name: 'rst_count', type: 'UInt32', since: 1, doc: 'RST packets seen on the connection.' },
+    {
+      name: 'rst_cause',
+      type: 'LowCardinality(Nullable(String))',
+      since: 1,
+      doc: 'Cause of the RST that ended the connection (NULL if none).',
+    },
+    {
+      name: 'rst_origin',
+      type: 'LowCardinality(Nullable(String))',
+      since: 1,
+      doc: 'Origin of the RST that ended the connection (NULL if none).',
+    },
+    {
+      name: 'tunnel',
+      type: 'LowCardinality(Nullable(String))',
+      since: 1,
+      doc: 'Outer encapsulation, if any (NULL if none).',
+    },
+    ...provenance,
+  ],
+};
+
+const sensorStats: TableDef = {
+  name: 'sensor_stats',
+  engine: 'MergeTree',
+  since: 1,
+  doc: 'One row per sensor heartbeat. Counters are cumulative since the agent started (`uptime_ms`); compute rates from consecutive rows, a drop in `uptime_ms` is a restart.',
+  partitionBy: 'toYYYYMM(ts)',
+  orderBy: '(sensor, ts)',
+  ttlColumn: 'ts',
+  defaultTtlDays: 90,
+  shardingKey: 'cityHash64(sensor)',
+  columns: [
+    {
+      name: 'ts',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Time the heartbeat was produced.',
+    },
+    { name: 'sensor', type: LC, since: 1, doc: 'Sensor id.' },
+    { name: 'agent_version', type: LC, since: 1, doc: 'Agent software version.' },
+    {
+      name: 'uptime_ms',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Milliseconds since the agent started capturing.',
+    },
+    {
+      name: 'packets',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Packets the capture handed to the agent.',
+    },
+    { name: 'tcp_headers', type: 'UInt64', codec: 'Delta, ZSTD(1)', since: 1, doc: 'TCP headers parsed.' },
+    {
+      name: 'kernel_drops',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Packets dropped by the kernel (capture buffer full).',
+    },
+    {
+      name: 'kernel_if_drops',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Packets dropped by the interface or driver.',
+    },
+    { name: 'parse_errors', type: `Map(${LC}, UInt64)`, since: 1, doc: 'Unparseable packets by reason.' },
+    {
+      name: 'batches',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Header batches acknowledged by Kafka.',
+    },
+    {
+      name: 'bytes',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Bytes of batches acknowledged by Kafka.',
+    },
+    {
+      name: 'headers_sent',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Headers in acknowledged batches.',
+    },
+    {
+      name: 'send_failures',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Failed attempts to send a batch.',
+    },
+    {
+      name: 'agent_drops',
+      type: `Map(${LC}, UInt64)`,
+      since: 1,
+      doc: 'Headers the agent dropped instead of sending, by reason.',
+    },
+    {
+      name: 'last_batch_seq',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'batch_seq of the last batch acknowledged by Kafka.',
+    },
+    {
+      name: 'lost_batches',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 1,
+      doc: 'Batches the processor never received (gaps in batch_seq), cumulative.',
+    },
+    ...provenance,
+  ],
+};
+
+const rollupColumns = (bucket: string): ColumnDef[] => [
+  { name: 'ts', type: "DateTime('UTC')", since: 2, doc: `Start of the ${bucket}.` },
+  { name: 'cause', type: LC, since: 2, doc: 'RST cause.' },
+  { name: 'origin', type: LC, since: 2, doc: 'RST origin.' },
+  { name: 'sensor', type: LC, since: 2, doc: 'Sensor id.' },
+  {
+    name: 'service_ip',
+    type: 'IPv6',
+    since: 2,
+    doc: "The connection's responder (the service): `src_ip` when `direction = 'resp'`, else `dst_ip`.",
+  },
+  {
+    name: 'service_port',
+    type: 'UInt16',
+    since: 2,
+    doc: 'Port of the service side, chosen like `service_ip`.',
+  },
+  {
+    name: 'events',
+    type: 'SimpleAggregateFunction(sum, UInt64)',
+    since: 2,
+    doc: 'RST events; read with `sum(events)`.',
+  },
+  {
+    name: 'senders',
+    type: 'AggregateFunction(uniq, IPv6)',
+    since: 2,
+    doc: 'Distinct RST senders (`src_ip`); read with `uniqMerge(senders)`.',
+  },
+  {
+    name: 'clients',
+    type: 'AggregateFunction(uniq, IPv6)',
+    since: 2,
+    doc: 'Distinct client-side hosts (the non-service side); read with `uniqMerge(clients)`.',
+  },
+];
+
+const rollupSelect = (bucketFn: string) => `SELECT
+  ${bucketFn}(ts) AS ts, cause, origin, sensor,
+  if(direction = 'resp', src_ip, dst_ip) AS service_ip,
+  if(direction = 'resp', src_port, dst_port) AS service_port,
+  count() AS events,
+  uniqState(src_ip) AS senders,
+  uniqState(if(direction = 'resp', dst_ip, src_ip)) AS clients
+FROM {from}
+GROUP BY ts, cause, origin, sensor, service_ip, service_port`;
+
+const rollup1m: TableDef = {
+  name: 'rst_rollup_1m',
+  engine: 'AggregatingMergeTree',
+  since: 2,
+  doc: 'RST events per minute by (cause, origin, sensor, service ip/port), maintained by `rst_rollup_1m_mv`.',
+  partitionBy: 'toDate(ts)',
+  orderBy: '(cause, origin, ts, sensor, service_ip, service_port)',
+  ttlColumn: 'ts',
+  defaultTtlDays: 30,
+  shardingKey: 'cityHash64(service_ip, service_port)',
+  columns: rollupColumns('minute'),
+};
+
+const rollup1h: TableDef = {
+  ...rollup1m,
+  name: 'rst_rollup_1h',
+  doc: 'Same as `rst_rollup_1m` per hour, kept longer; maintained by `rst_rollup_1h_mv`.',
+  partitionBy: 'toYYYYMM(ts)',
+  defaultTtlDays: 365,
+  columns: rollupColumns('hour'),
+};
+
+const bySource: TableDef = {
+  name: 'rst_by_source_1h',
+  engine: 'AggregatingMergeTree',
+  since: 2,
+  doc: 'RST events per hour by connection originator, for scan detection: distinct destination ports and hosts per source. Maintained by `rst_by_source_1h_mv`.',
+  partitionBy: 'toYYYYMM(ts)',
+  orderBy: '(ts, sensor, orig_ip)',
+  ttlColumn: 'ts',
+  defaultTtlDays: 90,
+  shardingKey: 'cityHash64(orig_ip)',
+  columns: [
+    { name: 'ts', type: "DateTime('UTC')", since: 2, doc: 'Start of the hour.' },
+    { name: 'sensor', type: LC, since: 2, doc: 'Sensor id.' },
+    {
+      name: 'orig_ip',
+      type: 'IPv6',
+      since: 2,
+      doc: "Connection originator: `dst_ip` when `direction = 'resp'`, else `src_ip`.",
+    },
+    {
+      name: 'events',
+      type: 'SimpleAggregateFunction(sum, UInt64)',
+      since: 2,
+      doc: 'RST events involving the source.',
+    },
+    {
+      name: 'scan_events',
+      type: 'SimpleAggregateFunction(sum, UInt64)',
+      since: 2,
+      doc: 'Events with cause `syn_scan` or `connect_scan`.',
+    },
+    {
+      name: 'rejected_events',
+      type: 'SimpleAggregateFunction(sum, UInt64)',
+      since: 2,
+      doc: 'Events with cause `closed_port` or `firewall_reject`.',
+    },
+    {
+      name: 'dst_ports',
+      type: 'AggregateFunction(uniq, UInt16)',
+      since: 2,
+      doc: 'Distinct service ports touched; `uniqMerge(dst_ports)`.',
+    },
+    {
+      name: 'dst_hosts',
+      type: 'AggregateFunction(uniq, IPv6)',
+      since: 2,
+      doc: 'Distinct service hosts touched; `uniqMerge(dst_hosts)`.',
+    },
+  ],
+};
+
+export const TABLES: readonly TableDef[] = [events, flows, sensorStats, rollup1m, rollup1h, bySource];
+
+export const VIEWS: readonly ViewDef[] = [
+  {
+    name: 'rst_rollup_1m_mv',
+    to: 'rst_rollup_1m',
+    from: 'rst_events',
+    select: rollupSelect('toStartOfMinute'),
+    since: 2,
+  },
+  {
+    name: 'rst_rollup_1h_mv',
+    to: 'rst_rollup_1h',
+    from: 'rst_events',
+    select: rollupSelect('toStartOfHour'),
+    since: 2,
+  },
+  {
+    name: 'rst_by_source_1h_mv',
+    to: 'rst_by_source_1h',
+    from: 'rst_events',
+    since: 2,
+    select: `SELECT
+  toStartOfHour(ts) AS ts, sensor,
+  if(direction = 'resp', dst_ip, src_ip) AS orig_ip,
+  count() AS events,
+  countIf(cause IN ('syn_scan', 'connect_scan')) AS scan_events,
+  countIf(cause IN ('closed_port', 'firewall_reject')) AS rejected_events,
+  uniqState(if(direction = 'resp', src_port, dst_port)) AS dst_ports,
+  uniqState(if(direction = 'resp', src_ip, dst_ip)) AS dst_hosts
+FROM {from}
+GROUP BY ts, sensor, orig_ip`,
+  },
+];
+
+export const MERGE_TREE_SETTINGS = { dedupWindow: DEDUP_WINDOW };
+
+/** Retention per table in days (0 = none). */
+export type TtlDays = Partial<Record<TableName, number>>;
+
+export function tableDef(name: TableName): TableDef {
+  const t = TABLES.find((x) => x.name === name);
+  if (!t) throw new Error(`unknown table ${name}`);
+  return t;
+}
+
+/** SQL expression turning an `IPv6` column back into text: dotted quad for IPv4-mapped, RFC 5952 otherwise. */
+export function ipText(column: string): string {
+  return `replaceRegexpOne(IPv6NumToString(${column}), '^::ffff:([0-9]+\\\\.[0-9]+\\\\.[0-9]+\\\\.[0-9]+)$', '\\\\1')`;
+}

@@ -1,0 +1,294 @@
+/**
+ * Batched, acknowledged writer. Callers submit units (the rows derived from one range of Kafka
+ * offsets, identified by a token); the writer groups whole units into batches by row count or age,
+ * inserts each table's rows with an `insert_deduplication_token` derived from the unit tokens,
+ * retries with exponential backoff until a deadline, and resolves each unit's promise only once
+ * ClickHouse acknowledged all of its rows: commit the Kafka offsets then, not before.
+ */
+import { createHash } from 'node:crypto';
+import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import type { StoreClient } from './client.js';
+import { eventToRow, flowToRow, sensorStatsToRow } from './rows.js';
+import type { SensorStatsRow } from './schema.js';
+
+/** The rows derived from one range of input, written together and acknowledged together. */
+export interface WriteUnit {
+  /** Unique and deterministic for the input range, e.g. `${topic}:${partition}:${firstOffset}-${lastOffset}`. */
+  token: string;
+  events: readonly RstEvent[];
+  flows: readonly FlowRecord[];
+  sensorStats?: readonly SensorStatsRow[];
+}
+
+export interface RowWriterConfig {
+  /** Flush when the queued rows of any table reach this. Default 50000. */
+  maxRows?: number;
+  /** Flush when the oldest queued unit is this old. Default 1000. */
+  maxDelayMs?: number;
+  /** First retry delay; doubles per attempt up to `retryMaxMs`. Default 100. */
+  retryInitialMs?: number;
+  /** Default 5000. */
+  retryMaxMs?: number;
+  /** Give up on a batch (reject its units) this long after its first attempt. Default 60000. */
+  deadlineMs?: number;
+  /** Called on each failed attempt (for logs); never receives credentials. */
+  onError?: (err: Error, info: { table: string; attempt: number; token: string }) => void;
+}
+
+export interface WriterStats {
+  queuedUnits: number;
+  queuedRows: number;
+  inFlightRows: number;
+  /** Age of the oldest queued unit, ms (0 when none). */
+  oldestQueuedMs: number;
+  insertedRows: { rst_events: number; flows: number; sensor_stats: number };
+  batches: number;
+  /** Failed insert attempts (each retry that fails counts once). */
+  failures: number;
+  /** Units whose promise was rejected (deadline passed or writer closed). */
+  rejectedUnits: number;
+  lastInsertMs: number;
+  maxInsertMs: number;
+  /** Mean insert latency over all successful inserts, ms. */
+  avgInsertMs: number;
+  /** False when a batch is being retried or the queue is older than twice `maxDelayMs`. */
+  keepingUp: boolean;
+}
+
+interface Pending {
+  unit: WriteUnit;
+  at: number;
+  rows: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const TABLE_ORDER = ['rst_events', 'flows', 'sensor_stats'] as const;
+type WriterTable = (typeof TABLE_ORDER)[number];
+
+/** Deduplication token of a batch: the unit's own token, or a digest of all of them in order. */
+export function batchToken(tokens: readonly string[]): string {
+  if (tokens.length === 1) return tokens[0] as string;
+  const h = createHash('sha256');
+  for (const t of tokens) h.update(t).update('\n');
+  return `${tokens[0]}..${tokens[tokens.length - 1]}#${tokens.length}:${h.digest('hex').slice(0, 32)}`;
+}
+
+export class RowWriter {
+  readonly #client: StoreClient;
+  readonly #cfg: Required<Omit<RowWriterConfig, 'onError'>>;
+  readonly #onError: RowWriterConfig['onError'];
+  #queue: Pending[] = [];
+  #queuedRows = { rst_events: 0, flows: 0, sensor_stats: 0 };
+  #inFlightRows = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #closing = false;
+  #retrying = false;
+  #abort = new AbortController();
+  #stats = {
+    insertedRows: { rst_events: 0, flows: 0, sensor_stats: 0 },
+    batches: 0,
+    failures: 0,
+    rejectedUnits: 0,
+    lastInsertMs: 0,
+    maxInsertMs: 0,
+    totalInsertMs: 0,
+    inserts: 0,
+  };
+
+  constructor(client: StoreClient, cfg: RowWriterConfig = {}) {
+    this.#client = client;
+    this.#cfg = {
+      maxRows: cfg.maxRows ?? 50_000,
+      maxDelayMs: cfg.maxDelayMs ?? 1000,
+      retryInitialMs: cfg.retryInitialMs ?? 100,
+      retryMaxMs: cfg.retryMaxMs ?? 5000,
+      deadlineMs: cfg.deadlineMs ?? 60_000,
+    };
+    this.#onError = cfg.onError;
+    for (const [k, v] of Object.entries(this.#cfg)) {
+      if (!Number.isFinite(v) || v <= 0)
+        throw new Error(`RowWriter config ${k} must be a positive number, got ${v}`);
+    }
+  }
+
+  /** Queue a unit; resolves once ClickHouse acknowledged all its rows, rejects after the deadline. */
+  insert(unit: WriteUnit): Promise<void> {
+    if (this.#closing) return Promise.reject(new Error('RowWriter is closed'));
+    return new Promise<void>((resolve, reject) => {
+      const rows = unit.events.length + unit.flows.length + (unit.sensorStats?.length ?? 0);
+      this.#queue.push({ unit, at: Date.now(), rows, resolve, reject });
+      this.#queuedRows.rst_events += unit.events.length;
+      this.#queuedRows.flows += unit.flows.length;
+      this.#queuedRows.sensor_stats += unit.sensorStats?.length ?? 0;
+      const q = this.#queuedRows;
+      if (Math.max(q.rst_events, q.flows, q.sensor_stats) >= this.#cfg.maxRows) this.#kick();
+      else this.#timer ??= setTimeout(() => this.#kick(), this.#cfg.maxDelayMs);
+    });
+  }
+
+  /** Write everything queued now; resolves when it is acknowledged (or rejected). */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#running) {
+      this.#kick();
+      await this.#running;
+    }
+  }
+
+  /**
+   * Flush and stop accepting units. Units not acknowledged within `deadlineMs` (default: the
+   * configured deadline) are rejected.
+   */
+  async close(deadlineMs: number = this.#cfg.deadlineMs): Promise<void> {
+    this.#closing = true;
+    const timer = setTimeout(() => this.#abort.abort(), deadlineMs);
+    try {
+      await this.flush();
+    } finally {
+      clearTimeout(timer);
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  stats(): WriterStats {
+    const s = this.#stats;
+    const oldest = this.#queue[0] ? Date.now() - this.#queue[0].at : 0;
+    return {
+      queuedUnits: this.#queue.length,
+      queuedRows: this.#queuedRows.rst_events + this.#queuedRows.flows + this.#queuedRows.sensor_stats,
+      inFlightRows: this.#inFlightRows,
+      oldestQueuedMs: oldest,
+      insertedRows: { ...s.insertedRows },
+      batches: s.batches,
+      failures: s.failures,
+      rejectedUnits: s.rejectedUnits,
+      lastInsertMs: s.lastInsertMs,
+      maxInsertMs: s.maxInsertMs,
+      avgInsertMs: s.inserts ? s.totalInsertMs / s.inserts : 0,
+      keepingUp: !this.#retrying && oldest <= 2 * this.#cfg.maxDelayMs,
+    };
+  }
+
+  #kick(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#running || this.#queue.length === 0) return;
+    this.#running = this.#drain().finally(() => {
+      this.#running = undefined;
+      if (this.#queue.length > 0) {
+        if (this.#closing) this.#kick();
+        else
+          this.#timer ??= setTimeout(
+            () => this.#kick(),
+            Math.max(0, this.#cfg.maxDelayMs - (Date.now() - this.#queue[0]!.at)),
+          );
+      }
+    });
+  }
+
+  /** Take whole units up to `maxRows` per table; one batch at a time, in submission order. */
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch: Pending[] = [];
+      const n = { rst_events: 0, flows: 0, sensor_stats: 0 };
+      while (this.#queue.length > 0) {
+        const p = this.#queue[0]!;
+        const u = p.unit;
+        const next = {
+          rst_events: n.rst_events + u.events.length,
+          flows: n.flows + u.flows.length,
+          sensor_stats: n.sensor_stats + (u.sensorStats?.length ?? 0),
+        };
+        if (batch.length > 0 && Math.max(next.rst_events, next.flows, next.sensor_stats) > this.#cfg.maxRows)
+          break;
+        batch.push(this.#queue.shift()!);
+        Object.assign(n, next);
+      }
+      this.#queuedRows.rst_events -= n.rst_events;
+      this.#queuedRows.flows -= n.flows;
+      this.#queuedRows.sensor_stats -= n.sensor_stats;
+      await this.#write(batch);
+      // With a partial batch left and no size pressure, wait for the timer unless closing.
+      const q = this.#queuedRows;
+      if (!this.#closing && Math.max(q.rst_events, q.flows, q.sensor_stats) < this.#cfg.maxRows) {
+        const oldest = this.#queue[0];
+        if (oldest && Date.now() - oldest.at < this.#cfg.maxDelayMs) return;
+      }
+    }
+  }
+
+  async #write(batch: Pending[]): Promise<void> {
+    const token = batchToken(batch.map((p) => p.unit.token));
+    const rows: Record<WriterTable, object[]> = { rst_events: [], flows: [], sensor_stats: [] };
+    for (const { unit } of batch) {
+      for (const e of unit.events) rows.rst_events.push(eventToRow(e, unit.token));
+      for (const f of unit.flows) rows.flows.push(flowToRow(f, unit.token));
+      for (const s of unit.sensorStats ?? []) rows.sensor_stats.push(sensorStatsToRow(s, unit.token));
+    }
+    const total = batch.reduce((a, p) => a + p.rows, 0);
+    this.#inFlightRows = total;
+    const deadline = Date.now() + this.#cfg.deadlineMs;
+    try {
+      for (const table of TABLE_ORDER) {
+        if (rows[table].length === 0) continue;
+        await this.#insertWithRetry(table, rows[table], token, deadline);
+        this.#stats.insertedRows[table] += rows[table].length;
+      }
+      this.#stats.batches++;
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      this.#stats.rejectedUnits += batch.length;
+      for (const p of batch) p.reject(err as Error);
+    } finally {
+      this.#inFlightRows = 0;
+      this.#retrying = false;
+    }
+  }
+
+  async #insertWithRetry(table: WriterTable, rows: object[], token: string, deadline: number): Promise<void> {
+    let delay = this.#cfg.retryInitialMs;
+    for (let attempt = 1; ; attempt++) {
+      const t0 = performance.now();
+      try {
+        await this.#client.insert(table, rows, {
+          insert_deduplication_token: token,
+          deduplicate_blocks_in_dependent_materialized_views: 1,
+        });
+        const ms = performance.now() - t0;
+        const s = this.#stats;
+        s.lastInsertMs = ms;
+        s.maxInsertMs = Math.max(s.maxInsertMs, ms);
+        s.totalInsertMs += ms;
+        s.inserts++;
+        return;
+      } catch (err) {
+        this.#stats.failures++;
+        this.#retrying = true;
+        this.#onError?.(err as Error, { table, attempt, token });
+        const now = Date.now();
+        if (now + delay > deadline || this.#abort.signal.aborted) {
+          throw new Error(
+            `insert into ${table} (token ${token}) not acknowledged after ${attempt} attempt(s): ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
+        await sleep(delay, this.#abort.signal);
+        delay = Math.min(delay * 2, this.#cfg.retryMaxMs);
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
