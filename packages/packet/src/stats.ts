@@ -57,6 +57,8 @@ export const CAPTURE_DROP_REASONS = [
 export const ANOMALY_REASONS = [
   /** TCP options with a bad length or truncated; the fixed header was kept, the options summary is partial. */
   'bad_tcp_options',
+  /** IPv4 total length 0 (TCP segmentation offload seen on the sending host): the captured length is used. */
+  'ipv4_length_zero',
   /** pcap record with caplen > the file's snaplen (accepted up to 1 MiB). */
   'caplen_over_snaplen',
   /** pcapng block type we do not decode (NRB, ISB, DSB, custom, ...), skipped without buffering it. */

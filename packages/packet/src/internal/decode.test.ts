@@ -375,6 +375,21 @@ describe('decodePacket: IPv4 and IPv6 details', () => {
     expect(bad(ext)).toEqual(['bad_ip_length']);
   });
 
+  it('treats an IPv4 total length of 0 as segmentation offload (captured length)', () => {
+    const f = ethernet(
+      0x0800,
+      ipv4(
+        { src: '198.18.0.1', dst: '198.18.0.2', totalLength: 0 },
+        tcp({ sport: 1, dport: 2, payload: new Uint8Array(3000) }),
+      ),
+    );
+    const { ok, out, stats } = decode(1, f);
+    expect(ok).toBe(true);
+    expect(out.payloadLen[0]).toBe(3000);
+    expect(out.ipLen[0]).toBe(3040);
+    expect(stats.anomalies.ipv4_length_zero).toBe(1);
+  });
+
   it('counts bad TCP data offsets and truncated headers', () => {
     const bad = (f: Uint8Array, cap?: number) => dropped(decode(1, f, cap).stats);
     expect(bad(sampleTcpFrame({ dataOffset: 4 }))).toEqual(['bad_tcp_offset']);

@@ -286,7 +286,13 @@ export function decodePacket(
           drops.bad_ip_header++;
           return false;
         }
-        const totLen = (buf[p + 2]! << 8) | buf[p + 3]!;
+        let totLen = (buf[p + 2]! << 8) | buf[p + 3]!;
+        if (totLen === 0) {
+          // Host captures of TCP segmentation offload: the kernel hands over a 0 total length (as Wireshark
+          // presumes too); the datagram is whatever was captured.
+          totLen = end - p;
+          stats.anomalies.ipv4_length_zero++;
+        }
         if (totLen < ihl) {
           drops.bad_ip_length++;
           return false;
