@@ -14,8 +14,14 @@ import {
   columnFromLE,
   columnToLE,
   delimitedSize,
+  HOST_LE,
+  MAPPED_WORD,
+  scratchBytes,
+  scratchWords,
+  swapBytes,
   varint64Size,
   varintSize,
+  wordsOf,
   writeDelimitedHeader,
   writeVarint,
   writeVarint64,
@@ -165,8 +171,9 @@ export function encodeHeaderBatch(
   size += delimitedSize(F_SRC_ADDR, addrBytes) + delimitedSize(F_DST_ADDR, addrBytes);
   size += delimitedSize(F_RST_PAYLOAD_LEN, nRst) + delimitedSize(F_RST_PAYLOAD, rstBytes);
 
-  const out = new Uint8Array(size);
-  const dv = new DataView(out.buffer);
+  // Every byte is written below (checked at the end), so the buffer need not be zeroed. A Buffer is also
+  // what Kafka clients take as a message value.
+  const out: Uint8Array = Buffer.allocUnsafe(size);
   let p = writeDelimitedHeader(out, 0, F_SENSOR_ID, sid.length);
   out.set(sid, p);
   p += sid.length;
@@ -184,7 +191,9 @@ export function encodeHeaderBatch(
 
   if (!wide) {
     p = writeDelimitedHeader(out, p, F_TS_DELTA, tsBytes);
-    for (let i = start; i < end; i++, p += 4) dv.setUint32(p, ts[i]! - base, true);
+    const d = scratchWords(n);
+    for (let i = start; i < end; i++) d[i - start] = ts[i]! - base;
+    p = copyScratch(out, p, tsBytes);
   }
   for (const [f, key, w] of STRAIGHT) {
     p = writeDelimitedHeader(out, p, f, n * w);
@@ -211,17 +220,27 @@ export function encodeHeaderBatch(
   }
   if (wide) {
     p = writeDelimitedHeader(out, p, F_TS_DELTA_WIDE, tsBytes);
-    for (let i = start; i < end; i++, p += 8) {
+    const w = scratchWords(2 * n);
+    for (let i = start, k = 0; i < end; i++, k += 2) {
       const d = ts[i]! - base;
       const lo = d >>> 0;
-      dv.setUint32(p, lo, true);
-      dv.setUint32(p + 4, (d - lo) / TWO_32, true);
+      w[k] = lo;
+      w[k + 1] = (d - lo) / TWO_32;
     }
+    p = copyScratch(out, p, tsBytes);
   }
   if (p !== size) throw new Error(`HeaderBatch encoder wrote ${p} bytes, sized ${size}`); // a bug, not input
   return out;
 }
 
+/** Copy the first `len` scratch bytes (host-order words) to `out` at `p` as little-endian words. */
+function copyScratch(out: Uint8Array, p: number, len: number): number {
+  out.set(scratchBytes().subarray(0, len), p);
+  if (!HOST_LE) swapBytes(out, p, len, 4);
+  return p + len;
+}
+
+/** Write the addresses of headers [start, end): 4 bytes for IPv4 (the mapped slot's last word), else 16. */
 function writeAddrs(
   out: Uint8Array,
   p: number,
@@ -230,38 +249,45 @@ function writeAddrs(
   start: number,
   end: number,
 ): number {
+  const a = wordsOf(addr);
+  const s = scratchWords(4 * (end - start));
+  let q = 0;
   for (let i = start; i < end; i++) {
-    const o = i * ADDR_BYTES;
+    const o = 4 * i;
     if (ipv[i] === 4) {
-      out[p] = addr[o + 12]!;
-      out[p + 1] = addr[o + 13]!;
-      out[p + 2] = addr[o + 14]!;
-      out[p + 3] = addr[o + 15]!;
-      p += 4;
+      s[q++] = a[o + 3]!;
     } else {
-      for (let k = 0; k < ADDR_BYTES; k++) out[p + k] = addr[o + k]!;
-      p += ADDR_BYTES;
+      s[q] = a[o]!;
+      s[q + 1] = a[o + 1]!;
+      s[q + 2] = a[o + 2]!;
+      s[q + 3] = a[o + 3]!;
+      q += 4;
     }
   }
-  return p;
+  // Words are copied as bytes in memory order, so no byte swap is needed on any host.
+  out.set(scratchBytes().subarray(0, 4 * q), p);
+  return p + 4 * q;
 }
 
+/** Inverse of writeAddrs: IPv4 addresses become ::ffff:a.b.c.d slots. */
 function readAddrs(dst: Uint8Array, src: Uint8Array, ipv: Uint8Array, n: number): void {
-  let p = 0;
+  const s = scratchWords(src.length >>> 2);
+  scratchBytes().set(src);
+  const d = wordsOf(dst);
+  let q = 0;
   for (let i = 0; i < n; i++) {
-    const o = i * ADDR_BYTES;
+    const o = 4 * i;
     if (ipv[i] === 4) {
-      for (let k = 0; k < 10; k++) dst[o + k] = 0;
-      dst[o + 10] = 0xff;
-      dst[o + 11] = 0xff;
-      dst[o + 12] = src[p]!;
-      dst[o + 13] = src[p + 1]!;
-      dst[o + 14] = src[p + 2]!;
-      dst[o + 15] = src[p + 3]!;
-      p += 4;
+      d[o] = 0;
+      d[o + 1] = 0;
+      d[o + 2] = MAPPED_WORD;
+      d[o + 3] = s[q++]!;
     } else {
-      for (let k = 0; k < ADDR_BYTES; k++) dst[o + k] = src[p + k]!;
-      p += ADDR_BYTES;
+      d[o] = s[q]!;
+      d[o + 1] = s[q + 1]!;
+      d[o + 2] = s[q + 2]!;
+      d[o + 3] = s[q + 3]!;
+      q += 4;
     }
   }
 }
@@ -354,13 +380,17 @@ export function decodeHeaderBatch(
       `rst_payload: ${m.rstPayload.length} bytes, lengths say ${rstBytes}`,
     );
   }
-  let wideView: DataView | undefined;
+  // Timestamp deltas as host-order words in the scratch area, used (before anything else touches the
+  // scratch area) when the columns are written below.
+  const tsSrc = wideOk ? tsWide : tsNarrow;
+  const tw = scratchWords(tsSrc.length >>> 2);
+  scratchBytes().set(tsSrc);
+  if (!HOST_LE) swapBytes(scratchBytes(), 0, tsSrc.length, 4);
   if (wideOk) {
-    wideView = new DataView(tsWide.buffer, tsWide.byteOffset, tsWide.byteLength);
     for (let i = 0; i < n; i++) {
-      const d = wideView.getUint32(8 * i + 4, true) * TWO_32 + wideView.getUint32(8 * i, true);
-      if (d > MAX_SAFE - baseTsUs)
+      if (tw[2 * i + 1]! * TWO_32 + tw[2 * i]! > MAX_SAFE - baseTsUs) {
         throw new WireError('bad_timestamp', `header ${i}: timestamp beyond 2^53 us`);
+      }
     }
   }
 
@@ -373,14 +403,8 @@ export function decodeHeaderBatch(
   const flags = c.flags;
   for (let i = 0; i < n; i++) flags[i] = flags[i]! & FLAGS_MASK;
   const ts = c.tsUs;
-  if (wideView !== undefined) {
-    for (let i = 0; i < n; i++) {
-      ts[i] = baseTsUs + wideView.getUint32(8 * i + 4, true) * TWO_32 + wideView.getUint32(8 * i, true);
-    }
-  } else {
-    const dv = new DataView(tsNarrow.buffer, tsNarrow.byteOffset, tsNarrow.byteLength);
-    for (let i = 0; i < n; i++) ts[i] = baseTsUs + dv.getUint32(4 * i, true);
-  }
+  if (wideOk) for (let i = 0; i < n; i++) ts[i] = baseTsUs + tw[2 * i + 1]! * TWO_32 + tw[2 * i]!;
+  else for (let i = 0; i < n; i++) ts[i] = baseTsUs + tw[i]!;
   const cv = c.ipVersion;
   readAddrs(c.srcAddr, m.srcAddr, cv, n);
   readAddrs(c.dstAddr, m.dstAddr, cv, n);

@@ -112,3 +112,33 @@ export function writeDelimitedHeader(out: Uint8Array, pos: number, field: number
   pos = writeVarint(out, pos, (field << 3) | 2);
   return writeVarint(out, pos, len);
 }
+
+let scratchBuf = new ArrayBuffer(1 << 16);
+let scratch32 = new Uint32Array(scratchBuf);
+let scratch8 = new Uint8Array(scratchBuf);
+
+/**
+ * A module-wide, 4-byte-aligned scratch area of at least `words` 32-bit words (grown on demand, reused
+ * across calls; valid until the next call). Returns the word view; {@link scratchBytes} is the byte view.
+ */
+export function scratchWords(words: number): Uint32Array {
+  if (scratch32.length < words) {
+    scratchBuf = new ArrayBuffer(Math.max(words * 4, scratchBuf.byteLength * 2));
+    scratch32 = new Uint32Array(scratchBuf);
+    scratch8 = new Uint8Array(scratchBuf);
+  }
+  return scratch32;
+}
+
+/** The byte view of the current scratch area (call {@link scratchWords} first). */
+export function scratchBytes(): Uint8Array {
+  return scratch8;
+}
+
+/** Word view of a byte column whose byte offset is 4-aligned (HeaderColumns lays columns out 8-aligned). */
+export function wordsOf(col: Uint8Array): Uint32Array {
+  return new Uint32Array(col.buffer, col.byteOffset, col.length >>> 2);
+}
+
+/** The bytes 00 00 ff ff (the IPv4-mapped marker, bytes 8..11 of a mapped address) as a host-order word. */
+export const MAPPED_WORD = HOST_LE ? 0xffff0000 : 0x0000ffff;
