@@ -28,7 +28,8 @@ const since = (col = 'ts') => `${col} >= now() - toIntervalHour({hours:UInt32})`
 /** Counters of `sensor_stats` turned into per-window deltas (restart-aware) by `sensor-health`. */
 const HEALTH_COUNTERS = ['packets', 'tcp_headers', 'kernel_drops', 'send_failures', 'lost_batches'] as const;
 
-const delta = (c: string) => `sum(if(rn = 1, 0, if(uptime_ms < p_uptime, ${c}, ${c} - p_${c}))) AS ${c}`;
+const delta = (c: string) =>
+  `sum(toUInt64(if(rn = 1, 0, if(uptime_ms < p_uptime, toInt64(${c}), greatest(toInt64(${c}) - toInt64(p_${c}), 0))))) AS ${c}`;
 
 export const QUERIES: readonly NamedQuery[] = [
   {
