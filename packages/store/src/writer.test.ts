@@ -161,7 +161,13 @@ describe('RowWriter', () => {
 
   it('batches by row count: many small units become few inserts, each unit resolved', async () => {
     let inserts = 0;
-    const counting: StoreClient = { ...c, insert: (tb, rows, s) => ((inserts += 1), c.insert(tb, rows, s)) };
+    const counting: StoreClient = {
+      ...c,
+      insert: (tb, rows, s) => {
+        inserts += 1;
+        return c.insert(tb, rows, s);
+      },
+    };
     const w = new RowWriter(counting, { maxRows: 100, maxDelayMs: 60_000 });
     const done: Promise<void>[] = [];
     for (let i = 0; i < 50; i++) {
@@ -274,7 +280,13 @@ describe('RowWriter', () => {
     const gate = new Promise<void>((r) => {
       release = r;
     });
-    const slow: StoreClient = { ...c, insert: async (tb, rows, s) => (await gate, c.insert(tb, rows, s)) };
+    const slow: StoreClient = {
+      ...c,
+      insert: async (tb, rows, s) => {
+        await gate;
+        return c.insert(tb, rows, s);
+      },
+    };
     const w = new RowWriter(slow, { maxRows: 2, maxDelayMs: 10 });
     const a = w.insert({
       token: 'slow:0:0-0',
