@@ -1,2 +1,7 @@
 // Per-connection TCP state in shared typed arrays: flow table, endpoints, Zeek conn_state/history, flow records.
-export {};
+export { communityId } from './community-id.js';
+export * from './conn-state.js';
+export { HostTable, initialTtl } from './hosts.js';
+export { buildFlowRecord, flowCommunityId, flowConnStateCode, flowUid } from './record.js';
+export { TimeWaitMemory } from './timewait.js';
+export * from './tracker.js';

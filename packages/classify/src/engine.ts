@@ -1,0 +1,682 @@
+/**
+ * The Engine: flow tracker + RST classifier over shared memory. `processBatch` walks a HeaderColumns
+ * batch once: locate/create the flow, snapshot the facts a RST needs (before the RST may touch the
+ * state), apply the packet to the Zeek-style state machine, update held RSTs of that flow with what
+ * follows, and release held RSTs by time/packet count in capture order. Flow records come out when
+ * flows end (idle, closed, evicted, reused, finish).
+ *
+ * All state (flow table, hosts, TIME_WAIT memory, held RSTs, counters) lives in SharedArrayBuffers; the
+ * `shared` handle can be posted to a worker thread and `Engine.attach`ed there. At most one thread may
+ * use one engine's memory at a time (the processor keeps one batch per partition in flight).
+ */
+import {
+  ADDR_BYTES,
+  CAUSES,
+  CONN_STATES,
+  compareEndpoints,
+  DIRECTIONS,
+  type FlowRecord,
+  formatAddr,
+  formatFlags,
+  formatTsUs,
+  type HeaderColumns,
+  ORIGINS,
+  PHASES,
+  RST_PAYLOAD_MAX,
+  type RstEvent,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+} from '@rstwatch/core';
+import {
+  buildFlowRecord,
+  communityId,
+  DF_SENT_ACK,
+  DF_SENT_DATA,
+  DF_SENT_SYN,
+  DF_SENT_SYNACK,
+  DF_TTL_SET,
+  EP_ESTABLISHED,
+  EP_INACTIVE,
+  EP_PARTIAL,
+  FF_FIRST_RST,
+  FF_GRACEFUL,
+  FF_LAST_FROM_RESP,
+  FF_LIVE,
+  FF_MALFORMED_SYN,
+  FF_PKT_AFTER_CLOSE,
+  FF_TW_HIT,
+  FF_TW_REUSE,
+  FIRST_MAX,
+  FlowTracker,
+  flowConnStateCode,
+  HISTORY_MAX,
+  impossibleFlags,
+  PC_ACK,
+  PC_DATA,
+  PC_SYN,
+  seqDelta,
+  type TrackerShared,
+} from '@rstwatch/flow';
+import { classifyFacts, PH_CLOSED, PH_CLOSING, PH_ESTABLISHED, PH_HANDSHAKE, PH_NONE } from './classifier.js';
+import { type EngineConfig, resolveEngineConfig } from './config.js';
+import * as F from './internal/facts.js';
+
+/** Output of one call: RST events and flow records, each in the order they were produced. */
+export interface EngineOutput {
+  events: RstEvent[];
+  flows: FlowRecord[];
+}
+
+export interface ProcessOptions {
+  /** false: rebuild state only and suppress all output (warm-up replay). Default true. */
+  emit?: boolean;
+}
+
+/** Structured-clonable handle to an engine's memory. */
+export interface EngineShared {
+  readonly config: EngineConfig;
+  readonly tracker: TrackerShared;
+  readonly pending: SharedArrayBuffer;
+  readonly counters: SharedArrayBuffer;
+}
+
+/** Anomaly names (counted, never thrown). */
+export const ANOMALIES = [
+  'syn_rst',
+  'syn_fin',
+  'no_flags',
+  'self_flow',
+  'ts_backwards',
+  'history_overflow',
+  'held_forced',
+] as const;
+/** Drop reasons (headers not processed). */
+export const DROPS = ['bad_ip_version', 'bad_timestamp'] as const;
+
+export interface EngineStats {
+  headers: number;
+  flows_active: number;
+  flows_created: number;
+  flows_ended: number;
+  evictions: number;
+  rst_events: number;
+  held: number;
+  anomalies: Record<(typeof ANOMALIES)[number], number>;
+  drops: Record<(typeof DROPS)[number], number>;
+}
+
+const K_HEADERS = 0;
+const K_EVICTIONS = 1;
+const K_RST = 2;
+const K_ENDED = 3;
+const K_ANOM = 8;
+const K_DROP = K_ANOM + ANOMALIES.length;
+const K_COUNT = K_DROP + DROPS.length;
+const A_SYN_RST = K_ANOM;
+const A_SELF = K_ANOM + 3;
+const A_TS_BACK = K_ANOM + 4;
+const A_HIST = K_ANOM + 5;
+const A_FORCED = K_ANOM + 6;
+
+const P_HEAD = 0;
+const P_TAIL = 1;
+
+const NO_OUTPUT: EngineOutput = Object.freeze({ events: [], flows: [] }) as unknown as EngineOutput;
+
+function payloadPreview(b: Uint8Array, off: number, n: number): string {
+  let s = '';
+  for (let k = 0; k < n; k++) {
+    const ch = b[off + k]!;
+    if (ch >= 0x20 && ch < 0x7f && ch !== 0x5c) s += String.fromCharCode(ch);
+    else s += `\\x${ch.toString(16).padStart(2, '0')}`;
+  }
+  return s;
+}
+
+/** True when the endpoint's first-packet codes include an ACK or data packet after its SYN. */
+function ackedAfterSyn(first: number): boolean {
+  const n = first >>> 20;
+  if (n >= FIRST_MAX) return true;
+  for (let k = 0; k < n; k++) {
+    const c = (first >>> (k * 2)) & 3;
+    if (c === PC_ACK || c === PC_DATA) return true;
+  }
+  return false;
+}
+
+/** Tampering stage of the claimed sender's first packets (see facts F_STAGE). */
+function stageOf(first: number): number {
+  const n = first >>> 20;
+  if (n === 0 || n >= FIRST_MAX) return 0;
+  const code = (k: number) => (first >>> (k * 2)) & 3;
+  if (code(0) !== PC_SYN) return 0;
+  if (n === 1) return 1;
+  let k = 1;
+  while (k < n && code(k) === PC_ACK) k++;
+  if (k === n) return k === 2 ? 2 : 0;
+  if (k > 2 || code(k) !== PC_DATA) return 0;
+  return k === n - 1 ? 3 : 4;
+}
+
+export class Engine {
+  readonly config: EngineConfig;
+  readonly shared: EngineShared;
+  readonly tracker: FlowTracker;
+  private readonly p: F.PendingViews;
+  private readonly counters: Float64Array;
+  private out: EngineOutput = NO_OUTPUT;
+  private emitting = true;
+  private lastSensor = '';
+  private lastSensorOrd = -1;
+
+  /** A new engine; all state is allocated in SharedArrayBuffers. Throws on invalid configuration. */
+  static create(config: Partial<EngineConfig> = {}): Engine {
+    const cfg = resolveEngineConfig(config);
+    const tracker = FlowTracker.create({
+      maxFlows: cfg.maxFlows,
+      flowIdleExpiryS: cfg.flowIdleExpiryS,
+      timeWaitS: cfg.timeWaitS,
+      maxHosts: cfg.maxHosts,
+    });
+    return new Engine(
+      {
+        config: cfg,
+        tracker: tracker.shared,
+        pending: new SharedArrayBuffer(F.pendingBytes()),
+        counters: new SharedArrayBuffer(K_COUNT * 8),
+      },
+      tracker,
+    );
+  }
+
+  /** An engine over memory created elsewhere (e.g. in another worker thread): same state, no copy. */
+  static attach(shared: EngineShared): Engine {
+    return new Engine(shared, FlowTracker.attach(shared.tracker));
+  }
+
+  /** Shared-memory bytes per tracked flow for a configuration (flow table, hosts, TIME_WAIT, held RSTs). */
+  static bytesPerFlow(config: Partial<EngineConfig> = {}): number {
+    const cfg = resolveEngineConfig(config);
+    return (
+      FlowTracker.bytesPerFlow({
+        maxFlows: cfg.maxFlows,
+        flowIdleExpiryS: cfg.flowIdleExpiryS,
+        timeWaitS: cfg.timeWaitS,
+        maxHosts: cfg.maxHosts,
+      }) +
+      (F.pendingBytes() + K_COUNT * 8) / cfg.maxFlows
+    );
+  }
+
+  private constructor(shared: EngineShared, tracker: FlowTracker) {
+    this.shared = shared;
+    this.config = shared.config;
+    this.tracker = tracker;
+    this.p = F.mapPending(shared.pending);
+    this.counters = new Float64Array(shared.counters);
+    tracker.onEnd = (f) => this.onFlowEnd(f);
+    tracker.onHistoryOverflow = () => {
+      this.counters[A_HIST]!++;
+    };
+  }
+
+  // ---- public API ------------------------------------------------------------------------------
+
+  /** Process one batch in capture order. */
+  processBatch(cols: HeaderColumns, sensor: string, opts?: ProcessOptions): EngineOutput {
+    this.begin(opts?.emit ?? true);
+    const t = this.tracker;
+    const s = this.sensorOrd(sensor);
+    const n = cols.length;
+    const c = this.counters;
+    let lastTs = t.nowUs;
+    for (let i = 0; i < n; i++) {
+      c[K_HEADERS]!++;
+      const ts = cols.tsUs[i]!;
+      const v = cols.ipVersion[i]!;
+      if (v !== 4 && v !== 6) {
+        c[K_DROP]!++;
+        continue;
+      }
+      if (!(ts >= 0) || !Number.isFinite(ts)) {
+        c[K_DROP + 1]!++;
+        continue;
+      }
+      if (ts < lastTs) c[A_TS_BACK]!++;
+      else lastTs = ts;
+      t.nowUs = ts;
+      this.releaseDue(lastTs);
+      const flags = cols.flags[i]!;
+      const imp = impossibleFlags(flags);
+      if (imp !== 0) c[A_SYN_RST + imp - 1]!++;
+      if (compareEndpoints(cols, i) === 0) c[A_SELF]!++;
+
+      const f = t.locate(cols, i, s);
+      const rst = (flags & TCP_RST) !== 0;
+      let slot = -1;
+      if (rst) slot = this.capture(f, cols, i, s);
+      t.update(f, cols, i);
+      if (!rst) {
+        t.learnHost(cols, i, s);
+        if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
+          const h = t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
+          t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
+        }
+      }
+      if (t.pend[f] !== 0) this.observe(f, cols, i);
+      if (rst) this.commit(slot, f, cols, i, s);
+    }
+    t.sweep(lastTs, Math.max(256, n * 2));
+    this.releaseDue(lastTs);
+    return this.end();
+  }
+
+  /** Expire idle flows and release held RSTs up to capture time `nowUs` (µs). */
+  advanceTime(nowUs: number): EngineOutput {
+    this.begin(true);
+    this.tracker.nowUs = nowUs;
+    this.releaseDue(nowUs);
+    this.tracker.sweep(nowUs, this.tracker.maxFlows);
+    return this.end();
+  }
+
+  /** End of input: release every held RST, then emit every remaining flow (ordered by start time). */
+  finish(opts?: ProcessOptions): EngineOutput {
+    this.begin(opts?.emit ?? true);
+    this.releaseThrough(this.p.meta[P_TAIL]! - 1);
+    const t = this.tracker;
+    const live: number[] = [];
+    for (let f = 0; f < t.maxFlows; f++) if ((t.fflags[f]! & FF_LIVE) !== 0) live.push(f);
+    live.sort((a, b) => t.firstTs[a]! - t.firstTs[b]! || t.gen[a]! - t.gen[b]!);
+    for (const f of live) t.end(f, 3);
+    return this.end();
+  }
+
+  /** Counters (shared by every thread attached to this engine). */
+  stats(): EngineStats {
+    const c = this.counters;
+    const anomalies = {} as Record<(typeof ANOMALIES)[number], number>;
+    ANOMALIES.forEach((name, k) => {
+      anomalies[name] = c[K_ANOM + k]!;
+    });
+    const drops = {} as Record<(typeof DROPS)[number], number>;
+    DROPS.forEach((name, k) => {
+      drops[name] = c[K_DROP + k]!;
+    });
+    return {
+      headers: c[K_HEADERS]!,
+      flows_active: this.tracker.active,
+      flows_created: this.tracker.createdTotal,
+      flows_ended: c[K_ENDED]!,
+      evictions: c[K_EVICTIONS]!,
+      rst_events: c[K_RST]!,
+      held: this.p.meta[P_TAIL]! - this.p.meta[P_HEAD]!,
+      anomalies,
+      drops,
+    };
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private begin(emit: boolean): void {
+    this.emitting = emit;
+    this.out = emit ? { events: [], flows: [] } : NO_OUTPUT;
+  }
+
+  private end(): EngineOutput {
+    const o = this.out;
+    this.out = NO_OUTPUT;
+    return emitOrEmpty(o);
+  }
+
+  private sensorOrd(sensor: string): number {
+    if (sensor === this.lastSensor && this.lastSensorOrd >= 0) return this.lastSensorOrd;
+    this.lastSensorOrd = this.tracker.sensorOrdinal(sensor);
+    this.lastSensor = sensor;
+    return this.lastSensorOrd;
+  }
+
+  private onFlowEnd(f: number): void {
+    const t = this.tracker;
+    this.counters[K_ENDED]!++;
+    // Held RSTs of this flow must be decided before its record says how it ended.
+    const pend = t.pend[f]!;
+    if (pend !== 0) this.releaseThrough(pend - 1);
+    if (this.emitting) this.out.flows.push(buildFlowRecord(t, f));
+  }
+
+  /** Snapshot what the classifier needs about RST header `i` of flow `f`, before the state update. */
+  private capture(f: number, cols: HeaderColumns, i: number, sensor: number): number {
+    const meta = this.p.meta;
+    if (meta[P_TAIL]! - meta[P_HEAD]! >= F.HELD_MAX) {
+      this.counters[A_FORCED]!++;
+      this.releaseThrough(meta[P_HEAD]!);
+    }
+    const seqNo = meta[P_TAIL]!;
+    const slot = seqNo % F.HELD_MAX;
+    const r = this.p.facts;
+    const b = slot * F.FACTS;
+    r.fill(0, b, b + F.FACTS);
+    const t = this.tracker;
+    const d = t.dir;
+    const e = f * 2 + d;
+    const p = f * 2 + (1 - d);
+    const o = f * 2;
+    const flags = cols.flags[i]!;
+    const seq = cols.seq[i]!;
+    const ack = cols.ack[i]!;
+    const ts = cols.tsUs[i]!;
+    const ff = t.fflags[f]!;
+    const isNew = t.created;
+    const v6 = cols.ipVersion[i] === 6;
+
+    r[b + F.F_TS] = ts;
+    r[b + F.F_FLOW] = f;
+    r[b + F.F_GEN] = t.gen[f]!;
+    r[b + F.F_DIR] = isNew ? 2 : d;
+    r[b + F.F_FLAGS] = flags;
+    r[b + F.F_SEQ] = seq;
+    r[b + F.F_ACK] = ack;
+    r[b + F.F_TTL] = cols.ttl[i]!;
+    r[b + F.F_IPID] = cols.ipId[i]!;
+    r[b + F.F_V6] = v6 ? 1 : 0;
+    r[b + F.F_PLEN] = cols.payloadLen[i]!;
+    r[b + F.F_SPORT] = cols.srcPort[i]!;
+    r[b + F.F_DPORT] = cols.dstPort[i]!;
+    r[b + F.F_SENSOR] = sensor;
+    const pl = Math.min(cols.rstPayloadLen[i]!, RST_PAYLOAD_MAX);
+    r[b + F.F_PAYLOAD_LEN] = cols.payloadLen[i]!;
+    r[b + F.F_PLEN_STORED] = pl;
+    const po = slot * RST_PAYLOAD_MAX;
+    const so = i * RST_PAYLOAD_MAX;
+    for (let k = 0; k < pl; k++) this.p.payload[po + k] = cols.rstPayload[so + k]!;
+    const ao = slot * ADDR_BYTES;
+    const io = i * ADDR_BYTES;
+    for (let k = 0; k < ADDR_BYTES; k++) {
+      this.p.src[ao + k] = cols.srcAddr[io + k]!;
+      this.p.dst[ao + k] = cols.dstAddr[io + k]!;
+    }
+
+    let ctx = 0;
+    const dfE = t.dflags[e]!;
+    const dfP = t.dflags[p]!;
+    if (isNew) {
+      ctx |= F.C_NEW;
+      if ((ff & FF_TW_HIT) !== 0) ctx |= F.C_TW_HIT;
+      r[b + F.F_PHASE] = PH_NONE;
+    } else {
+      if ((ff & FF_TW_REUSE) !== 0) ctx |= F.C_TW_REUSE;
+      if ((ff & FF_MALFORMED_SYN) !== 0) ctx |= F.C_MALFORMED_SYN;
+      if ((ff & FF_GRACEFUL) !== 0) ctx |= F.C_GRACEFUL;
+      if ((ff & FF_PKT_AFTER_CLOSE) !== 0) ctx |= F.C_PKT_AFTER_CLOSE;
+      if ((dfE & DF_SENT_SYN) !== 0) ctx |= F.C_SENDER_SYN;
+      if ((dfE & DF_SENT_SYNACK) !== 0) ctx |= F.C_SENDER_SYNACK;
+      if ((dfP & DF_SENT_SYN) !== 0) ctx |= F.C_RECV_SYN;
+      if ((dfP & DF_SENT_SYNACK) !== 0) ctx |= F.C_RECV_SYNACK;
+      if (((dfE | dfP) & DF_SENT_DATA) !== 0) ctx |= F.C_ANY_DATA;
+      if ((dfE & (DF_SENT_SYN | DF_SENT_SYNACK | DF_TTL_SET)) !== 0) ctx |= F.C_SENDER_SEEN;
+      const origSyn = (t.dflags[o]! & DF_SENT_SYN) !== 0;
+      const respSynAck = (t.dflags[o + 1]! & DF_SENT_SYNACK) !== 0;
+      const midstream = !origSyn && !respSynAck;
+      if (midstream) ctx |= F.C_MIDSTREAM;
+      const origAcked = ackedAfterSyn(t.first[o]!);
+      if (origSyn && respSynAck && origAcked) ctx |= F.C_HS_COMPLETE;
+      const finAny = t.finCnt[e]! + t.finCnt[p]! > 0;
+      if (finAny) ctx |= F.C_FIN_ANY;
+      const rstBefore = t.rstCnt[e]! + t.rstCnt[p]! > 0;
+      if (rstBefore) ctx |= F.C_PREV_RST;
+      let phase: number;
+      if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.finCnt[e]! > 0 && t.finCnt[p]! > 0)) phase = PH_CLOSED;
+      else if (finAny) phase = PH_CLOSING;
+      else if (!midstream && !origAcked) phase = PH_HANDSHAKE;
+      else phase = PH_ESTABLISHED;
+      r[b + F.F_PHASE] = phase;
+      if (origSyn && ack === (t.startSeq[o]! + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
+
+      // Sequence checks against the receiver's view.
+      let rcvNxt = -1;
+      if ((dfP & DF_SENT_ACK) !== 0 && (t.st[p] !== EP_INACTIVE || t.pkts[p]! > 0)) rcvNxt = t.lastAck[p]!;
+      else if (t.st[e] !== EP_INACTIVE) rcvNxt = t.lastSeq[e]!;
+      const senderKnown = t.st[e] !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
+      if (phase === PH_HANDSHAKE && d === 1 && (dfE & DF_SENT_SYNACK) === 0) {
+        r[b + F.F_IN_WIN] = -1;
+        r[b + F.F_SEQ_EXACT] = -1;
+      } else if (rcvNxt >= 0 && senderKnown) {
+        let wnd = t.win[p]! * 2 ** t.wscale[p]!;
+        if (wnd === 0) wnd = 65535;
+        const dl = seqDelta(seq, rcvNxt);
+        const exact = seq === rcvNxt || seq === t.lastSeq[e];
+        r[b + F.F_SEQ_EXACT] = exact ? 1 : 0;
+        r[b + F.F_IN_WIN] = exact || (dl >= 0 && dl < wnd) ? 1 : 0;
+        r[b + F.F_RCV_NXT] = rcvNxt;
+      } else {
+        r[b + F.F_IN_WIN] = -1;
+        r[b + F.F_SEQ_EXACT] = -1;
+      }
+      // RST answering the receiver's last segment: seq = that segment's ack.
+      const lastFromRecv = ((ff & FF_LAST_FROM_RESP) !== 0) === (d === 0);
+      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.lastAck[p]) ctx |= F.C_ANSWERS_LAST;
+      // Retransmissions of the same segment still unacknowledged.
+      r[b + F.F_RX_SAME] = t.rxSame[e]!;
+      if (seqDelta(t.lastSeq[e]!, t.ackSeq[e]!) > 0) ctx |= F.C_RX_UNACKED;
+      // Stepping RST sequence numbers beyond anything the sender sent.
+      if (t.rstCnt[e]! > 0) {
+        const prevSeq = t.histMark[e * 3 + 2]!;
+        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.lastSeq[e]!) > 0)
+          ctx |= F.C_SEQ_STEP;
+      }
+      r[b + F.F_IDLE_S] = (ts - t.lastAct[f]!) / 1e6;
+      r[b + F.F_STAGE] = stageOf(t.first[e]!);
+    }
+
+    // TTL / IP-ID baseline of the claimed sender: this flow direction first, else the host.
+    let ttlExp = -1;
+    let lastId = -1;
+    if (!isNew && (dfE & DF_TTL_SET) !== 0) {
+      ttlExp = t.ttl[e]!;
+      lastId = t.ipId[e]!;
+      ctx |= F.C_TTL_FROM_FLOW;
+    } else {
+      const h = t.hosts.find(cols.srcAddr, io, sensor);
+      if (h >= 0 && t.hosts.ttl[h]! > 0) {
+        ttlExp = t.hosts.ttl[h]!;
+        lastId = t.hosts.ipId[h]!;
+      }
+    }
+    r[b + F.F_TTL_EXP] = ttlExp;
+    const rid = cols.ipId[i]!;
+    r[b + F.F_IPID_GAP] =
+      !v6 && lastId > 0 && rid !== 0 ? ((rid - lastId + 32768) & 0xffff) - 32768 : Number.NaN;
+
+    // Scans (distinct ports of the originator) and bursts (RSTs to the victim).
+    const origOff = f * ADDR_BYTES;
+    const hs = t.hosts.find(t.addrO, origOff, sensor);
+    r[b + F.F_SCAN_PORTS] = t.hosts.ports(hs, ts, this.config.scanWindowS * 1e6);
+    const hv = t.hosts.findOrAdd(cols.dstAddr, io, sensor, ts);
+    r[b + F.F_BURST] = t.hosts.noteRst(hv, ts, this.config.burstWindowMs * 1000);
+
+    // Group with the previous held RST of the same sender at the same stage.
+    const withAck = (flags & TCP_ACK) !== 0;
+    r[b + F.F_GRP_RST] = withAck ? 0 : 1;
+    r[b + F.F_GRP_RSTACK] = withAck ? 1 : 0;
+    r[b + F.F_GRP_ACK] = ack;
+    r[b + F.F_GRP_ACK0] = ack === 0 ? 1 : 0;
+    const prev = isNew ? 0 : t.pend[f]!;
+    r[b + F.F_PREV] = prev;
+    if (prev !== 0 && prev - 1 >= meta[P_HEAD]!) {
+      const pb = ((prev - 1) % F.HELD_MAX) * F.FACTS;
+      if (r[pb + F.F_DIR] === d && r[pb + F.F_POST_SENDER_ANY] === 0 && r[pb + F.F_GEN] === t.gen[f]) {
+        r[b + F.F_GRP_RST] = r[b + F.F_GRP_RST]! + r[pb + F.F_GRP_RST]!;
+        r[b + F.F_GRP_RSTACK] = r[b + F.F_GRP_RSTACK]! + r[pb + F.F_GRP_RSTACK]!;
+        r[b + F.F_GRP_ACKDIFF] = r[pb + F.F_GRP_ACKDIFF] === 1 || r[pb + F.F_GRP_ACK] !== ack ? 1 : 0;
+        r[b + F.F_GRP_ACK0] = r[b + F.F_GRP_ACK0] === 1 || r[pb + F.F_GRP_ACK0] === 1 ? 1 : 0;
+        r[b + F.F_GRP_ACK] = r[pb + F.F_GRP_ACK]!;
+        r[b + F.F_STAGE] = r[pb + F.F_STAGE]!;
+      }
+    }
+    r[b + F.F_CTX] = ctx;
+    return slot;
+  }
+
+  /** Complete the held entry after the state update and link it into its flow. */
+  private commit(slot: number, f: number, cols: HeaderColumns, i: number, sensor: number): void {
+    void cols;
+    void i;
+    void sensor;
+    const t = this.tracker;
+    const r = this.p.facts;
+    const b = slot * F.FACTS;
+    const hl = t.histLen[f]!;
+    r[b + F.F_HISTLEN] = hl;
+    const ho = slot * HISTORY_MAX;
+    const fo = f * HISTORY_MAX;
+    for (let k = 0; k < hl; k++) this.p.hist[ho + k] = t.hist[fo + k]!;
+    r[b + F.F_CONNSTATE] = flowConnStateCode(t, f);
+    // A flip during update (SYN/SYN-ACK reversal) changes who the sender is.
+    if (r[b + F.F_DIR] !== 2) r[b + F.F_DIR] = t.dir;
+    const seqNo = this.p.meta[P_TAIL]!;
+    this.p.meta[P_TAIL] = seqNo + 1;
+    t.pend[f] = seqNo + 1;
+    this.counters[K_RST]!++;
+  }
+
+  /** Update held RSTs of flow f with header i (which came after them). */
+  private observe(f: number, cols: HeaderColumns, i: number): void {
+    const t = this.tracker;
+    const r = this.p.facts;
+    const head = this.p.meta[P_HEAD]!;
+    const gen = t.gen[f]!;
+    const d = t.dir;
+    const flags = cols.flags[i]!;
+    const rst = (flags & TCP_RST) !== 0;
+    const len = cols.payloadLen[i]!;
+    const pureAck = (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) === TCP_ACK && len === 0;
+    const withAck = (flags & TCP_ACK) !== 0;
+    const ack = cols.ack[i]!;
+    let s = t.pend[f]!;
+    let guard = 0;
+    while (s !== 0 && s - 1 >= head && guard++ < F.HELD_MAX) {
+      const b = ((s - 1) % F.HELD_MAX) * F.FACTS;
+      if (r[b + F.F_GEN] !== gen || r[b + F.F_FLOW] !== f) break;
+      r[b + F.F_POST_PKTS]!++;
+      const sender = r[b + F.F_DIR];
+      if (sender === d || sender === 2) {
+        if (rst) {
+          if (r[b + F.F_POST_SENDER_ANY] === 0) {
+            if (withAck) r[b + F.F_GRP_RSTACK]!++;
+            else r[b + F.F_GRP_RST]!++;
+            if (ack !== r[b + F.F_GRP_ACK]) r[b + F.F_GRP_ACKDIFF] = 1;
+            if (ack === 0) r[b + F.F_GRP_ACK0] = 1;
+          }
+        } else {
+          r[b + F.F_POST_SENDER_ANY]!++;
+          if (len > 0) r[b + F.F_POST_SENDER_DATA]!++;
+        }
+      } else {
+        r[b + F.F_POST_RECV]!++;
+        if (
+          pureAck &&
+          r[b + F.F_IN_WIN] === 1 &&
+          r[b + F.F_SEQ_EXACT] === 0 &&
+          cols.tsUs[i]! - r[b + F.F_TS]! <= this.config.holdMs * 1000
+        )
+          r[b + F.F_POST_CHALLENGE]!++;
+      }
+      s = r[b + F.F_PREV]!;
+    }
+  }
+
+  /** Release held RSTs whose hold time or packet budget is used up, oldest first. */
+  private releaseDue(nowUs: number): void {
+    const meta = this.p.meta;
+    const r = this.p.facts;
+    const holdUs = this.config.holdMs * 1000;
+    const holdPk = this.config.holdPackets;
+    while (meta[P_HEAD]! < meta[P_TAIL]!) {
+      const b = (meta[P_HEAD]! % F.HELD_MAX) * F.FACTS;
+      if (nowUs - r[b + F.F_TS]! < holdUs && r[b + F.F_POST_PKTS]! < holdPk) break;
+      this.releaseHead();
+    }
+  }
+
+  /** Release held RSTs up to and including ring sequence number `seqNo`. */
+  private releaseThrough(seqNo: number): void {
+    const meta = this.p.meta;
+    while (meta[P_HEAD]! <= seqNo && meta[P_HEAD]! < meta[P_TAIL]!) this.releaseHead();
+  }
+
+  private releaseHead(): void {
+    const meta = this.p.meta;
+    const seqNo = meta[P_HEAD]!;
+    const slot = seqNo % F.HELD_MAX;
+    const b = slot * F.FACTS;
+    const r = this.p.facts;
+    const v = classifyFacts(r, b, this.config);
+    const t = this.tracker;
+    const f = r[b + F.F_FLOW]!;
+    if ((t.fflags[f]! & FF_LIVE) !== 0 && t.gen[f] === r[b + F.F_GEN]) {
+      t.rstCause[f] = CAUSES.indexOf(v.cause);
+      t.rstOrigin[f] = ORIGINS.indexOf(v.origin);
+      if (t.pend[f] === seqNo + 1) t.pend[f] = 0;
+    }
+    meta[P_HEAD] = seqNo + 1;
+    if (this.emitting) this.out.events.push(this.buildEvent(slot, v));
+  }
+
+  private buildEvent(slot: number, v: ReturnType<typeof classifyFacts>): RstEvent {
+    const r = this.p.facts;
+    const b = slot * F.FACTS;
+    const ao = slot * ADDR_BYTES;
+    const sport = r[b + F.F_SPORT]!;
+    const dport = r[b + F.F_DPORT]!;
+    const ttlExp = r[b + F.F_TTL_EXP]!;
+    const inWin = r[b + F.F_IN_WIN]!;
+    const exact = r[b + F.F_SEQ_EXACT]!;
+    const hl = r[b + F.F_HISTLEN]!;
+    let history = '';
+    const ho = slot * HISTORY_MAX;
+    for (let k = 0; k < hl; k++) history += String.fromCharCode(this.p.hist[ho + k]!);
+    return {
+      ts: formatTsUs(r[b + F.F_TS]!),
+      sensor: this.tracker.sensorName(r[b + F.F_SENSOR]!),
+      community_id: communityId(this.p.src, ao, sport, this.p.dst, ao, dport),
+      src_ip: formatAddr(this.p.src, ao),
+      src_port: sport,
+      dst_ip: formatAddr(this.p.dst, ao),
+      dst_port: dport,
+      direction: DIRECTIONS[r[b + F.F_DIR]!]!,
+      cause: v.cause,
+      origin: v.origin,
+      phase: PHASES[r[b + F.F_PHASE]!]!,
+      confidence: v.confidence,
+      flags: formatFlags(r[b + F.F_FLAGS]!),
+      seq: r[b + F.F_SEQ]!,
+      ack: r[b + F.F_ACK]!,
+      ttl: r[b + F.F_TTL]!,
+      ttl_expected: ttlExp >= 0 ? ttlExp : null,
+      ip_id: r[b + F.F_V6] === 1 ? null : r[b + F.F_IPID]!,
+      in_window: inWin < 0 ? null : inWin === 1,
+      seq_exact: exact < 0 ? null : exact === 1,
+      payload_len: r[b + F.F_PAYLOAD_LEN]!,
+      payload_preview: payloadPreview(this.p.payload, slot * RST_PAYLOAD_MAX, r[b + F.F_PLEN_STORED]!),
+      signature: v.signature,
+      conn_state: CONN_STATES[r[b + F.F_CONNSTATE]!]!,
+      history,
+      evidence: v.evidence,
+    };
+  }
+}
+
+function emitOrEmpty(o: EngineOutput): EngineOutput {
+  return o === NO_OUTPUT ? { events: [], flows: [] } : o;
+}
+
+// Re-exported for tests that reason about phases by index.
+export { PH_CLOSED, PH_CLOSING, PH_ESTABLISHED, PH_HANDSHAKE, PH_NONE };
+
+void EP_ESTABLISHED;
+void EP_PARTIAL;
+void FF_FIRST_RST;
+void TCP_FIN;

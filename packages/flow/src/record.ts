@@ -1,0 +1,79 @@
+/** Flow records: a finished flow's state as a Zeek conn.log-compatible object (plus rstwatch's fields). */
+import {
+  ADDR_BYTES,
+  CAUSES,
+  type FlowRecord,
+  formatAddr,
+  formatTsUs,
+  ORIGINS,
+  TUNNEL_NAMES,
+} from '@rstwatch/core';
+import { communityId } from './community-id.js';
+import { CONN_STATE_NAMES, connStateCode } from './conn-state.js';
+import type { FlowTracker } from './tracker.js';
+
+const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+function base62(n: number, width: number): string {
+  let s = '';
+  let v = Math.floor(n);
+  for (let k = 0; k < width; k++) {
+    s = B62[v % 62] + s;
+    v = Math.floor(v / 62);
+  }
+  return s;
+}
+
+/** Zeek-looking connection uid (`C` + 17 base62 characters), deterministic per flow generation. */
+export function flowUid(t: FlowTracker, f: number): string {
+  const g = t.gen[f]!;
+  const h = t.hash[f]!;
+  const mix = Math.imul(g ^ 0x5bd1e995, 0x27d4eb2d) >>> 0;
+  return `C${base62(h, 6)}${base62(mix, 6)}${base62(g, 5)}`;
+}
+
+/** Community ID v1 of flow f. */
+export function flowCommunityId(t: FlowTracker, f: number): string {
+  const o = f * ADDR_BYTES;
+  return communityId(t.addrO, o, t.portO[f]!, t.addrR, o, t.portR[f]!);
+}
+
+/** conn_state code (index in CONN_STATES) of flow f now. */
+export function flowConnStateCode(t: FlowTracker, f: number, historyLen?: number): number {
+  const h = t.history(f, historyLen);
+  return connStateCode(t.st[f * 2]!, t.st[f * 2 + 1]!, t.size(f, 0), t.size(f, 1), h);
+}
+
+/** The flow record of flow f (call before the flow is released). */
+export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
+  const o = f * ADDR_BYTES;
+  const history = t.history(f);
+  const cs = connStateCode(t.st[f * 2]!, t.st[f * 2 + 1]!, t.size(f, 0), t.size(f, 1), history);
+  const cause = t.rstCause[f]!;
+  const origin = t.rstOrigin[f]!;
+  const tun = t.tunnel[f]!;
+  return {
+    ts: formatTsUs(t.firstTs[f]!),
+    uid: flowUid(t, f),
+    'id.orig_h': formatAddr(t.addrO, o),
+    'id.orig_p': t.portO[f]!,
+    'id.resp_h': formatAddr(t.addrR, o),
+    'id.resp_p': t.portR[f]!,
+    proto: 'tcp',
+    duration: Math.round(t.lastTs[f]! - t.firstTs[f]!) / 1e6,
+    orig_bytes: t.size(f, 0),
+    resp_bytes: t.size(f, 1),
+    conn_state: CONN_STATE_NAMES[cs]!,
+    history,
+    orig_pkts: t.pkts[f * 2]!,
+    orig_ip_bytes: t.ipBytes[f * 2]!,
+    resp_pkts: t.pkts[f * 2 + 1]!,
+    resp_ip_bytes: t.ipBytes[f * 2 + 1]!,
+    community_id: flowCommunityId(t, f),
+    sensor: t.sensorName(t.sensor[f]!),
+    rst_count: t.rstCount[f]!,
+    rst_cause: cause < CAUSES.length ? CAUSES[cause]! : null,
+    rst_origin: origin < ORIGINS.length ? ORIGINS[origin]! : null,
+    tunnel: tun > 0 && tun < TUNNEL_NAMES.length ? TUNNEL_NAMES[tun]! : null,
+  };
+}

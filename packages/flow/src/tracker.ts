@@ -1,0 +1,1144 @@
+/**
+ * The flow table: every tracked TCP connection's state in struct-of-arrays columns over one
+ * SharedArrayBuffer (open addressing with linear probing on the direction-free flow hash, full-key compare,
+ * backward-shift deletion), so any worker thread can process a partition's next batch without copying.
+ *
+ * Per direction it keeps a Zeek-style endpoint (state, start/last/ack sequence numbers with wrap handling,
+ * window with scaling, FIN/RST counters, history dedupe marks, scaled counters for t/w/g) plus what the
+ * RST classifier needs (last TTL and IPv4 ID, the first packets as 2-bit codes, retransmissions of the
+ * same segment). The state machine follows Zeek's TCPSessionAdapter: one function per endpoint state, and
+ * RST packets never seed or move sequence/TTL state beyond what Zeek itself does.
+ *
+ * Hot path: no allocation per packet. Flow ends (expiry, eviction, reuse) are reported through `onEnd`.
+ */
+import {
+  ADDR_BYTES,
+  compareEndpoints,
+  flowHash,
+  type HeaderColumns,
+  OPT_WSCALE,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+  TCP_URG,
+} from '@rstwatch/core';
+import {
+  EP_CLOSED,
+  EP_ESTABLISHED,
+  EP_INACTIVE,
+  EP_PARTIAL,
+  EP_RESET,
+  EP_SYN_ACK_SENT,
+  EP_SYN_SENT,
+} from './conn-state.js';
+import { HostTable } from './hosts.js';
+import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
+import { TimeWaitMemory } from './timewait.js';
+
+/** Bytes of history kept per flow (letters beyond are counted as `history_overflow`). */
+export const HISTORY_MAX = 20;
+/** Sensors one engine can tell apart (names live in shared memory). */
+export const MAX_SENSORS = 256;
+const SENSOR_NAME_MAX = 64;
+/** Zeek's tcp_close_delay / tcp_reset_delay: a closed or reset flow leaves the table this long after. */
+export const CLOSE_DELAY_US = 5_000_000;
+const TOO_LARGE_SEQ_DELTA = 1048576;
+
+/** Flow flags (`fflags`). */
+export const FF_LIVE = 0x1;
+export const FF_FLIPPED = 0x2;
+/** The first SYN of this flow reused a 4-tuple in TIME_WAIT. */
+export const FF_TW_REUSE = 0x4;
+/** The originator's SYN carried illegal extra flags (FIN, RST, URG, or no ACK-less SYN semantics). */
+export const FF_MALFORMED_SYN = 0x8;
+/** A non-RST segment arrived after both FINs were exchanged (old duplicate into TIME_WAIT). */
+export const FF_PKT_AFTER_CLOSE = 0x10;
+/** The flow was created by a RST packet. */
+export const FF_FIRST_RST = 0x20;
+/** Created by a RST on a tuple remembered in TIME_WAIT. */
+export const FF_TW_HIT = 0x40;
+/** Zeek's close_complete: the connection ended (both closed, or a RST, or closed with an inactive peer). */
+export const FF_DONE = 0x80;
+/** The last packet came from the responder. */
+export const FF_LAST_FROM_RESP = 0x100;
+/** Both FINs seen and each acknowledged: the close was graceful (TIME_WAIT applies). */
+export const FF_GRACEFUL = 0x200;
+
+/** Per-direction flags (`dflags`). */
+export const DF_DID_CLOSE = 0x1;
+export const DF_TTL_SET = 0x2;
+export const DF_SENT_SYN = 0x4;
+export const DF_SENT_SYNACK = 0x8;
+export const DF_SENT_DATA = 0x10;
+export const DF_SENT_ACK = 0x20;
+export const DF_FIN_ACKED = 0x40;
+
+/** First-packet codes (2 bits each, up to 10 packets, count in bits 20..23). */
+export const PC_OTHER = 0;
+export const PC_SYN = 1;
+export const PC_ACK = 2;
+export const PC_DATA = 3;
+export const FIRST_MAX = 10;
+
+/** Why a flow left the table. */
+export const END_EXPIRED = 0;
+export const END_EVICTED = 1;
+export const END_REUSED = 2;
+export const END_FINISH = 3;
+
+/** Zeek history masks (HIST_*); the responder's are shifted left by 16. */
+const H_SYN = 0x1;
+const H_FIN = 0x2;
+const H_RST = 0x4;
+const H_FIN_RST = 0x8;
+const H_DATA = 0x10;
+const H_ACK = 0x20;
+const H_MULTI = 0x40;
+
+/** Ports Zeek's `likely_server_ports` usually holds (analyzer registrations); used to flip partial flows. */
+const LIKELY_SERVER_PORTS = new Uint8Array(65536);
+for (const p of [
+  21, 22, 23, 25, 53, 80, 81, 88, 110, 111, 135, 139, 143, 179, 389, 443, 445, 465, 502, 514, 587, 631, 636,
+  989, 990, 992, 993, 995, 1080, 1433, 1521, 1723, 1883, 2049, 2404, 3128, 3268, 3306, 3389, 5060, 5061, 5222,
+  5269, 5432, 5672, 5900, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8443, 8888, 9042, 9092, 9200, 11211,
+  20000, 27017,
+])
+  LIKELY_SERVER_PORTS[p] = 1;
+
+export interface TrackerConfig {
+  maxFlows: number;
+  flowIdleExpiryS: number;
+  timeWaitS: number;
+  maxHosts: number;
+}
+
+/** Structured-clonable handle: the shared buffers and the configuration. */
+export interface TrackerShared {
+  readonly config: TrackerConfig;
+  readonly flows: SharedArrayBuffer;
+  readonly hosts: SharedArrayBuffer;
+  readonly timeWait: SharedArrayBuffer;
+}
+
+/** Index slots for `maxFlows` flows (load factor <= 0.8). */
+function indexSize(maxFlows: number): number {
+  return Math.ceil(maxFlows * 1.25) + 1;
+}
+
+function timeWaitSize(maxFlows: number): number {
+  return Math.max(64, Math.ceil(maxFlows / 16));
+}
+
+function flowColumns(n: number): ColumnDef[] {
+  const n2 = n * 2;
+  return [
+    { name: 'meta', ctor: Float64Array, length: 8 },
+    { name: 'firstTs', ctor: Float64Array, length: n },
+    { name: 'lastTs', ctor: Float64Array, length: n },
+    { name: 'lastAct', ctor: Float64Array, length: n },
+    { name: 'idx', ctor: Int32Array, length: indexSize(n) },
+    { name: 'free', ctor: Int32Array, length: n },
+    { name: 'hash', ctor: Uint32Array, length: n },
+    { name: 'gen', ctor: Uint32Array, length: n },
+    { name: 'histSeen', ctor: Uint32Array, length: n },
+    { name: 'pend', ctor: Uint32Array, length: n },
+    // per direction (index f * 2 + d, d = 0 originator, 1 responder)
+    { name: 'startSeq', ctor: Uint32Array, length: n2 },
+    { name: 'lastSeq', ctor: Uint32Array, length: n2 },
+    { name: 'ackSeq', ctor: Uint32Array, length: n2 },
+    { name: 'lastAck', ctor: Uint32Array, length: n2 },
+    { name: 'histMark', ctor: Uint32Array, length: n2 * 3 },
+    { name: 'pkts', ctor: Uint32Array, length: n2 },
+    { name: 'ipBytes', ctor: Uint32Array, length: n2 },
+    { name: 'first', ctor: Uint32Array, length: n2 },
+    { name: 'rxSeq', ctor: Uint32Array, length: n2 },
+    { name: 'portO', ctor: Uint16Array, length: n },
+    { name: 'portR', ctor: Uint16Array, length: n },
+    { name: 'fflags', ctor: Uint16Array, length: n },
+    { name: 'rstCount', ctor: Uint16Array, length: n },
+    { name: 'win', ctor: Uint16Array, length: n2 },
+    { name: 'ipId', ctor: Uint16Array, length: n2 },
+    { name: 'cnt', ctor: Uint16Array, length: n2 * 3 },
+    { name: 'sensor', ctor: Uint8Array, length: n },
+    { name: 'tunnel', ctor: Uint8Array, length: n },
+    { name: 'histLen', ctor: Uint8Array, length: n },
+    { name: 'rstCause', ctor: Uint8Array, length: n },
+    { name: 'rstOrigin', ctor: Uint8Array, length: n },
+    { name: 'st', ctor: Uint8Array, length: n2 },
+    { name: 'prevSt', ctor: Uint8Array, length: n2 },
+    { name: 'wscale', ctor: Uint8Array, length: n2 },
+    { name: 'ttl', ctor: Uint8Array, length: n2 },
+    { name: 'finCnt', ctor: Uint8Array, length: n2 },
+    { name: 'rstCnt', ctor: Uint8Array, length: n2 },
+    { name: 'rxSame', ctor: Uint8Array, length: n2 },
+    { name: 'seqWraps', ctor: Uint8Array, length: n2 },
+    { name: 'dflags', ctor: Uint8Array, length: n2 },
+    { name: 'hist', ctor: Uint8Array, length: n * HISTORY_MAX },
+    { name: 'addrO', ctor: Uint8Array, length: n * ADDR_BYTES },
+    { name: 'addrR', ctor: Uint8Array, length: n * ADDR_BYTES },
+    { name: 'sensorLen', ctor: Uint8Array, length: MAX_SENSORS },
+    { name: 'sensorNames', ctor: Uint8Array, length: MAX_SENSORS * SENSOR_NAME_MAX },
+  ];
+}
+
+// meta slots
+const M_FREE_TOP = 0;
+const M_ACTIVE = 1;
+const M_HAND = 2;
+const M_GEN = 3;
+const M_SENSORS = 4;
+const M_CREATED = 5;
+const M_NOW = 6;
+
+/** Seq difference a - b as a signed 32-bit integer (modulo 2^32). */
+export function seqDelta(a: number, b: number): number {
+  return (a - b) | 0;
+}
+
+/** A lower-case history letter for the responder, upper-case for the originator. */
+function letter(code: number, dir: number): number {
+  return dir === 0 ? code : code | 0x20;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/** Flow table + endpoints + host baselines + TIME_WAIT memory, all in shared memory. */
+export class FlowTracker {
+  readonly config: TrackerConfig;
+  readonly shared: TrackerShared;
+  readonly hosts: HostTable;
+  readonly timeWait: TimeWaitMemory;
+  readonly maxFlows: number;
+  private readonly idxSize: number;
+
+  readonly meta: Float64Array;
+  readonly firstTs: Float64Array;
+  readonly lastTs: Float64Array;
+  readonly lastAct: Float64Array;
+  readonly idx: Int32Array;
+  readonly free: Int32Array;
+  readonly hash: Uint32Array;
+  readonly gen: Uint32Array;
+  readonly histSeen: Uint32Array;
+  /** Latest held RST of this flow (pending ring sequence number + 1), 0 when none. */
+  readonly pend: Uint32Array;
+  readonly startSeq: Uint32Array;
+  readonly lastSeq: Uint32Array;
+  readonly ackSeq: Uint32Array;
+  readonly lastAck: Uint32Array;
+  readonly histMark: Uint32Array;
+  readonly pkts: Uint32Array;
+  readonly ipBytes: Uint32Array;
+  readonly first: Uint32Array;
+  readonly rxSeq: Uint32Array;
+  readonly portO: Uint16Array;
+  readonly portR: Uint16Array;
+  readonly fflags: Uint16Array;
+  readonly rstCount: Uint16Array;
+  readonly win: Uint16Array;
+  readonly ipId: Uint16Array;
+  readonly cnt: Uint16Array;
+  readonly sensor: Uint8Array;
+  readonly tunnel: Uint8Array;
+  readonly histLen: Uint8Array;
+  readonly rstCause: Uint8Array;
+  readonly rstOrigin: Uint8Array;
+  readonly st: Uint8Array;
+  readonly prevSt: Uint8Array;
+  readonly wscale: Uint8Array;
+  readonly ttl: Uint8Array;
+  readonly finCnt: Uint8Array;
+  readonly rstCnt: Uint8Array;
+  readonly rxSame: Uint8Array;
+  readonly seqWraps: Uint8Array;
+  readonly dflags: Uint8Array;
+  readonly hist: Uint8Array;
+  readonly addrO: Uint8Array;
+  readonly addrR: Uint8Array;
+  private readonly sensorLen: Uint8Array;
+  private readonly sensorNames: Uint8Array;
+
+  /** Direction of the last located packet: 0 from the originator, 1 from the responder. */
+  dir = 0;
+  /** Whether the last `locate` created the flow. */
+  created = false;
+  /** Called before a flow leaves the table (expiry, eviction, reuse, finish). Set by the owner. */
+  onEnd: (f: number, reason: number) => void = () => {};
+  /** Called when a history letter does not fit. */
+  onHistoryOverflow: () => void = () => {};
+
+  static create(config: TrackerConfig): FlowTracker {
+    const flows = new SharedArrayBuffer(layoutBytes(flowColumns(config.maxFlows)));
+    const hosts = new SharedArrayBuffer(HostTable.bytesFor(config.maxHosts));
+    const timeWait = new SharedArrayBuffer(TimeWaitMemory.bytesFor(timeWaitSize(config.maxFlows)));
+    const t = new FlowTracker({ config: { ...config }, flows, hosts, timeWait });
+    for (let k = 0; k < config.maxFlows; k++) t.free[k] = config.maxFlows - 1 - k;
+    t.meta[M_FREE_TOP] = config.maxFlows;
+    return t;
+  }
+
+  static attach(shared: TrackerShared): FlowTracker {
+    return new FlowTracker(shared);
+  }
+
+  /** Bytes of shared memory per tracked flow (all buffers / maxFlows). */
+  static bytesPerFlow(config: TrackerConfig): number {
+    const total =
+      layoutBytes(flowColumns(config.maxFlows)) +
+      HostTable.bytesFor(config.maxHosts) +
+      TimeWaitMemory.bytesFor(timeWaitSize(config.maxFlows));
+    return total / config.maxFlows;
+  }
+
+  private constructor(shared: TrackerShared) {
+    this.shared = shared;
+    this.config = shared.config;
+    this.maxFlows = shared.config.maxFlows;
+    this.idxSize = indexSize(this.maxFlows);
+    this.hosts = new HostTable(shared.config.maxHosts, shared.hosts);
+    this.timeWait = new TimeWaitMemory(timeWaitSize(this.maxFlows), shared.timeWait);
+    const m = mapColumns(shared.flows, flowColumns(this.maxFlows));
+    this.meta = m.meta as Float64Array;
+    this.firstTs = m.firstTs as Float64Array;
+    this.lastTs = m.lastTs as Float64Array;
+    this.lastAct = m.lastAct as Float64Array;
+    this.idx = m.idx as Int32Array;
+    this.free = m.free as Int32Array;
+    this.hash = m.hash as Uint32Array;
+    this.gen = m.gen as Uint32Array;
+    this.histSeen = m.histSeen as Uint32Array;
+    this.pend = m.pend as Uint32Array;
+    this.startSeq = m.startSeq as Uint32Array;
+    this.lastSeq = m.lastSeq as Uint32Array;
+    this.ackSeq = m.ackSeq as Uint32Array;
+    this.lastAck = m.lastAck as Uint32Array;
+    this.histMark = m.histMark as Uint32Array;
+    this.pkts = m.pkts as Uint32Array;
+    this.ipBytes = m.ipBytes as Uint32Array;
+    this.first = m.first as Uint32Array;
+    this.rxSeq = m.rxSeq as Uint32Array;
+    this.portO = m.portO as Uint16Array;
+    this.portR = m.portR as Uint16Array;
+    this.fflags = m.fflags as Uint16Array;
+    this.rstCount = m.rstCount as Uint16Array;
+    this.win = m.win as Uint16Array;
+    this.ipId = m.ipId as Uint16Array;
+    this.cnt = m.cnt as Uint16Array;
+    this.sensor = m.sensor as Uint8Array;
+    this.tunnel = m.tunnel as Uint8Array;
+    this.histLen = m.histLen as Uint8Array;
+    this.rstCause = m.rstCause as Uint8Array;
+    this.rstOrigin = m.rstOrigin as Uint8Array;
+    this.st = m.st as Uint8Array;
+    this.prevSt = m.prevSt as Uint8Array;
+    this.wscale = m.wscale as Uint8Array;
+    this.ttl = m.ttl as Uint8Array;
+    this.finCnt = m.finCnt as Uint8Array;
+    this.rstCnt = m.rstCnt as Uint8Array;
+    this.rxSame = m.rxSame as Uint8Array;
+    this.seqWraps = m.seqWraps as Uint8Array;
+    this.dflags = m.dflags as Uint8Array;
+    this.hist = m.hist as Uint8Array;
+    this.addrO = m.addrO as Uint8Array;
+    this.addrR = m.addrR as Uint8Array;
+    this.sensorLen = m.sensorLen as Uint8Array;
+    this.sensorNames = m.sensorNames as Uint8Array;
+  }
+
+  // ---- bookkeeping -------------------------------------------------------------------------------
+
+  /** Flows currently in the table. */
+  get active(): number {
+    return this.meta[M_ACTIVE]!;
+  }
+  /** Flows created since the table was made. */
+  get createdTotal(): number {
+    return this.meta[M_CREATED]!;
+  }
+  /** Latest capture time seen (µs). */
+  get nowUs(): number {
+    return this.meta[M_NOW]!;
+  }
+  set nowUs(v: number) {
+    if (v > this.meta[M_NOW]!) this.meta[M_NOW] = v;
+  }
+
+  /** Ordinal of a sensor name (registered on first use). Throws when more than MAX_SENSORS. */
+  sensorOrdinal(name: string): number {
+    const bytes = textEncoder.encode(name).subarray(0, SENSOR_NAME_MAX);
+    const n = this.meta[M_SENSORS]!;
+    outer: for (let s = 0; s < n; s++) {
+      if (this.sensorLen[s] !== bytes.length) continue;
+      const o = s * SENSOR_NAME_MAX;
+      for (let k = 0; k < bytes.length; k++) if (this.sensorNames[o + k] !== bytes[k]) continue outer;
+      return s;
+    }
+    if (n >= MAX_SENSORS) throw new RangeError(`more than ${MAX_SENSORS} sensors in one engine`);
+    this.sensorNames.set(bytes, n * SENSOR_NAME_MAX);
+    this.sensorLen[n] = bytes.length;
+    this.meta[M_SENSORS] = n + 1;
+    return n;
+  }
+
+  /** Name of sensor ordinal `s`. */
+  sensorName(s: number): string {
+    const o = s * SENSOR_NAME_MAX;
+    return textDecoder.decode(this.sensorNames.slice(o, o + this.sensorLen[s]!));
+  }
+
+  /** Flow generation (unique per allocation, for uids and held-RST validation). */
+  generation(f: number): number {
+    return this.gen[f]!;
+  }
+
+  /** History string of flow f (first `len` letters, all by default). */
+  history(f: number, len = this.histLen[f]!): string {
+    let s = '';
+    const o = f * HISTORY_MAX;
+    for (let k = 0; k < len; k++) s += String.fromCharCode(this.hist[o + k]!);
+    return s;
+  }
+
+  /** Zeek's endpoint Size(): payload bytes from sequence numbers. */
+  size(f: number, d: number): number {
+    const e = f * 2 + d;
+    const p = f * 2 + (1 - d);
+    const start = this.startSeq[e]!;
+    const ack = this.ackSeq[e]!;
+    if (
+      this.prevSt[e] === EP_SYN_SENT &&
+      this.st[e] === EP_RESET &&
+      this.st[p] === EP_INACTIVE &&
+      !(ack === start || ack === (start + 1) >>> 0)
+    )
+      return 0;
+    const last = this.lastSeq[e]!;
+    const top = seqDelta(last, ack) >= 0 ? last : ack;
+    let size = ((top - start) >>> 0) + this.seqWraps[e]! * 4294967296;
+    if (size !== 0) size--;
+    if (this.finCnt[e]! > 0 && size !== 0) size--;
+    return size;
+  }
+
+  // ---- index -------------------------------------------------------------------------------------
+
+  private keyMatch(f: number, c: HeaderColumns, i: number): number {
+    // Returns 0 (src is originator), 1 (src is responder) or -1 (no match).
+    const o = i * ADDR_BYTES;
+    const fo = f * ADDR_BYTES;
+    const s = c.srcAddr;
+    const d = c.dstAddr;
+    const sp = c.srcPort[i]!;
+    const dp = c.dstPort[i]!;
+    const ao = this.addrO;
+    const ar = this.addrR;
+    if (this.portO[f] === sp && this.portR[f] === dp) {
+      let ok = true;
+      for (let k = 0; k < ADDR_BYTES; k++) {
+        if (ao[fo + k] !== s[o + k] || ar[fo + k] !== d[o + k]) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return 0;
+    }
+    if (this.portO[f] === dp && this.portR[f] === sp) {
+      for (let k = 0; k < ADDR_BYTES; k++) {
+        if (ao[fo + k] !== d[o + k] || ar[fo + k] !== s[o + k]) return -1;
+      }
+      return 1;
+    }
+    return -1;
+  }
+
+  private find(c: HeaderColumns, i: number, h: number, sensor: number): number {
+    const size = this.idxSize;
+    let pos = h % size;
+    for (let probes = 0; probes < size; probes++) {
+      const v = this.idx[pos]!;
+      if (v === 0) return -1;
+      const f = v - 1;
+      if (this.hash[f] === h && this.sensor[f] === sensor) {
+        const d = this.keyMatch(f, c, i);
+        if (d >= 0) {
+          this.dir = d;
+          return f;
+        }
+      }
+      pos = pos + 1 === size ? 0 : pos + 1;
+    }
+    return -1;
+  }
+
+  private insertIndex(f: number, h: number): void {
+    const size = this.idxSize;
+    let pos = h % size;
+    while (this.idx[pos] !== 0) pos = pos + 1 === size ? 0 : pos + 1;
+    this.idx[pos] = f + 1;
+  }
+
+  private removeIndex(f: number): void {
+    const size = this.idxSize;
+    let i = this.hash[f]! % size;
+    while (this.idx[i] !== f + 1) {
+      if (this.idx[i] === 0) return;
+      i = i + 1 === size ? 0 : i + 1;
+    }
+    let j = i;
+    for (;;) {
+      j = j + 1 === size ? 0 : j + 1;
+      const v = this.idx[j]!;
+      if (v === 0) break;
+      const k = this.hash[v - 1]! % size;
+      // Move entry j back to the hole at i if its home slot k is not cyclically in (i, j].
+      const inRange = i <= j ? k > i && k <= j : k > i || k <= j;
+      if (!inRange) {
+        this.idx[i] = v;
+        i = j;
+      }
+    }
+    this.idx[i] = 0;
+  }
+
+  /** Remove flow f from the table (after its record was emitted) and free its slot. */
+  release(f: number): void {
+    if ((this.fflags[f]! & FF_LIVE) === 0) return;
+    this.removeIndex(f);
+    this.fflags[f] = 0;
+    this.pend[f] = 0;
+    const top = this.meta[M_FREE_TOP]!;
+    this.free[top] = f;
+    this.meta[M_FREE_TOP] = top + 1;
+    this.meta[M_ACTIVE] = this.meta[M_ACTIVE]! - 1;
+  }
+
+  /** End flow f now: notify the owner, then free it. */
+  end(f: number, reason: number): void {
+    if ((this.fflags[f]! & FF_LIVE) === 0) return;
+    this.rememberIfGraceful(f);
+    this.onEnd(f, reason);
+    this.release(f);
+  }
+
+  private rememberIfGraceful(f: number): void {
+    if ((this.fflags[f]! & FF_GRACEFUL) === 0) return;
+    const fo = f * ADDR_BYTES;
+    const lowFirst = this.originatorIsLow(f);
+    const a = lowFirst ? this.addrO : this.addrR;
+    const b = lowFirst ? this.addrR : this.addrO;
+    const pa = lowFirst ? this.portO[f]! : this.portR[f]!;
+    const pb = lowFirst ? this.portR[f]! : this.portO[f]!;
+    this.timeWait.remember(this.hash[f]!, this.sensor[f]!, a, fo, pa, b, fo, pb, this.lastAct[f]!);
+  }
+
+  private originatorIsLow(f: number): boolean {
+    const fo = f * ADDR_BYTES;
+    for (let k = 0; k < ADDR_BYTES; k++) {
+      const d = this.addrO[fo + k]! - this.addrR[fo + k]!;
+      if (d !== 0) return d < 0;
+    }
+    return this.portO[f]! <= this.portR[f]!;
+  }
+
+  /** Whether flow f should leave the table at capture time `nowUs`. */
+  isExpired(f: number, nowUs: number): boolean {
+    const ff = this.fflags[f]!;
+    if ((ff & FF_LIVE) === 0) return false;
+    if ((ff & FF_DONE) !== 0 && nowUs - this.lastAct[f]! >= CLOSE_DELAY_US) return true;
+    return nowUs - this.lastAct[f]! > this.config.flowIdleExpiryS * 1e6;
+  }
+
+  /** Examine up to `count` slots from the clock hand, ending expired flows. Returns flows ended. */
+  sweep(nowUs: number, count: number): number {
+    const n = this.maxFlows;
+    let hand = this.meta[M_HAND]!;
+    let ended = 0;
+    const todo = Math.min(count, n);
+    for (let k = 0; k < todo; k++) {
+      if (this.isExpired(hand, nowUs)) {
+        this.end(hand, END_EXPIRED);
+        ended++;
+      }
+      hand = hand + 1 === n ? 0 : hand + 1;
+    }
+    this.meta[M_HAND] = hand;
+    return ended;
+  }
+
+  /** End every live flow (end of input), in slot order. */
+  endAll(reason: number): void {
+    for (let f = 0; f < this.maxFlows; f++) if ((this.fflags[f]! & FF_LIVE) !== 0) this.end(f, reason);
+  }
+
+  private evictOne(): void {
+    const n = this.maxFlows;
+    let hand = this.meta[M_HAND]!;
+    let best = -1;
+    let bestTs = Number.POSITIVE_INFINITY;
+    for (let k = 0, seen = 0; k < n && seen < 8; k++) {
+      if ((this.fflags[hand]! & FF_LIVE) !== 0) {
+        seen++;
+        const t = this.lastAct[hand]!;
+        if (t < bestTs) {
+          bestTs = t;
+          best = hand;
+        }
+      }
+      hand = hand + 1 === n ? 0 : hand + 1;
+    }
+    this.meta[M_HAND] = hand;
+    if (best >= 0) this.end(best, END_EVICTED);
+  }
+
+  private allocate(): number {
+    if (this.meta[M_FREE_TOP] === 0) this.evictOne();
+    const top = this.meta[M_FREE_TOP]! - 1;
+    const f = this.free[top]!;
+    this.meta[M_FREE_TOP] = top;
+    this.meta[M_ACTIVE] = this.meta[M_ACTIVE]! + 1;
+    this.meta[M_CREATED] = this.meta[M_CREATED]! + 1;
+    return f;
+  }
+
+  // ---- per packet --------------------------------------------------------------------------------
+
+  /**
+   * Find the flow of header `i` (creating it when new, replacing an expired or reused one). Sets `dir`
+   * and `created`. Returns the flow slot.
+   */
+  locate(c: HeaderColumns, i: number, sensor: number): number {
+    const h = flowHash(c, i, sensor);
+    const ts = c.tsUs[i]!;
+    this.created = false;
+    let f = this.find(c, i, h, sensor);
+    let reuse = false;
+    if (f >= 0) {
+      const flags = c.flags[i]!;
+      if (this.isExpired(f, ts)) {
+        this.end(f, END_EXPIRED);
+        f = -1;
+      } else if (
+        (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
+        (this.fflags[f]! & FF_DONE) !== 0 &&
+        c.seq[i] !== this.startSeq[f * 2 + this.dir]
+      ) {
+        reuse = (this.fflags[f]! & FF_GRACEFUL) !== 0 && ts - this.lastAct[f]! <= this.config.timeWaitS * 1e6;
+        this.end(f, END_REUSED);
+        f = -1;
+      }
+    }
+    if (f >= 0) return f;
+    f = this.allocate();
+    this.initFlow(f, c, i, h, sensor);
+    this.insertIndex(f, h);
+    if (reuse) this.fflags[f]! |= FF_TW_REUSE;
+    this.created = true;
+    return f;
+  }
+
+  private initFlow(f: number, c: HeaderColumns, i: number, h: number, sensor: number): void {
+    const flags = c.flags[i]!;
+    const sp = c.srcPort[i]!;
+    const dp = c.dstPort[i]!;
+    let flip = false;
+    if ((flags & TCP_SYN) === 0 || (flags & TCP_ACK) !== 0) {
+      if (LIKELY_SERVER_PORTS[sp] === 1) {
+        flip = LIKELY_SERVER_PORTS[dp] === 1 ? (flags & TCP_SYN) === 0 && sp < dp : true;
+      }
+    }
+    const o = i * ADDR_BYTES;
+    const fo = f * ADDR_BYTES;
+    const a = flip ? c.dstAddr : c.srcAddr;
+    const b = flip ? c.srcAddr : c.dstAddr;
+    for (let k = 0; k < ADDR_BYTES; k++) {
+      this.addrO[fo + k] = a[o + k]!;
+      this.addrR[fo + k] = b[o + k]!;
+    }
+    this.portO[f] = flip ? dp : sp;
+    this.portR[f] = flip ? sp : dp;
+    this.hash[f] = h;
+    this.sensor[f] = sensor;
+    this.tunnel[f] = c.tunnel[i]!;
+    const g = (this.meta[M_GEN]! + 1) % 4294967296;
+    this.meta[M_GEN] = g;
+    this.gen[f] = g;
+    const ts = c.tsUs[i]!;
+    this.firstTs[f] = ts;
+    this.lastTs[f] = ts;
+    this.lastAct[f] = ts;
+    this.histSeen[f] = 0;
+    this.histLen[f] = 0;
+    this.pend[f] = 0;
+    this.rstCount[f] = 0;
+    this.rstCause[f] = 255;
+    this.rstOrigin[f] = 255;
+    this.fflags[f] = FF_LIVE;
+    for (let d = 0; d < 2; d++) {
+      const e = f * 2 + d;
+      this.st[e] = EP_INACTIVE;
+      this.prevSt[e] = EP_INACTIVE;
+      this.startSeq[e] = 0;
+      this.lastSeq[e] = 0;
+      this.ackSeq[e] = 0;
+      this.lastAck[e] = 0;
+      this.histMark[e * 3] = 0;
+      this.histMark[e * 3 + 1] = 0;
+      this.histMark[e * 3 + 2] = 0;
+      this.cnt[e * 3] = 0;
+      this.cnt[e * 3 + 1] = 0;
+      this.cnt[e * 3 + 2] = 0;
+      this.pkts[e] = 0;
+      this.ipBytes[e] = 0;
+      this.first[e] = 0;
+      this.rxSeq[e] = 0;
+      this.rxSame[e] = 0;
+      this.win[e] = 0;
+      this.wscale[e] = 0;
+      this.ttl[e] = 0;
+      this.ipId[e] = 0;
+      this.finCnt[e] = 0;
+      this.rstCnt[e] = 0;
+      this.seqWraps[e] = 0;
+      this.dflags[e] = 0;
+    }
+    this.dir = flip ? 1 : 0;
+    if (flip) this.addHistory(f, 0x5e); // '^'
+    if ((flags & TCP_RST) !== 0) {
+      this.fflags[f]! |= FF_FIRST_RST;
+      const lowFirst = compareEndpoints(c, i) <= 0;
+      const la = lowFirst ? c.srcAddr : c.dstAddr;
+      const lb = lowFirst ? c.dstAddr : c.srcAddr;
+      const pa = lowFirst ? sp : dp;
+      const pb = lowFirst ? dp : sp;
+      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.config.timeWaitS * 1e6) >= 0)
+        this.fflags[f]! |= FF_TW_HIT;
+    } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      const lowFirst = compareEndpoints(c, i) <= 0;
+      const la = lowFirst ? c.srcAddr : c.dstAddr;
+      const lb = lowFirst ? c.dstAddr : c.srcAddr;
+      const pa = lowFirst ? sp : dp;
+      const pb = lowFirst ? dp : sp;
+      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.config.timeWaitS * 1e6) >= 0) {
+        this.fflags[f]! |= FF_TW_REUSE;
+        this.timeWait.forget(h);
+      }
+    }
+  }
+
+  private addHistory(f: number, code: number): void {
+    const n = this.histLen[f]!;
+    if (n >= HISTORY_MAX) {
+      this.onHistoryOverflow();
+      return;
+    }
+    this.hist[f * HISTORY_MAX + n] = code;
+    this.histLen[f] = n + 1;
+  }
+
+  /** Zeek's CheckHistory: add the letter the first time; returns true if it had been seen before. */
+  private checkHistory(f: number, d: number, mask: number, code: number): boolean {
+    const m = d === 0 ? mask : mask << 16;
+    if ((this.histSeen[f]! & m) === 0) {
+      this.histSeen[f]! |= m;
+      this.addHistory(f, letter(code, d));
+      return false;
+    }
+    return true;
+  }
+
+  /** Zeek's ScaledHistoryEntry with base 10: letter at the 1st, 10th, 100th, ... occurrence. */
+  private scaled(f: number, d: number, which: number, code: number): void {
+    const k = (f * 2 + d) * 3 + which;
+    const v = this.cnt[k]!;
+    if (v === 0xffff) return;
+    const n = v + 1;
+    this.cnt[k] = n;
+    if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) this.addHistory(f, letter(code, d));
+  }
+
+  /** Both endpoints' flags say the connection is in TIME_WAIT territory (both FINs, both acked). */
+  private setState(e: number, s: number): void {
+    if (this.st[e] !== s) {
+      this.prevSt[e] = this.st[e]!;
+      this.st[e] = s;
+    }
+  }
+
+  /**
+   * Apply header `i` (already located: flow `f`, direction `this.dir`) to the flow state, the Zeek way.
+   * RST packets change endpoint states and history like in Zeek, but never TTL/IP-ID baselines.
+   */
+  update(f: number, c: HeaderColumns, i: number): void {
+    const d = this.dir;
+    const e = f * 2 + d;
+    const p = f * 2 + (1 - d);
+    const flags = c.flags[i]!;
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const ackf = (flags & TCP_ACK) !== 0;
+    const seq = c.seq[i]!;
+    const ack = c.ack[i]!;
+    const len = c.payloadLen[i]!;
+    const ts = c.tsUs[i]!;
+    const ff = this.fflags[f]!;
+
+    // Packet counters and the claimed sender's observations.
+    this.pkts[e] = (this.pkts[e]! + 1) >>> 0;
+    this.ipBytes[e] = (this.ipBytes[e]! + c.ipLen[i]!) >>> 0;
+    if (!rst) {
+      this.ttl[e] = c.ttl[i]!;
+      this.ipId[e] = c.ipId[i]!;
+      this.dflags[e]! |= DF_TTL_SET;
+      const fc = this.first[e]!;
+      const n = fc >>> 20;
+      if (n < FIRST_MAX) {
+        const code = syn ? PC_SYN : len > 0 ? PC_DATA : ackf && !fin ? PC_ACK : PC_OTHER;
+        this.first[e] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
+      }
+      if (syn) this.dflags[e]! |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
+      if (len > 0) this.dflags[e]! |= DF_SENT_DATA;
+      if (ackf) this.dflags[e]! |= DF_SENT_ACK;
+      if ((ff & FF_GRACEFUL) !== 0) this.fflags[f]! |= FF_PKT_AFTER_CLOSE;
+      if (ackf) this.lastAck[e] = ack;
+    }
+    if (d === 1) this.fflags[f]! |= FF_LAST_FROM_RESP;
+    else this.fflags[f]! &= ~FF_LAST_FROM_RESP;
+    if (syn && !ackf && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0)
+      this.fflags[f]! |= FF_MALFORMED_SYN;
+
+    // Sequence space of this segment.
+    let segLen = len;
+    if (syn) segLen++;
+    if (fin) segLen++;
+    if (rst) segLen -= len;
+    let lastSeqSeg = (seq + segLen) >>> 0;
+
+    // init_endpoint
+    switch (this.st[e]) {
+      case EP_INACTIVE:
+        if (syn) {
+          this.ackSeq[e] = seq;
+          this.startSeq[e] = seq;
+        } else {
+          this.ackSeq[e] = (seq - 1) >>> 0;
+          this.startSeq[e] = (seq - 1) >>> 0;
+          lastSeqSeg = seq;
+        }
+        this.lastSeq[e] = lastSeqSeg;
+        break;
+      case EP_SYN_SENT:
+      case EP_SYN_ACK_SENT:
+      case EP_ESTABLISHED:
+      case EP_PARTIAL:
+        if (syn && seq !== this.startSeq[e]) {
+          this.startSeq[e] = seq;
+          this.ackSeq[e] = seq;
+          this.lastSeq[e] = lastSeqSeg;
+          this.seqWraps[e] = 0;
+        }
+        break;
+      case EP_RESET:
+        if (syn && this.prevSt[e] === EP_INACTIVE) {
+          // Sequence numbers were seeded by a RST: a SYN means that RST may have been forged; re-seed.
+          this.startSeq[e] = seq;
+          this.ackSeq[e] = seq;
+          this.lastSeq[e] = lastSeqSeg;
+          this.seqWraps[e] = 0;
+        }
+        break;
+    }
+
+    // update_history
+    const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+    if (bits > 1) {
+      if (fin && rst)
+        this.checkHistory(f, d, H_FIN_RST, 0x49); // I
+      else this.checkHistory(f, d, H_MULTI, 0x51); // Q
+    } else if (bits === 1) {
+      if (syn) {
+        const code = ackf ? 0x48 : 0x53; // H : S
+        if (this.checkHistory(f, d, H_SYN, code) && seq !== this.histMark[e * 3])
+          this.addHistory(f, letter(code, d));
+        this.histMark[e * 3] = seq;
+      }
+      if (fin) {
+        const end = (seq + len) >>> 0;
+        if (this.checkHistory(f, d, H_FIN, 0x46) && end !== this.histMark[e * 3 + 1])
+          this.addHistory(f, letter(0x46, d));
+        this.histMark[e * 3 + 1] = end;
+      }
+      if (rst) {
+        if (this.checkHistory(f, d, H_RST, 0x52) && seq !== this.histMark[e * 3 + 2])
+          this.addHistory(f, letter(0x52, d));
+        this.histMark[e * 3 + 2] = seq;
+      }
+    } else if (len > 0)
+      this.checkHistory(f, d, H_DATA, 0x44); // D
+    else if (ackf) this.checkHistory(f, d, H_ACK, 0x41); // A
+
+    // update_window (zero window history) and window bookkeeping
+    const w = c.window[i]!;
+    if (w === 0 && !rst && this.st[p] !== EP_CLOSED && this.st[e] !== EP_RESET) this.scaled(f, d, 1, 0x57); // W
+    if (!syn && !fin && !rst && this.st[e] !== EP_CLOSED && this.st[e] !== EP_RESET) this.win[e] = w;
+
+    const bothClosed =
+      (this.dflags[f * 2]! & DF_DID_CLOSE) !== 0 && (this.dflags[f * 2 + 1]! & DF_DID_CLOSE) !== 0;
+    if (!bothClosed) this.lastTs[f] = ts;
+    this.lastAct[f] = ts;
+
+    if (syn) {
+      // init_window
+      if ((c.optFlags[i]! & OPT_WSCALE) === 0) {
+        this.wscale[e] = 0;
+        if (ackf) this.wscale[p] = 0;
+      } else {
+        const s = c.wscale[i]!;
+        this.wscale[e] = Math.min(s, 14);
+      }
+      this.win[e] = w;
+    }
+    if (fin) this.finCnt[e] = Math.min(255, this.finCnt[e]! + 1);
+    if (rst) {
+      this.rstCnt[e] = Math.min(255, this.rstCnt[e]! + 1);
+      if (this.rstCount[f]! < 0xffff) this.rstCount[f]!++;
+    }
+
+    if (ackf) {
+      if (this.st[p] === EP_INACTIVE) {
+        const a1 = (ack - 1) >>> 0;
+        this.startSeq[p] = a1;
+        this.ackSeq[p] = a1;
+        this.lastSeq[p] = a1;
+      } else if (!rst) {
+        const dAck = seqDelta(ack, this.ackSeq[p]!);
+        if (!(ack === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) {
+          this.ackSeq[p] = ack;
+          this.rxSame[p] = 0;
+          // Content gap: the peer acknowledges data we never saw (not for FIN/RST acks).
+          if (!fin && this.pkts[p]! > 0 && seqDelta(ack, this.lastSeq[p]!) > 0 && this.st[p] !== EP_PARTIAL) {
+            this.scaled(f, 1 - d, 2, 0x47); // G
+            this.lastSeq[p] = ack;
+          }
+        }
+        if (fin === false && this.finCnt[p]! > 0 && seqDelta(ack, this.lastSeq[p]!) >= 0)
+          this.dflags[p]! |= DF_FIN_ACKED;
+      }
+    }
+
+    // update_last_seq
+    const deltaLast = seqDelta(lastSeqSeg, this.lastSeq[e]!);
+    if ((syn || rst) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
+      // don't trust
+    } else if (fin && this.lastSeq[e] === (this.startSeq[e]! + 1) >>> 0) {
+      this.setLastSeq(e, lastSeqSeg);
+    } else if (this.st[e] === EP_RESET) {
+      // don't trust subsequent sequence numbers
+    } else if (deltaLast > 0) {
+      this.setLastSeq(e, lastSeqSeg);
+    } else if (len > 0) {
+      this.scaled(f, d, 0, 0x54); // T
+      if (seq === this.rxSeq[e]) {
+        if (this.rxSame[e]! < 255) this.rxSame[e]!++;
+      } else {
+        this.rxSeq[e] = seq;
+        this.rxSame[e] = 1;
+      }
+    }
+
+    this.stateMachine(f, e, p, d, flags, seq, ack, len);
+
+    // Graceful close: both FINs seen and acknowledged.
+    if (
+      (this.fflags[f]! & FF_GRACEFUL) === 0 &&
+      this.finCnt[e]! > 0 &&
+      this.finCnt[p]! > 0 &&
+      (this.dflags[e]! & DF_FIN_ACKED) !== 0 &&
+      (this.dflags[p]! & DF_FIN_ACKED) !== 0
+    )
+      this.fflags[f]! |= FF_GRACEFUL;
+  }
+
+  private setLastSeq(e: number, v: number): void {
+    if (v < this.lastSeq[e]! && seqDelta(v, this.lastSeq[e]!) > 0 && this.seqWraps[e]! < 255)
+      this.seqWraps[e]!++;
+    this.lastSeq[e] = v;
+  }
+
+  private stateMachine(
+    f: number,
+    e: number,
+    p: number,
+    d: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    len: number,
+  ): void {
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const ackf = (flags & TCP_ACK) !== 0;
+    let doClose = false;
+    switch (this.st[e]) {
+      case EP_INACTIVE: {
+        if (syn) {
+          if (d === 0) {
+            this.setState(e, ackf ? EP_SYN_ACK_SENT : EP_SYN_SENT);
+          } else {
+            if (!ackf && this.st[p] === EP_SYN_ACK_SENT && seq === this.startSeq[e]) {
+              // SYN/SYN-ACK reversal: flip the roles and establish.
+              this.flip(f);
+              // after the flip, this endpoint is the originator and the peer (was originator) responder
+              const ne = f * 2;
+              const np = f * 2 + 1;
+              this.setState(np, EP_ESTABLISHED);
+              this.setState(ne, EP_ESTABLISHED);
+              return;
+            }
+            if (this.st[p] === EP_SYN_SENT) this.setState(p, EP_ESTABLISHED);
+            this.setState(e, EP_ESTABLISHED);
+          }
+        }
+        if (fin) {
+          this.setState(e, EP_CLOSED);
+          doClose = true;
+        }
+        if (rst) {
+          this.setState(e, EP_RESET);
+          doClose = true;
+        }
+        if (this.st[e] === EP_INACTIVE) {
+          if (d === 1 && len === 0 && this.st[p] === EP_SYN_SENT) {
+            // an eccentric ACK of the SYN before the SYN-ACK: not partial
+          } else if (ackf && this.st[p] === EP_ESTABLISHED) {
+            this.setState(e, EP_ESTABLISHED);
+          } else {
+            this.setState(e, EP_PARTIAL);
+          }
+        }
+        break;
+      }
+      case EP_SYN_SENT:
+      case EP_SYN_ACK_SENT:
+        if (fin) {
+          this.setState(e, EP_CLOSED);
+          doClose = true;
+        }
+        if (rst) {
+          this.setState(e, EP_RESET);
+          doClose = true;
+        }
+        break;
+      case EP_ESTABLISHED:
+      case EP_PARTIAL:
+        if (syn && this.st[e] === EP_PARTIAL && this.st[p] === EP_INACTIVE && !ackf)
+          this.setState(e, EP_SYN_SENT);
+        if (fin && !rst) {
+          this.setState(e, EP_CLOSED);
+          if (this.st[p] === EP_RESET && this.prevSt[p] === EP_CLOSED) this.setState(p, EP_CLOSED);
+          doClose = true;
+        }
+        if (rst) {
+          this.setState(e, EP_RESET);
+          doClose = true;
+        }
+        break;
+      case EP_CLOSED:
+        if (rst && this.st[p] !== EP_CLOSED) {
+          this.setState(e, EP_RESET);
+          if ((this.dflags[e]! & DF_DID_CLOSE) === 0) doClose = true;
+          this.fflags[f]! |= FF_DONE;
+        }
+        break;
+      case EP_RESET:
+        break;
+    }
+    void ack;
+    if (doClose) this.connectionClosed(f, e, p);
+  }
+
+  private connectionClosed(f: number, e: number, p: number): void {
+    if ((this.dflags[e]! & DF_DID_CLOSE) !== 0) return;
+    this.dflags[e]! |= DF_DID_CLOSE;
+    if (this.st[e] === EP_RESET || (this.dflags[p]! & DF_DID_CLOSE) !== 0 || this.st[p] === EP_INACTIVE)
+      this.fflags[f]! |= FF_DONE;
+  }
+
+  /** Swap originator and responder of flow f (Zeek's FlipRoles), adding '^' to the history. */
+  private flip(f: number): void {
+    const fo = f * ADDR_BYTES;
+    for (let k = 0; k < ADDR_BYTES; k++) {
+      const t = this.addrO[fo + k]!;
+      this.addrO[fo + k] = this.addrR[fo + k]!;
+      this.addrR[fo + k] = t;
+    }
+    const tp = this.portO[f]!;
+    this.portO[f] = this.portR[f]!;
+    this.portR[f] = tp;
+    const a = f * 2;
+    const b = a + 1;
+    const cols32 = [
+      this.startSeq,
+      this.lastSeq,
+      this.ackSeq,
+      this.lastAck,
+      this.pkts,
+      this.ipBytes,
+      this.first,
+      this.rxSeq,
+    ];
+    for (const col of cols32) {
+      const t = col[a]!;
+      col[a] = col[b]!;
+      col[b] = t;
+    }
+    const cols8: (Uint8Array | Uint16Array)[] = [
+      this.st,
+      this.prevSt,
+      this.wscale,
+      this.ttl,
+      this.finCnt,
+      this.rstCnt,
+      this.rxSame,
+      this.seqWraps,
+      this.dflags,
+      this.win,
+      this.ipId,
+    ];
+    for (const col of cols8) {
+      const t = col[a]!;
+      col[a] = col[b]!;
+      col[b] = t;
+    }
+    for (let k = 0; k < 3; k++) {
+      let t = this.histMark[a * 3 + k]!;
+      this.histMark[a * 3 + k] = this.histMark[b * 3 + k]!;
+      this.histMark[b * 3 + k] = t;
+      t = this.cnt[a * 3 + k]!;
+      this.cnt[a * 3 + k] = this.cnt[b * 3 + k]!;
+      this.cnt[b * 3 + k] = t;
+    }
+    const hs = this.histSeen[f]!;
+    this.histSeen[f] = ((hs >>> 16) | ((hs & 0xffff) << 16)) >>> 0;
+    this.fflags[f]! ^= FF_FLIPPED;
+    this.addHistory(f, 0x5e);
+    this.dir = 1 - this.dir;
+  }
+
+  /** Learn the sender's TTL/IP-ID baseline from a non-RST packet. */
+  learnHost(c: HeaderColumns, i: number, sensor: number): void {
+    if ((c.flags[i]! & TCP_RST) !== 0) return;
+    this.hosts.observe(c.srcAddr, i * ADDR_BYTES, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
+  }
+}
+
+/** TCP flags that make a header impossible (SYN+RST, SYN+FIN, none). */
+export function impossibleFlags(flags: number): number {
+  if ((flags & (TCP_SYN | TCP_RST)) === (TCP_SYN | TCP_RST)) return 1;
+  if ((flags & (TCP_SYN | TCP_FIN)) === (TCP_SYN | TCP_FIN)) return 2;
+  if ((flags & 0x1ff) === 0) return 3;
+  return 0;
+}
