@@ -51,6 +51,7 @@ export interface HeartbeatSnapshot {
   bufferedBatches: number;
   bufferedBytes: number;
   lastBatchSeq: bigint;
+  lastAckedSeq: bigint;
   final: boolean;
 }
 
@@ -252,6 +253,7 @@ export class Agent {
       bufferedBatches: s.bufferedBatches,
       bufferedBytes: s.bufferedBytes,
       lastBatchSeq: s.lastBatchSeq,
+      lastAckedSeq: s.lastAckedSeq,
       final,
     };
   }

@@ -25,6 +25,7 @@ export {
   TcpdumpSource,
   type TcpdumpSourceOptions,
 } from './capture/tcpdump.js';
+export { type AgentRunConfig, createSource, type RunAgentOptions, runAgent } from './main.js';
 export {
   BufferedSender,
   type OutMessage,
@@ -40,3 +41,5 @@ export {
   totalBatchesDropped,
   totalHeadersDropped,
 } from './stats.js';
+export { AGENT_VERSION } from './version.js';
+export { toSensorStats, wireCodec } from './wire.js';

@@ -226,6 +226,7 @@ export class BufferedSender {
         stats.batchesSent++;
         stats.headersSent += b.headers;
         stats.bytesSent += b.value.length;
+        stats.lastAckedSeq = b.seq;
         this.bytes -= b.value.length;
       }
       this.head = end;

@@ -42,6 +42,8 @@ export interface AgentStats {
   bufferedBytes: number;
   /** Sequence number of the last batch produced (sent or dropped), -1n before the first. */
   lastBatchSeq: bigint;
+  /** Sequence number of the last batch acknowledged by Kafka, -1n before the first. */
+  lastAckedSeq: bigint;
   /** Heartbeats published and failed. */
   heartbeatsSent: number;
   heartbeatFailures: number;
@@ -71,6 +73,7 @@ export function createAgentStats(): AgentStats {
     bufferedBatches: 0,
     bufferedBytes: 0,
     lastBatchSeq: -1n,
+    lastAckedSeq: -1n,
     heartbeatsSent: 0,
     heartbeatFailures: 0,
   };

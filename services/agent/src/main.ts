@@ -1,0 +1,131 @@
+/**
+ * Wires the agent process by hand: Kafka producer -> capture source -> Agent, started in that order and
+ * stopped in reverse. `runAgent` resolves when the capture ends (file) or `signal` aborts (SIGINT/SIGTERM
+ * in the CLI), after flushing and the final heartbeat.
+ */
+import { type Compression, createKafka, type KafkaConnectionConfig, type Producer } from '@rstwatch/kafka';
+import { TOPIC_HEADERS, TOPIC_SENSORS } from '@rstwatch/wire';
+import { Agent, type AgentLogger } from './agent.js';
+import { FileSource } from './capture/file.js';
+import type { CaptureSource } from './capture/source.js';
+import { DEFAULT_BPF, TcpdumpSource } from './capture/tcpdump.js';
+import { wireCodec } from './wire.js';
+
+/** What the agent reads from the configuration (the `sensor`, `kafka` and `agent` sections). */
+export interface AgentRunConfig {
+  sensorId: string;
+  kafka: KafkaConnectionConfig;
+  topic?: string;
+  statsTopic?: string;
+  iface?: string | undefined;
+  pcap?: string | undefined;
+  bpf?: string;
+  snaplen?: number;
+  /** Kernel capture buffer for live capture, KiB. */
+  captureBufferKiB?: number;
+  replaySpeed?: string;
+  maxHeaders: number;
+  maxBytes: number;
+  lingerMs: number;
+  bufferMaxBytes: number;
+  compression: Compression;
+  acks: -1 | 0 | 1;
+  idempotent: boolean;
+  heartbeatIntervalS: number;
+  /** Produce retries inside one request (the agent retries failed requests itself afterwards). */
+  retries: number;
+  shutdownTimeoutMs?: number;
+  /** tcpdump binary. */
+  tcpdump?: string;
+}
+
+export interface RunAgentOptions {
+  signal: AbortSignal;
+  logger?: AgentLogger;
+  /** Called once the agent runs (e.g. to register metrics and flip readiness). */
+  onStarted?: (agent: Agent) => void;
+}
+
+/** Builds the capture source named by the configuration. */
+export function createSource(cfg: AgentRunConfig, logger?: AgentLogger): CaptureSource {
+  if ((cfg.iface === undefined) === (cfg.pcap === undefined)) {
+    throw new Error('exactly one of agent.iface (live interface) or agent.pcap (capture file) must be set');
+  }
+  if (cfg.pcap !== undefined) {
+    return new FileSource({ path: cfg.pcap, ...(cfg.replaySpeed ? { replaySpeed: cfg.replaySpeed } : {}) });
+  }
+  return new TcpdumpSource({
+    iface: cfg.iface!,
+    bpf: cfg.bpf ?? DEFAULT_BPF,
+    snaplen: cfg.snaplen ?? 256,
+    ...(cfg.captureBufferKiB !== undefined ? { bufferKiB: cfg.captureBufferKiB } : {}),
+    ...(cfg.tcpdump !== undefined ? { command: cfg.tcpdump } : {}),
+    ...(logger ? { onLog: (line: string) => logger.info({ tcpdump: line }, 'tcpdump') } : {}),
+  });
+}
+
+/** Run the agent until the capture ends or `signal` aborts. Throws (with what was starting) on start-up. */
+export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Promise<Agent> {
+  const log = opts.logger;
+  const topic = cfg.topic ?? TOPIC_HEADERS;
+  let producer: Producer;
+  try {
+    producer = createKafka(cfg.kafka).producer({
+      idempotent: cfg.idempotent,
+      acks: cfg.acks,
+      compression: cfg.compression,
+      retry: { retries: cfg.retries, initialRetryTime: 300, maxRetryTime: 5_000 },
+    });
+    await producer.connect();
+  } catch (err) {
+    throw new Error(
+      `starting the Kafka producer (brokers ${cfg.kafka.brokers.join(',')}): ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  let agent: Agent | undefined;
+  try {
+    let source: CaptureSource;
+    try {
+      source = createSource(cfg, log);
+    } catch (err) {
+      throw new Error(`starting the capture source: ${(err as Error).message}`, { cause: err });
+    }
+    agent = new Agent(
+      {
+        sensorId: cfg.sensorId,
+        topic,
+        statsTopic: cfg.statsTopic ?? TOPIC_SENSORS,
+        maxHeaders: cfg.maxHeaders,
+        maxBytes: cfg.maxBytes,
+        lingerMs: cfg.lingerMs,
+        bufferMaxBytes: cfg.bufferMaxBytes,
+        heartbeatIntervalS: cfg.heartbeatIntervalS,
+        ...(cfg.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: cfg.shutdownTimeoutMs } : {}),
+      },
+      { source, producer, codec: wireCodec, ...(log ? { logger: log } : {}) },
+    );
+    try {
+      await agent.start();
+    } catch (err) {
+      throw new Error(`starting the agent (${source.describe}): ${(err as Error).message}`, { cause: err });
+    }
+    opts.onStarted?.(agent);
+    const aborted = new Promise<void>((r) => {
+      if (opts.signal.aborted) r();
+      else opts.signal.addEventListener('abort', () => r(), { once: true });
+    });
+    await Promise.race([agent.captureDone.catch(() => {}), aborted]);
+    await agent.stop();
+    if (agent.error !== undefined) {
+      const e = agent.error as Error;
+      throw new Error(`capture failed (${source.describe}): ${e.message}`, { cause: e });
+    }
+    return agent;
+  } finally {
+    await agent?.stop();
+    await producer.disconnect().catch(() => {});
+  }
+}
