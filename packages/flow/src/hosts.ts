@@ -14,7 +14,6 @@ export function initialTtl(ttl: number): number {
 
 function hostColumns(n: number): ColumnDef[] {
   return [
-    { name: 'last', ctor: Float64Array, length: n },
     { name: 'scanStart', ctor: Float64Array, length: n },
     { name: 'burstStart', ctor: Float64Array, length: n },
     { name: 'hash', ctor: Uint32Array, length: n },
@@ -47,7 +46,6 @@ export class HostTable {
   readonly buffer: SharedArrayBuffer;
   readonly capacity: number;
   private readonly sets: number;
-  readonly last: Float64Array;
   readonly scanStart: Float64Array;
   readonly burstStart: Float64Array;
   readonly hash: Uint32Array;
@@ -71,7 +69,6 @@ export class HostTable {
     const cols = hostColumns(n);
     this.buffer = buffer ?? new SharedArrayBuffer(layoutBytes(cols));
     const m = mapColumns(this.buffer, cols);
-    this.last = m.last as Float64Array;
     this.scanStart = m.scanStart as Float64Array;
     this.burstStart = m.burstStart as Float64Array;
     this.hash = m.hash as Uint32Array;
@@ -91,6 +88,11 @@ export class HostTable {
     const eo = e * ADDR_BYTES;
     for (let k = 0; k < ADDR_BYTES; k++) if (b[eo + k] !== a[o + k]) return false;
     return true;
+  }
+
+  /** Rough last-use time of an entry (for replacement). */
+  private seen(e: number): number {
+    return Math.max(this.scanStart[e]!, this.burstStart[e]!);
   }
 
   /** Entry index of the host at `a[o..o+16]`, or -1. */
@@ -113,7 +115,7 @@ export class HostTable {
         ? e0
         : this.live[e0 + 1] === 0
           ? e0 + 1
-          : this.last[e0]! <= this.last[e0 + 1]!
+          : this.seen(e0) <= this.seen(e0 + 1)
             ? e0
             : e0 + 1;
     this.live[e] = 1;
@@ -128,7 +130,6 @@ export class HostTable {
     this.scanStart[e] = tsUs;
     this.burst[e] = 0;
     this.burstStart[e] = tsUs;
-    this.last[e] = tsUs;
     return e;
   }
 
@@ -137,7 +138,6 @@ export class HostTable {
     const e = this.findOrAdd(a, o, sensor, tsUs);
     this.ttl[e] = ttl;
     this.ipId[e] = ipId;
-    this.last[e] = tsUs;
   }
 
   /** Note a connection attempt from this source to `port`; returns distinct ports (approx.) in the window. */

@@ -37,7 +37,7 @@ import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
 import { TimeWaitMemory } from './timewait.js';
 
 /** Bytes of history kept per flow (letters beyond are counted as `history_overflow`). */
-export const HISTORY_MAX = 20;
+export const HISTORY_MAX = 16;
 /** Sensors one engine can tell apart (names live in shared memory). */
 export const MAX_SENSORS = 256;
 const SENSOR_NAME_MAX = 64;

@@ -84,7 +84,7 @@ export const C_MIDSTREAM = 1 << 19;
 export const C_SENDER_SEEN = 1 << 20;
 
 /** Entries in the pending ring (held RSTs); beyond this the oldest is released early. */
-export const HELD_MAX = 4096;
+export const HELD_MAX = 2048;
 
 export const PENDING_META = 4; // head, tail (ring sequence numbers), spare
 export function pendingBytes(): number {
