@@ -125,7 +125,9 @@ export function makeBatch(n, seed = 1) {
     c.mss[i] = mss;
     c.wscale[i] = wscale;
     if (opt & 0x04) {
-      c.tsVal[i] = fromSrv ? (f.tss += int(3)) >>> 0 : (f.tsc += int(3)) >>> 0;
+      if (fromSrv) f.tss += int(3);
+      else f.tsc += int(3);
+      c.tsVal[i] = fromSrv ? f.tss >>> 0 : f.tsc >>> 0;
       c.tsEcr[i] = fromSrv ? f.tsc >>> 0 : f.tss >>> 0;
     }
     c.vlan[i] = f.vlan;
@@ -202,7 +204,12 @@ function encodeVarint(meta, c) {
   }
   let nr = 0;
   let pb = 0;
-  for (let i = 0; i < n; i++) if (c.flags[i] & TCP_RST) nr++, (pb += c.rstPayloadLen[i]);
+  for (let i = 0; i < n; i++) {
+    if (c.flags[i] & TCP_RST) {
+      nr++;
+      pb += c.rstPayloadLen[i];
+    }
+  }
   const lens = new Uint8Array(nr);
   const pl = new Uint8Array(pb);
   for (let i = 0, k = 0, p = 0; i < n; i++) {

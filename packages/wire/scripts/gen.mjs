@@ -1,22 +1,25 @@
 // Regenerates src/generated/rstwatch.{js,d.ts} from proto/rstwatch/v1/*.proto with protobufjs-cli:
 // static code (ES module importing the protobufjs/minimal.js runtime) and its TypeScript declarations.
-// Run with `pnpm --filter @rstwatch/wire gen`; commit the result.
+// Run with `pnpm --filter @rstwatch/wire gen`; commit the result. `node scripts/gen.mjs DIR` writes to DIR
+// instead (a test uses that to check the committed files are up to date).
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const protoDir = join(pkg, '..', '..', 'proto', 'rstwatch', 'v1');
-const outJs = join(pkg, 'src', 'generated', 'rstwatch.js');
-const outDts = join(pkg, 'src', 'generated', 'rstwatch.d.ts');
+const outDir = process.argv[2] ?? join(pkg, 'src', 'generated');
+const outJs = join(outDir, 'rstwatch.js');
+const outDts = join(outDir, 'rstwatch.d.ts');
+mkdirSync(outDir, { recursive: true });
 const bin = (name) => join(pkg, 'node_modules', '.bin', name);
 const protos = readdirSync(protoDir)
   .filter((f) => f.endsWith('.proto'))
   .sort()
   .map((f) => join('..', '..', 'proto', 'rstwatch', 'v1', f));
 
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: pkg, stdio: 'inherit' });
+const run = (cmd, args) => execFileSync(cmd, args, { cwd: pkg, stdio: ['ignore', 'ignore', 'inherit'] });
 // `-w esm` is the ES-module wrapper (pbjs 2.7 has no `es6` wrapper; `esm` implies --es6). The runtime is
 // imported with its file extension so Node's ESM resolver finds it (protobufjs has no exports map).
 run(bin('pbjs'), [

@@ -7,7 +7,7 @@
  * column length against `count`, then copies the columns into typed arrays. Nothing is allocated per
  * header.
  */
-import { ADDR_BYTES, HeaderColumns, RST_PAYLOAD_MAX, TCP_RST } from '@rstwatch/core';
+import { HeaderColumns, RST_PAYLOAD_MAX, TCP_RST } from '@rstwatch/core';
 import { rstwatch } from '#generated';
 import { MAX_BATCH_HEADERS, WireError } from './errors.js';
 import {
@@ -165,7 +165,7 @@ export function encodeHeaderBatch(
   let size = delimitedSize(F_SENSOR_ID, sid.length);
   if (seq !== 0n) size += 1 + varint64Size(seqLo, seqHi);
   if (base !== 0) size += 1 + varintSize(base);
-  if (n !== 0) size += 1 + varintSize(n);
+  size += 1 + varintSize(n); // count, always present
   size += delimitedSize(wide ? F_TS_DELTA_WIDE : F_TS_DELTA, tsBytes);
   for (const [f, , w] of STRAIGHT) size += delimitedSize(f, n * w);
   size += delimitedSize(F_SRC_ADDR, addrBytes) + delimitedSize(F_DST_ADDR, addrBytes);
@@ -185,50 +185,66 @@ export function encodeHeaderBatch(
     out[p++] = F_BASE_TS << 3;
     p = writeVarint(out, p, base);
   }
-  if (n === 0) return out;
-  out[p++] = F_COUNT << 3;
-  p = writeVarint(out, p, n);
-
-  if (!wide) {
-    p = writeDelimitedHeader(out, p, F_TS_DELTA, tsBytes);
-    const d = scratchWords(n);
-    for (let i = start; i < end; i++) d[i - start] = ts[i]! - base;
-    p = copyScratch(out, p, tsBytes);
-  }
-  for (const [f, key, w] of STRAIGHT) {
-    p = writeDelimitedHeader(out, p, f, n * w);
-    p = columnToLE(out, p, cols[key], start, n);
-    if (f === 6) {
-      // Addresses (fields 7, 8) follow ip_version (6) so fields stay in number order.
-      p = writeAddrs(out, writeDelimitedHeader(out, p, F_SRC_ADDR, addrBytes), cols.srcAddr, ipv, start, end);
-      p = writeAddrs(out, writeDelimitedHeader(out, p, F_DST_ADDR, addrBytes), cols.dstAddr, ipv, start, end);
+  if (n !== 0) {
+    if (!wide) {
+      p = writeDelimitedHeader(out, p, F_TS_DELTA, tsBytes);
+      const d = scratchWords(n);
+      for (let i = start; i < end; i++) d[i - start] = ts[i]! - base;
+      p = copyScratch(out, p, tsBytes);
     }
-  }
-  if (nRst > 0) {
-    p = writeDelimitedHeader(out, p, F_RST_PAYLOAD_LEN, nRst);
-    for (let i = start; i < end; i++) if ((flags[i]! & TCP_RST) !== 0) out[p++] = rstLen[i]!;
-    if (rstBytes > 0) {
-      p = writeDelimitedHeader(out, p, F_RST_PAYLOAD, rstBytes);
-      const pl = cols.rstPayload;
-      for (let i = start; i < end; i++) {
-        if ((flags[i]! & TCP_RST) === 0) continue;
-        const o = i * RST_PAYLOAD_MAX;
-        const l = rstLen[i]!;
-        for (let k = 0; k < l; k++) out[p++] = pl[o + k]!;
+    for (const [f, key, w] of STRAIGHT) {
+      p = writeDelimitedHeader(out, p, f, n * w);
+      p = columnToLE(out, p, cols[key], start, n);
+      if (f === 6) {
+        // Addresses (fields 7, 8) follow ip_version (6) so fields stay in number order.
+        p = writeAddrs(
+          out,
+          writeDelimitedHeader(out, p, F_SRC_ADDR, addrBytes),
+          cols.srcAddr,
+          ipv,
+          start,
+          end,
+        );
+        p = writeAddrs(
+          out,
+          writeDelimitedHeader(out, p, F_DST_ADDR, addrBytes),
+          cols.dstAddr,
+          ipv,
+          start,
+          end,
+        );
       }
     }
-  }
-  if (wide) {
-    p = writeDelimitedHeader(out, p, F_TS_DELTA_WIDE, tsBytes);
-    const w = scratchWords(2 * n);
-    for (let i = start, k = 0; i < end; i++, k += 2) {
-      const d = ts[i]! - base;
-      const lo = d >>> 0;
-      w[k] = lo;
-      w[k + 1] = (d - lo) / TWO_32;
+    if (nRst > 0) {
+      p = writeDelimitedHeader(out, p, F_RST_PAYLOAD_LEN, nRst);
+      for (let i = start; i < end; i++) if ((flags[i]! & TCP_RST) !== 0) out[p++] = rstLen[i]!;
+      if (rstBytes > 0) {
+        p = writeDelimitedHeader(out, p, F_RST_PAYLOAD, rstBytes);
+        const pl = cols.rstPayload;
+        for (let i = start; i < end; i++) {
+          if ((flags[i]! & TCP_RST) === 0) continue;
+          const o = i * RST_PAYLOAD_MAX;
+          const l = rstLen[i]!;
+          for (let k = 0; k < l; k++) out[p++] = pl[o + k]!;
+        }
+      }
     }
-    p = copyScratch(out, p, tsBytes);
+    if (wide) {
+      p = writeDelimitedHeader(out, p, F_TS_DELTA_WIDE, tsBytes);
+      const w = scratchWords(2 * n);
+      for (let i = start, k = 0; i < end; i++, k += 2) {
+        const d = ts[i]! - base;
+        const lo = d >>> 0;
+        w[k] = lo;
+        w[k + 1] = (d - lo) / TWO_32;
+      }
+      p = copyScratch(out, p, tsBytes);
+    }
   }
+  // `count` goes last, always (even 0; the field has presence): a message cut short anywhere then lacks it
+  // or ends inside a field, and is rejected instead of decoding as a shorter batch.
+  out[p++] = F_COUNT << 3;
+  p = writeVarint(out, p, n);
   if (p !== size) throw new Error(`HeaderBatch encoder wrote ${p} bytes, sized ${size}`); // a bug, not input
   return out;
 }
@@ -321,6 +337,12 @@ export function decodeHeaderBatch(
   const baseTsUs = longToSafeNumber(m.baseTsUs, 'base_ts_us', 'bad_timestamp');
   if (baseTsUs < 0 || baseTsUs > MAX_SAFE - (TWO_32 - 1)) {
     throw new WireError('bad_timestamp', `base_ts_us ${String(m.baseTsUs)} is out of range`);
+  }
+  if (m.count == null) {
+    throw new WireError(
+      'truncated',
+      'HeaderBatch without count (cut short, or from an encoder that omits it)',
+    );
   }
   const n = m.count;
   if (n > MAX_BATCH_HEADERS) throw new WireError('too_large', `count ${n} > ${MAX_BATCH_HEADERS}`);

@@ -37,7 +37,7 @@ export namespace rstwatch {
             baseTsUs: (number|Long);
 
             /** HeaderBatch count. */
-            count: number;
+            count?: (number|null);
 
             /** HeaderBatch tsDeltaUs. */
             tsDeltaUs: Uint8Array;

@@ -117,11 +117,11 @@ export const rstwatch = $root.rstwatch = (() => {
 
             /**
              * HeaderBatch count.
-             * @member {number} count
+             * @member {number|null|undefined} count
              * @memberof rstwatch.v1.HeaderBatch
              * @instance
              */
-            HeaderBatch.prototype.count = 0;
+            HeaderBatch.prototype.count = null;
 
             /**
              * HeaderBatch tsDeltaUs.
@@ -315,6 +315,15 @@ export const rstwatch = $root.rstwatch = (() => {
              */
             HeaderBatch.prototype.tsDeltaUsWide = $util.newBuffer([]);
 
+            // OneOf field names bound to virtual getters and setters
+            let $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(HeaderBatch.prototype, "_count", {
+                get: $util.oneOfGetter($oneOfFields = ["count"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
             /**
              * Creates a new HeaderBatch instance using the specified properties.
              * @function create
@@ -353,7 +362,7 @@ export const rstwatch = $root.rstwatch = (() => {
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.batchSeq);
                 if (message.baseTsUs != null && $Object.hasOwnProperty.call(message, "baseTsUs") && (typeof message.baseTsUs === "object" ? message.baseTsUs.low || message.baseTsUs.high : message.baseTsUs !== 0))
                     writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.baseTsUs);
-                if (message.count != null && $Object.hasOwnProperty.call(message, "count") && message.count !== 0)
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
                     writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.count);
                 if (message.tsDeltaUs != null && $Object.hasOwnProperty.call(message, "tsDeltaUs") && message.tsDeltaUs.length)
                     writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.tsDeltaUs);
@@ -490,10 +499,8 @@ export const rstwatch = $root.rstwatch = (() => {
                     case 4: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
-                                message.count = value;
-                            else
-                                delete message.count;
+                            message.count = reader.uint32();
+                            message._count = "count";
                             continue;
                         }
                     case 5: {
@@ -760,6 +767,7 @@ export const rstwatch = $root.rstwatch = (() => {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     return "max depth exceeded";
+                let properties = {};
                 if (message.sensorId != null && $Object.hasOwnProperty.call(message, "sensorId"))
                     if (!$util.isString(message.sensorId))
                         return "sensorId: string expected";
@@ -769,9 +777,11 @@ export const rstwatch = $root.rstwatch = (() => {
                 if (message.baseTsUs != null && $Object.hasOwnProperty.call(message, "baseTsUs"))
                     if (!$util.isInteger(message.baseTsUs) && !(message.baseTsUs && $util.isInteger(message.baseTsUs.low) && $util.isInteger(message.baseTsUs.high)))
                         return "baseTsUs: integer|Long expected";
-                if (message.count != null && $Object.hasOwnProperty.call(message, "count"))
+                if (message.count != null && $Object.hasOwnProperty.call(message, "count")) {
+                    properties._count = 1;
                     if (!$util.isInteger(message.count))
                         return "count: integer expected";
+                }
                 if (message.tsDeltaUs != null && $Object.hasOwnProperty.call(message, "tsDeltaUs"))
                     if (!(message.tsDeltaUs && typeof message.tsDeltaUs.length === "number" || $util.isString(message.tsDeltaUs)))
                         return "tsDeltaUs: buffer expected";
@@ -889,8 +899,7 @@ export const rstwatch = $root.rstwatch = (() => {
                         else if (typeof object.baseTsUs === "object")
                             message.baseTsUs = new $util.LongBits(object.baseTsUs.low >>> 0, object.baseTsUs.high >>> 0).toNumber(true);
                 if (object.count != null)
-                    if ($Number(object.count) !== 0)
-                        message.count = object.count >>> 0;
+                    message.count = object.count >>> 0;
                 if (object.tsDeltaUs != null)
                     if (object.tsDeltaUs.length)
                         if (typeof object.tsDeltaUs === "string")
@@ -1067,7 +1076,6 @@ export const rstwatch = $root.rstwatch = (() => {
                         object.baseTsUs = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
                     } else
                         object.baseTsUs = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
-                    object.count = 0;
                     if (options.bytes === $String)
                         object.tsDeltaUs = "";
                     else {
