@@ -115,10 +115,10 @@ export function signatureOf(r: Float64Array, b: number): Signature {
     case 3: {
       const total = nR + nRA;
       if (total <= 1) return nRA > 0 ? 'PSH+ACK→RST+ACK' : 'PSH+ACK→RST';
-      if (r[b + F_GRP_ACK0] === 1) return 'PSH+ACK→RST;RST₀';
       if (nR > 0 && nRA > 0) return 'PSH+ACK→RST;RST+ACK';
       if (nRA >= 2) return 'PSH+ACK→RST+ACK;RST+ACK';
-      return r[b + F_GRP_ACKDIFF] === 1 ? 'PSH+ACK→RST≠RST' : 'PSH+ACK→RST=RST';
+      if (r[b + F_GRP_ACKDIFF] !== 1) return 'PSH+ACK→RST=RST';
+      return r[b + F_GRP_ACK0] === 1 ? 'PSH+ACK→RST;RST₀' : 'PSH+ACK→RST≠RST';
     }
     case 4:
       return nRA > 0 ? 'PSH+ACK;Data→RST+ACK' : 'PSH+ACK;Data→RST';

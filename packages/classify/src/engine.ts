@@ -479,11 +479,9 @@ export class Engine {
       lastId = t.ipId[e]!;
       ctx |= F.C_TTL_FROM_FLOW;
     } else {
+      // Another flow's IP IDs say nothing about this one (per-socket counters): TTL only.
       const h = t.hosts.find(cols.srcAddr, io, sensor);
-      if (h >= 0 && t.hosts.ttl[h]! > 0) {
-        ttlExp = t.hosts.ttl[h]!;
-        lastId = t.hosts.ipId[h]!;
-      }
+      if (h >= 0 && t.hosts.ttl[h]! > 0) ttlExp = t.hosts.ttl[h]!;
     }
     r[b + F.F_TTL_EXP] = ttlExp;
     const rid = cols.ipId[i]!;

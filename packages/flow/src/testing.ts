@@ -187,7 +187,7 @@ export class TraceConn {
     const ts = this.trace.tick(opts.after);
     const f = parseFlags(flags);
     const seq = opts.seq ?? this.nxt[s];
-    const len = opts.len ?? 0;
+    const len = opts.len ?? opts.payload?.length ?? 0;
     const spec: PacketSpec = {
       tsUs: ts,
       src: s === 'o' ? this.o : this.r,

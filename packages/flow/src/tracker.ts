@@ -923,8 +923,7 @@ export class FlowTracker {
             this.lastSeq[p] = ack;
           }
         }
-        if (fin === false && this.finCnt[p]! > 0 && seqDelta(ack, this.lastSeq[p]!) >= 0)
-          this.dflags[p]! |= DF_FIN_ACKED;
+        if (this.finCnt[p]! > 0 && seqDelta(ack, this.lastSeq[p]!) >= 0) this.dflags[p]! |= DF_FIN_ACKED;
       }
     }
 
