@@ -308,23 +308,42 @@ function sameBatch(a, b) {
   return '';
 }
 
-/** Calls per second of fn, median over RUNS runs of about MS ms each. */
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+/** Calls per second of fn over about MS ms (after a warm-up). */
+function once(fn) {
+  let calls = 0;
+  const t0 = process.hrtime.bigint();
+  let el = 0;
+  do {
+    for (let i = 0; i < 10; i++) fn();
+    calls += 10;
+    el = Number(process.hrtime.bigint() - t0) / 1e6;
+  } while (el < MS);
+  return (calls * 1000) / el;
+}
+
+/** Calls per second of fn, median over RUNS runs. */
 function rate(fn) {
-  for (let i = 0; i < 50; i++) fn(); // warm-up
-  const rates = [];
+  for (let i = 0; i < 50; i++) fn();
+  return median(Array.from({ length: RUNS }, () => once(fn)));
+}
+
+/**
+ * Interleaved runs of a and b (a, b, a, b, ...), so load changes on a shared machine hit both alike:
+ * median rates and the median of the per-run ratios a/b.
+ */
+function compare(a, b) {
+  for (let i = 0; i < 50; i++) a(), b();
+  const ra = [];
+  const rb = [];
+  const ratio = [];
   for (let run = 0; run < RUNS; run++) {
-    let calls = 0;
-    const t0 = process.hrtime.bigint();
-    let el = 0;
-    do {
-      for (let i = 0; i < 10; i++) fn();
-      calls += 10;
-      el = Number(process.hrtime.bigint() - t0) / 1e6;
-    } while (el < MS);
-    rates.push((calls * 1000) / el);
+    ra.push(once(a));
+    rb.push(once(b));
+    ratio.push(ra[run] / rb[run]);
   }
-  rates.sort((x, y) => x - y);
-  return rates[Math.floor(rates.length / 2)];
+  return [median(ra), median(rb), median(ratio)];
 }
 
 const batch = makeBatch(N);
@@ -368,6 +387,23 @@ const root = protobuf.loadSync(new URL('./wire-varint.proto', import.meta.url).p
 const T = root.lookupType('rstwatch.bench.HeaderBatchVarint');
 const vmsg = variants.varint.enc();
 print('varint_reflect_decode_headers_per_s', rate(() => T.decode(vmsg)) * N);
+// Same-command ratios (interleaved runs): the decision figures.
+{
+  const bmsg = variants.bytes.enc();
+  const vmsg2 = variants.varint.enc();
+  const [be, ve, re] = compare(variants.bytes.enc, variants.varint.enc);
+  const [bd, vd, rd] = compare(
+    () => variants.bytes.dec(bmsg),
+    () => variants.varint.dec(vmsg2),
+  );
+  print('interleaved_bytes_encode_headers_per_s', be * N);
+  print('interleaved_varint_encode_headers_per_s', ve * N);
+  print('interleaved_bytes_decode_headers_per_s', bd * N);
+  print('interleaved_varint_decode_headers_per_s', vd * N);
+  print('ratio_bytes_vs_varint_encode', re);
+  print('ratio_bytes_vs_varint_decode', rd);
+  print('ratio_bytes_vs_varint_size', bmsg.length / vmsg2.length);
+}
 // The contract's figures under the names the other benches use.
 const cmsg = variants.bytes.enc();
 print('bytes_per_header', cmsg.length / N);

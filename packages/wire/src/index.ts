@@ -5,4 +5,4 @@
 export { MAX_BATCH_HEADERS, WireError, type WireErrorReason } from './errors.js';
 export { type BatchMeta, decodeHeaderBatch, encodeHeaderBatch } from './headers.js';
 export { decodeSensorStats, encodeSensorStats, type SensorStats } from './sensors.js';
-export { TOPIC_DLQ, TOPIC_HEADERS, TOPIC_SENSORS } from './topics.js';
+export { DLQ_HEADERS, TOPIC_DLQ, TOPIC_HEADERS, TOPIC_SENSORS } from './topics.js';

@@ -4,5 +4,20 @@
 export const TOPIC_HEADERS = 'rstwatch.headers.v1';
 /** SensorStats heartbeats; key = sensor id (UTF-8). */
 export const TOPIC_SENSORS = 'rstwatch.sensors.v1';
-/** Undecodable HeaderBatch messages, copied as received, with the WireError in the headers. */
+/** Undecodable HeaderBatch messages, copied as received, with the WireError in {@link DLQ_HEADERS}. */
 export const TOPIC_DLQ = 'rstwatch.headers.dlq.v1';
+
+/**
+ * Kafka record headers on a message in {@link TOPIC_DLQ}: the value is the original message as received,
+ * these say why and where it came from (UTF-8 strings).
+ */
+export const DLQ_HEADERS = {
+  /** WireErrorReason code, e.g. `bad_column_length`. */
+  reason: 'rstwatch.error.reason',
+  /** Human-readable error message. */
+  message: 'rstwatch.error.message',
+  /** Source topic, partition (decimal) and offset (decimal) of the original message. */
+  topic: 'rstwatch.source.topic',
+  partition: 'rstwatch.source.partition',
+  offset: 'rstwatch.source.offset',
+} as const;
