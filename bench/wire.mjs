@@ -334,7 +334,10 @@ function rate(fn) {
  * median rates and the median of the per-run ratios a/b.
  */
 function compare(a, b) {
-  for (let i = 0; i < 50; i++) a(), b();
+  for (let i = 0; i < 50; i++) {
+    a();
+    b();
+  }
   const ra = [];
   const rb = [];
   const ratio = [];
