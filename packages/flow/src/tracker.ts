@@ -44,6 +44,8 @@ const SENSOR_NAME_MAX = 64;
 /** Zeek's tcp_close_delay / tcp_reset_delay: a closed or reset flow leaves the table this long after. */
 export const CLOSE_DELAY_US = 5_000_000;
 const TOO_LARGE_SEQ_DELTA = 1048576;
+/** Zeek's tcp_attempt_delay. */
+export const ATTEMPT_DELAY_US = 5_000_000;
 
 /** Flow flags (`fflags`). */
 export const FF_LIVE = 0x1;
@@ -547,6 +549,14 @@ export class FlowTracker {
     const ff = this.fflags[f]!;
     if ((ff & FF_LIVE) === 0) return false;
     if ((ff & FF_DONE) !== 0 && nowUs - this.lastAct[f]! >= CLOSE_DELAY_US) return true;
+    // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen.
+    const os = this.st[f * 2]!;
+    if (
+      (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
+      this.st[f * 2 + 1] === EP_INACTIVE &&
+      nowUs - this.firstTs[f]! >= ATTEMPT_DELAY_US
+    )
+      return true;
     return nowUs - this.lastAct[f]! > this.config.flowIdleExpiryS * 1e6;
   }
 
@@ -622,7 +632,9 @@ export class FlowTracker {
       } else if (
         (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
         (this.fflags[f]! & FF_DONE) !== 0 &&
-        c.seq[i] !== this.startSeq[f * 2 + this.dir]
+        (c.seq[i] !== this.startSeq[f * 2 + this.dir] ||
+          this.st[f * 2] === EP_RESET ||
+          this.st[f * 2 + 1] === EP_RESET)
       ) {
         reuse = (this.fflags[f]! & FF_GRACEFUL) !== 0 && ts - this.lastAct[f]! <= this.config.timeWaitS * 1e6;
         this.end(f, END_REUSED);
@@ -643,7 +655,10 @@ export class FlowTracker {
     const sp = c.srcPort[i]!;
     const dp = c.dstPort[i]!;
     let flip = false;
-    if ((flags & TCP_SYN) === 0 || (flags & TCP_ACK) !== 0) {
+    if ((flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
+      // A SYN-ACK first: its sender is the responder (Zeek 9 flips these too, history starts with ^h).
+      flip = true;
+    } else if ((flags & TCP_SYN) === 0) {
       if (LIKELY_SERVER_PORTS[sp] === 1) {
         flip = LIKELY_SERVER_PORTS[dp] === 1 ? (flags & TCP_SYN) === 0 && sp < dp : true;
       }
@@ -814,7 +829,7 @@ export class FlowTracker {
     if (syn) segLen++;
     if (fin) segLen++;
     if (rst) segLen -= len;
-    let lastSeqSeg = (seq + segLen) >>> 0;
+    const lastSeqSeg = (seq + segLen) >>> 0;
 
     // init_endpoint
     switch (this.st[e]) {
@@ -822,12 +837,13 @@ export class FlowTracker {
         if (syn) {
           this.ackSeq[e] = seq;
           this.startSeq[e] = seq;
+          this.lastSeq[e] = lastSeqSeg;
         } else {
+          // Partial connection: number as if a SYN was seen; the first packet is not a duplicate.
           this.ackSeq[e] = (seq - 1) >>> 0;
           this.startSeq[e] = (seq - 1) >>> 0;
-          lastSeqSeg = seq;
+          this.lastSeq[e] = seq;
         }
-        this.lastSeq[e] = lastSeqSeg;
         break;
       case EP_SYN_SENT:
       case EP_SYN_ACK_SENT:
@@ -918,7 +934,12 @@ export class FlowTracker {
           this.ackSeq[p] = ack;
           this.rxSame[p] = 0;
           // Content gap: the peer acknowledges data we never saw (not for FIN/RST acks).
-          if (!fin && this.pkts[p]! > 0 && seqDelta(ack, this.lastSeq[p]!) > 0 && this.st[p] !== EP_PARTIAL) {
+          if (
+            !fin &&
+            (this.dflags[p]! & DF_SENT_DATA) !== 0 &&
+            seqDelta(ack, this.lastSeq[p]!) > 0 &&
+            this.st[p] !== EP_PARTIAL
+          ) {
             this.scaled(f, 1 - d, 2, 0x47); // G
             this.lastSeq[p] = ack;
           }

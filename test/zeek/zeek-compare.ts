@@ -1,0 +1,230 @@
+/**
+ * Runs Zeek's test traces through @rstwatch/packet + the Engine and lines our flow records up with
+ * Zeek's baseline conn.log rows (matched by 5-tuple, as btest masks timestamps). Shared by the
+ * agreement test and by `node`-side reporting.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '@rstwatch/classify';
+import type { FlowRecord } from '@rstwatch/core';
+import { parseCaptureFile } from '@rstwatch/packet';
+
+export const TRACES_DIR = process.env.RSTWATCH_ZEEK_TRACES ?? '/work/shared/traces/zeek';
+
+export interface ZeekRow {
+  /** `orig_h:orig_p > resp_h:resp_p`; missing columns (zeek-cut extracts) read as `*`. */
+  key: string | null;
+  connState: string | null;
+  history: string | null;
+}
+
+export interface Pair {
+  trace: string;
+  zeek: ZeekRow;
+  ours: FlowRecord | null;
+}
+
+export interface TraceResult {
+  trace: string;
+  pairs: Pair[];
+  /** Our TCP flows that Zeek has no row for. */
+  extra: FlowRecord[];
+}
+
+export function flowKey(oh: string, op: number | string, rh: string, rp: number | string): string {
+  return `${oh}:${op} > ${rh}:${rp}`;
+}
+
+/** TCP rows of a Zeek conn.log (any column subset; rows without id columns get key null). */
+export function readConnLog(path: string): ZeekRow[] {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  let fields: string[] | null = null;
+  const rows: ZeekRow[] = [];
+  for (const line of lines) {
+    if (line === '' || line.startsWith('###')) continue;
+    if (line.startsWith('#fields')) {
+      fields = line.split('\t').slice(1);
+      continue;
+    }
+    if (line.startsWith('#')) continue;
+    const cols = line.split('\t');
+    if (fields === null) {
+      // zeek-cut -m output: first data line is the header
+      fields = cols;
+      continue;
+    }
+    const get = (n: string) => {
+      const k = fields!.indexOf(n);
+      return k < 0 ? null : (cols[k] ?? null);
+    };
+    const proto = get('proto');
+    if (proto !== null && proto !== 'tcp') continue;
+    const oh = get('id.orig_h');
+    const key =
+      oh === null
+        ? null
+        : flowKey(oh, get('id.orig_p') ?? '*', get('id.resp_h') ?? '*', get('id.resp_p') ?? '*');
+    const h = get('history');
+    rows.push({ key, connState: get('conn_state'), history: h === '-' ? '' : h });
+  }
+  return rows;
+}
+
+/**
+ * @rstwatch/packet does not read FDDI (linktype 10) yet. For the `llc` trace only, rewrite each FDDI frame
+ * (frame control, two MACs, 802.2 LLC/SNAP) as Ethernet II with the SNAP ethertype: the IP and TCP bytes
+ * are unchanged. Returns null when `path` is not a classic pcap with linktype 10.
+ */
+export function fddiToEthernet(path: string): Buffer | null {
+  const buf = readFileSync(path);
+  if (buf.length < 24) return null;
+  const magic = buf.readUInt32LE(0);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  const be = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
+  if (!le && !be) return null;
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  if (u32(20) !== 10) return null;
+  const parts: Buffer[] = [];
+  const hdr = Buffer.from(buf.subarray(0, 24));
+  if (le) hdr.writeUInt32LE(1, 20);
+  else hdr.writeUInt32BE(1, 20);
+  parts.push(hdr);
+  let o = 24;
+  while (o + 16 <= buf.length) {
+    const incl = u32(o + 8);
+    const orig = u32(o + 12);
+    const frame = buf.subarray(o + 16, o + 16 + incl);
+    o += 16 + incl;
+    if (frame.length < 21) continue;
+    const eth = Buffer.alloc(14 + frame.length - 21);
+    frame.copy(eth, 0, 1, 13); // dst + src MAC
+    frame.copy(eth, 12, 19, 21); // SNAP ethertype
+    frame.copy(eth, 14, 21);
+    const rec = Buffer.from(buf.subarray(o - 16 - incl, o - incl));
+    const w = (v: number, at: number) => (le ? rec.writeUInt32LE(v, at) : rec.writeUInt32BE(v, at));
+    w(eth.length, 8);
+    w(orig - 7, 12);
+    parts.push(rec, eth);
+  }
+  return Buffer.concat(parts);
+}
+
+/** All TCP flow records rstwatch produces for a capture. */
+export async function ourFlows(path: string): Promise<FlowRecord[]> {
+  const fddi = fddiToEthernet(path);
+  if (fddi !== null) {
+    const tmp = join(mkdtempSync(join(tmpdir(), 'rstwatch-zeek-')), 'ethernet.pcap');
+    writeFileSync(tmp, fddi);
+    path = tmp;
+  }
+  const engine = Engine.create({ maxFlows: 65536, maxHosts: 4096 });
+  const flows: FlowRecord[] = [];
+  await parseCaptureFile(path, {
+    onBatch: (b) => {
+      flows.push(...engine.processBatch(b, 'zeek').flows);
+    },
+  });
+  flows.push(...engine.finish().flows);
+  return flows;
+}
+
+function keyMatches(pattern: string, oh: string, op: number, rh: string, rp: number): boolean {
+  const m = /^(.*):([^:]+) > (.*):([^:]+)$/.exec(pattern);
+  if (!m) return false;
+  const eq = (want: string, got: string | number) => want === '*' || want === String(got);
+  return eq(m[1]!, oh) && eq(m[2]!, op) && eq(m[3]!, rh) && eq(m[4]!, rp);
+}
+
+/** Whether our flow is the connection of a Zeek row (same tuple in either orientation). */
+function sameConn(z: ZeekRow, f: FlowRecord): boolean {
+  if (z.key === null) return true;
+  return (
+    keyMatches(z.key, f['id.orig_h'], f['id.orig_p'], f['id.resp_h'], f['id.resp_p']) ||
+    keyMatches(z.key, f['id.resp_h'], f['id.resp_p'], f['id.orig_h'], f['id.orig_p'])
+  );
+}
+
+/** Pair Zeek rows with our flows: same 5-tuple (either orientation), equal verdicts first. */
+export function match(trace: string, rows: ZeekRow[], flows: FlowRecord[]): TraceResult {
+  const left = [...flows];
+  const pairs: Pair[] = [];
+  const take = (pred: (f: FlowRecord) => boolean): FlowRecord | null => {
+    const k = left.findIndex(pred);
+    return k < 0 ? null : left.splice(k, 1)[0]!;
+  };
+  const pending: ZeekRow[] = [];
+  // Pass 1: exact agreement within the tuple.
+  for (const z of rows) {
+    const sameKey = (f: FlowRecord) => sameConn(z, f);
+    const f = take(
+      (x) => sameKey(x) && x.conn_state === z.connState && (z.history === null || x.history === z.history),
+    );
+    if (f) pairs.push({ trace, zeek: z, ours: f });
+    else pending.push(z);
+  }
+  // Pass 2: same tuple, state agrees.
+  const pending2: ZeekRow[] = [];
+  for (const z of pending) {
+    const sameKey = (f: FlowRecord) => sameConn(z, f);
+    const f = take((x) => sameKey(x) && (z.connState === null || x.conn_state === z.connState));
+    if (f) pairs.push({ trace, zeek: z, ours: f });
+    else pending2.push(z);
+  }
+  // Pass 3: anything on the tuple.
+  for (const z of pending2) {
+    const sameKey = (f: FlowRecord) => sameConn(z, f);
+    pairs.push({ trace, zeek: z, ours: take(sameKey) });
+  }
+  return { trace, pairs, extra: left };
+}
+
+export interface TraceSpec {
+  trace: string;
+  capture: string;
+  rows: ZeekRow[];
+}
+
+/** Every trace with a conn_state baseline: the 30 conn.log pairs and the 4 rst-behavior traces. */
+export function connStateTraces(dir = TRACES_DIR): TraceSpec[] {
+  const out: TraceSpec[] = [];
+  const files = readdirSync(dir);
+  for (const f of files.filter((x) => x.endsWith('.conn.log')).sort()) {
+    const name = f.slice(0, -'.conn.log'.length);
+    const cap = files.find((x) => x === `${name}.pcap` || x === `${name}.pcapng`);
+    if (cap) out.push({ trace: name, capture: join(dir, cap), rows: readConnLog(join(dir, f)) });
+  }
+  for (const f of files.filter((x) => x.endsWith('.expected.txt')).sort()) {
+    const name = f.slice(0, -'.expected.txt'.length);
+    const line = readFileSync(join(dir, f), 'utf8')
+      .split('\n')
+      .find((l) => l !== '' && !l.startsWith('#'))!;
+    const [history, connState] = line.split(',').map((s) => s.trim());
+    out.push({
+      trace: name,
+      capture: join(dir, `${name}.pcap`),
+      rows: [{ key: null, connState: connState!, history: history! }],
+    });
+  }
+  return out;
+}
+
+/** history-only/ traces: baselines with history but no conn_state. */
+export function historyOnlyTraces(dir = join(TRACES_DIR, 'history-only')): TraceSpec[] {
+  const files = readdirSync(dir);
+  return files
+    .filter((x) => x.endsWith('.conn.log'))
+    .sort()
+    .flatMap((f) => {
+      const name = f.slice(0, -'.conn.log'.length);
+      const cap = files.find((x) => x === `${name}.pcap` || x === `${name}.pcapng`);
+      return cap
+        ? [{ trace: `history-only/${name}`, capture: join(dir, cap), rows: readConnLog(join(dir, f)) }]
+        : [];
+    });
+}
+
+/** Stable identity of a conn_state disagreement, as listed in disagreements.md. */
+export function disagreementId(p: Pair): string {
+  return `${p.trace} | ${p.zeek.key ?? '(single row)'} | zeek ${p.zeek.connState} | rstwatch ${p.ours?.conn_state ?? 'missing'}`;
+}
