@@ -124,6 +124,8 @@ def srv_abort(a):
     recv_some(c)
     c.sendall(b"world\n")
     recv_some(c)
+    if a.wait:
+        wait_file(a.run, a.wait)
     time.sleep(0.2)
     abort(c)
     log("server aborted")
@@ -431,6 +433,7 @@ def main():
     p.add_argument("--cport", type=int, default=0)
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--pre", type=int, default=0)
+    p.add_argument("--wait", default="", help="file in --run to wait for before the decisive step")
     p.add_argument("--backlog", type=int, default=0)
     p.add_argument("--hold", type=float, default=3.0)
     p.add_argument("--idle", type=float, default=3.0)

@@ -38,7 +38,7 @@ ALL=(
   backlog_overflow_v4
   malformed_syn_v4
   time_wait_reuse_v4
-  syn_scan_v4 connect_scan_v4
+  syn_scan_v4 syn_scan_v6 connect_scan_v4 connect_scan_v6
   app_abort_client_v4 app_abort_server_v4 app_abort_server_v6
   idle_timeout_v4
   stale_connection_v4 stale_connection_v6
@@ -259,14 +259,19 @@ sc_scan_common() {
   wait_file ready-8443
   cap_start
 }
-sc_syn_scan_v4() {
+sc_syn_scan_v4() { sc_syn_scan; }
+sc_syn_scan_v6() { sc_syn_scan; }
+sc_connect_scan_v4() { sc_connect_scan; }
+sc_connect_scan_v6() { sc_connect_scan; }
+sc_syn_scan() {
+  # nmap's raw SYNs carry random TTLs (e.g. 37..64): a scanner trait, not a forwarding effect.
   sc_scan_common
-  nsx "$C" timeout 20 nmap -n -Pn -sS --max-retries 0 -p 8080,8443,9,25 "$SIP" >"$RUN/nmap.txt" 2>&1 || true
+  nsx "$C" timeout 20 nmap "-$FAM" -n -Pn -sS --max-retries 0 -p 8080,8443,9,25 "$SIP" >"$RUN/nmap.txt" 2>&1 || true
   cat "$RUN/nmap.txt" >&2
 }
-sc_connect_scan_v4() {
+sc_connect_scan() {
   sc_scan_common
-  nsx "$C" timeout 20 nmap -n -Pn -sT --max-retries 0 -p 8080,8443,9,25 "$SIP" >"$RUN/nmap.txt" 2>&1 || true
+  nsx "$C" timeout 20 nmap "-$FAM" -n -Pn -sT --max-retries 0 -p 8080,8443,9,25 "$SIP" >"$RUN/nmap.txt" 2>&1 || true
   cat "$RUN/nmap.txt" >&2
 }
 
@@ -377,13 +382,15 @@ sc_unsolicited_v4() {
   #    whose kernel answers it with a RST (towards the blackholed address).
   # 2) a flow that started before the capture: the capture starts after the handshake and the
   #    data, and the only packet of that flow it sees is the server's abort RST.
-  bg app "$S" srv_abort --host "$SIP" --port 8080
+  bg app "$S" srv_abort --host "$SIP" --port 8080 --wait abort
   wait_file ready-8080
   bg app "$C" cli_talk_then_wait_reset --host "$SIP" --port 8080
   local cli=$!
-  sleep 0.3
+  sleep 0.5
   cap_start
   craft "$A" backscatter --client "$CIP" --spoofed "$BH" --port 40123
+  sleep 0.3
+  touch "$RUN/abort"
   wait_pids "$cli"
 }
 
@@ -439,6 +446,7 @@ for s in "${todo[@]}"; do
     ip netns del "$ns" 2>/dev/null || true
   done
 done
+$PY "$HERE/readme.py" "$OUT"
 if [[ ${#failed[@]} -gt 0 ]]; then
   log "failed: ${failed[*]}"
   exit 1
