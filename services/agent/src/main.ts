@@ -37,6 +37,8 @@ export interface AgentRunConfig {
   shutdownTimeoutMs?: number;
   /** tcpdump binary. */
   tcpdump?: string;
+  /** Command prefix for tcpdump (e.g. `ip netns exec NS`). */
+  tcpdumpWrapper?: string[];
 }
 
 export interface RunAgentOptions {
@@ -60,6 +62,7 @@ export function createSource(cfg: AgentRunConfig, logger?: AgentLogger): Capture
     snaplen: cfg.snaplen ?? 256,
     ...(cfg.captureBufferKiB !== undefined ? { bufferKiB: cfg.captureBufferKiB } : {}),
     ...(cfg.tcpdump !== undefined ? { command: cfg.tcpdump } : {}),
+    ...(cfg.tcpdumpWrapper !== undefined ? { wrapper: cfg.tcpdumpWrapper } : {}),
     ...(logger ? { onLog: (line: string) => logger.info({ tcpdump: line }, 'tcpdump') } : {}),
   });
 }

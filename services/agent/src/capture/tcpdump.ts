@@ -23,6 +23,8 @@ export interface TcpdumpSourceOptions {
   statsIntervalMs?: number;
   /** tcpdump binary (default `tcpdump` on PATH). */
   command?: string;
+  /** Command prefix tcpdump runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` or `['nsenter', '-t', PID, '-n']`. */
+  wrapper?: string[];
   /** Extra arguments placed before the filter (e.g. `['-Z', 'root']`). */
   extraArgs?: string[];
   /** Receives tcpdump's stderr lines other than counters. */
@@ -113,9 +115,13 @@ export class TcpdumpSource implements CaptureSource {
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
       const cmd = this.opts.command ?? 'tcpdump';
+      const wrap = this.opts.wrapper ?? [];
       let child: ChildProcess;
       try {
-        child = spawn(cmd, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+        child =
+          wrap.length > 0
+            ? spawn(wrap[0]!, [...wrap.slice(1), cmd, ...this.args()], { stdio: ['ignore', 'pipe', 'pipe'] })
+            : spawn(cmd, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (err) {
         reject(new Error(`cannot start ${cmd}: ${(err as Error).message}`, { cause: err }));
         return;
