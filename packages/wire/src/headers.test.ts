@@ -299,6 +299,13 @@ describe('HeaderBatch round trip', () => {
     expect(decodeHeaderBatch(encodeHeaderBatch(META, c)).columns.tsUs[0]).toBe(late);
   });
 
+  it('returns a Buffer that owns its memory (transferable), even for a tiny batch', () => {
+    const bytes = encodeHeaderBatch(META, richBatch(), 0, 1);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+  });
+
   it('decodes from a Node Buffer slice at an odd offset (as a Kafka client hands it over)', () => {
     const bytes = encodeHeaderBatch(META, richBatch());
     const big = Buffer.alloc(bytes.length + 11);

@@ -172,8 +172,9 @@ export function encodeHeaderBatch(
   size += delimitedSize(F_RST_PAYLOAD_LEN, nRst) + delimitedSize(F_RST_PAYLOAD, rstBytes);
 
   // Every byte is written below (checked at the end), so the buffer need not be zeroed. A Buffer is also
-  // what Kafka clients take as a message value.
-  const out: Uint8Array = Buffer.allocUnsafe(size);
+  // what Kafka clients take as a message value. Not from Node's shared pool: the message owns its
+  // ArrayBuffer, so it can be transferred to another thread.
+  const out: Uint8Array = Buffer.allocUnsafeSlow(size);
   let p = writeDelimitedHeader(out, 0, F_SENSOR_ID, sid.length);
   out.set(sid, p);
   p += sid.length;
