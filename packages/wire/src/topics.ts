@@ -13,11 +13,11 @@ export const TOPIC_DLQ = 'rstwatch.headers.dlq.v1';
  */
 export const DLQ_HEADERS = {
   /** WireErrorReason code, e.g. `bad_column_length`. */
-  reason: 'rstwatch.error.reason',
+  reason: 'rstwatch-reason',
   /** Human-readable error message. */
-  message: 'rstwatch.error.message',
+  message: 'rstwatch-error',
   /** Source topic, partition (decimal) and offset (decimal) of the original message. */
-  topic: 'rstwatch.source.topic',
-  partition: 'rstwatch.source.partition',
-  offset: 'rstwatch.source.offset',
+  topic: 'rstwatch-topic',
+  partition: 'rstwatch-partition',
+  offset: 'rstwatch-offset',
 } as const;
