@@ -40,4 +40,11 @@ export {
   VIEWS,
   type ViewDef,
 } from './schema.js';
-export { batchToken, RowWriter, type RowWriterConfig, type WriterStats, type WriteUnit } from './writer.js';
+export {
+  batchToken,
+  isPermanentError,
+  RowWriter,
+  type RowWriterConfig,
+  type WriterStats,
+  type WriteUnit,
+} from './writer.js';

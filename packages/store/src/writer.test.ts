@@ -311,6 +311,32 @@ describe('RowWriter', () => {
     });
   });
 
+  it('rejects a batch with bad data at once instead of retrying until the deadline', async () => {
+    const w = new RowWriter(c, { maxDelayMs: 5, retryInitialMs: 10, deadlineMs: 30_000 });
+    const t0 = Date.now();
+    await expect(
+      w.insert({
+        token: 'poison:0:0-0',
+        events: [event({ sensor: 'poison', src_ip: 'not-an-ip' })],
+        flows: [],
+      }),
+    ).rejects.toThrow(/insert into rst_events \(token poison:0:0-0\) rejected by ClickHouse, not retried/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(w.stats()).toMatchObject({ failures: 1, rejectedUnits: 1 });
+    // The next unit goes through.
+    await w.insert({ token: 'poison:0:1-1', events: [event({ sensor: 'poison' })], flows: [] });
+    await w.close();
+    expect(await count('rst_events', "sensor = 'poison'")).toBe(1);
+  });
+
+  it('ignores fields the schema does not have yet (contract ahead of migration)', async () => {
+    const w = new RowWriter(c, { maxDelayMs: 5 });
+    const future = { ...event({ sensor: 'future' }), new_field_v3: 'x' } as RstEvent;
+    await w.insert({ token: 'future:0:0-0', events: [future], flows: [] });
+    await w.close();
+    expect(await count('rst_events', "sensor = 'future'")).toBe(1);
+  });
+
   it('derives one stable token per batch', () => {
     expect(batchToken(['t:0:1-2'])).toBe('t:0:1-2');
     const many = batchToken(['t:0:1-2', 't:1:5-9']);

@@ -255,6 +255,8 @@ export class RowWriter {
         await this.#client.insert(table, rows, {
           insert_deduplication_token: token,
           deduplicate_blocks_in_dependent_materialized_views: 1,
+          // A field added to the contract before the schema caught up must not block the pipeline.
+          input_format_skip_unknown_fields: 1,
         });
         const ms = performance.now() - t0;
         const s = this.#stats;
@@ -268,6 +270,14 @@ export class RowWriter {
         this.#retrying = true;
         this.#onError?.(err as Error, { table, attempt, token });
         const now = Date.now();
+        if (isPermanentError(err)) {
+          throw new Error(
+            `insert into ${table} (token ${token}) rejected by ClickHouse, not retried: ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          );
+        }
         if (now + delay > deadline || this.#abort.signal.aborted) {
           throw new Error(
             `insert into ${table} (token ${token}) not acknowledged after ${attempt} attempt(s): ${(err as Error).message}`,
@@ -279,6 +289,42 @@ export class RowWriter {
       }
     }
   }
+}
+
+/**
+ * ClickHouse error codes that retrying cannot fix (bad data, schema mismatch): the batch is rejected
+ * at once so the caller can dead-letter it instead of stalling until the deadline.
+ */
+const PERMANENT_CODES = new Set([
+  '6', // CANNOT_PARSE_TEXT
+  '16', // NO_SUCH_COLUMN_IN_TABLE
+  '26', // CANNOT_PARSE_QUOTED_STRING
+  '27', // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  '38', // CANNOT_PARSE_DATE
+  '41', // CANNOT_PARSE_DATETIME
+  '53', // TYPE_MISMATCH
+  '60', // UNKNOWN_TABLE
+  '62', // SYNTAX_ERROR
+  '69', // ARGUMENT_OUT_OF_BOUND
+  '70', // CANNOT_CONVERT_TYPE
+  '72', // CANNOT_PARSE_NUMBER
+  '81', // UNKNOWN_DATABASE
+  '117', // INCORRECT_DATA
+  '441', // CANNOT_PARSE_IPV4 (older servers)
+  '676', // CANNOT_PARSE_IPV6
+  '675', // CANNOT_PARSE_IPV4
+]);
+
+/** True when `err` (or its cause chain) is a ClickHouse error that a retry cannot fix. */
+export function isPermanentError(err: unknown): boolean {
+  for (
+    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
+    e && i < 5;
+    e = e.cause as typeof e, i++
+  ) {
+    if (e.code !== undefined && PERMANENT_CODES.has(String(e.code))) return true;
+  }
+  return false;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
