@@ -10,6 +10,11 @@ for pair in tcpdump:tcpdump tshark:tshark nmap:nmap iptables:iptables ip:iproute
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
 python3 -c 'import scapy' >/dev/null 2>&1 || need+=(python3-scapy)
+# The local Kafka (infra/kafka) needs a JDK 17+ and Maven, unless KAFKA_BROKERS points at a broker.
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+  command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null 2>&1 || need+=(maven)
+fi
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test-prereqs: missing Debian packages: ${need[*]} (run as root, or install them: apt-get install ${need[*]})" >&2

@@ -25,7 +25,7 @@ fi
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-rm -rf "$lib" "$stamp"
+rm -rf "$lib" "$stamp" "$here"/target/kafka-cds.jsa*
 if ! mvn -B -q -f "$here/pom.xml" dependency:copy-dependencies \
   -DoutputDirectory="$lib" -DincludeScope=runtime >"$log" 2>&1; then
   cat "$log" >&2

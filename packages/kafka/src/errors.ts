@@ -39,6 +39,10 @@ interface KafkaJsLikeError {
   errors?: unknown[];
 }
 
+// kafkajs throws a plain Error('Broker not connected') when a broker never answered its handshake.
+const connectionMessage =
+  /Broker not connected|ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/;
+
 const rebalanceCodes = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 function innermost(err: KafkaJsLikeError): KafkaJsLikeError {
@@ -61,8 +65,12 @@ export function wrapError(doing: string, err: unknown): KafkaError {
   let kind: KafkaErrorKind = 'internal';
   if (code !== undefined && rebalanceCodes.has(code)) kind = 'rebalance';
   else if (/Timeout/i.test(names) || code === 'REQUEST_TIMED_OUT') kind = 'timeout';
-  else if (/Connection|BrokerNotFound|SASL/.test(names)) kind = 'connection';
-  else if (code !== undefined) kind = 'broker';
+  else if (
+    /Connection|BrokerNotFound|SASL/.test(names) ||
+    connectionMessage.test(`${e.message} ${root.message}`)
+  ) {
+    kind = 'connection';
+  } else if (code !== undefined) kind = 'broker';
   const detail = e.message ?? String(err);
   const rootDetail = root !== e && root.message && root.message !== detail ? ` (${root.message})` : '';
   return new KafkaError(`${doing}: ${detail}${rootDetail}`, {

@@ -20,12 +20,13 @@ export interface Kafka {
 export function createKafka(cfg: KafkaConnectionConfig): Kafka {
   const jsCfg = toKafkaJsConfig(cfg);
   const client = new kafkajs.Kafka(jsCfg);
+  const brokers = [...cfg.brokers];
   return {
     clientId: jsCfg.clientId ?? '',
-    brokers: [...cfg.brokers],
-    producer: (opts) => createProducer(client, opts),
-    consumer: (opts) => createConsumer(client, opts),
-    admin: () => createAdmin(client),
+    brokers,
+    producer: (opts) => createProducer(client, brokers, opts),
+    consumer: (opts) => createConsumer(client, brokers, opts),
+    admin: () => createAdmin(client, brokers),
     availableCompressions,
   };
 }

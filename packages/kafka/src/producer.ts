@@ -5,6 +5,7 @@ import kafkajs from 'kafkajs';
 import { type Compression, compressionType, registerCodecs } from './codecs.js';
 import type { RetryOptions } from './config.js';
 import { KafkaError, wrapError } from './errors.js';
+import { connectedAdmin } from './probe.js';
 
 export interface ProducerOptions {
   /** Idempotent producer (no duplicates from retries). Requires `acks: -1`. Default false. */
@@ -53,7 +54,11 @@ const PARTITIONS_TTL_MS = 30_000;
 const asBuffer = (b: Uint8Array | string): Buffer | string =>
   typeof b === 'string' || Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-export function createProducer(client: KafkaJs, opts: ProducerOptions = {}): Producer {
+export function createProducer(
+  client: KafkaJs,
+  brokers: readonly string[],
+  opts: ProducerOptions = {},
+): Producer {
   const idempotent = opts.idempotent ?? false;
   const acks = opts.acks ?? -1;
   const compression = opts.compression ?? 'none';
@@ -92,9 +97,10 @@ export function createProducer(client: KafkaJs, opts: ProducerOptions = {}): Pro
     async connect() {
       await registerCodecs();
       try {
+        admin ??= await connectedAdmin(client);
         await producer.connect();
       } catch (err) {
-        throw fail('producer: connecting to Kafka failed', err);
+        throw fail(`producer: connecting to Kafka (${brokers.join(',')}) failed`, err);
       }
     },
 
@@ -126,10 +132,7 @@ export function createProducer(client: KafkaJs, opts: ProducerOptions = {}): Pro
       const hit = partitionCache.get(topic);
       if (hit !== undefined && Date.now() - hit.at < PARTITIONS_TTL_MS) return hit.n;
       try {
-        if (admin === undefined) {
-          admin = client.admin();
-          await admin.connect();
-        }
+        admin ??= await connectedAdmin(client);
         const meta = await admin.fetchTopicMetadata({ topics: [topic] });
         const n = meta.topics[0]?.partitions.length ?? 0;
         if (n === 0) throw new KafkaError(`topic '${topic}' has no partitions`, { kind: 'broker' });
