@@ -26,6 +26,7 @@ export {
   type TcpdumpSourceOptions,
 } from './capture/tcpdump.js';
 export { type AgentRunConfig, createSource, type RunAgentOptions, runAgent } from './main.js';
+export { registerAgentMetrics } from './metrics.js';
 export {
   BufferedSender,
   type OutMessage,

@@ -1,0 +1,325 @@
+/** Subcommand handlers: load the configuration with the flags as overrides, start the job, map errors. */
+
+import { type Agent, type AgentRunConfig, registerAgentMetrics, runAgent } from '@rstwatch/agent';
+import { type Config, ConfigError, dumpConfig, loadConfig } from '@rstwatch/config';
+import {
+  analyze,
+  clickhouseFromConfig,
+  kafkaConnection,
+  migrateFromConfig,
+  runEmbedded,
+  runProcessor,
+} from '@rstwatch/processor';
+import { getQuery, planDdl, QUERIES, runQuery } from '@rstwatch/store';
+import { createLogger, createMetrics, startHttpServer } from '@rstwatch/telemetry';
+import { generateTrace } from '@rstwatch/tracegen';
+import type { Command } from 'commander';
+import { type CliIo, errorChain, readable } from './cli.js';
+import { CliError, EXIT_FAILURE, EXIT_INPUT, EXIT_OK, EXIT_USAGE } from './exit.js';
+import { type Overrides, overridesFrom } from './overrides.js';
+import { formatTable } from './table.js';
+
+type Opts = Record<string, unknown>;
+
+const opt = <T>(o: Opts, k: string): T | undefined => o[k] as T | undefined;
+
+/** Load the configuration: defaults < file < env < flags. Config errors exit 2, a missing file 3. */
+export async function configFor(cmd: Command, io: CliIo, overrides: Overrides): Promise<Config> {
+  const o = cmd.optsWithGlobals() as Opts;
+  const file = opt<string>(o, 'config');
+  if (file !== undefined) await readable(file, 'config file');
+  const level = opt<string>(o, 'logLevel');
+  const all =
+    level !== undefined ? { ...overrides, log: { ...(overrides.log as object), level } } : overrides;
+  try {
+    return await loadConfig({ ...(file !== undefined ? { file } : {}), env: io.env, overrides: all });
+  } catch (err) {
+    if (err instanceof ConfigError || (err as Error).name === 'ConfigError') {
+      throw new CliError(`configuration error: ${(err as Error).message}`, EXIT_USAGE, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function logger(config: Config, name: string) {
+  return createLogger({ level: config.log.level, format: config.log.format, name });
+}
+
+/** The agent's settings from the configuration. */
+export function agentRunConfig(config: Config, topic?: string): AgentRunConfig {
+  const a = config.agent;
+  return {
+    sensorId: config.sensor.id,
+    kafka: kafkaConnection(config),
+    ...(topic !== undefined ? { topic } : {}),
+    iface: a.iface,
+    pcap: a.pcap,
+    bpf: a.bpf,
+    snaplen: a.snaplen,
+    replaySpeed: a.replaySpeed,
+    maxHeaders: a.batch.maxHeaders,
+    maxBytes: a.batch.maxBytes,
+    lingerMs: a.batch.lingerMs,
+    bufferMaxBytes: a.bufferMaxBytes,
+    compression: a.compression,
+    acks: a.acks === 'all' || a.acks === -1 ? -1 : a.acks === 0 || a.acks === '0' ? 0 : 1,
+    idempotent: a.idempotent,
+    heartbeatIntervalS: a.heartbeatIntervalS,
+    retries: a.retries,
+  } as AgentRunConfig;
+}
+
+/** Map an error from a long-running job to an exit code (capture file problems are input errors). */
+function jobFailed(err: unknown, io: CliIo, what: string): number {
+  const msg = errorChain(err);
+  io.stderr.write(`rstwatch ${what}: ${msg}\n`);
+  return /cannot read capture file|not a pcap or pcapng capture|no such file/i.test(msg)
+    ? EXIT_INPUT
+    : EXIT_FAILURE;
+}
+
+export async function agentCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  const config = await configFor(
+    cmd,
+    io,
+    overridesFrom([
+      ['agent.iface', o.iface],
+      ['agent.pcap', o.pcap],
+      ['agent.replaySpeed', o.replaySpeed],
+      ['agent.bpf', o.bpf],
+      ['kafka.brokers', o.brokers],
+      ['sensor.id', o.sensorId],
+      ['metrics.listen', o.metricsListen],
+    ]),
+  );
+  const run = agentRunConfig(config, opt<string>(o, 'topic'));
+  if ((run.iface === undefined) === (run.pcap === undefined)) {
+    throw new CliError(
+      'agent needs exactly one of --iface IF or --pcap FILE (or agent.iface / agent.pcap)',
+      EXIT_USAGE,
+    );
+  }
+  if (run.pcap !== undefined) await readable(run.pcap, 'capture file');
+  const log = logger(config, 'agent');
+  let agent: Agent | undefined;
+  let running = false;
+  let server: { close(): Promise<void> } | undefined;
+  try {
+    // Start in order: metrics endpoint, then the agent (producer, capture); stop in reverse.
+    if (config.metrics.enabled) {
+      const registry = createMetrics();
+      registerAgentMetrics(registry, () => agent);
+      try {
+        server = await startHttpServer({
+          listen: config.metrics.listen,
+          registry,
+          health: () => ({ ok: true }),
+          ready: () => ({
+            ok: running,
+            details: {
+              bufferedBytes: agent?.stats.bufferedBytes ?? 0,
+              sendFailures: agent?.stats.sendFailures ?? 0,
+            },
+          }),
+        });
+      } catch (err) {
+        throw new Error(
+          `starting the metrics endpoint on ${config.metrics.listen}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+    }
+    await runAgent(run, {
+      signal: io.signal,
+      logger: log,
+      onStarted: (a) => {
+        agent = a;
+        running = true;
+      },
+    });
+    return EXIT_OK;
+  } catch (err) {
+    return jobFailed(err, io, 'agent');
+  } finally {
+    running = false;
+    await server?.close();
+  }
+}
+
+export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  const file = cmd.args[0]!;
+  const config = await configFor(
+    cmd,
+    io,
+    overridesFrom([
+      ['classifier.idleTimeoutS', o.idleTimeout],
+      ['clickhouse.url', o.clickhouse],
+    ]),
+  );
+  return analyze({
+    file,
+    format: o.format as 'table' | 'ndjson',
+    ...(o.flows !== undefined ? { flowsOut: o.flows as string } : {}),
+    store: o.store === true,
+    config,
+    stdout: io.stdout,
+    stderr: io.stderr,
+    ...(o.progress === false ? { progress: false } : {}),
+  });
+}
+
+export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  const config = await configFor(
+    cmd,
+    io,
+    overridesFrom([
+      ['agent.replaySpeed', o.replaySpeed],
+      ['clickhouse.url', o.clickhouse],
+      ['sensor.id', o.sensorId],
+    ]),
+  );
+  const iface = opt<string>(o, 'iface') ?? config.agent.iface;
+  const pcap = opt<string>(o, 'pcap') ?? (iface === undefined ? config.agent.pcap : undefined);
+  if ((iface === undefined) === (pcap === undefined)) {
+    throw new CliError('run needs exactly one of --iface IF or --pcap FILE', EXIT_USAGE);
+  }
+  if (pcap !== undefined) await readable(pcap, 'capture file');
+  try {
+    await runEmbedded(config, {
+      ...(iface !== undefined ? { iface } : {}),
+      ...(pcap !== undefined ? { pcap } : {}),
+      signal: io.signal,
+      logger: logger(config, 'run'),
+    });
+    return EXIT_OK;
+  } catch (err) {
+    return jobFailed(err, io, 'run');
+  }
+}
+
+export async function processorCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  const config = await configFor(
+    cmd,
+    io,
+    overridesFrom([
+      ['kafka.brokers', o.brokers],
+      ['clickhouse.url', o.clickhouse],
+      ['processor.groupId', o.group],
+      ['metrics.listen', o.metricsListen],
+    ]),
+  );
+  try {
+    await runProcessor(config, { signal: io.signal, logger: logger(config, 'processor') });
+    return EXIT_OK;
+  } catch (err) {
+    return jobFailed(err, io, 'processor');
+  }
+}
+
+export async function migrateCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  const config = await configFor(cmd, io, overridesFrom([['clickhouse.url', o.clickhouse]]));
+  const migrateOpts = {
+    ...(config.clickhouse.cluster ? { cluster: config.clickhouse.cluster } : {}),
+    ttlDays: config.clickhouse.ttlDays,
+  };
+  if (o.dryRun === true) {
+    for (const sql of planDdl(config.clickhouse.database, migrateOpts)) io.stdout.write(`${sql.trim()};\n\n`);
+    return EXIT_OK;
+  }
+  const client = clickhouseFromConfig(config);
+  try {
+    await migrateFromConfig(client, config);
+    io.stdout.write(`schema of ${client.database} at ${client.url} is up to date\n`);
+    return EXIT_OK;
+  } catch (err) {
+    return jobFailed(err, io, 'migrate');
+  } finally {
+    await client.close();
+  }
+}
+
+export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  if (o.list === true) {
+    for (const q of QUERIES) {
+      io.stdout.write(`${q.name}\n  ${q.description}\n`);
+      for (const [k, p] of Object.entries(q.params))
+        io.stdout.write(
+          `    --param ${k}=<${p.type}> (default ${String(p.default)}) ${p.description ?? ''}\n`,
+        );
+    }
+    return EXIT_OK;
+  }
+  const name = cmd.args[0];
+  if (name === undefined) throw new CliError('query needs a NAME (see rstwatch query --list)', EXIT_USAGE);
+  try {
+    getQuery(name);
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT_USAGE);
+  }
+  const params: Record<string, string> = {};
+  for (const kv of (o.param as string[] | undefined) ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new CliError(`--param must be k=v, got '${kv}'`, EXIT_USAGE);
+    params[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  const config = await configFor(cmd, io, overridesFrom([['clickhouse.url', o.clickhouse]]));
+  const client = clickhouseFromConfig(config);
+  try {
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await runQuery(client, name, params);
+    } catch (err) {
+      if (/unknown parameter|must be/.test((err as Error).message))
+        throw new CliError((err as Error).message, EXIT_USAGE);
+      throw err;
+    }
+    if (o.format === 'json') io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else io.stdout.write(formatTable(rows));
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    return jobFailed(err, io, 'query');
+  } finally {
+    await client.close();
+  }
+}
+
+export async function generateCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  try {
+    const s = await generateTrace({
+      out: o.out as string,
+      packets: o.packets as number,
+      seed: o.seed as number,
+    });
+    io.stdout.write(
+      `wrote ${o.out as string}: ${s.packets} packets, ${s.flows} connections, ${s.rsts} RSTs, ${s.bytes} bytes\n`,
+    );
+    return EXIT_OK;
+  } catch (err) {
+    if (err instanceof RangeError) throw new CliError(err.message, EXIT_USAGE);
+    return jobFailed(err, io, 'generate');
+  }
+}
+
+export async function configCheckCommand(cmd: Command, io: CliIo): Promise<number> {
+  await configFor(cmd, io, {});
+  const file = (cmd.optsWithGlobals() as Opts).config as string | undefined;
+  io.stdout.write(`configuration ${file ?? '(defaults + environment)'} is valid\n`);
+  return EXIT_OK;
+}
+
+export async function configDumpCommand(cmd: Command, io: CliIo): Promise<number> {
+  const config = await configFor(cmd, io, {});
+  const o = cmd.opts() as Opts;
+  io.stdout.write(dumpConfig(config, { redact: o.showSecrets !== true }));
+  return EXIT_OK;
+}
