@@ -1,6 +1,7 @@
 // Failure behaviour: an unreachable broker fails fast with a clear error, and a broker that goes away
 // mid-run surfaces send errors (never swallowed) and works again once it is back. The restart test uses
 // its own broker (infra/kafka/start.sh on another port and data dir) so the shared one is not disturbed.
+import { rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createKafka, KafkaError } from '@rstwatch/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -78,7 +79,9 @@ describe('unreachable broker', () => {
 describe('broker stopped mid-run and restarted', () => {
   let broker: LocalBroker | undefined;
   afterAll(async () => {
-    await broker?.stop(10);
+    if (broker === undefined) return;
+    await broker.stop(10);
+    await rm(broker.dir, { recursive: true, force: true });
   });
 
   it('surfaces send errors while it is down and sends again after the restart', async () => {
