@@ -250,6 +250,7 @@ def cli_talk_then_wait_reset(a):
     s.sendall(b"hello\n")
     recv_some(s)
     s.sendall(b"more\n")
+    touch(a.run, "established")
     d = recv_some(s)
     log("after more:", d)
     s.close()

@@ -35,19 +35,21 @@ SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-30}
 ALL=(
   closed_port_v4 closed_port_v6
   firewall_reject_v4 firewall_reject_v6
-  backlog_overflow_v4
-  malformed_syn_v4
-  time_wait_reuse_v4
-  syn_scan_v4 syn_scan_v6 connect_scan_v4 connect_scan_v6
-  app_abort_client_v4 app_abort_server_v4 app_abort_server_v6
-  idle_timeout_v4
+  backlog_overflow_v4 backlog_overflow_v6
+  malformed_syn_v4 malformed_syn_v6
+  time_wait_reuse_v4 time_wait_reuse_v6
+  syn_scan_v4 syn_scan_v6
+  connect_scan_v4 connect_scan_v6
+  app_abort_client_v4 app_abort_client_v6
+  app_abort_server_v4 app_abort_server_v6
+  idle_timeout_v4 idle_timeout_v6
   stale_connection_v4 stale_connection_v6
-  teardown_reset_v4
-  retransmission_timeout_v4
+  teardown_reset_v4 teardown_reset_v6
+  retransmission_timeout_v4 retransmission_timeout_v6
   injected_reset_v4 injected_reset_v6
-  reset_attack_v4
-  unsolicited_v4
-  time_wait_assassination_v4
+  reset_attack_v4 reset_attack_v6
+  unsolicited_v4 unsolicited_v6
+  time_wait_assassination_v4 time_wait_assassination_v6
 )
 
 log() { printf '[gen %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -55,7 +57,8 @@ log() { printf '[gen %s] %s\n' "$(date +%T)" "$*" >&2; }
 # ------------------------------------------------------------------------------------------ one run
 run_one() {
   local name=$1
-  declare -F "sc_$name" >/dev/null || { log "unknown scenario $name"; return 2; }
+  local fn="sc_${name%_v[46]}"
+  [[ $name == *_v[46] ]] && declare -F "$fn" >/dev/null || { log "unknown scenario $name"; return 2; }
   TAG=${RW_SC_TAG:-rw-sc-$$-$RANDOM}
   C=$TAG-c R=$TAG-r S=$TAG-s A=$TAG-a
   RUN=$(mktemp -d "/tmp/rw-sc-run.XXXXXX")
@@ -70,7 +73,7 @@ run_one() {
   topology
   CAP_NS=$R CAP_IF=r1 CAP_POINT="router r1 (client-side link; sees both directions)"
   CONFIG='{}'
-  "sc_$name"
+  "$fn"
   cap_stop
   mkdir -p "$OUT"
   $PY "$HERE/label.py" "$name" "$RUN/cap.pcap" --run "$RUN" --out "$OUT" \
@@ -182,8 +185,6 @@ sc_closed_port() {
   baseline
   app "$C" cli_refused --host "$SIP" --port 9
 }
-sc_closed_port_v4() { sc_closed_port; }
-sc_closed_port_v6() { sc_closed_port; }
 
 sc_firewall_reject() {
   # the server listens on 8081, the router refuses it with a forged RST in the server's name
@@ -194,10 +195,8 @@ sc_firewall_reject() {
   baseline
   app "$C" cli_refused --host "$SIP" --port 8081
 }
-sc_firewall_reject_v4() { sc_firewall_reject; }
-sc_firewall_reject_v6() { sc_firewall_reject; }
 
-sc_backlog_overflow_v4() {
+sc_backlog_overflow() {
   # Server: listener with backlog 3 that never accepts, tcp_abort_on_overflow=1, tcp_syncookies=0.
   # The kernel resists: a SYN is dropped when the accept queue is full, and the SYN queue is capped
   # by the backlog too, so a plain burst only fills the queues (no RST; with backlog 0 an overflow
@@ -225,7 +224,7 @@ sc_backlog_overflow_v4() {
   wait_pids "$cli"
 }
 
-sc_malformed_syn_v4() {
+sc_malformed_syn() {
   # Linux listeners silently drop SYN+FIN and SYN+RST; SYN+URG is accepted as a plain SYN.
   # A port without listener answers every non-RST segment, so SYN+FIN(+PSH+URG) to a closed
   # port draws a RST. The client kernel's own RSTs for the SYN-ACK it never asked for are dropped
@@ -238,14 +237,13 @@ sc_malformed_syn_v4() {
   sleep 0.5
 }
 
-sc_time_wait_reuse_v4() {
+sc_time_wait_reuse() {
   # The server closes first (TIME_WAIT on the server). The client, without TCP timestamps, sent
   # more bytes than its clock-driven ISN advances, reconnects from the same port at once: its new
   # ISN is below the TIME_WAIT's rcv_nxt, the TIME_WAIT socket answers with an ACK, the client
   # (SYN_SENT, wrong ack) answers that with a RST, which kills the TIME_WAIT; the SYN retransmitted
   # 1 s later opens the new connection.
   nsx "$C" sysctl -qw net.ipv4.tcp_timestamps=0
-  nsx "$C" ip link set c0 mtu 9000 2>/dev/null || true
   bg app "$S" srv_read_all --host "$SIP" --port 8080 --size 4000000
   wait_file ready-8080
   cap_start
@@ -259,10 +257,6 @@ sc_scan_common() {
   wait_file ready-8443
   cap_start
 }
-sc_syn_scan_v4() { sc_syn_scan; }
-sc_syn_scan_v6() { sc_syn_scan; }
-sc_connect_scan_v4() { sc_connect_scan; }
-sc_connect_scan_v6() { sc_connect_scan; }
 sc_syn_scan() {
   # nmap's raw SYNs carry random TTLs (e.g. 37..64): a scanner trait, not a forwarding effect.
   sc_scan_common
@@ -275,7 +269,7 @@ sc_connect_scan() {
   cat "$RUN/nmap.txt" >&2
 }
 
-sc_app_abort_client_v4() {
+sc_app_abort_client() {
   bg app "$S" srv_sink --host "$SIP" --port 8080 --hold 3
   wait_file ready-8080
   cap_start
@@ -288,10 +282,8 @@ sc_app_abort_server() {
   cap_start
   app "$C" cli_talk_then_wait_reset --host "$SIP" --port 8080
 }
-sc_app_abort_server_v4() { sc_app_abort_server; }
-sc_app_abort_server_v6() { sc_app_abort_server; }
 
-sc_idle_timeout_v4() {
+sc_idle_timeout() {
   CONFIG='{"idleTimeoutS": 2}'
   bg app "$S" srv_idle --host "$SIP" --port 8080 --idle 3
   wait_file ready-8080
@@ -319,10 +311,8 @@ sc_stale_connection() {
   touch "$RUN/go"
   wait_pids "$cli"
 }
-sc_stale_connection_v4() { sc_stale_connection; }
-sc_stale_connection_v6() { sc_stale_connection; }
 
-sc_teardown_reset_v4() {
+sc_teardown_reset() {
   # the server closes gracefully (FIN), the half-closed client keeps sending: data after close -> RST
   bg app "$S" srv_fin_first --host "$SIP" --port 8080 --hold 2
   wait_file ready-8080
@@ -330,7 +320,7 @@ sc_teardown_reset_v4() {
   app "$C" cli_after_fin --host "$SIP" --port 8080
 }
 
-sc_retransmission_timeout_v4() {
+sc_retransmission_timeout() {
   # Mid-stream the router blackholes client->server. Linux gives up silently when tcp_retries2 /
   # TCP_USER_TIMEOUT expire (no RST), so the application aborts (SO_LINGER 0) after it saw >= 3
   # retransmissions; its RST is captured at r1 before the router drops it too.
@@ -356,10 +346,8 @@ sc_injected_reset() {
   cap_start
   app "$C" cli_blockme --host "$SIP" --port 8080
 }
-sc_injected_reset_v4() { sc_injected_reset; }
-sc_injected_reset_v6() { sc_injected_reset; }
 
-sc_reset_attack_v4() {
+sc_reset_attack() {
   # Off-path attacker (namespace A, behind r3) forges RSTs "from" the server to the client:
   # out of window, in window but not exact (challenge ACK, RFC 5961), and a stepping burst. It never
   # hits rcv_nxt exactly, so the connection survives and continues. The attacker is given the
@@ -377,7 +365,7 @@ sc_reset_attack_v4() {
   wait_pids "$cli"
 }
 
-sc_unsolicited_v4() {
+sc_unsolicited() {
   # 1) backscatter: a SYN-ACK "from" 198.18.9.9 (spoofed by the attacker) reaches the client,
   #    whose kernel answers it with a RST (towards the blackholed address).
   # 2) a flow that started before the capture: the capture starts after the handshake and the
@@ -386,7 +374,8 @@ sc_unsolicited_v4() {
   wait_file ready-8080
   bg app "$C" cli_talk_then_wait_reset --host "$SIP" --port 8080
   local cli=$!
-  sleep 0.5
+  wait_file established
+  sleep 0.3
   cap_start
   craft "$A" backscatter --client "$CIP" --spoofed "$BH" --port 40123
   sleep 0.3
@@ -394,7 +383,7 @@ sc_unsolicited_v4() {
   wait_pids "$cli"
 }
 
-sc_time_wait_assassination_v4() {
+sc_time_wait_assassination() {
   # RFC 1337: client closes first (TIME_WAIT on the client). An old duplicate of the server's data
   # segment (crafted, sent by the attacker with the server's address) hits the TIME_WAIT socket,
   # which ACKs it; the server has no connection any more and answers that ACK with a RST, which

@@ -380,7 +380,7 @@ def main():
     if size > 50_000:
         raise SystemExit(f"{a.name}: capture too big ({size} bytes)")
     crafted_any = bool(crafted)
-    meta = json.load(open(os.path.join(os.path.dirname(__file__), "scenarios.json")))[a.name]
+    meta = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios.json")))[base]
     doc = dict(
         scenario=a.name,
         description=meta["description"],
