@@ -18,7 +18,6 @@ import {
   type FlowRecord,
   formatAddr,
   formatFlags,
-  formatTsUs,
   type HeaderColumns,
   ORIGINS,
   PHASES,
@@ -51,6 +50,7 @@ import {
   FIRST_MAX,
   FlowTracker,
   flowConnStateCode,
+  formatTs,
   HISTORY_MAX,
   impossibleFlags,
   PC_ACK,
@@ -232,6 +232,7 @@ export class Engine {
     const n = cols.length;
     const c = this.counters;
     let lastTs = t.nowUs;
+    t.bindBatch(cols);
     for (let i = 0; i < n; i++) {
       c[K_HEADERS]!++;
       const ts = cols.tsUs[i]!;
@@ -251,15 +252,14 @@ export class Engine {
       const flags = cols.flags[i]!;
       const imp = impossibleFlags(flags);
       if (imp !== 0) c[A_SYN_RST + imp - 1]!++;
-      if (compareEndpoints(cols, i) === 0) c[A_SELF]!++;
-
       const f = t.locate(cols, i, s);
+      if (t.created && compareEndpoints(cols, i) === 0) c[A_SELF]!++;
       const rst = (flags & TCP_RST) !== 0;
       let slot = -1;
       if (rst) slot = this.capture(f, cols, i, s);
       t.update(f, cols, i);
       if (!rst) {
-        t.learnHost(cols, i, s);
+        if (t.ttlChanged) t.learnHost(cols, i, s);
         if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
           const h = t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
           t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
@@ -637,7 +637,7 @@ export class Engine {
     const ho = slot * HISTORY_MAX;
     for (let k = 0; k < hl; k++) history += String.fromCharCode(this.p.hist[ho + k]!);
     return {
-      ts: formatTsUs(r[b + F.F_TS]!),
+      ts: formatTs(r[b + F.F_TS]!),
       sensor: this.tracker.sensorName(r[b + F.F_SENSOR]!),
       community_id: communityId(this.p.src, ao, sport, this.p.dst, ao, dport),
       src_ip: formatAddr(this.p.src, ao),

@@ -32,3 +32,15 @@ describe('communityId (v1)', () => {
     expect(id).toBe(communityId(d, 0, 443, c, 0, 1234));
   });
 });
+
+describe('formatTs', () => {
+  it('matches core formatTsUs, across second boundaries', async () => {
+    const { formatTsUs } = await import('@rstwatch/core');
+    const { formatTs } = await import('./time.js');
+    for (const t of [
+      1_700_000_000_000_000, 1_700_000_000_999_999, 1_700_000_001_000_000, 1_700_000_001_000_001, 0, 123_456,
+    ]) {
+      expect(formatTs(t)).toBe(formatTsUs(t));
+    }
+  });
+});

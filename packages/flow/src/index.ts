@@ -3,5 +3,6 @@ export { communityId } from './community-id.js';
 export * from './conn-state.js';
 export { HostTable, initialTtl } from './hosts.js';
 export { buildFlowRecord, flowCommunityId, flowConnStateCode, flowUid } from './record.js';
+export { formatTs } from './time.js';
 export { TimeWaitMemory } from './timewait.js';
 export * from './tracker.js';

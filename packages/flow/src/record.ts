@@ -1,15 +1,8 @@
 /** Flow records: a finished flow's state as a Zeek conn.log-compatible object (plus rstwatch's fields). */
-import {
-  ADDR_BYTES,
-  CAUSES,
-  type FlowRecord,
-  formatAddr,
-  formatTsUs,
-  ORIGINS,
-  TUNNEL_NAMES,
-} from '@rstwatch/core';
+import { ADDR_BYTES, CAUSES, type FlowRecord, formatAddr, ORIGINS, TUNNEL_NAMES } from '@rstwatch/core';
 import { communityId } from './community-id.js';
 import { CONN_STATE_NAMES, connStateCode } from './conn-state.js';
+import { formatTs } from './time.js';
 import type { FlowTracker } from './tracker.js';
 
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -53,7 +46,7 @@ export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
   const origin = t.rstOrigin[f]!;
   const tun = t.tunnel[f]!;
   return {
-    ts: formatTsUs(t.firstTs[f]!),
+    ts: formatTs(t.firstTs[f]!),
     uid: flowUid(t, f),
     'id.orig_h': formatAddr(t.addrO, o),
     'id.orig_p': t.portO[f]!,

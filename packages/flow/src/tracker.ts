@@ -14,7 +14,6 @@
 import {
   ADDR_BYTES,
   compareEndpoints,
-  flowHash,
   type HeaderColumns,
   OPT_WSCALE,
   TCP_ACK,
@@ -193,6 +192,28 @@ const M_SENSORS = 4;
 const M_CREATED = 5;
 const M_NOW = 6;
 
+function mix32(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** Murmur3-style hash of one endpoint: four address words and the port. */
+function endpointHash(a: Uint32Array, o: number, port: number): number {
+  let h = mix32(0x2545f491, a[o]!);
+  h = mix32(h, a[o + 1]!);
+  h = mix32(h, a[o + 2]!);
+  h = mix32(h, a[o + 3]!);
+  h = mix32(h, port);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h | 0;
+}
+
 /** Seq difference a - b as a signed 32-bit integer (modulo 2^32). */
 export function seqDelta(a: number, b: number): number {
   return (a - b) | 0;
@@ -259,11 +280,18 @@ export class FlowTracker {
   readonly hist: Uint8Array;
   readonly addrO: Uint8Array;
   readonly addrR: Uint8Array;
+  private readonly addrO32: Uint32Array;
+  private readonly addrR32: Uint32Array;
+  private boundCols: HeaderColumns | null = null;
+  private src32: Uint32Array = new Uint32Array(0);
+  private dst32: Uint32Array = new Uint32Array(0);
   private readonly sensorLen: Uint8Array;
   private readonly sensorNames: Uint8Array;
 
   /** Direction of the last located packet: 0 from the originator, 1 from the responder. */
   dir = 0;
+  /** Whether the last `update` saw a new TTL for its sender (first packet of the direction or a change). */
+  ttlChanged = false;
   /** Whether the last `locate` created the flow. */
   created = false;
   /** Called before a flow leaves the table (expiry, eviction, reuse, finish). Set by the owner. */
@@ -345,6 +373,8 @@ export class FlowTracker {
     this.hist = m.hist as Uint8Array;
     this.addrO = m.addrO as Uint8Array;
     this.addrR = m.addrR as Uint8Array;
+    this.addrO32 = new Uint32Array(this.addrO.buffer, this.addrO.byteOffset, this.addrO.length >>> 2);
+    this.addrR32 = new Uint32Array(this.addrR.buffer, this.addrR.byteOffset, this.addrR.length >>> 2);
     this.sensorLen = m.sensorLen as Uint8Array;
     this.sensorNames = m.sensorNames as Uint8Array;
   }
@@ -426,32 +456,72 @@ export class FlowTracker {
 
   // ---- index -------------------------------------------------------------------------------------
 
+  /**
+   * Bind the batch about to be processed: 32-bit views of its address columns, so key comparisons are
+   * four word compares per address. Call once per batch (allocates two views), before `locate`.
+   */
+  bindBatch(c: HeaderColumns): void {
+    if (this.boundCols === c) return;
+    this.boundCols = c;
+    this.src32 = new Uint32Array(c.srcAddr.buffer, c.srcAddr.byteOffset, c.srcAddr.length >>> 2);
+    this.dst32 = new Uint32Array(c.dstAddr.buffer, c.dstAddr.byteOffset, c.dstAddr.length >>> 2);
+  }
+
+  /**
+   * Direction-free 32-bit hash of header i's endpoints (+ sensor): each endpoint is hashed alone and the
+   * two are combined symmetrically, so both directions land in the same bucket without ordering them.
+   */
+  private hashOf(c: HeaderColumns, i: number, sensor: number): number {
+    if (this.boundCols !== c) this.bindBatch(c);
+    const o = i * 4;
+    const hs = endpointHash(this.src32, o, c.srcPort[i]!);
+    const hd = endpointHash(this.dst32, o, c.dstPort[i]!);
+    let h = (hs + hd) ^ Math.imul(hs ^ hd, 0x9e3779b1) ^ Math.imul(sensor + 1, 0x85ebca6b);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
   private keyMatch(f: number, c: HeaderColumns, i: number): number {
     // Returns 0 (src is originator), 1 (src is responder) or -1 (no match).
-    const o = i * ADDR_BYTES;
-    const fo = f * ADDR_BYTES;
-    const s = c.srcAddr;
-    const d = c.dstAddr;
+    if (this.boundCols !== c) this.bindBatch(c);
+    const o = i * 4;
+    const fo = f * 4;
+    const s = this.src32;
+    const d = this.dst32;
     const sp = c.srcPort[i]!;
     const dp = c.dstPort[i]!;
-    const ao = this.addrO;
-    const ar = this.addrR;
-    if (this.portO[f] === sp && this.portR[f] === dp) {
-      let ok = true;
-      for (let k = 0; k < ADDR_BYTES; k++) {
-        if (ao[fo + k] !== s[o + k] || ar[fo + k] !== d[o + k]) {
-          ok = false;
-          break;
-        }
-      }
-      if (ok) return 0;
-    }
-    if (this.portO[f] === dp && this.portR[f] === sp) {
-      for (let k = 0; k < ADDR_BYTES; k++) {
-        if (ao[fo + k] !== d[o + k] || ar[fo + k] !== s[o + k]) return -1;
-      }
+    const ao = this.addrO32;
+    const ar = this.addrR32;
+    if (
+      this.portO[f] === sp &&
+      this.portR[f] === dp &&
+      ao[fo] === s[o] &&
+      ao[fo + 1] === s[o + 1] &&
+      ao[fo + 2] === s[o + 2] &&
+      ao[fo + 3] === s[o + 3] &&
+      ar[fo] === d[o] &&
+      ar[fo + 1] === d[o + 1] &&
+      ar[fo + 2] === d[o + 2] &&
+      ar[fo + 3] === d[o + 3]
+    )
+      return 0;
+    if (
+      this.portO[f] === dp &&
+      this.portR[f] === sp &&
+      ao[fo] === d[o] &&
+      ao[fo + 1] === d[o + 1] &&
+      ao[fo + 2] === d[o + 2] &&
+      ao[fo + 3] === d[o + 3] &&
+      ar[fo] === s[o] &&
+      ar[fo + 1] === s[o + 1] &&
+      ar[fo + 2] === s[o + 2] &&
+      ar[fo + 3] === s[o + 3]
+    )
       return 1;
-    }
     return -1;
   }
 
@@ -619,7 +689,7 @@ export class FlowTracker {
    * and `created`. Returns the flow slot.
    */
   locate(c: HeaderColumns, i: number, sensor: number): number {
-    const h = flowHash(c, i, sensor);
+    const h = this.hashOf(c, i, sensor);
     const ts = c.tsUs[i]!;
     this.created = false;
     let f = this.find(c, i, h, sensor);
@@ -803,7 +873,9 @@ export class FlowTracker {
     // Packet counters and the claimed sender's observations.
     this.pkts[e] = (this.pkts[e]! + 1) >>> 0;
     this.ipBytes[e] = (this.ipBytes[e]! + c.ipLen[i]!) >>> 0;
+    this.ttlChanged = false;
     if (!rst) {
+      if ((this.dflags[e]! & DF_TTL_SET) === 0 || this.ttl[e] !== c.ttl[i]) this.ttlChanged = true;
       this.ttl[e] = c.ttl[i]!;
       this.ipId[e] = c.ipId[i]!;
       this.dflags[e]! |= DF_TTL_SET;

@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+// Classifier core benchmark (one thread): a deterministic, seeded stream of TCP headers with many
+// concurrent flows (handshakes, data, retransmissions, FIN closes, RSTs of several causes) is built in
+// memory batch by batch; only Engine.processBatch is timed. Prints name=value lines.
+//
+//   node bench/classifier.mjs [--packets N] [--runs R] [--concurrent C] [--seed S]
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Engine, DEFAULT_ENGINE_CONFIG } from '../packages/classify/dist/index.js';
+import { flowHash, HeaderColumns, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, OPT_MSS, OPT_WSCALE } from '../packages/core/dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    packets: { type: 'string', default: '2000000' },
+    runs: { type: 'string', default: '5' },
+    concurrent: { type: 'string', default: '20000' },
+    seed: { type: 'string', default: '42' },
+    batch: { type: 'string', default: '4096' },
+  },
+});
+const PACKETS = Number(values.packets);
+const RUNS = Number(values.runs);
+const CONC = Number(values.concurrent);
+const BATCH = Number(values.batch);
+
+function mulberry32(a) {
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Deterministic traffic: C concurrent connection slots, each a small state machine. */
+class Gen {
+  constructor(seed) {
+    this.rnd = mulberry32(seed);
+    this.ts = 1_700_000_000_000_000;
+    this.next = 0;
+    const n = CONC;
+    this.cli = new Uint32Array(n);
+    this.srv = new Uint32Array(n);
+    this.cport = new Uint16Array(n);
+    this.sport = new Uint16Array(n);
+    this.cseq = new Uint32Array(n);
+    this.sseq = new Uint32Array(n);
+    this.stage = new Int32Array(n);
+    this.left = new Int32Array(n);
+    this.kind = new Uint8Array(n);
+    this.ipid = new Uint16Array(n * 2);
+    for (let k = 0; k < n; k++) this.reset(k);
+  }
+  reset(k) {
+    const r = this.rnd;
+    this.cli[k] = (10 << 24) | Math.floor(r() * 0xffffff);
+    this.srv[k] = (172 << 24) | (16 << 16) | Math.floor(r() * 4096);
+    this.cport[k] = 1024 + ((this.next++ * 7919) % 64000);
+    this.sport[k] = [80, 443, 443, 8080, 22, 5432][Math.floor(r() * 6)];
+    this.cseq[k] = Math.floor(r() * 0xffffffff) >>> 0;
+    this.sseq[k] = Math.floor(r() * 0xffffffff) >>> 0;
+    this.stage[k] = 0;
+    this.left[k] = 2 + Math.floor(r() * 30);
+    const x = r();
+    // 0 graceful, 1 server abort, 2 closed port, 3 client abort, 4 injected, 5 retransmit+rst, 6 scan
+    this.kind[k] = x < 0.7 ? 0 : x < 0.8 ? 1 : x < 0.86 ? 2 : x < 0.9 ? 3 : x < 0.93 ? 4 : x < 0.96 ? 5 : 6;
+    this.ipid[k * 2] = Math.floor(r() * 65535);
+    this.ipid[k * 2 + 1] = Math.floor(r() * 65535);
+  }
+  emit(c, k, fromClient, flags, len, ttlOverride = 0) {
+    const i = c.length++;
+    this.ts += 1 + Math.floor(this.rnd() * 2);
+    c.tsUs[i] = this.ts;
+    c.ipVersion[i] = 4;
+    const sa = fromClient ? this.cli[k] : this.srv[k];
+    const da = fromClient ? this.srv[k] : this.cli[k];
+    const o = i * 16;
+    for (let b = 0; b < 10; b++) {
+      c.srcAddr[o + b] = 0;
+      c.dstAddr[o + b] = 0;
+    }
+    c.srcAddr[o + 10] = c.srcAddr[o + 11] = c.dstAddr[o + 10] = c.dstAddr[o + 11] = 0xff;
+    c.srcAddr[o + 12] = sa >>> 24;
+    c.srcAddr[o + 13] = (sa >>> 16) & 255;
+    c.srcAddr[o + 14] = (sa >>> 8) & 255;
+    c.srcAddr[o + 15] = sa & 255;
+    c.dstAddr[o + 12] = da >>> 24;
+    c.dstAddr[o + 13] = (da >>> 16) & 255;
+    c.dstAddr[o + 14] = (da >>> 8) & 255;
+    c.dstAddr[o + 15] = da & 255;
+    c.srcPort[i] = fromClient ? this.cport[k] : this.sport[k];
+    c.dstPort[i] = fromClient ? this.sport[k] : this.cport[k];
+    c.flags[i] = flags;
+    c.seq[i] = fromClient ? this.cseq[k] : this.sseq[k];
+    c.ack[i] = flags & TCP_ACK ? (fromClient ? this.sseq[k] : this.cseq[k]) : 0;
+    c.window[i] = flags & TCP_RST ? 0 : 502;
+    c.ttl[i] = ttlOverride || (fromClient ? 61 : 55);
+    c.ipId[i] = this.ipid[k * 2 + (fromClient ? 0 : 1)]++;
+    c.payloadLen[i] = len;
+    c.ipLen[i] = 40 + len;
+    c.optFlags[i] = flags & TCP_SYN ? OPT_MSS | OPT_WSCALE : 0;
+    c.wscale[i] = 7;
+    c.mss[i] = 1460;
+    c.vlan[i] = 0;
+    c.tunnel[i] = 0;
+    c.rstPayloadLen[i] = 0;
+    let adv = len;
+    if (flags & TCP_SYN) adv++;
+    if (flags & TCP_FIN) adv++;
+    if (!(flags & TCP_RST)) {
+      if (fromClient) this.cseq[k] = (this.cseq[k] + adv) >>> 0;
+      else this.sseq[k] = (this.sseq[k] + adv) >>> 0;
+    }
+  }
+  /** Fill batch `c` with the next packets. */
+  fill(c, n) {
+    c.reset();
+    const r = this.rnd;
+    while (c.length < n) {
+      const k = Math.floor(r() * CONC);
+      const st = this.stage[k]++;
+      const kind = this.kind[k];
+      if (st === 0) this.emit(c, k, true, TCP_SYN, 0);
+      else if (st === 1) {
+        if (kind === 2) {
+          this.sseq[k] = 0;
+          this.emit(c, k, false, TCP_RST | TCP_ACK, 0);
+          this.reset(k);
+        } else this.emit(c, k, false, TCP_SYN | TCP_ACK, 0);
+      } else if (st === 2) {
+        if (kind === 6) {
+          this.emit(c, k, true, TCP_RST, 0);
+          this.reset(k);
+        } else this.emit(c, k, true, TCP_ACK, 0);
+      } else if (this.left[k] > 0) {
+        this.left[k]--;
+        const fromClient = r() < 0.4;
+        const len = fromClient ? 100 + Math.floor(r() * 400) : 1448;
+        if (r() < 0.02) {
+          // retransmission of the previous segment
+          if (fromClient) this.cseq[k] = (this.cseq[k] - len) >>> 0;
+          else this.sseq[k] = (this.sseq[k] - len) >>> 0;
+        }
+        this.emit(c, k, fromClient, TCP_PSH | TCP_ACK, len);
+        if (r() < 0.5) this.emit(c, k, !fromClient, TCP_ACK, 0);
+      } else {
+        switch (kind) {
+          case 1:
+            this.emit(c, k, false, TCP_RST | TCP_ACK, 0);
+            break;
+          case 3:
+            this.emit(c, k, true, TCP_RST | TCP_ACK, 0);
+            break;
+          case 4:
+            this.emit(c, k, false, TCP_RST, 0, 40);
+            break;
+          case 5:
+            for (let t = 0; t < 3; t++) {
+              this.cseq[k] = (this.cseq[k] - 200) >>> 0;
+              this.emit(c, k, true, TCP_PSH | TCP_ACK, 200);
+            }
+            this.emit(c, k, true, TCP_RST | TCP_ACK, 0);
+            break;
+          default:
+            this.emit(c, k, true, TCP_FIN | TCP_ACK, 0);
+            this.emit(c, k, false, TCP_FIN | TCP_ACK, 0);
+            this.emit(c, k, true, TCP_ACK, 0);
+        }
+        this.reset(k);
+      }
+    }
+  }
+}
+
+/** Reference in the same process: read every header's key columns and hash it (a flow table's floor). */
+function referenceOnce(seed) {
+  const gen = new Gen(seed);
+  const batch = HeaderColumns.allocate(BATCH + 16);
+  let done = 0;
+  let cpuUs = 0;
+  let acc = 0;
+  while (done < PACKETS) {
+    gen.fill(batch, Math.min(BATCH, PACKETS - done));
+    done += batch.length;
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < batch.length; i++) acc = (acc + flowHash(batch, i) + batch.flags[i] + batch.seq[i]) | 0;
+    const c1 = process.cpuUsage(c0);
+    cpuUs += c1.user + c1.system;
+  }
+  return { hpcs: (done / cpuUs) * 1e6, acc };
+}
+
+function runOnce(seed) {
+  const engine = Engine.create({});
+  const gen = new Gen(seed);
+  const batch = HeaderColumns.allocate(BATCH + 16);
+  let done = 0;
+  let ns = 0n;
+  let cpuUs = 0;
+  let events = 0;
+  let flows = 0;
+  while (done < PACKETS) {
+    gen.fill(batch, Math.min(BATCH, PACKETS - done));
+    done += batch.length;
+    const c0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    const out = engine.processBatch(batch, 'bench');
+    ns += process.hrtime.bigint() - t0;
+    const c1 = process.cpuUsage(c0);
+    cpuUs += c1.user + c1.system;
+    events += out.events.length;
+    flows += out.flows.length;
+  }
+  const t0 = process.hrtime.bigint();
+  const fin = engine.finish();
+  ns += process.hrtime.bigint() - t0;
+  events += fin.events.length;
+  flows += fin.flows.length;
+  const s = engine.stats();
+  return { hps: (s.headers / Number(ns)) * 1e9, hpcs: (s.headers / cpuUs) * 1e6, events, flows, stats: s };
+}
+
+const results = [];
+const started = performance.now();
+for (let r = 0; r < RUNS; r++) results.push(runOnce(Number(values.seed)));
+const refs = [];
+for (let r = 0; r < RUNS; r++) refs.push(referenceOnce(Number(values.seed)).hpcs);
+refs.sort((a, b) => a - b);
+const hps = results.map((r) => r.hps).sort((a, b) => a - b);
+const med = hps[Math.floor(hps.length / 2)];
+const last = results[results.length - 1];
+console.log(`packets=${PACKETS}`);
+console.log(`runs=${RUNS}`);
+console.log(`headers_per_s=${Math.round(med)}`);
+const cpu = results.map((r) => r.hpcs).sort((a, b) => a - b);
+console.log(`headers_per_cpu_s=${Math.round(cpu[Math.floor(cpu.length / 2)])}`);
+const refMed = refs[Math.floor(refs.length / 2)];
+console.log(`reference_hash_only_per_cpu_s=${Math.round(refMed)}`);
+console.log(`ratio_engine_vs_hash_only=${(cpu[Math.floor(cpu.length / 2)] / refMed).toFixed(3)}`);
+console.log(`headers_per_s_min=${Math.round(hps[0])}`);
+console.log(`headers_per_s_max=${Math.round(hps[hps.length - 1])}`);
+console.log(`bytes_per_flow=${Engine.bytesPerFlow(DEFAULT_ENGINE_CONFIG).toFixed(1)}`);
+console.log(`max_flows=${DEFAULT_ENGINE_CONFIG.maxFlows}`);
+console.log(`flows=${last.flows}`);
+console.log(`events=${last.events}`);
+console.log(`evictions=${last.stats.evictions}`);
+console.log(`wall_s=${((performance.now() - started) / 1000).toFixed(1)}`);
