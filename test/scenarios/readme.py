@@ -33,9 +33,17 @@ scenario was forged (see `crafted_packets`); `config` holds engine overrides the
 
 def main():
     d = sys.argv[1]
+    meta = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios.json")))
     rows = []
     for f in sorted(glob.glob(os.path.join(d, "*.expected.json"))):
         e = json.load(open(f))
+        # keep the prose fields in step with scenarios.json (labels and packet facts are untouched)
+        m = meta[e["scenario"].rsplit("_v", 1)[0]]
+        if (e["description"], e["kernel_notes"]) != (m["description"], m["notes"]):
+            e["description"], e["kernel_notes"] = m["description"], m["notes"]
+            with open(f, "w") as fh:
+                json.dump(e, fh, indent=2)
+                fh.write("\n")
         causes = collections.Counter(f"{r['cause']}/{r['origin']}" for r in e["rsts"])
         gen = collections.Counter(r["generated_by"] for r in e["rsts"])
         how = "kernel" if not e["crafted"] else (
@@ -50,8 +58,11 @@ def main():
         out.write("|---|---|---|---|---|---|---|\n")
         for r in rows:
             out.write("| " + " | ".join(r) + " |\n")
-        out.write("\nPer-scenario description and kernel findings: the `description` and `kernel_notes` fields of "
-                  "each expected file (source: `test/scenarios/scenarios.json`).\n")
+        out.write("\n## Scenarios and kernel findings\n\n(From `test/scenarios/scenarios.json`; also in the "
+                  "`description` and `kernel_notes` fields of each expected file. Each case has an IPv4 `_v4` and an "
+                  "IPv6 `_v6` variant.)\n")
+        for base, m in meta.items():
+            out.write(f"\n### {base}\n\n{m['description']}\n\n*Kernel:* {m['notes']}\n")
 
 
 if __name__ == "__main__":
