@@ -50,6 +50,8 @@ export interface TopicPartition {
 export interface TopicPartitionOffset extends TopicPartition {
   /** Kafka convention: the offset of the next message to read (last processed + 1). */
   offset: string;
+  /** Free text stored with a committed offset (e.g. a write intent); returned by `committedOffsets`. */
+  metadata?: string;
 }
 
 export interface Batch {
@@ -112,7 +114,7 @@ export interface Consumer {
   /** The partitions currently assigned to this member. */
   assignment(): TopicPartition[];
   /** Committed offsets of this group for `topic`, one per partition; '-1' means none committed. */
-  committedOffsets(topic: string): Promise<{ partition: number; offset: string }[]>;
+  committedOffsets(topic: string): Promise<{ partition: number; offset: string; metadata: string | null }[]>;
   disconnect(): Promise<void>;
 }
 
@@ -231,7 +233,12 @@ export function createConsumer(client: KafkaJs, brokers: readonly string[], opts
     commitOffsets: wrap('committing offsets failed', async (offsets: readonly TopicPartitionOffset[]) => {
       if (offsets.length === 0) return;
       await consumer.commitOffsets(
-        offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: String(o.offset) })),
+        offsets.map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: String(o.offset),
+          ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
+        })),
       );
     }),
 
@@ -263,7 +270,7 @@ export function createConsumer(client: KafkaJs, brokers: readonly string[], opts
       admin ??= await connectedAdmin(client);
       const res = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
       return (res[0]?.partitions ?? [])
-        .map((p) => ({ partition: p.partition, offset: p.offset }))
+        .map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }))
         .sort((a, b) => a.partition - b.partition);
     }),
 

@@ -1,2 +1,27 @@
-// Processor: Kafka to Piscina workers (flow state + classification) to ClickHouse.
-export {};
+// Processor: Kafka to Piscina workers (flow state + classification) to ClickHouse; also `analyze` and `run`.
+export {
+  type AnalyzeOptions,
+  analyze,
+  EXIT_FAILURE,
+  EXIT_INPUT,
+  EXIT_OK,
+  EXIT_USAGE,
+  errorChain,
+  InputError,
+} from './analyze.js';
+export { LocalPipeline, type LocalPipelineOptions } from './local.js';
+export { ProcessorMetrics } from './metrics.js';
+export { type EngineHandle, EnginePool, type EnginePoolOptions } from './pool.js';
+export { ConsumerLoop, sensorStatsRow } from './processor.js';
+export {
+  clickhouseFromConfig,
+  kafkaConnection,
+  migrateFromConfig,
+  type RunEmbeddedOptions,
+  type RunProcessorOptions,
+  runEmbedded,
+  runProcessor,
+  StartupError,
+} from './run.js';
+export { CAUSE_EXPLANATIONS, Summary } from './summary.js';
+export { type Unit, UnitWriter } from './unit-writer.js';

@@ -1,0 +1,206 @@
+/**
+ * `rstwatch analyze FILE`: the whole classification in one process, no Kafka, through the same Piscina
+ * workers and engine the processor uses. The capture is streamed (never loaded whole), sharded by
+ * direction-free flow hash over one engine per worker, and events are re-ordered into capture order
+ * with a bounded buffer before they are printed.
+ */
+
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import type { Config } from '@rstwatch/config';
+import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import { type ParseStats, parseCaptureFile } from '@rstwatch/packet';
+import { LocalPipeline } from './local.js';
+import { Summary } from './summary.js';
+
+export interface AnalyzeOptions {
+  file: string;
+  format: 'table' | 'ndjson';
+  /** Write flow records (NDJSON) to this path. */
+  flowsOut?: string;
+  /** Also write events and flows into ClickHouse (embedded by default). */
+  store?: boolean;
+  config: Config;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Progress on stderr: default when stderr is a terminal. */
+  progress?: boolean;
+}
+
+/** Exit codes of the CLI. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INPUT = 3;
+
+/** Error for input that cannot be read or is not a capture: the CLI exits with EXIT_INPUT. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+async function checkReadable(file: string): Promise<number> {
+  try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw new InputError(`${file} is a directory, not a capture file`);
+    const fh = await open(file, 'r');
+    await fh.close();
+    return st.size;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(err);
+    throw new InputError(`cannot read ${file}: ${why}`, { cause: err });
+  }
+}
+
+/** Runs the analysis; returns the process exit code. */
+export async function analyze(opts: AnalyzeOptions): Promise<number> {
+  const { config, stderr } = opts;
+  const started = performance.now();
+  let totalBytes: number;
+  try {
+    totalBytes = await checkReadable(opts.file);
+  } catch (err) {
+    stderr.write(`rstwatch analyze: ${(err as Error).message}\n`);
+    return EXIT_INPUT;
+  }
+
+  const summary = new Summary();
+  const flowsOut: WriteStream | null = opts.flowsOut ? createWriteStream(opts.flowsOut) : null;
+  let stored: StoreSink | null = null;
+  let flowCount = 0;
+  const pipeline = new LocalPipeline({
+    workers: Math.max(1, Math.min(config.processor.workers, 16)),
+    engine: config.classifier,
+    sensor: config.sensor.id,
+    onEvents: async (events) => {
+      for (const e of events) summary.add(e);
+      if (opts.format === 'ndjson') {
+        let chunk = '';
+        for (const e of events) chunk += `${JSON.stringify(e)}\n`;
+        if (!opts.stdout.write(chunk)) await once(opts.stdout, 'drain');
+      }
+      if (stored) await stored.events(events);
+    },
+    onFlows: async (flows) => {
+      flowCount += flows.length;
+      if (flowsOut) {
+        let chunk = '';
+        for (const f of flows) chunk += `${JSON.stringify(f)}\n`;
+        if (!flowsOut.write(chunk)) await once(flowsOut, 'drain');
+      }
+      if (stored) await stored.flows(flows);
+    },
+  });
+  const progress = new Progress(
+    opts.progress ?? Boolean((stderr as { isTTY?: boolean }).isTTY),
+    stderr,
+    totalBytes,
+  );
+  let stats: ParseStats;
+  try {
+    if (opts.store) stored = await openStore(config, opts.file);
+    let pipelineError: unknown = null;
+    try {
+      stats = await parseCaptureFile(opts.file, {
+        batchSize: 8192,
+        onProgress: (read) => progress.update(read, pipeline.headers, summary.events + pipeline.rstsSeen),
+        onBatch: async (b) => {
+          try {
+            await pipeline.push(b);
+          } catch (err) {
+            pipelineError = err;
+            throw err;
+          }
+        },
+      });
+    } catch (err) {
+      if (pipelineError !== null) throw pipelineError;
+      throw new InputError(`${opts.file}: ${(err as Error).message}`, { cause: err });
+    }
+    await pipeline.finish();
+    if (stored) await stored.close();
+  } catch (err) {
+    progress.done();
+    await pipeline.close().catch(() => {});
+    flowsOut?.destroy();
+    if (err instanceof InputError) {
+      stderr.write(`rstwatch analyze: ${err.message}\n`);
+      return EXIT_INPUT;
+    }
+    stderr.write(`rstwatch analyze: failed: ${errorChain(err)}\n`);
+    return EXIT_FAILURE;
+  }
+  await pipeline.close();
+  progress.done();
+  if (flowsOut) {
+    flowsOut.end();
+    await once(flowsOut, 'finish');
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (opts.format === 'table') {
+    opts.stdout.write(
+      summary.render({ file: opts.file, headers: pipeline.headers, flows: flowCount, seconds }),
+    );
+  }
+  const skipped = Object.entries(stats.drops).filter(([, v]) => (v as number) > 0);
+  if (skipped.length > 0) {
+    stderr.write(
+      `rstwatch analyze: ${opts.file}: skipped packets: ${skipped.map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
+    );
+  }
+  return EXIT_OK;
+}
+
+/** `message: cause: cause...` for errors that wrap others. */
+export function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(': ');
+}
+
+/** Progress on stderr: a refreshed line on a terminal, a line every 5 s otherwise. */
+class Progress {
+  private last = 0;
+  private readonly start = performance.now();
+  private wrote = false;
+  constructor(
+    private readonly enabled: boolean,
+    private readonly out: NodeJS.WritableStream,
+    private readonly total: number,
+  ) {}
+
+  update(read: number, headers: number, rsts: number): void {
+    if (!this.enabled) return;
+    const now = performance.now();
+    const tty = Boolean((this.out as { isTTY?: boolean }).isTTY);
+    if (now - this.last < (tty ? 250 : 5000)) return;
+    this.last = now;
+    const secs = (now - this.start) / 1000;
+    const pct = this.total > 0 ? ((100 * read) / this.total).toFixed(0) : '?';
+    const rate = secs > 0 ? Math.round(headers / secs).toLocaleString('en-US') : '0';
+    const line = `analyze: ${pct}% of ${(this.total / 1e6).toFixed(0)} MB, ${headers.toLocaleString('en-US')} headers, ${rsts.toLocaleString('en-US')} RSTs, ${rate} headers/s`;
+    this.out.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
+    this.wrote = tty;
+  }
+
+  done(): void {
+    if (this.wrote) this.out.write('\n');
+    this.wrote = false;
+  }
+}
+
+interface StoreSink {
+  events(e: RstEvent[]): Promise<void>;
+  flows(f: FlowRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openStore(_config: Config, _file: string): Promise<StoreSink> {
+  throw new Error('--store is not wired yet');
+}

@@ -1,0 +1,28 @@
+/** Messages between the processor's main thread and its Piscina workers. */
+import type { FlowRecord, RstEvent } from '@rstwatch/core';
+
+export interface EngineTask {
+  kind: 'batch' | 'finish';
+  /** Identifies the engine (one per partition or shard) so workers can cache their attached view. */
+  engineId: number;
+  /** Structured-clonable engine handle (SharedArrayBuffers + config). */
+  engine: unknown;
+  /** Batch buffer (a HeaderColumns buffer), transferred to the worker. */
+  buffer: ArrayBuffer | SharedArrayBuffer | null;
+  capacity: number;
+  length: number;
+  sensor: string;
+  /** False while replaying already-committed input to rebuild state: output is suppressed. */
+  emit: boolean;
+  /** Capture time the input has reached (µs); the engine releases held RSTs and idle flows up to it. 0 = none. */
+  nowUs: number;
+}
+
+export interface BatchResult {
+  events: RstEvent[];
+  flows: FlowRecord[];
+  headers: number;
+}
+
+/** BroadcastChannel on which the main thread announces released engine ids. */
+export const RELEASE_CHANNEL = 'rstwatch-engine-release';

@@ -1,0 +1,157 @@
+/**
+ * The in-process pipeline behind `analyze` and `run`: header batches are sharded by direction-free flow
+ * hash over one engine per worker (so both directions of a flow meet in one engine), one batch per engine
+ * in flight, and events are re-ordered into capture order with a bounded buffer before delivery.
+ */
+
+import type { EngineConfig } from '@rstwatch/classify';
+import { type FlowRecord, flowHash, HeaderColumns, type RstEvent } from '@rstwatch/core';
+import type { BatchResult } from './internal/tasks.js';
+import { type EngineHandle, EnginePool } from './pool.js';
+
+export interface LocalPipelineOptions {
+  workers: number;
+  engine: Partial<EngineConfig> & { holdMs: number };
+  sensor: string;
+  /** Events in capture order, in chunks. */
+  onEvents: (events: RstEvent[]) => Promise<void> | void;
+  /** Flow records as flows end or expire. */
+  onFlows: (flows: FlowRecord[]) => Promise<void> | void;
+  batchSize?: number;
+}
+
+/** Sorts events by capture time, then by a stable tuple so equal timestamps come out deterministically. */
+export function compareEvents(a: RstEvent, b: RstEvent): number {
+  if (a.ts !== b.ts) return a.ts < b.ts ? -1 : 1;
+  if (a.src_ip !== b.src_ip) return a.src_ip < b.src_ip ? -1 : 1;
+  if (a.src_port !== b.src_port) return a.src_port - b.src_port;
+  return a.seq - b.seq;
+}
+
+/** Microseconds of an RFC 3339 `...ss.uuuuuuZ` string produced by formatTsUs. */
+function tsUsOf(ts: string): number {
+  return Date.parse(`${ts.slice(0, 23)}Z`) * 1000 + Number(ts.slice(23, 26));
+}
+
+export class LocalPipeline {
+  headers = 0;
+  private readonly pool: EnginePool;
+  private readonly shards: number;
+  private readonly engines: EngineHandle[];
+  private readonly open: HeaderColumns[];
+  private readonly chains: Promise<void>[];
+  private readonly queued: Int32Array;
+  private readonly shardNowUs: Float64Array;
+  private readonly batchSize: number;
+  private readonly holdUs: number;
+  private pending: RstEvent[] = [];
+  private lastTsUs = 0;
+  private failure: unknown = null;
+  // Delivery is serialized so events leave in order even when shards finish out of order.
+  private delivery: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: LocalPipelineOptions) {
+    this.shards = Math.max(1, opts.workers);
+    this.batchSize = opts.batchSize ?? 8192;
+    this.holdUs = opts.engine.holdMs * 1000;
+    this.pool = new EnginePool({ workers: this.shards, engine: opts.engine });
+    this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
+    this.open = Array.from({ length: this.shards }, () => HeaderColumns.allocate(this.batchSize));
+    this.chains = Array.from({ length: this.shards }, () => Promise.resolve());
+    this.queued = new Int32Array(this.shards);
+    this.shardNowUs = new Float64Array(this.shards);
+  }
+
+  /** Events seen so far (delivered or waiting in the reorder buffer). */
+  get rstsSeen(): number {
+    return this.pending.length;
+  }
+
+  /** Takes ownership of `b`. Resolves when the pipeline can take more (backpressure). */
+  async push(b: HeaderColumns): Promise<void> {
+    const n = b.length;
+    if (n === 0) return;
+    this.headers += n;
+    this.lastTsUs = Math.max(this.lastTsUs, b.tsUs[n - 1]!);
+    if (this.shards === 1) {
+      this.submit(0, b);
+    } else {
+      const open = this.open;
+      for (let i = 0; i < n; i++) {
+        const s = flowHash(b, i) % this.shards;
+        if (!open[s]!.copyFrom(b, i)) {
+          this.submit(s, open[s]!);
+          open[s] = HeaderColumns.allocate(this.batchSize);
+          open[s]!.copyFrom(b, i);
+        }
+      }
+    }
+    for (let s = 0; s < this.shards; s++) while (this.queued[s]! > 2) await this.chains[s];
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Submit partial batches, wait for the workers, then let every engine release what it holds. */
+  async finish(): Promise<void> {
+    for (let s = 0; s < this.shards; s++) if (this.open[s]!.length > 0) this.submit(s, this.open[s]!);
+    await Promise.all(this.chains);
+    if (this.failure !== null) throw this.failure;
+    const finals = await Promise.all(this.engines.map((h) => this.pool.finish(h)));
+    for (const r of finals) {
+      for (const e of r.events) this.pending.push(e);
+      if (r.flows.length > 0) await this.opts.onFlows(r.flows);
+    }
+    await this.deliver(true);
+    await this.delivery;
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.engines) this.pool.release(h);
+    await this.pool.close();
+  }
+
+  private submit(s: number, batch: HeaderColumns): void {
+    const nowUs = this.lastTsUs;
+    this.queued[s]!++;
+    this.chains[s] = this.chains[s]!.then(async () => {
+      try {
+        if (this.failure === null) {
+          const r = await this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
+          await this.collect(s, r, nowUs);
+        }
+      } catch (err) {
+        this.failure ??= err;
+      } finally {
+        this.queued[s]!--;
+      }
+    });
+  }
+
+  private async collect(s: number, r: BatchResult, nowUs: number): Promise<void> {
+    if (nowUs > this.shardNowUs[s]!) this.shardNowUs[s] = nowUs;
+    for (const e of r.events) this.pending.push(e);
+    if (r.flows.length > 0) await this.opts.onFlows(r.flows);
+    await this.deliver(false);
+  }
+
+  /** Deliver events that no shard can precede any more (all of them when `all`). */
+  private deliver(all: boolean): Promise<void> {
+    if (this.pending.length === 0) return this.delivery;
+    let ready: RstEvent[];
+    if (all) {
+      ready = this.pending;
+      this.pending = [];
+    } else {
+      let min = Number.POSITIVE_INFINITY;
+      for (let s = 0; s < this.shards; s++) min = Math.min(min, this.shardNowUs[s]!);
+      const cutoff = min - this.holdUs - 1_000_000;
+      ready = [];
+      const keep: RstEvent[] = [];
+      for (const e of this.pending) (tsUsOf(e.ts) < cutoff ? ready : keep).push(e);
+      if (ready.length === 0) return this.delivery;
+      this.pending = keep;
+    }
+    ready.sort(compareEvents);
+    this.delivery = this.delivery.then(() => this.opts.onEvents(ready));
+    return this.delivery;
+  }
+}

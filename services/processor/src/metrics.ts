@@ -1,0 +1,58 @@
+/**
+ * The processor's counters, kept as plain numbers by the components and read by the Prometheus
+ * endpoint (see `exposeMetrics`) and the logs. Partition-labelled series are dropped on revoke.
+ */
+import type { TopicPartition } from '@rstwatch/kafka';
+
+const tpKey = (tp: TopicPartition) => `${tp.topic}/${tp.partition}`;
+
+export class ProcessorMetrics {
+  headersTotal = 0;
+  eventsTotal = 0;
+  flowsTotal = 0;
+  unitsWritten = 0;
+  insertMsLast = 0;
+  insertMsMax = 0;
+  /** Undecodable messages sent to the dead-letter topic, by reason. */
+  readonly deadLetters = new Map<string, number>();
+  /** Consumer lag per partition (messages). */
+  readonly lagByPartition = new Map<string, number>();
+  readonly headersByPartition = new Map<string, number>();
+  readonly assigned = new Set<string>();
+  /** Partitions paused because ClickHouse is not acknowledging. */
+  pausedPartitions = 0;
+
+  headers(tp: TopicPartition, n: number, events: number): void {
+    this.headersTotal += n;
+    this.eventsTotal += events;
+    const k = tpKey(tp);
+    this.headersByPartition.set(k, (this.headersByPartition.get(k) ?? 0) + n);
+  }
+
+  unitWritten(_tp: TopicPartition, events: number, flows: number, ms: number): void {
+    this.unitsWritten++;
+    this.flowsTotal += flows;
+    void events;
+    this.insertMsLast = ms;
+    if (ms > this.insertMsMax) this.insertMsMax = ms;
+  }
+
+  lag(tp: TopicPartition, lag: bigint): void {
+    this.lagByPartition.set(tpKey(tp), Number(lag < 0n ? 0n : lag));
+  }
+
+  deadLetter(_tp: TopicPartition, reason: string): void {
+    this.deadLetters.set(reason, (this.deadLetters.get(reason) ?? 0) + 1);
+  }
+
+  partitionAssigned(tp: TopicPartition): void {
+    this.assigned.add(tpKey(tp));
+  }
+
+  partitionRevoked(tp: TopicPartition): void {
+    const k = tpKey(tp);
+    this.assigned.delete(k);
+    this.lagByPartition.delete(k);
+    this.headersByPartition.delete(k);
+  }
+}

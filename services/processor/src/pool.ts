@@ -1,0 +1,104 @@
+/**
+ * The worker pool: a pinned Piscina pool (no idle-timeout churn) that runs engine tasks. One engine per
+ * Kafka partition (or per shard in `analyze`); callers keep at most one batch per engine in flight, so
+ * whichever worker takes an engine's next batch has it to itself.
+ */
+import { availableParallelism } from 'node:os';
+import { BroadcastChannel } from 'node:worker_threads';
+import { Engine, type EngineConfig } from '@rstwatch/classify';
+import type { HeaderColumns } from '@rstwatch/core';
+import { Piscina } from 'piscina';
+import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
+
+export interface EnginePoolOptions {
+  /** Worker threads (default: one per core). */
+  workers?: number;
+  engine: Partial<EngineConfig>;
+}
+
+/** A handle on one engine's shared state. */
+export interface EngineHandle {
+  readonly id: number;
+  readonly shared: unknown;
+}
+
+export class EnginePool {
+  readonly workers: number;
+  private readonly piscina: Piscina;
+  private readonly engineConfig: Partial<EngineConfig>;
+  private readonly released = new BroadcastChannel(RELEASE_CHANNEL);
+  private nextId = 1;
+
+  constructor(opts: EnginePoolOptions) {
+    this.workers = Math.max(1, opts.workers ?? availableParallelism());
+    this.engineConfig = opts.engine;
+    this.piscina = new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+    });
+  }
+
+  /** Allocate a new engine's shared state (main thread); any worker can attach to it. */
+  createEngine(): EngineHandle {
+    const engine = Engine.create(this.engineConfig);
+    return { id: this.nextId++, shared: engine.shared };
+  }
+
+  /** Run the engine over one batch; an ArrayBuffer-backed batch is transferred (unusable here after). */
+  process(
+    h: EngineHandle,
+    cols: HeaderColumns,
+    sensor: string,
+    emit: boolean,
+    nowUs = 0,
+  ): Promise<BatchResult> {
+    const buffer = cols.buffer;
+    const task: EngineTask = {
+      kind: 'batch',
+      engineId: h.id,
+      engine: h.shared,
+      buffer,
+      capacity: cols.capacity,
+      length: cols.length,
+      sensor,
+      emit,
+      nowUs,
+    };
+    const transferList = buffer instanceof ArrayBuffer ? [buffer] : [];
+    return this.piscina.run(task, { transferList });
+  }
+
+  /** End of input for this engine: release held RSTs and emit every remaining flow. */
+  finish(h: EngineHandle): Promise<BatchResult> {
+    const task: EngineTask = {
+      kind: 'finish',
+      engineId: h.id,
+      engine: h.shared,
+      buffer: null,
+      capacity: 0,
+      length: 0,
+      sensor: '',
+      emit: true,
+      nowUs: 0,
+    };
+    return this.piscina.run(task);
+  }
+
+  /** Forget an engine (revoked partition, finished shard): every worker drops its view of it. */
+  release(h: EngineHandle): void {
+    this.released.postMessage(h.id);
+  }
+
+  /** Tasks queued but not started. */
+  get queueSize(): number {
+    return this.piscina.queueSize;
+  }
+
+  async close(): Promise<void> {
+    this.released.close();
+    await this.piscina.close();
+  }
+}

@@ -1,0 +1,325 @@
+/**
+ * The processor: a Kafka consumer-group member that turns header batches into ClickHouse rows.
+ *
+ * Per assigned partition it keeps one engine (flow table + classifier in shared memory) and processes
+ * that partition's messages in order, one batch in flight, on any worker of the pool. Output is written
+ * in *units*: a run of consecutive offsets whose rows are inserted with the deduplication token
+ * `topic:partition:first-last`. Before inserting, the unit's range is recorded as commit metadata at the
+ * unchanged offset (an intent); after ClickHouse acknowledges it, the offset moves past the unit. A
+ * member that takes over after a crash reads the intent and cuts its first unit at the same range, so
+ * the replayed insert carries the same token and ClickHouse drops it: at-least-once in, exactly-once out.
+ * On assignment a partition is replayed from `warmupMessages` before its committed offset with output
+ * suppressed, to rebuild flow state.
+ */
+import type { Config } from '@rstwatch/config';
+import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import { formatTsUs } from '@rstwatch/core';
+import type { Batch, ConsumedMessage, Consumer, Kafka, Producer, TopicPartition } from '@rstwatch/kafka';
+import type { SensorStatsRow, StoreClient } from '@rstwatch/store';
+import { decodeHeaderBatch, decodeSensorStats, type SensorStats, WireError } from '@rstwatch/wire';
+import type { ProcessorMetrics } from './metrics.js';
+import type { EngineHandle, EnginePool } from './pool.js';
+import type { UnitWriter } from './unit-writer.js';
+
+/** Commit metadata marking a unit whose rows may be in ClickHouse but whose offsets are not committed. */
+const INTENT = /^rstwatch:unit:(\d+)-(\d+)$/;
+
+export interface ProcessorLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+interface PartitionState {
+  readonly tp: TopicPartition;
+  readonly engine: EngineHandle | null;
+  /** Offsets below this were committed by an earlier owner: replay them silently. */
+  readonly committed: bigint;
+  /** Where a pending intent says the first unit must end (inclusive), if any. */
+  intentEnd: bigint | null;
+  revoked: boolean;
+  /** Messages before this offset are ignored (the warm-up replay starts here). */
+  start: bigint;
+  /** Rows of the unit being built (consecutive offsets, not yet written). */
+  unit: OpenUnit | null;
+}
+
+interface OpenUnit {
+  first: string;
+  last: string;
+  count: number;
+  events: RstEvent[];
+  flows: FlowRecord[];
+  sensorStats: SensorStatsRow[];
+}
+
+export interface ConsumerLoopOptions {
+  config: Config;
+  kafka: Kafka;
+  consumer: Consumer;
+  dlq: Producer;
+  pool: EnginePool;
+  writer: UnitWriter;
+  metrics: ProcessorMetrics;
+  log: ProcessorLogger;
+  signal: AbortSignal;
+}
+
+/** The consume → process → write → commit loop. */
+export class ConsumerLoop {
+  private readonly parts = new Map<string, PartitionState>();
+  private readonly headersTopic: string;
+  private readonly sensorsTopic: string;
+  private readonly dlqTopic: string;
+  /** Messages per unit at most (a unit is one insert per table). */
+  private readonly unitMaxMessages = 256;
+
+  constructor(private readonly o: ConsumerLoopOptions) {
+    this.headersTopic = o.config.kafka.topics.headers;
+    this.sensorsTopic = o.config.kafka.topics.sensors;
+    this.dlqTopic = o.config.kafka.topics.deadLetter;
+  }
+
+  async start(): Promise<void> {
+    const { consumer } = this.o;
+    consumer.onRebalance((ev) => {
+      if (ev.type === 'revoke') for (const tp of ev.partitions) this.revoke(tp);
+      this.o.log.info({ type: ev.type, partitions: ev.partitions }, 'partition assignment changed');
+    });
+    await consumer.subscribe([this.headersTopic, this.sensorsTopic]);
+    await consumer.run({
+      partitionsConsumedConcurrently: Math.max(2, this.o.pool.workers * 2),
+      eachBatch: (batch) => this.eachBatch(batch),
+    });
+  }
+
+  /** Drop the state of every partition (shutdown). */
+  revokeAll(): void {
+    for (const st of [...this.parts.values()]) this.revoke(st.tp);
+  }
+
+  get assignedPartitions(): number {
+    return this.parts.size;
+  }
+
+  private revoke(tp: TopicPartition): void {
+    const k = key(tp);
+    const st = this.parts.get(k);
+    if (!st) return;
+    st.revoked = true;
+    if (st.engine) this.o.pool.release(st.engine);
+    this.parts.delete(k);
+    this.o.metrics.partitionRevoked(tp);
+  }
+
+  private async state(batch: Batch): Promise<PartitionState | 'seeked'> {
+    const tp = { topic: batch.topic, partition: batch.partition };
+    const existing = this.parts.get(key(tp));
+    if (existing && !existing.revoked) return existing;
+    const committed = await this.committed(tp);
+    const isHeaders = batch.topic === this.headersTopic;
+    const warmup = isHeaders ? BigInt(this.o.config.processor.warmupMessages) : 0n;
+    const first = BigInt(batch.firstOffset() ?? batch.lastOffset());
+    let start = committed.offset >= 0n ? committed.offset - warmup : first;
+    if (start < 0n) start = 0n;
+    const st: PartitionState = {
+      tp,
+      engine: isHeaders ? this.o.pool.createEngine() : null,
+      committed: committed.offset >= 0n ? committed.offset : first,
+      intentEnd: committed.intentEnd,
+      revoked: false,
+      start,
+      unit: null,
+    };
+    this.parts.set(key(tp), st);
+    this.o.metrics.partitionAssigned(tp);
+    this.o.log.info(
+      {
+        ...tp,
+        committed: String(st.committed),
+        replayFrom: String(start),
+        intentEnd: st.intentEnd?.toString(),
+      },
+      'partition state created',
+    );
+    if (start < first) {
+      // Rebuild flow state from before the committed offset; the messages there are not re-emitted.
+      this.o.consumer.seek({ ...tp, offset: String(start) });
+      return 'seeked';
+    }
+    return st;
+  }
+
+  private async committed(tp: TopicPartition): Promise<{ offset: bigint; intentEnd: bigint | null }> {
+    const rows = await this.o.consumer.committedOffsets(tp.topic);
+    const row = rows.find((r) => r.partition === tp.partition);
+    if (!row || row.offset === '-1') return { offset: -1n, intentEnd: null };
+    const m = INTENT.exec(row.metadata ?? '');
+    const offset = BigInt(row.offset);
+    const intentEnd = m && BigInt(m[1]!) === offset ? BigInt(m[2]!) : null;
+    return { offset, intentEnd };
+  }
+
+  private async eachBatch(batch: Batch): Promise<void> {
+    if (this.o.signal.aborted) return;
+    const st = await this.state(batch);
+    if (st === 'seeked') return;
+    for (const m of batch.messages) {
+      if (st.revoked || !batch.isRunning() || batch.isStale() || this.o.signal.aborted) return;
+      const offset = BigInt(m.offset);
+      if (offset < st.start) continue;
+      if (offset < st.committed) {
+        // Warm-up: replay what earlier owners already wrote, silently, to rebuild flow state.
+        if (st.engine) await this.processHeaders(st, m, false);
+        continue;
+      }
+      const u = (st.unit ??= {
+        first: m.offset,
+        last: m.offset,
+        events: [],
+        flows: [],
+        sensorStats: [],
+        count: 0,
+      });
+      u.last = m.offset;
+      u.count++;
+      if (st.engine) {
+        const out = await this.processHeaders(st, m, true);
+        if (out) {
+          for (const e of out.events) u.events.push(e);
+          for (const f of out.flows) u.flows.push(f);
+        }
+      } else {
+        const row = await this.processSensorStats(st, m);
+        if (row) u.sensorStats.push(row);
+      }
+      // A pending intent fixes where the first unit ends; otherwise units are capped in size.
+      if (st.intentEnd !== null ? offset >= st.intentEnd : u.count >= this.unitMaxMessages) {
+        await this.writeUnit(batch, st);
+      }
+    }
+    // End of the fetched batch: write what we have, unless a pending intent says the unit goes on.
+    if (st.unit && st.intentEnd === null && !st.revoked && !batch.isStale()) await this.writeUnit(batch, st);
+  }
+
+  /** Write the partition's open unit: record the intent, insert, then commit past it. */
+  private async writeUnit(batch: Batch, st: PartitionState): Promise<void> {
+    const u = st.unit!;
+    const token = `${st.tp.topic}:${st.tp.partition}:${u.first}-${u.last}`;
+    const next = String(BigInt(u.last) + 1n);
+    await this.o.consumer.commitOffsets([
+      { ...st.tp, offset: u.first, metadata: `rstwatch:unit:${u.first}-${u.last}` },
+    ]);
+    const t0 = performance.now();
+    await this.o.writer.write(
+      { token, events: u.events, flows: u.flows, sensorStats: u.sensorStats },
+      {
+        onRetry: () => batch.heartbeat().catch(() => {}),
+        pause: () => this.o.consumer.pause([{ topic: st.tp.topic, partitions: [st.tp.partition] }]),
+        resume: () => this.o.consumer.resume([{ topic: st.tp.topic, partitions: [st.tp.partition] }]),
+        signal: this.o.signal,
+      },
+    );
+    this.o.metrics.unitWritten(st.tp, u.events.length, u.flows.length, performance.now() - t0);
+    st.unit = null;
+    if (st.revoked) return;
+    await this.o.consumer.commitOffsets([{ ...st.tp, offset: next, metadata: '' }]);
+    st.intentEnd = null;
+    batch.resolveOffset(u.last);
+    this.o.metrics.lag(st.tp, BigInt(batch.highWatermark) - BigInt(u.last) - 1n);
+    await batch.heartbeat().catch(() => {});
+  }
+
+  private async processHeaders(
+    st: PartitionState,
+    m: ConsumedMessage,
+    emit: boolean,
+  ): Promise<{ events: RstEvent[]; flows: FlowRecord[] } | null> {
+    if (!m.value || m.value.length === 0) {
+      if (emit) await this.deadLetter(st.tp, m, 'empty', 'message has no value');
+      return null;
+    }
+    let decoded: ReturnType<typeof decodeHeaderBatch>;
+    try {
+      decoded = decodeHeaderBatch(m.value);
+    } catch (err) {
+      if (emit) {
+        const reason = err instanceof WireError ? err.reason : 'decode_failed';
+        await this.deadLetter(st.tp, m, reason, (err as Error).message);
+      }
+      return null;
+    }
+    const { meta, columns } = decoded;
+    const r = await this.o.pool.process(st.engine!, columns, meta.sensorId, emit);
+    this.o.metrics.headers(st.tp, r.headers, emit ? r.events.length : 0);
+    return emit ? r : null;
+  }
+
+  private async processSensorStats(st: PartitionState, m: ConsumedMessage): Promise<SensorStatsRow | null> {
+    let s: SensorStats;
+    try {
+      if (!m.value) throw new WireError('truncated', 'message has no value');
+      s = decodeSensorStats(m.value);
+    } catch (err) {
+      const reason = err instanceof WireError ? err.reason : 'decode_failed';
+      await this.deadLetter(st.tp, m, reason, (err as Error).message);
+      return null;
+    }
+    return sensorStatsRow(s);
+  }
+
+  private async deadLetter(
+    tp: TopicPartition,
+    m: ConsumedMessage,
+    reason: string,
+    error: string,
+  ): Promise<void> {
+    this.o.metrics.deadLetter(tp, reason);
+    this.o.log.warn(
+      { ...tp, offset: m.offset, reason, error },
+      'undecodable message sent to the dead-letter topic',
+    );
+    await this.o.dlq.send(this.dlqTopic, [
+      {
+        ...(m.key ? { key: m.key } : {}),
+        value: m.value ?? new Uint8Array(0),
+        headers: {
+          'rstwatch-error': error.slice(0, 1000),
+          'rstwatch-reason': reason,
+          'rstwatch-topic': tp.topic,
+          'rstwatch-partition': String(tp.partition),
+          'rstwatch-offset': m.offset,
+        },
+      },
+    ]);
+  }
+}
+
+/** A heartbeat as a `sensor_stats` row. */
+export function sensorStatsRow(s: SensorStats): SensorStatsRow {
+  return {
+    ts: formatTsUs(s.tsUs),
+    sensor: s.sensorId,
+    agent_version: s.agentVersion,
+    uptime_ms: s.uptimeMs,
+    packets: s.packetsSeen,
+    tcp_headers: s.tcpHeaders,
+    kernel_drops: s.kernelDrops,
+    kernel_if_drops: s.kernelIfDrops,
+    parse_errors: s.parseErrors,
+    batches: s.batchesSent,
+    bytes: s.bytesSent,
+    headers_sent: s.headersSent,
+    send_failures: s.sendFailures,
+    agent_drops: s.headersDropped,
+    last_batch_seq: Number(s.lastBatchSeq),
+    lost_batches: 0,
+  };
+}
+
+function key(tp: TopicPartition): string {
+  return `${tp.topic}\u0000${tp.partition}`;
+}
+
+export type { StoreClient };

@@ -1,0 +1,237 @@
+/**
+ * Process entry points: `runProcessor` (Kafka → workers → ClickHouse) and `runEmbedded` (capture →
+ * in-process workers → embedded ClickHouse, no Kafka). Components start in order and stop in reverse;
+ * every start-up error says what was being started.
+ */
+
+import { readFileSync } from 'node:fs';
+import { FileSource, TcpdumpSource } from '@rstwatch/agent';
+import type { Config } from '@rstwatch/config';
+import { HeaderColumns } from '@rstwatch/core';
+import { createKafka, type KafkaConnectionConfig } from '@rstwatch/kafka';
+import { createClickHouse, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
+import { createLogger, createMetrics, type Logger, startHttpServer } from '@rstwatch/telemetry';
+import { exposeMetrics } from './expose.js';
+import { LocalPipeline } from './local.js';
+import { ProcessorMetrics } from './metrics.js';
+import { EnginePool } from './pool.js';
+import { ConsumerLoop } from './processor.js';
+import { UnitWriter } from './unit-writer.js';
+
+export interface RunProcessorOptions {
+  signal: AbortSignal;
+  /** Use this ClickHouse client instead of `config.clickhouse` (tests wrap one to inject failures). */
+  clickhouse?: StoreClient;
+  logger?: Logger;
+}
+
+/** Thrown when a component fails to start; names the component. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+async function step<T>(what: string, f: () => Promise<T> | T): Promise<T> {
+  try {
+    return await f();
+  } catch (err) {
+    throw new StartupError(`starting ${what}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Kafka connection settings from the config (secrets read from files here, never logged). */
+export function kafkaConnection(config: Config): KafkaConnectionConfig {
+  const k = config.kafka;
+  const ssl = k.ssl.enabled
+    ? {
+        rejectUnauthorized: k.ssl.rejectUnauthorized,
+        ...(k.ssl.ca ? { ca: readFileSync(k.ssl.ca, 'utf8') } : {}),
+        ...(k.ssl.cert ? { cert: readFileSync(k.ssl.cert, 'utf8') } : {}),
+        ...(k.ssl.key ? { key: readFileSync(k.ssl.key, 'utf8') } : {}),
+      }
+    : false;
+  const sasl =
+    k.sasl.mechanism === 'none'
+      ? undefined
+      : { mechanism: k.sasl.mechanism, username: k.sasl.username ?? '', password: k.sasl.password ?? '' };
+  return { brokers: k.brokers, clientId: k.clientId, ssl, ...(sasl ? { sasl } : {}) };
+}
+
+/** ClickHouse client from the config. */
+export function clickhouseFromConfig(config: Config): StoreClient {
+  const c = config.clickhouse;
+  return createClickHouse({
+    url: c.url,
+    database: c.database,
+    username: c.username,
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    embeddedPath: c.embeddedPath,
+    ...(c.tls.ca || c.tls.cert || c.tls.key
+      ? {
+          tls: {
+            ...(c.tls.ca ? { ca: c.tls.ca } : {}),
+            ...(c.tls.cert ? { cert: c.tls.cert } : {}),
+            ...(c.tls.key ? { key: c.tls.key } : {}),
+          },
+        }
+      : {}),
+  });
+}
+
+/** Create or upgrade the schema. */
+export async function migrateFromConfig(client: StoreClient, config: Config): Promise<void> {
+  await migrate(client, {
+    ...(config.clickhouse.cluster ? { cluster: config.clickhouse.cluster } : {}),
+    ttlDays: config.clickhouse.ttlDays,
+  });
+}
+
+/** Runs the Kafka processor until `signal` aborts, then drains and exits within the shutdown deadline. */
+export async function runProcessor(config: Config, opts: RunProcessorOptions): Promise<void> {
+  const log =
+    opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'processor' });
+  const metrics = new ProcessorMetrics();
+  const stops: [string, () => Promise<void>][] = [];
+  let ready = false;
+  try {
+    const clickhouse =
+      opts.clickhouse ?? (await step('ClickHouse client', () => clickhouseFromConfig(config)));
+    stops.push(['ClickHouse client', () => (opts.clickhouse ? Promise.resolve() : clickhouse.close())]);
+    await step(`ClickHouse schema at ${clickhouse.url}`, () => migrateFromConfig(clickhouse, config));
+    const writer = new UnitWriter(clickhouse, {
+      retryMaxMs: Math.min(config.clickhouse.writer.retryMaxMs, 5000),
+      onError: (err, info) => log.warn({ ...info, err: err.message }, 'ClickHouse insert failed, retrying'),
+    });
+    const kafka = createKafka(kafkaConnection(config));
+    const dlq = kafka.producer({ idempotent: true, acks: -1 });
+    await step(`dead-letter producer (brokers ${config.kafka.brokers.join(',')})`, () => dlq.connect());
+    stops.push(['dead-letter producer', () => dlq.disconnect()]);
+    const pool = new EnginePool({ workers: config.processor.workers, engine: config.classifier });
+    stops.push(['worker pool', () => pool.close()]);
+    const consumer = kafka.consumer({
+      groupId: config.processor.groupId,
+      fromBeginning: config.processor.fromBeginning,
+      maxBytes: Math.min(config.processor.maxInFlightBytes, 64 << 20),
+    });
+    await step(`Kafka consumer (group ${config.processor.groupId})`, () => consumer.connect());
+    const loop = new ConsumerLoop({
+      config,
+      kafka,
+      consumer,
+      dlq,
+      pool,
+      writer,
+      metrics,
+      log,
+      signal: opts.signal,
+    });
+    stops.push([
+      'Kafka consumer',
+      async () => {
+        await consumer.disconnect();
+        loop.revokeAll();
+      },
+    ]);
+    if (config.metrics.enabled) {
+      const registry = createMetrics();
+      exposeMetrics(registry, metrics, writer, loop);
+      const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
+        startHttpServer({
+          listen: config.metrics.listen,
+          registry,
+          health: () => ({ ok: true }),
+          ready: () => ({
+            ok: ready,
+            details: { partitions: loop.assignedPartitions, retrying: writer.retrying },
+          }),
+        }),
+      );
+      stops.push(['metrics endpoint', () => server.close()]);
+    }
+    await step('consuming', () => loop.start());
+    ready = true;
+    log.info({ group: config.processor.groupId, workers: pool.workers }, 'processor running');
+    await new Promise<void>((resolve) => {
+      if (opts.signal.aborted) resolve();
+      else opts.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    log.info({}, 'shutting down');
+  } finally {
+    ready = false;
+    const deadline = Date.now() + config.processor.shutdownDeadlineS * 1000;
+    for (const [name, stop] of stops.reverse()) {
+      const left = Math.max(100, deadline - Date.now());
+      await Promise.race([
+        stop().catch((err: unknown) => log.warn({ err: (err as Error).message }, `stopping ${name} failed`)),
+        new Promise((r) => setTimeout(r, left).unref()),
+      ]);
+    }
+  }
+}
+
+export interface RunEmbeddedOptions {
+  iface?: string;
+  pcap?: string;
+  signal: AbortSignal;
+  logger?: Logger;
+}
+
+/** Capture → in-process workers → embedded ClickHouse (or `clickhouse.url`), no Kafka. */
+export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Promise<void> {
+  const log =
+    opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'run' });
+  if ((opts.iface === undefined) === (opts.pcap === undefined)) {
+    throw new StartupError('run needs exactly one of --iface or --pcap');
+  }
+  const clickhouse = await step('ClickHouse client', () => clickhouseFromConfig(config));
+  try {
+    await step(`ClickHouse schema at ${clickhouse.url}`, () => migrateFromConfig(clickhouse, config));
+    const writer = new RowWriter(clickhouse, {
+      maxRows: config.clickhouse.writer.maxRows,
+      maxDelayMs: config.clickhouse.writer.flushMs,
+      onError: (err, info) => log.warn({ ...info, err: err.message }, 'ClickHouse insert failed, retrying'),
+    });
+    let unit = 0;
+    const pending = new Set<Promise<void>>();
+    const write = (
+      events: Parameters<RowWriter['insert']>[0]['events'],
+      flows: Parameters<RowWriter['insert']>[0]['flows'],
+    ) => {
+      const p = writer.insert({ token: `run:${config.sensor.id}:${Date.now()}:${unit++}`, events, flows });
+      pending.add(p);
+      p.then(
+        () => pending.delete(p),
+        (err: unknown) => {
+          pending.delete(p);
+          log.error({ err: (err as Error).message }, 'rows could not be written');
+        },
+      );
+    };
+    const pipeline = new LocalPipeline({
+      workers: config.processor.workers,
+      engine: config.classifier,
+      sensor: config.sensor.id,
+      onEvents: (events) => write(events, []),
+      onFlows: (flows) => write([], flows),
+    });
+    const source = opts.pcap
+      ? new FileSource({ path: opts.pcap, replaySpeed: config.agent.replaySpeed })
+      : new TcpdumpSource({ iface: opts.iface!, bpf: config.agent.bpf, snaplen: config.agent.snaplen });
+    log.info({ source: source.describe, clickhouse: clickhouse.url }, 'run: capturing');
+    try {
+      // Sources own their batches only during the call, so the pipeline gets a copy.
+      await source.run(async (b) => {
+        const copy = HeaderColumns.allocate(Math.max(1, b.length));
+        for (let i = 0; i < b.length; i++) copy.copyFrom(b, i);
+        await pipeline.push(copy);
+      }, opts.signal);
+      await pipeline.finish();
+    } finally {
+      await pipeline.close();
+    }
+    await writer.close();
+    await Promise.allSettled([...pending]);
+    log.info({ headers: pipeline.headers }, 'run: done');
+  } finally {
+    await clickhouse.close();
+  }
+}

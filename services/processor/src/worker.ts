@@ -1,0 +1,48 @@
+/**
+ * Piscina worker: runs the flow tracker and RST classifier over one batch of one partition (or shard).
+ * Engine state lives in SharedArrayBuffers, so whichever worker takes a partition's next batch attaches
+ * to the same memory; the caller keeps at most one batch per partition in flight, so no locks are needed.
+ */
+
+import { BroadcastChannel } from 'node:worker_threads';
+import { Engine, type EngineShared } from '@rstwatch/classify';
+import { HeaderColumns } from '@rstwatch/core';
+import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
+
+const attached = new Map<number, Engine>();
+
+// The main thread broadcasts the ids of engines it released (revoked partitions, finished shards) so
+// every worker drops its view and the shared memory can be collected.
+const released = new BroadcastChannel(RELEASE_CHANNEL);
+released.onmessage = (msg) => {
+  attached.delete((msg as { data: number }).data);
+};
+released.unref();
+
+function engineFor(task: EngineTask): Engine {
+  let e = attached.get(task.engineId);
+  if (e === undefined) {
+    e = Engine.attach(task.engine as EngineShared);
+    attached.set(task.engineId, e);
+  }
+  return e;
+}
+
+/** Process one task; returns the events and flow records it produced, in capture order. */
+export default function run(task: EngineTask): BatchResult {
+  const engine = engineFor(task);
+  if (task.kind === 'finish') {
+    const out = engine.finish();
+    return { events: out.events, flows: out.flows, headers: 0 };
+  }
+  const cols = HeaderColumns.fromBuffer(task.buffer!, task.capacity, task.length);
+  const out = engine.processBatch(cols, task.sensor, { emit: task.emit });
+  if (task.nowUs > 0) {
+    const later = engine.advanceTime(task.nowUs);
+    if (later.events.length > 0 || later.flows.length > 0) {
+      for (const e of later.events) out.events.push(e);
+      for (const f of later.flows) out.flows.push(f);
+    }
+  }
+  return { events: out.events, flows: out.flows, headers: task.length };
+}
