@@ -4,7 +4,7 @@
  * it is testable alone and identical on every thread.
  */
 import type { Cause, Origin, Signature } from '@rstwatch/core';
-import { TCP_ACK } from '@rstwatch/core';
+import { TCP_ACK, TCP_SYN } from '@rstwatch/core';
 import type { EngineConfig } from './config.js';
 import {
   C_ACK_IS_ISN1,
@@ -19,6 +19,7 @@ import {
   C_PKT_AFTER_CLOSE,
   C_RECV_SYNACK,
   C_RX_UNACKED,
+  C_SENDER_SYN,
   C_SENDER_SYNACK,
   C_SEQ_STEP,
   C_TTL_FROM_FLOW,
@@ -73,6 +74,7 @@ export const EVIDENCE_NAMES = [
   'answers_syn',
   'ack_is_isn_plus_1',
   'synack_then_rst',
+  'synack_without_syn',
   'malformed_syn',
   'time_wait_tuple',
   'scan_ports=',
@@ -178,7 +180,20 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
   if (ipidOdd && (noAck || ttlMismatch)) mb += 1;
   if (payload && phase !== PH_HANDSHAKE) mb += 1;
 
-  if (has(C_NEW)) {
+  const synRst = (flags & TCP_SYN) !== 0;
+  if (synRst) {
+    // A SYN that also carries RST is itself an illegal packet (RST events include it).
+    ev.push('malformed_syn');
+    cause = 'malformed_syn';
+    conf = 0.9;
+    origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
+  } else if (has(C_MALFORMED_SYN) && dir === 1 && !has(C_HS_COMPLETE)) {
+    ev.push('malformed_syn', 'answers_syn');
+    if (has(C_ACK_IS_ISN1)) ev.push('ack_is_isn_plus_1');
+    cause = 'malformed_syn';
+    conf = ttlMismatch ? 0.6 : 0.85;
+    origin = ttlMismatch ? 'middlebox' : ttlConsistent || !noAck ? 'endpoint' : 'unknown';
+  } else if (has(C_NEW)) {
     ev.push('no_flow_context');
     if (has(C_TW_HIT)) {
       ev.push('time_wait_tuple');
@@ -215,15 +230,30 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
           origin = 'middlebox';
         } else {
           cause = 'closed_port';
-          conf = has(C_ACK_IS_ISN1) ? (ttlConsistent ? 0.9 : 0.75) : 0.6;
-          origin = ttlConsistent ? 'endpoint' : 'unknown';
+          conf = has(C_ACK_IS_ISN1) ? (ttlConsistent ? 0.9 : 0.7) : 0.6;
+          // Without a baseline, an exact kernel-style answer (RST+ACK, ack = ISN+1) is taken as the host's.
+          origin = ttlConsistent || has(C_ACK_IS_ISN1) ? 'endpoint' : 'unknown';
         }
       }
+    } else if (has(C_TW_REUSE)) {
+      // The connecting side resets the TIME_WAIT socket's ACK to its reused SYN.
+      ev.push('time_wait_tuple');
+      cause = 'time_wait_reuse';
+      conf = has(C_ANSWERS_LAST) ? 0.85 : 0.7;
+      origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
+    } else if (has(C_RECV_SYNACK) && !has(C_SENDER_SYN)) {
+      // Backscatter: a SYN-ACK nobody here asked for, reset by the host it reached.
+      ev.push('synack_without_syn');
+      if (has(C_ANSWERS_LAST)) ev.push('answers_segment_ack');
+      cause = 'unsolicited';
+      conf = 0.8;
+      origin = ttlMismatch ? 'middlebox' : ttlConsistent || has(C_ANSWERS_LAST) ? 'endpoint' : 'unknown';
     } else if (has(C_RECV_SYNACK)) {
       if (scanPorts >= cfg.scanMinPorts) ev.push(`scan_ports=${scanPorts}`);
       cause = 'syn_scan';
       conf = (noAck ? 0.8 : 0.6) + (scanPorts >= cfg.scanMinPorts ? 0.15 : 0);
-      origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
+      // Scanners craft their SYNs (odd TTLs) while their kernel sends the RST: a TTL gap is expected.
+      origin = dataAfter ? 'middlebox' : 'endpoint';
     } else if (ttlMismatch) {
       cause = 'firewall_reject';
       conf = 0.5;

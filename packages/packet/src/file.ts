@@ -1,6 +1,8 @@
-/** Stream a capture file from disk through a CaptureParser, with backpressure from async batch consumers. */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+/**
+ * Stream a capture file from disk through a CaptureParser (fixed memory: two read buffers), with
+ * backpressure from async batch consumers.
+ */
+import { type FileHandle, type FileReadResult, open, stat } from 'node:fs/promises';
 import type { HeaderColumns } from '@rstwatch/core';
 import { CaptureParser } from './internal/reader.js';
 import type { ParseStats } from './stats.js';
@@ -14,6 +16,8 @@ export interface ParseCaptureFileOptions {
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   /** Aborts reading; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Supplies empty batches (e.g. from a pool the consumer returns batches to); default allocates. */
+  newBatch?: () => HeaderColumns;
   /** Read size (default 4 MiB). */
   highWaterMark?: number;
 }
@@ -37,6 +41,7 @@ export async function parseCaptureFile(path: string, opts: ParseCaptureFileOptio
   const ready: HeaderColumns[] = [];
   const parser = new CaptureParser({
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    ...(opts.newBatch !== undefined ? { newBatch: opts.newBatch } : {}),
     onBatch: (b) => {
       ready.push(b);
     },
@@ -49,28 +54,46 @@ export async function parseCaptureFile(path: string, opts: ParseCaptureFileOptio
     ready.length = 0;
   };
 
-  const stream = createReadStream(path, { highWaterMark: opts.highWaterMark ?? 4 << 20 });
-  let read = 0;
+  // Two reusable buffers: the next read runs in libuv's thread pool while this thread parses the current
+  // chunk (the parser copies any record split across chunks, so a buffer can be refilled afterwards).
+  // Measured faster than fs.createReadStream, which allocates a fresh buffer per chunk.
+  const size = opts.highWaterMark ?? 4 << 20;
+  let fh: FileHandle;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new Error(`cannot read capture file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  let cur = 0;
+  let read = 0;
+  let next: Promise<FileReadResult<Buffer>> | undefined = fh.read(bufs[0]!, 0, size, 0);
+  try {
+    for (;;) {
+      let got: number;
+      try {
+        got = (await next!).bytesRead;
+      } catch (err) {
+        next = undefined;
+        throw new Error(`cannot read capture file ${path}: ${(err as Error).message}`, { cause: err });
+      }
+      next = undefined;
+      if (got === 0) break;
       opts.signal?.throwIfAborted();
+      const chunk = bufs[cur]!.subarray(0, got);
+      read += got;
+      cur ^= 1;
+      next = fh.read(bufs[cur]!, 0, size, read);
       parser.push(chunk);
       if (parser.stats.drops.bad_magic > 0) {
         throw new Error(`${path} is not a pcap or pcapng capture (unknown magic number)`);
       }
-      read += chunk.length;
       if (ready.length > 0) await drain();
       opts.onProgress?.(read, total);
     }
-  } catch (err) {
-    if (opts.signal?.aborted && err === opts.signal.reason) throw err;
-    if (err instanceof Error && err.message.startsWith(path)) throw err;
-    if ((err as NodeJS.ErrnoException).code !== undefined) {
-      throw new Error(`cannot read capture file ${path}: ${(err as Error).message}`, { cause: err });
-    }
-    throw err;
   } finally {
-    stream.destroy();
+    if (next !== undefined) await next.catch(() => undefined);
+    await fh.close();
   }
   parser.end();
   await drain();

@@ -1,7 +1,7 @@
 /** Subcommand handlers: load the configuration with the flags as overrides, start the job, map errors. */
 
 import { type Agent, type AgentRunConfig, registerAgentMetrics, runAgent } from '@rstwatch/agent';
-import { type Config, ConfigError, dumpConfig, loadConfig } from '@rstwatch/config';
+import { type Config, ConfigError, type DeepPartial, dumpConfig, loadConfig } from '@rstwatch/config';
 import {
   analyze,
   clickhouseFromConfig,
@@ -25,6 +25,7 @@ const opt = <T>(o: Opts, k: string): T | undefined => o[k] as T | undefined;
 
 /** Load the configuration: defaults < file < env < flags. Config errors exit 2, a missing file 3. */
 export async function configFor(cmd: Command, io: CliIo, overrides: Overrides): Promise<Config> {
+  // Overrides are built from flags; loadConfig validates them like any other source.
   const o = cmd.optsWithGlobals() as Opts;
   const file = opt<string>(o, 'config');
   if (file !== undefined) await readable(file, 'config file');
@@ -32,7 +33,11 @@ export async function configFor(cmd: Command, io: CliIo, overrides: Overrides): 
   const all =
     level !== undefined ? { ...overrides, log: { ...(overrides.log as object), level } } : overrides;
   try {
-    return await loadConfig({ ...(file !== undefined ? { file } : {}), env: io.env, overrides: all });
+    return loadConfig({
+      ...(file !== undefined ? { file } : {}),
+      env: io.env,
+      overrides: all as DeepPartial<Config>,
+    });
   } catch (err) {
     if (err instanceof ConfigError || (err as Error).name === 'ConfigError') {
       throw new CliError(`configuration error: ${(err as Error).message}`, EXIT_USAGE, { cause: err });
@@ -46,12 +51,13 @@ function logger(config: Config, name: string) {
 }
 
 /** The agent's settings from the configuration. */
-export function agentRunConfig(config: Config, topic?: string): AgentRunConfig {
+export function agentRunConfig(config: Config): AgentRunConfig {
   const a = config.agent;
   return {
     sensorId: config.sensor.id,
     kafka: kafkaConnection(config),
-    ...(topic !== undefined ? { topic } : {}),
+    topic: config.kafka.topics.headers,
+    statsTopic: config.kafka.topics.sensors,
     iface: a.iface,
     pcap: a.pcap,
     bpf: a.bpf,
@@ -62,11 +68,11 @@ export function agentRunConfig(config: Config, topic?: string): AgentRunConfig {
     lingerMs: a.batch.lingerMs,
     bufferMaxBytes: a.bufferMaxBytes,
     compression: a.compression,
-    acks: a.acks === 'all' || a.acks === -1 ? -1 : a.acks === 0 || a.acks === '0' ? 0 : 1,
+    acks: a.acks === 'all' ? -1 : a.acks === 'leader' ? 1 : 0,
     idempotent: a.idempotent,
     heartbeatIntervalS: a.heartbeatIntervalS,
     retries: a.retries,
-  } as AgentRunConfig;
+  };
 }
 
 /** Map an error from a long-running job to an exit code (capture file problems are input errors). */
@@ -91,9 +97,10 @@ export async function agentCommand(cmd: Command, io: CliIo): Promise<number> {
       ['kafka.brokers', o.brokers],
       ['sensor.id', o.sensorId],
       ['metrics.listen', o.metricsListen],
+      ['kafka.topics.headers', o.topic],
     ]),
   );
-  const run = agentRunConfig(config, opt<string>(o, 'topic'));
+  const run = agentRunConfig(config);
   if ((run.iface === undefined) === (run.pcap === undefined)) {
     throw new CliError(
       'agent needs exactly one of --iface IF or --pcap FILE (or agent.iface / agent.pcap)',

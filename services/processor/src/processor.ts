@@ -174,14 +174,8 @@ export class ConsumerLoop {
         if (st.engine) await this.processHeaders(st, m, false);
         continue;
       }
-      const u = (st.unit ??= {
-        first: m.offset,
-        last: m.offset,
-        events: [],
-        flows: [],
-        sensorStats: [],
-        count: 0,
-      });
+      st.unit ??= { first: m.offset, last: m.offset, events: [], flows: [], sensorStats: [], count: 0 };
+      const u = st.unit;
       u.last = m.offset;
       u.count++;
       if (st.engine) {

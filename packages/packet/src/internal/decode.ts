@@ -85,6 +85,24 @@ export function decodePacket(
   stats: ParseStats,
   origLen: number = capLen,
 ): boolean {
+  if (!decodeFrame(linkType, buf, off, capLen, out, stats, origLen)) return false;
+  out.tsUs[out.length - 1] = tsUs;
+  return true;
+}
+
+/**
+ * {@link decodePacket} without the timestamp: the caller writes `out.tsUs[out.length - 1]` on success.
+ * Keeps the float64 timestamp out of the call, so V8 never boxes it (no per-packet heap number).
+ */
+export function decodeFrame(
+  linkType: number,
+  buf: Uint8Array,
+  off: number,
+  capLen: number,
+  out: HeaderColumns,
+  stats: ParseStats,
+  origLen: number,
+): boolean {
   stats.packets++;
   stats.bytes += origLen;
   const drops = stats.drops;
@@ -607,7 +625,6 @@ export function decodePacket(
         }
         if (bad) stats.anomalies.bad_tcp_options++;
 
-        out.tsUs[j] = tsUs;
         out.ipVersion[j] = ipVer;
         out.srcPort[j] = (buf[p]! << 8) | buf[p + 1]!;
         out.dstPort[j] = (buf[p + 2]! << 8) | buf[p + 3]!;

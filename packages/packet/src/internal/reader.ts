@@ -6,7 +6,7 @@
  */
 import { HeaderColumns } from '@rstwatch/core';
 import { createParseStats, type ParseStats } from '../stats.js';
-import { decodePacket } from './decode.js';
+import { decodeFrame } from './decode.js';
 
 /** Largest captured length of one packet we accept (libpcap's own maximum is 256 KiB for most DLTs). */
 export const MAX_CAPLEN = 1 << 20;
@@ -258,8 +258,9 @@ export class CaptureParser {
             return off;
           }
           if (caplen > this.snaplen && this.snaplen !== 0) this.stats.anomalies.caplen_over_snaplen++;
-          const tsUs = sec * 1e6 + (this.nano ? Math.floor(frac / 1000) : frac);
-          if (decodePacket(this.linkType, b, off + rh, caplen, tsUs, this.batch, this.stats, wirelen)) {
+          const batch = this.batch;
+          if (decodeFrame(this.linkType, b, off + rh, caplen, batch, this.stats, wirelen)) {
+            batch.tsUs[batch.length - 1] = sec * 1e6 + (this.nano ? Math.floor(frac / 1000) : frac);
             this.emitIfFull();
           }
           off += rh + caplen;
@@ -436,7 +437,9 @@ export class CaptureParser {
     }
     const ts = this.tsUs(ifid, hi, lo);
     this.lastTsUs = ts;
-    if (decodePacket(this.ifLink[ifid]!, b, off + 28, caplen, ts, this.batch, this.stats, wirelen)) {
+    const batch = this.batch;
+    if (decodeFrame(this.ifLink[ifid]!, b, off + 28, caplen, batch, this.stats, wirelen)) {
+      batch.tsUs[batch.length - 1] = ts;
       this.emitIfFull();
     }
   }
@@ -458,7 +461,9 @@ export class CaptureParser {
     const snap = this.ifSnap[0]!;
     if (snap !== 0 && snap < caplen) caplen = snap;
     // SPBs carry no timestamp: use the last timestamp seen in this capture.
-    if (decodePacket(this.ifLink[0]!, b, off + 12, caplen, this.lastTsUs, this.batch, this.stats, wirelen)) {
+    const batch = this.batch;
+    if (decodeFrame(this.ifLink[0]!, b, off + 12, caplen, batch, this.stats, wirelen)) {
+      batch.tsUs[batch.length - 1] = this.lastTsUs;
       this.emitIfFull();
     }
   }
