@@ -4,8 +4,9 @@
 // Prints name=value lines: headers, headers_per_s, kernel_drops, iface_packets (rx+tx on the interface during
 // the run, all TCP here), captured_ratio, cpu_s (capture process + tcpdump), cpu_per_mheader_s.
 //   node bench/agent-capture.mjs --mode tcpdump|cap --iface IF --seconds 5 [--cap-module /path/node_modules/cap]
-import { createRequire } from 'node:module';
+
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { HeaderColumns } from '../packages/core/dist/index.js';
 import { createParseStats, decodePacket } from '../packages/packet/dist/index.js';
 import { TcpdumpSource } from '../services/agent/dist/index.js';
