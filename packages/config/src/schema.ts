@@ -1,0 +1,290 @@
+/**
+ * The one configuration schema for every rstwatch service. Each field is documented here, once;
+ * `configDocs()` renders these descriptions into docs/config.md.
+ */
+import { availableParallelism, hostname } from 'node:os';
+import { z } from 'zod';
+import {
+  anyStr,
+  bool,
+  clickhouseUrl,
+  filePath,
+  hostPort,
+  identifier,
+  intRange,
+  nonNegInt,
+  oneOf,
+  posInt,
+  replaySpeed,
+  runtimeDefault,
+  section,
+  str,
+} from './internal/types.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export const SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+const sensor = section(
+  {
+    id: runtimeDefault(
+      str(),
+      () => hostname(),
+      'the host name',
+      'Sensor id stamped on every header batch, event and metric; unique per capture point.',
+    ),
+  },
+  'Identity of this capture point.',
+);
+
+const log = section(
+  {
+    level: oneOf(LOG_LEVELS).default('info').describe('Minimum level of log lines written.'),
+    format: oneOf(['json', 'pretty'])
+      .default('json')
+      .describe('`json`: one JSON object per line on stderr (for collectors); `pretty`: for people.'),
+  },
+  'Structured logs, always on stderr so stdout stays free for command output.',
+);
+
+const metrics = section(
+  {
+    enabled: bool().default(true).describe('Serve Prometheus metrics and the health endpoints.'),
+    listen: hostPort()
+      .default('127.0.0.1:9464')
+      .describe(
+        'Address of the HTTP server for `/metrics`, `/healthz` and `/readyz`; port 0 picks a free one.',
+      ),
+  },
+  'Prometheus metrics and health endpoints (see docs/metrics.md).',
+);
+
+const kafka = section(
+  {
+    brokers: z
+      .array(hostPort())
+      .min(1)
+      .default(['127.0.0.1:9092'])
+      .describe('Bootstrap brokers. In the environment: a comma-separated list.'),
+    clientId: str().default('rstwatch').describe('Kafka client id (shows in broker logs and quotas).'),
+    ssl: section(
+      {
+        enabled: bool().default(false).describe('Connect with TLS.'),
+        ca: filePath()
+          .optional()
+          .describe('PEM file with the CA certificates to trust (default: the system CAs).'),
+        cert: filePath().optional().describe('PEM client certificate for mutual TLS.'),
+        key: filePath().optional().describe('PEM private key of the client certificate.'),
+        rejectUnauthorized: bool()
+          .default(true)
+          .describe('Verify the broker certificate. Turn off only for tests.'),
+      },
+      'TLS to the brokers.',
+    ),
+    sasl: section(
+      {
+        mechanism: oneOf(SASL_MECHANISMS).default('none').describe('SASL mechanism; `none` disables SASL.'),
+        username: str().optional().describe('SASL user name (required unless the mechanism is `none`).'),
+        password: str().optional().describe('SASL password. Prefer `passwordFile`; redacted in `--dump`.'),
+        passwordFile: filePath()
+          .optional()
+          .describe('File whose content (trailing newline removed) is the SASL password.'),
+      },
+      'SASL authentication to the brokers.',
+    ),
+    topics: section(
+      {
+        headers: str()
+          .default('rstwatch.headers.v1')
+          .describe('Columnar TCP header batches, agent to processor.'),
+        sensors: str().default('rstwatch.sensors.v1').describe('Sensor heartbeats and capture statistics.'),
+        alerts: str().default('rstwatch.alerts.v1').describe('Alerts as JSON (ECS field names).'),
+        deadLetter: str()
+          .default('rstwatch.headers.dlq.v1')
+          .describe('Undecodable messages from the headers topic, with the error.'),
+      },
+      'Topic names; the wire version is part of the name.',
+    ),
+  },
+  'Kafka connection shared by the agent and the processor.',
+);
+
+const agent = section(
+  {
+    iface: str().optional().describe('Network interface to capture from (live capture).'),
+    pcap: filePath().optional().describe('pcap or pcapng file to replay instead of a live capture.'),
+    bpf: anyStr().default('tcp').describe('BPF filter applied at capture.'),
+    snaplen: intRange(64, 262144)
+      .default(256)
+      .describe('Bytes captured per packet (headers plus RST payload).'),
+    replaySpeed: replaySpeed()
+      .default('max')
+      .describe('Replay pace of `pcap`: `max` as fast as possible, `1x` real time, `10x` ten times faster.'),
+    batch: section(
+      {
+        maxHeaders: posInt().default(4096).describe('Headers per Kafka message at most.'),
+        maxBytes: posInt().default(1048576).describe('Encoded bytes per Kafka message at most.'),
+        lingerMs: nonNegInt()
+          .default(50)
+          .describe('Longest time a partly filled batch waits before it is sent.'),
+      },
+      'Batching of headers into Kafka messages (one batch per partition).',
+    ),
+    bufferMaxBytes: posInt()
+      .default(67108864)
+      .describe('Bound on batches waiting for Kafka; beyond it headers are dropped and counted.'),
+    compression: oneOf(COMPRESSIONS).default('gzip').describe('Kafka message compression.'),
+    acks: oneOf(['all', 'leader', 'none'])
+      .default('all')
+      .describe('Acknowledgements the producer waits for.'),
+    idempotent: bool()
+      .default(true)
+      .describe('Idempotent producer (no duplicates on retry; needs `acks: all`).'),
+    heartbeatIntervalS: posInt()
+      .default(5)
+      .describe('Seconds between sensor heartbeats on the sensors topic.'),
+    retries: nonNegInt().default(5).describe('Producer retries per message before it counts as lost.'),
+  },
+  'The capture agent: packets to header batches to Kafka.',
+);
+
+const processor = section(
+  {
+    groupId: str()
+      .default('rstwatch-processor')
+      .describe('Kafka consumer group shared by all processor instances.'),
+    workers: runtimeDefault(
+      posInt(),
+      () => availableParallelism(),
+      'the number of CPUs',
+      'Worker threads that decode and classify batches.',
+    ),
+    maxInFlightBytes: posInt()
+      .default(268435456)
+      .describe('Bound on fetched but unfinished batch bytes; the consumer pauses beyond it.'),
+    warmupMessages: nonNegInt()
+      .default(100)
+      .describe(
+        'Messages replayed before the committed offset when a partition is assigned, to rebuild flow state; output for them is suppressed.',
+      ),
+    shutdownDeadlineS: posInt()
+      .default(30)
+      .describe('Seconds to flush and commit on shutdown before giving up (uncommitted work is replayed).'),
+    fromBeginning: bool()
+      .default(true)
+      .describe('Start at the earliest offset when the group has no committed offset.'),
+  },
+  'The processor: Kafka to workers to ClickHouse and alerts.',
+);
+
+const classifier = section(
+  {
+    maxFlows: posInt()
+      .default(262144)
+      .describe('Flows tracked per partition; the idlest is evicted (and counted) beyond it.'),
+    flowIdleExpiryS: posInt()
+      .default(300)
+      .describe('Seconds without packets after which a flow is expired and recorded.'),
+    idleTimeoutS: posInt()
+      .default(120)
+      .describe('A RST after a gap longer than this many seconds is an `idle_timeout`.'),
+    holdMs: nonNegInt()
+      .default(500)
+      .describe('How long a RST is held (capture time) to see what follows it before it is classified.'),
+    holdPackets: nonNegInt()
+      .default(16)
+      .describe('Packets of the same flow after which a held RST is classified anyway.'),
+    timeWaitS: posInt().default(60).describe('Seconds a closed 4-tuple is remembered as TIME_WAIT (2*MSL).'),
+    scanWindowS: posInt()
+      .default(60)
+      .describe('Window in which ports probed per source are counted for scan detection.'),
+    scanMinPorts: posInt()
+      .default(10)
+      .describe('Distinct ports per source within the window that make a scan.'),
+    retransmitMin: posInt()
+      .default(3)
+      .describe('Retransmissions of one segment before a RST from that side is a `retransmission_timeout`.'),
+    burstWindowMs: posInt().default(1000).describe('Window for counting RST bursts towards one victim.'),
+    burstMinRsts: posInt()
+      .default(5)
+      .describe('RSTs within the burst window that make a burst (reset attack evidence).'),
+    maxHosts: posInt()
+      .default(65536)
+      .describe('Hosts whose TTL / IP ID baseline is kept; least recently seen evicted.'),
+  },
+  'RST classification (names and defaults shared with the classifier engine).',
+);
+
+const clickhouse = section(
+  {
+    url: clickhouseUrl()
+      .default('embedded')
+      .describe(
+        '`embedded` runs ClickHouse in process (chdb, data in `embeddedPath`); otherwise the server URL.',
+      ),
+    database: identifier().default('rstwatch').describe('Database holding the rstwatch tables.'),
+    username: str().default('default').describe('ClickHouse user.'),
+    password: str().optional().describe('ClickHouse password. Prefer `passwordFile`; redacted in `--dump`.'),
+    passwordFile: filePath()
+      .optional()
+      .describe('File whose content (trailing newline removed) is the password.'),
+    tls: section(
+      {
+        ca: filePath().optional().describe('PEM CA certificates to trust for https URLs.'),
+        cert: filePath().optional().describe('PEM client certificate for mutual TLS.'),
+        key: filePath().optional().describe('PEM private key of the client certificate.'),
+      },
+      'TLS for https URLs.',
+    ),
+    embeddedPath: filePath().default('.rstwatch/chdb').describe('Data directory of the embedded engine.'),
+    cluster: anyStr()
+      .default('')
+      .describe(
+        'Cluster name for ON CLUSTER DDL and Replicated/Distributed tables; empty for a single server.',
+      ),
+    ttlDays: section(
+      {
+        rst_events: posInt().default(90).describe('Days `rst_events` rows are kept.'),
+        flows: posInt().default(30).describe('Days `flows` rows are kept.'),
+        sensor_stats: posInt().default(30).describe('Days `sensor_stats` rows are kept.'),
+        rollups: posInt().default(365).describe('Days rollup rows are kept.'),
+      },
+      'Retention per table (ClickHouse TTL).',
+    ),
+    writer: section(
+      {
+        maxRows: posInt()
+          .default(50000)
+          .describe('Rows per insert at most; a full buffer is flushed at once.'),
+        flushMs: posInt().default(1000).describe('Longest time rows wait before they are inserted.'),
+        retryMaxMs: posInt()
+          .default(60000)
+          .describe('Cap of the exponential backoff between insert retries.'),
+      },
+      'Batched inserts.',
+    ),
+  },
+  'ClickHouse, embedded or server.',
+);
+
+/** The whole configuration file. */
+export const configSchema = z.strictObject({
+  sensor,
+  log,
+  metrics,
+  kafka,
+  agent,
+  processor,
+  classifier,
+  clickhouse,
+});
+
+/** The validated configuration, every default filled in. */
+export type Config = z.output<typeof configSchema>;
+
+/** Config with every field optional at every level (file contents, CLI overrides). */
+export type DeepPartial<T> = T extends readonly (infer U)[]
+  ? readonly U[]
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
