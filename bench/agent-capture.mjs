@@ -56,7 +56,7 @@ if (mode === 'tcpdump') {
   await done;
   kernelDrops = src.kernelStats().dropped;
 } else {
-  const require = createRequire(opt('cap-module', '/tmp/capbench/node_modules/cap') + '/');
+  const require = createRequire(`${opt('cap-module', '/tmp/capbench/node_modules/cap')}/`);
   const { Cap } = require('./lib/Cap.js');
   const c = new Cap();
   const buf = Buffer.alloc(65535);

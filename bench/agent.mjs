@@ -111,7 +111,8 @@ try {
       const s = (performance.now() - t0) / 1000;
       await new Promise((res) => setTimeout(res, 500)); // let the broker flush the segment
       const st = agent.stats;
-      const res = (results[codec] ??= { hps: [], wire: [], value: [] });
+      results[codec] ??= { hps: [], wire: [], value: [] };
+      const res = results[codec];
       res.hps.push(st.headersSent / s);
       res.wire.push(logBytes(topic) / st.headersSent);
       res.value.push(st.bytesSent / st.headersSent);
