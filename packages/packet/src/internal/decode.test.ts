@@ -413,6 +413,13 @@ describe('decodePacket: IPv4 and IPv6 details', () => {
       expect(ok).toBe(true);
       expect(stats.anomalies.bad_tcp_options).toBe(1);
     }
+    // Cut by the snaplen inside the timestamp option: partial summary, not counted as malformed.
+    const f = sampleTcpFrame({ options: tcpOptions({ mss: 1200, ts: [1, 2] }) });
+    const cut = decode(1, f, 14 + 20 + 20 + 4 + 6);
+    expect(cut.ok).toBe(true);
+    expect(cut.out.mss[0]).toBe(1200);
+    expect(cut.out.optFlags[0]).toBe(OPT_MSS);
+    expect(cut.stats.anomalies.bad_tcp_options).toBe(0);
     const good = decode(1, sampleTcpFrame({ options: Uint8Array.of(2, 4, 5, 0xb4, 0, 0, 0, 0) }));
     expect(good.out.mss[0]).toBe(1460);
     expect(good.stats.anomalies.bad_tcp_options).toBe(0);

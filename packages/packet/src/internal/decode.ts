@@ -571,9 +571,9 @@ export function decodeFrame(
         let bad = false;
         let q = p + 20;
         let oend = p + hlen;
-        if (oend > end) {
-          oend = end;
-        }
+        // Options cut by the snaplen: use what was captured; running into the cut is not malformed.
+        const optsCut = oend > end;
+        if (optsCut) oend = end;
         while (q < oend) {
           const kindOpt = buf[q]!;
           if (kindOpt === 0) break;
@@ -623,7 +623,7 @@ export function decodeFrame(
           }
           q += olen;
         }
-        if (bad) stats.anomalies.bad_tcp_options++;
+        if (bad && !optsCut) stats.anomalies.bad_tcp_options++;
 
         out.ipVersion[j] = ipVer;
         out.srcPort[j] = (buf[p]! << 8) | buf[p + 1]!;
