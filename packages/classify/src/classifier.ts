@@ -230,6 +230,9 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
           origin = 'middlebox';
         } else {
           cause = 'closed_port';
+          // Part of a scan of many ports: say so, the cause stays the closed port (the contract's syn_scan
+          // and connect_scan are the scanner's own RSTs).
+          if (scanPorts >= cfg.scanMinPorts) ev.push(`scan_ports=${scanPorts}`);
           conf = has(C_ACK_IS_ISN1) ? (ttlConsistent ? 0.9 : 0.7) : 0.6;
           // Without a baseline, an exact kernel-style answer (RST+ACK, ack = ISN+1) is taken as the host's.
           origin = ttlConsistent || has(C_ACK_IS_ISN1) ? 'endpoint' : 'unknown';
@@ -283,7 +286,14 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
     // established, closing or closed, with context.
     const stepping = has(C_SEQ_STEP) && exact !== 1;
     const flood = burst >= cfg.burstMinRsts && exact !== 1;
-    if (inWin === 0 || (inWin === 1 && exact === 0 && (challenge || flood)) || stepping) {
+    // On-path injectors know the sequence numbers (in window, often stepping ahead in bursts) but give
+    // themselves away by TTL/IP ID and by the real sender's packets that keep arriving.
+    const onPath = mb >= 2 && inWin === 1 && !challenge && !flood;
+    if (onPath) {
+      cause = 'injected_reset';
+      conf = Math.min(0.95, 0.55 + 0.1 * mb);
+      origin = 'middlebox';
+    } else if (inWin === 0 || (inWin === 1 && exact === 0 && (challenge || flood)) || stepping) {
       cause = 'reset_attack';
       conf = 0.7 + (challenge ? 0.15 : 0) + (flood || stepping ? 0.1 : 0);
       origin = 'spoofed';
