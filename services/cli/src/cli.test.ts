@@ -1,0 +1,166 @@
+// The built CLI as users run it: `node services/cli/dist/main.js ...` (build first: tsc -b services/cli).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = join(root, 'services/cli/dist/main.js');
+const tmp = mkdtempSync(join(tmpdir(), 'rstwatch-cli-'));
+
+function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '', HOME: tmp, ...env },
+    cwd: tmp,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function yaml(name: string, text: string): string {
+  const p = join(tmp, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('rstwatch CLI', () => {
+  it('--help lists every subcommand and the exit codes', () => {
+    const r = cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['agent', 'analyze', 'run', 'processor', 'migrate', 'query', 'generate', 'config'])
+      expect(r.out).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    expect(r.out).toContain('Exit codes:');
+    expect(r.out).toContain('3  input unreadable');
+  });
+
+  it.each([
+    ['agent', '--iface'],
+    ['analyze', '--format'],
+    ['run', '--pcap'],
+    ['processor', '--brokers'],
+    ['migrate', '--dry-run'],
+    ['query', '--param'],
+    ['generate', '--packets'],
+    ['config', 'check'],
+  ])('%s --help', (cmd, flag) => {
+    const r = cli([cmd, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(flag);
+  });
+
+  it('--version prints the version', () => {
+    const r = cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('unknown subcommand: message, help hint, exit 2', () => {
+    const r = cli(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("unknown command 'frobnicate'");
+    expect(r.err).toContain('--help');
+  });
+
+  it('no subcommand: help on stderr, exit 2', () => {
+    const r = cli([]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('Usage: rstwatch');
+  });
+
+  it('unknown flag: exit 2', () => {
+    const r = cli(['agent', '--no-such-flag']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("unknown option '--no-such-flag'");
+  });
+
+  it('bad flag value: exit 2 with the allowed values', () => {
+    const r = cli(['agent', '--pcap', 'x.pcap', '--replay-speed', 'fast']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("'max' or a factor like '1x'");
+  });
+
+  it('--iface and --pcap together: exit 2', () => {
+    const r = cli(['agent', '--iface', 'eth0', '--pcap', 'x.pcap']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/cannot be used with/);
+  });
+
+  it('config error names the key and the allowed values, no stack trace, exit 2', () => {
+    const f = yaml('bad.yaml', 'agent:\n  snaplen: 10\n  compression: brotli\n');
+    const r = cli(['config', 'check', '--config', f]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('agent.snaplen');
+    expect(r.err).toContain('agent.compression');
+    expect(r.err).toMatch(/gzip/);
+    expect(r.err).not.toMatch(/^\s+at /m);
+  });
+
+  it('unknown config key: exit 2 naming it', () => {
+    const f = yaml('unknown.yaml', 'agent:\n  snaplenn: 256\n');
+    const r = cli(['config', 'check', '--config', f]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('agent.snaplenn');
+  });
+
+  it('environment error names the key, exit 2', () => {
+    const r = cli(['config', 'check'], { RSTWATCH_AGENT_SNAPLEN: 'lots' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/agent\.snaplen/);
+  });
+
+  it('missing config file: exit 3', () => {
+    const r = cli(['config', 'check', '--config', join(tmp, 'nope.yaml')]);
+    expect(r.code).toBe(3);
+    expect(r.err).toContain('no such file');
+  });
+
+  it('config check / dump: valid config, flags over env over file', () => {
+    const f = yaml('ok.yaml', 'sensor:\n  id: from-file\nkafka:\n  brokers: ["h1:9092"]\n');
+    expect(cli(['config', 'check', '--config', f]).code).toBe(0);
+    const dump = cli(['config', 'dump', '--config', f], { RSTWATCH_KAFKA_BROKERS: 'h2:9092,h3:9092' });
+    expect(dump.code).toBe(0);
+    expect(dump.out).toContain('from-file');
+    expect(dump.out).toContain('h2:9092');
+    expect(dump.out).not.toContain('h1:9092');
+  });
+
+  it('analyze of a missing file: exit 3', () => {
+    const r = cli(['analyze', join(tmp, 'missing.pcap')]);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/missing\.pcap/);
+  });
+
+  it('agent without a source: exit 2', () => {
+    const r = cli(['agent', '--brokers', '127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--iface');
+  });
+
+  it('agent with a missing capture file: exit 3', () => {
+    const r = cli(['agent', '--pcap', join(tmp, 'missing.pcap'), '--brokers', '127.0.0.1:1']);
+    expect(r.code).toBe(3);
+  });
+
+  it('generate writes a capture', () => {
+    const out = join(tmp, 'gen.pcap');
+    const r = cli(['generate', '--packets', '200', '--seed', '3', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(existsSync(out)).toBe(true);
+    expect(r.out).toContain('200 packets');
+  });
+
+  it('migrate --dry-run prints DDL; query --list names queries; unknown query exits 2', () => {
+    const m = cli(['migrate', '--dry-run']);
+    expect(m.code).toBe(0);
+    expect(m.out).toMatch(/CREATE TABLE/i);
+    const l = cli(['query', '--list']);
+    expect(l.code).toBe(0);
+    expect(l.out).toContain('--param');
+    const q = cli(['query', 'no-such-query']);
+    expect(q.code).toBe(2);
+    expect(q.err).toContain('unknown query');
+  });
+});
