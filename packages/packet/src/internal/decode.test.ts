@@ -269,6 +269,11 @@ describe('decodePacket: tunnels', () => {
       outer4(47, gre(0x22eb, erspan3(innerEth, { subheader: true }), { seq: 1 })),
       TUNNEL_ERSPAN3,
     ],
+    [
+      'ERSPAN III carrying an IP frame',
+      outer4(47, gre(0x22eb, erspan3(inner, { frameType: 2 }), { seq: 1 })),
+      TUNNEL_ERSPAN3,
+    ],
     ['VXLAN', outer4(17, udp(50000, 4789, vxlan(42, innerEth))), TUNNEL_VXLAN],
     ['Geneve Ethernet', outer4(17, udp(50000, 6081, geneve(0x6558, innerEth, 2))), TUNNEL_GENEVE],
     ['Geneve IPv4', outer4(17, udp(50000, 6081, geneve(0x0800, inner))), TUNNEL_GENEVE],
