@@ -1,8 +1,9 @@
 // Packet-parsing benchmark: @rstwatch/packet's streaming parser against `tcpdump -r FILE -w /dev/null` on
 // the same pcap. Prints name=value lines. Usage:
-//   pnpm bench:parse [--packets N] [--file PCAP] [--runs R] [--seed S]
+//   pnpm bench:parse [--packets N] [--file PCAP] [--runs R] [--seed S] [--builtin]
 // Without --file, a trace of N packets (default 2,000,000) is generated with @rstwatch/tracegen (or a
-// simple built-in generator if tracegen is not built) into bench/out/ and reused on later runs.
+// simple built-in generator if tracegen is not built, or with --builtin) into bench/out/ and reused on
+// later runs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     file: { type: 'string' },
     runs: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
+    builtin: { type: 'boolean', default: false },
   },
 });
 const runs = Math.max(1, Number(values.runs));
@@ -124,7 +126,7 @@ async function ensureFile() {
   mkdirSync(outDir, { recursive: true });
   const tracegenPath = join(root, 'packages/tracegen/dist/index.js');
   let generateTrace;
-  if (existsSync(tracegenPath)) {
+  if (!values.builtin && existsSync(tracegenPath)) {
     const mod = await import(pathToFileURL(tracegenPath).href);
     if (typeof mod.generateTrace === 'function') generateTrace = mod.generateTrace;
   }
