@@ -25,6 +25,7 @@ export {
   TcpdumpSource,
   type TcpdumpSourceOptions,
 } from './capture/tcpdump.js';
+export { agentRunConfig, kafkaConnectionFrom } from './config.js';
 export { type AgentRunConfig, createSource, type RunAgentOptions, runAgent } from './main.js';
 export { registerAgentMetrics } from './metrics.js';
 export {

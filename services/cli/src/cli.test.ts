@@ -106,7 +106,7 @@ describe('rstwatch CLI', () => {
   });
 
   it('environment error names the key, exit 2', () => {
-    const r = cli(['config', 'check'], { RSTWATCH_AGENT_SNAPLEN: 'lots' });
+    const r = cli(['config', 'check'], { RSTWATCH_AGENT__SNAPLEN: 'lots' });
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/agent\.snaplen/);
   });
@@ -120,7 +120,7 @@ describe('rstwatch CLI', () => {
   it('config check / dump: valid config, flags over env over file', () => {
     const f = yaml('ok.yaml', 'sensor:\n  id: from-file\nkafka:\n  brokers: ["h1:9092"]\n');
     expect(cli(['config', 'check', '--config', f]).code).toBe(0);
-    const dump = cli(['config', 'dump', '--config', f], { RSTWATCH_KAFKA_BROKERS: 'h2:9092,h3:9092' });
+    const dump = cli(['config', 'dump', '--config', f], { RSTWATCH_KAFKA__BROKERS: 'h2:9092,h3:9092' });
     expect(dump.code).toBe(0);
     expect(dump.out).toContain('from-file');
     expect(dump.out).toContain('h2:9092');

@@ -5,6 +5,7 @@
  */
 import { access } from 'node:fs/promises';
 import { AGENT_VERSION } from '@rstwatch/agent';
+import { LOG_LEVELS } from '@rstwatch/config';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INPUT, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { list, type Overrides, overridesFrom } from './overrides.js';
@@ -49,16 +50,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
   program
     .description('Why are TCP connections being reset, and by whom? Capture, classify and query TCP RSTs.')
     .version(AGENT_VERSION, '-V, --version', 'print the version')
-    .addOption(
-      new Option('--log-level <level>', 'log level').choices([
-        'trace',
-        'debug',
-        'info',
-        'warn',
-        'error',
-        'fatal',
-      ]),
-    )
+    .addOption(new Option('--log-level <level>', 'log level (overrides log.level)').choices([...LOG_LEVELS]))
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({

@@ -1,15 +1,7 @@
 /** Subcommand handlers: load the configuration with the flags as overrides, start the job, map errors. */
 
-import { type Agent, type AgentRunConfig, registerAgentMetrics, runAgent } from '@rstwatch/agent';
+import { type Agent, agentRunConfig, registerAgentMetrics, runAgent } from '@rstwatch/agent';
 import { type Config, ConfigError, type DeepPartial, dumpConfig, loadConfig } from '@rstwatch/config';
-import {
-  analyze,
-  clickhouseFromConfig,
-  kafkaConnection,
-  migrateFromConfig,
-  runEmbedded,
-  runProcessor,
-} from '@rstwatch/processor';
 import { getQuery, planDdl, QUERIES, runQuery } from '@rstwatch/store';
 import { createLogger, createMetrics, startHttpServer } from '@rstwatch/telemetry';
 import { generateTrace } from '@rstwatch/tracegen';
@@ -20,6 +12,11 @@ import { type Overrides, overridesFrom } from './overrides.js';
 import { formatTable } from './table.js';
 
 type Opts = Record<string, unknown>;
+
+/** `@rstwatch/processor`, loaded only by the commands that need it (the agent does not). */
+function processor(): Promise<typeof import('@rstwatch/processor')> {
+  return import('@rstwatch/processor');
+}
 
 const opt = <T>(o: Opts, k: string): T | undefined => o[k] as T | undefined;
 
@@ -48,31 +45,6 @@ export async function configFor(cmd: Command, io: CliIo, overrides: Overrides): 
 
 function logger(config: Config, name: string) {
   return createLogger({ level: config.log.level, format: config.log.format, name });
-}
-
-/** The agent's settings from the configuration. */
-export function agentRunConfig(config: Config): AgentRunConfig {
-  const a = config.agent;
-  return {
-    sensorId: config.sensor.id,
-    kafka: kafkaConnection(config),
-    topic: config.kafka.topics.headers,
-    statsTopic: config.kafka.topics.sensors,
-    iface: a.iface,
-    pcap: a.pcap,
-    bpf: a.bpf,
-    snaplen: a.snaplen,
-    replaySpeed: a.replaySpeed,
-    maxHeaders: a.batch.maxHeaders,
-    maxBytes: a.batch.maxBytes,
-    lingerMs: a.batch.lingerMs,
-    bufferMaxBytes: a.bufferMaxBytes,
-    compression: a.compression,
-    acks: a.acks === 'all' ? -1 : a.acks === 'leader' ? 1 : 0,
-    idempotent: a.idempotent,
-    heartbeatIntervalS: a.heartbeatIntervalS,
-    retries: a.retries,
-  };
 }
 
 /** Map an error from a long-running job to an exit code (capture file problems are input errors). */
@@ -115,7 +87,7 @@ export async function agentCommand(cmd: Command, io: CliIo): Promise<number> {
   try {
     // Start in order: metrics endpoint, then the agent (producer, capture); stop in reverse.
     if (config.metrics.enabled) {
-      const registry = createMetrics();
+      const { registry } = createMetrics();
       registerAgentMetrics(registry, () => agent);
       try {
         server = await startHttpServer({
@@ -167,6 +139,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
       ['clickhouse.url', o.clickhouse],
     ]),
   );
+  const { analyze } = await processor();
   return analyze({
     file,
     format: o.format as 'table' | 'ndjson',
@@ -196,6 +169,7 @@ export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
     throw new CliError('run needs exactly one of --iface IF or --pcap FILE', EXIT_USAGE);
   }
   if (pcap !== undefined) await readable(pcap, 'capture file');
+  const { runEmbedded } = await processor();
   try {
     await runEmbedded(config, {
       ...(iface !== undefined ? { iface } : {}),
@@ -221,6 +195,7 @@ export async function processorCommand(cmd: Command, io: CliIo): Promise<number>
       ['metrics.listen', o.metricsListen],
     ]),
   );
+  const { runProcessor } = await processor();
   try {
     await runProcessor(config, { signal: io.signal, logger: logger(config, 'processor') });
     return EXIT_OK;
@@ -240,6 +215,7 @@ export async function migrateCommand(cmd: Command, io: CliIo): Promise<number> {
     for (const sql of planDdl(config.clickhouse.database, migrateOpts)) io.stdout.write(`${sql.trim()};\n\n`);
     return EXIT_OK;
   }
+  const { clickhouseFromConfig, migrateFromConfig } = await processor();
   const client = clickhouseFromConfig(config);
   try {
     await migrateFromConfig(client, config);
@@ -278,6 +254,7 @@ export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
     params[kv.slice(0, i)] = kv.slice(i + 1);
   }
   const config = await configFor(cmd, io, overridesFrom([['clickhouse.url', o.clickhouse]]));
+  const { clickhouseFromConfig } = await processor();
   const client = clickhouseFromConfig(config);
   try {
     let rows: Record<string, unknown>[];
