@@ -118,6 +118,7 @@ describe('loadConfig', () => {
       loadConfig({ file: file('clickhouse:\n  writer:\n    maxRows: x\n'), env: {} }),
     );
     expect(e.path).toBe('clickhouse.writer.maxRows');
+    expect(e.cause).toBeInstanceOf(Error); // the zod error, for debugging
     expect(e.message).toMatch(
       /^config error at clickhouse\.writer\.maxRows \(.*:3\): expected a positive integer, got "x"$/,
     );

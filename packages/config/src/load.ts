@@ -138,7 +138,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
         issues.push(issue(path, `${expected}, got ${show(i.input)}`));
       }
     }
-    throw new ConfigError(issues);
+    throw new ConfigError(issues, { cause: r.error });
   }
   const cfg = r.data;
 

@@ -182,11 +182,16 @@ export async function generateTrace(opts: TraceOptions): Promise<TraceSummary> {
         parked[id] = false;
         active++;
       }
-      // Run the task for as long as its next packet is not later than every other task's.
+      // Run the task for as long as its next packet is not later than every other task's. Chunk
+      // flushes happen inside the loop so that the schedule (and the file) never depends on chunk size.
       const limit = heap.topKey();
       for (;;) {
         g.now = t;
         const r = it.next();
+        if (g.full) {
+          await pending;
+          pending = write(g.take());
+        }
         if (r.done) {
           active--;
           scripts[id] = null;
@@ -199,14 +204,10 @@ export async function generateTrace(opts: TraceOptions): Promise<TraceSummary> {
           parked[id] = true;
           active--;
         }
-        if (t > limit || parked[id] || g.full || g.done) {
+        if (t > limit || parked[id] || g.done) {
           heap.push(id, t);
           break;
         }
-      }
-      if (g.full) {
-        await pending;
-        pending = write(g.take());
       }
     }
     await pending;
