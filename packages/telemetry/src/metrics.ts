@@ -71,6 +71,38 @@ export class Metrics {
     return new Gauge<L>(cfg);
   }
 
+  /**
+   * A counter that follows cumulative values kept elsewhere (plain numbers on a component), read at
+   * scrape time so nothing touches the hot path. `read` yields `[labels, total]` pairs; totals that
+   * go down (a restart of the component) are ignored until they pass the last value again.
+   */
+  followCounter<L extends string = string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: () => Iterable<readonly [Partial<Record<L, string>>, number]>,
+  ): Counter<L> {
+    const full = this.name(name);
+    if (!full.endsWith('_total')) throw new Error(`counter "${full}" must end in _total`);
+    const last = new Map<string, number>();
+    return new Counter<L>({
+      name: full,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.registry],
+      collect(this: Counter<L>) {
+        for (const [labels, value] of read()) {
+          const key = JSON.stringify(labels);
+          const prev = last.get(key) ?? 0;
+          if (value > prev) {
+            this.inc(labels, value - prev);
+            last.set(key, value);
+          }
+        }
+      },
+    });
+  }
+
   /** A histogram (get-or-create). Use base units: seconds, bytes. */
   histogram<L extends string = string>(
     name: string,

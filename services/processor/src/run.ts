@@ -132,12 +132,13 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
       },
     ]);
     if (config.metrics.enabled) {
-      const registry = createMetrics();
+      const registry = createMetrics('rstwatch_', { service: 'processor' });
+      registry.collectProcessMetrics();
       exposeMetrics(registry, metrics, writer, loop);
       const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
         startHttpServer({
           listen: config.metrics.listen,
-          registry,
+          registry: registry.registry,
           health: () => ({ ok: true }),
           ready: () => ({
             ok: ready,

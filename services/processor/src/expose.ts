@@ -1,0 +1,76 @@
+/** Prometheus metrics of the processor, read from its counters at scrape time (rstwatch_processor_*). */
+import type { Metrics } from '@rstwatch/telemetry';
+import type { ProcessorMetrics } from './metrics.js';
+import type { ConsumerLoop } from './processor.js';
+import type { UnitWriter } from './unit-writer.js';
+
+export function exposeMetrics(
+  m: Metrics,
+  pm: ProcessorMetrics,
+  writer: UnitWriter,
+  loop: ConsumerLoop,
+): void {
+  const partitioned = (map: Map<string, number>) =>
+    [...map.entries()].map(([k, v]) => [{ partition: k }, v] as const);
+  m.followCounter('processor_headers_total', 'TCP headers processed (including warm-up replay).', [], () => [
+    [{}, pm.headersTotal],
+  ]);
+  m.followCounter(
+    'processor_partition_headers_total',
+    'TCP headers processed, by partition.',
+    ['partition'],
+    () => partitioned(pm.headersByPartition),
+  );
+  m.followCounter('processor_rst_events_total', 'RST events emitted.', [], () => [[{}, pm.eventsTotal]]);
+  m.followCounter('processor_flows_total', 'Flow records emitted.', [], () => [[{}, pm.flowsTotal]]);
+  m.followCounter(
+    'processor_units_written_total',
+    'Units (offset ranges) acknowledged by ClickHouse.',
+    [],
+    () => [[{}, pm.unitsWritten]],
+  );
+  m.followCounter(
+    'processor_dead_letters_total',
+    'Undecodable messages sent to the dead-letter topic.',
+    ['reason'],
+    () => [...pm.deadLetters.entries()].map(([reason, v]) => [{ reason }, v] as const),
+  );
+  m.followCounter(
+    'processor_insert_failures_total',
+    'Failed ClickHouse insert attempts (each is retried).',
+    [],
+    () => [[{}, writer.failures]],
+  );
+  m.followCounter(
+    'processor_rows_inserted_total',
+    'Rows acknowledged by ClickHouse, by table.',
+    ['table'],
+    () => Object.entries(writer.insertedRows).map(([table, v]) => [{ table }, v] as const),
+  );
+  m.gauge(
+    'processor_consumer_lag',
+    'Messages behind the high watermark, by partition.',
+    ['partition'],
+    (g) => {
+      g.reset();
+      for (const [partition, v] of pm.lagByPartition) g.set({ partition }, v);
+    },
+  );
+  m.gauge('processor_assigned_partitions', 'Partitions assigned to this member.', [], (g) => {
+    g.set(loop.assignedPartitions);
+  });
+  m.gauge(
+    'processor_paused_partitions',
+    'Partitions paused while ClickHouse inserts are retried.',
+    [],
+    (g) => {
+      g.set(writer.retrying);
+    },
+  );
+  m.gauge('processor_insert_seconds_last', 'Duration of the last unit insert.', [], (g) => {
+    g.set(pm.insertMsLast / 1000);
+  });
+  m.gauge('processor_insert_seconds_max', 'Longest unit insert since start.', [], (g) => {
+    g.set(pm.insertMsMax / 1000);
+  });
+}
