@@ -7,11 +7,14 @@
 
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 import { type ParseStats, parseCaptureFile } from '@rstwatch/packet';
+import { RowWriter } from '@rstwatch/store';
 import { LocalPipeline } from './local.js';
+import { clickhouseFromConfig, migrateFromConfig } from './run.js';
 import { Summary } from './summary.js';
 
 export interface AnalyzeOptions {
@@ -201,6 +204,43 @@ interface StoreSink {
   close(): Promise<void>;
 }
 
-async function openStore(_config: Config, _file: string): Promise<StoreSink> {
-  throw new Error('--store is not wired yet');
+/**
+ * Writes analyze's output into ClickHouse (embedded unless `clickhouse.url` names a server). Each run
+ * appends: rows carry `ingest_token` = `analyze:<file digest>:<run>:<unit>`, so one run's rows can be
+ * found (and deleted) by prefix.
+ */
+async function openStore(config: Config, file: string): Promise<StoreSink> {
+  const st = await stat(file);
+  const fileId = createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+  const runId = Date.now().toString(36);
+  const client = clickhouseFromConfig(config);
+  try {
+    await migrateFromConfig(client, config);
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw new Error(`preparing ClickHouse at ${client.url}`, { cause: err });
+  }
+  const writer = new RowWriter(client, {
+    maxRows: config.clickhouse.writer.maxRows,
+    maxDelayMs: config.clickhouse.writer.flushMs,
+  });
+  let unit = 0;
+  const pending: Promise<void>[] = [];
+  const submit = (events: RstEvent[], flows: FlowRecord[]) => {
+    const p = writer.insert({ token: `analyze:${fileId}:${runId}:${unit++}`, events, flows });
+    p.catch(() => {}); // awaited in close(); don't let an early failure go unhandled meanwhile
+    pending.push(p);
+  };
+  return {
+    events: async (e) => submit(e, []),
+    flows: async (f) => submit([], f),
+    close: async () => {
+      try {
+        await writer.close();
+        await Promise.all(pending);
+      } finally {
+        await client.close();
+      }
+    },
+  };
 }
