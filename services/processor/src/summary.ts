@@ -108,7 +108,7 @@ function table(header: string[], rows: string[][]): string[] {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) =>
     `  ${r
-      .map((c, i) => (i === r.length - 1 ? c : /^[\d.]+$/.test(c) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+      .map((c, i) => (i === r.length - 1 ? c : /^\d+(\.\d+)?$/.test(c) ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
       .join('  ')}`.trimEnd();
   return [fmt(header), fmt(w.map((x) => '-'.repeat(x))), ...rows.map(fmt)];
 }
