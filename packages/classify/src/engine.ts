@@ -265,7 +265,7 @@ export class Engine {
           t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
         }
       }
-      if (t.pend[f] !== 0) this.observe(f, cols, i);
+      if (t.f32[f * 4 + 3] !== 0) this.observe(f, cols, i);
       if (rst) this.commit(slot, f, cols, i, s);
     }
     t.sweep(lastTs, Math.max(256, n * 2));
@@ -288,8 +288,8 @@ export class Engine {
     this.releaseThrough(this.p.meta[P_TAIL]! - 1);
     const t = this.tracker;
     const live: number[] = [];
-    for (let f = 0; f < t.maxFlows; f++) if ((t.fflags[f]! & FF_LIVE) !== 0) live.push(f);
-    live.sort((a, b) => t.firstTs[a]! - t.firstTs[b]! || t.gen[a]! - t.gen[b]!);
+    for (let f = 0; f < t.maxFlows; f++) if ((t.f16[f * 4 + 2]! & FF_LIVE) !== 0) live.push(f);
+    live.sort((a, b) => t.f64[a * 3]! - t.f64[b * 3]! || t.f32[a * 4 + 1]! - t.f32[b * 4 + 1]!);
     for (const f of live) t.end(f, 3);
     return this.end();
   }
@@ -342,7 +342,7 @@ export class Engine {
     const t = this.tracker;
     this.counters[K_ENDED]!++;
     // Held RSTs of this flow must be decided before its record says how it ended.
-    const pend = t.pend[f]!;
+    const pend = t.f32[f * 4 + 3]!;
     if (pend !== 0) this.releaseThrough(pend - 1);
     if (this.emitting) this.out.flows.push(buildFlowRecord(t, f));
   }
@@ -368,13 +368,13 @@ export class Engine {
     const seq = cols.seq[i]!;
     const ack = cols.ack[i]!;
     const ts = cols.tsUs[i]!;
-    const ff = t.fflags[f]!;
+    const ff = t.f16[f * 4 + 2]!;
     const isNew = t.created;
     const v6 = cols.ipVersion[i] === 6;
 
     r[b + F.F_TS] = ts;
     r[b + F.F_FLOW] = f;
-    r[b + F.F_GEN] = t.gen[f]!;
+    r[b + F.F_GEN] = t.f32[f * 4 + 1]!;
     r[b + F.F_DIR] = isNew ? 2 : d;
     r[b + F.F_FLAGS] = flags;
     r[b + F.F_SEQ] = seq;
@@ -400,8 +400,8 @@ export class Engine {
     }
 
     let ctx = 0;
-    const dfE = t.dflags[e]!;
-    const dfP = t.dflags[p]!;
+    const dfE = t.ep8[e * 9 + 8]!;
+    const dfP = t.ep8[p * 9 + 8]!;
     if (isNew) {
       ctx |= F.C_NEW;
       if ((ff & FF_TW_HIT) !== 0) ctx |= F.C_TW_HIT;
@@ -417,37 +417,39 @@ export class Engine {
       if ((dfP & DF_SENT_SYNACK) !== 0) ctx |= F.C_RECV_SYNACK;
       if (((dfE | dfP) & DF_SENT_DATA) !== 0) ctx |= F.C_ANY_DATA;
       if ((dfE & (DF_SENT_SYN | DF_SENT_SYNACK | DF_TTL_SET)) !== 0) ctx |= F.C_SENDER_SEEN;
-      const origSyn = (t.dflags[o]! & DF_SENT_SYN) !== 0;
-      const respSynAck = (t.dflags[o + 1]! & DF_SENT_SYNACK) !== 0;
+      const origSyn = (t.ep8[o * 9 + 8]! & DF_SENT_SYN) !== 0;
+      const respSynAck = (t.ep8[(o + 1) * 9 + 8]! & DF_SENT_SYNACK) !== 0;
       const midstream = !origSyn && !respSynAck;
       if (midstream) ctx |= F.C_MIDSTREAM;
-      const origAcked = ackedAfterSyn(t.first[o]!);
+      const origAcked = ackedAfterSyn(t.ep32[o * 8 + 6]!);
       if (origSyn && respSynAck && origAcked) ctx |= F.C_HS_COMPLETE;
-      const finAny = t.finCnt[e]! + t.finCnt[p]! > 0;
+      const finAny = t.ep8[e * 9 + 4]! + t.ep8[p * 9 + 4]! > 0;
       if (finAny) ctx |= F.C_FIN_ANY;
-      const rstBefore = t.rstCnt[e]! + t.rstCnt[p]! > 0;
+      const rstBefore = t.ep8[e * 9 + 5]! + t.ep8[p * 9 + 5]! > 0;
       if (rstBefore) ctx |= F.C_PREV_RST;
       let phase: number;
-      if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.finCnt[e]! > 0 && t.finCnt[p]! > 0)) phase = PH_CLOSED;
+      if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.ep8[e * 9 + 4]! > 0 && t.ep8[p * 9 + 4]! > 0))
+        phase = PH_CLOSED;
       else if (finAny) phase = PH_CLOSING;
       else if (!midstream && !origAcked) phase = PH_HANDSHAKE;
       else phase = PH_ESTABLISHED;
       r[b + F.F_PHASE] = phase;
-      if (origSyn && ack === (t.startSeq[o]! + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
+      if (origSyn && ack === (t.ep32[o * 8]! + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
 
       // Sequence checks against the receiver's view.
       let rcvNxt = -1;
-      if ((dfP & DF_SENT_ACK) !== 0 && (t.st[p] !== EP_INACTIVE || t.pkts[p]! > 0)) rcvNxt = t.lastAck[p]!;
-      else if (t.st[e] !== EP_INACTIVE) rcvNxt = t.lastSeq[e]!;
-      const senderKnown = t.st[e] !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
+      if ((dfP & DF_SENT_ACK) !== 0 && (t.ep8[p * 9] !== EP_INACTIVE || t.ep32[p * 8 + 4]! > 0))
+        rcvNxt = t.ep32[p * 8 + 3]!;
+      else if (t.ep8[e * 9] !== EP_INACTIVE) rcvNxt = t.ep32[e * 8 + 1]!;
+      const senderKnown = t.ep8[e * 9] !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
       if (phase === PH_HANDSHAKE && d === 1 && (dfE & DF_SENT_SYNACK) === 0) {
         r[b + F.F_IN_WIN] = -1;
         r[b + F.F_SEQ_EXACT] = -1;
       } else if (rcvNxt >= 0 && senderKnown) {
-        let wnd = t.win[p]! * 2 ** t.wscale[p]!;
+        let wnd = t.ep16[p * 5]! * 2 ** t.ep8[p * 9 + 2]!;
         if (wnd === 0) wnd = 65535;
         const dl = seqDelta(seq, rcvNxt);
-        const exact = seq === rcvNxt || seq === t.lastSeq[e];
+        const exact = seq === rcvNxt || seq === t.ep32[e * 8 + 1];
         r[b + F.F_SEQ_EXACT] = exact ? 1 : 0;
         r[b + F.F_IN_WIN] = exact || (dl >= 0 && dl < wnd) ? 1 : 0;
         r[b + F.F_RCV_NXT] = rcvNxt;
@@ -457,26 +459,26 @@ export class Engine {
       }
       // RST answering the receiver's last segment: seq = that segment's ack.
       const lastFromRecv = ((ff & FF_LAST_FROM_RESP) !== 0) === (d === 0);
-      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.lastAck[p]) ctx |= F.C_ANSWERS_LAST;
+      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.ep32[p * 8 + 3]) ctx |= F.C_ANSWERS_LAST;
       // Retransmissions of the same segment still unacknowledged.
-      r[b + F.F_RX_SAME] = t.rxSame[e]!;
-      if (seqDelta(t.lastSeq[e]!, t.ackSeq[e]!) > 0) ctx |= F.C_RX_UNACKED;
+      r[b + F.F_RX_SAME] = t.ep8[e * 9 + 6]!;
+      if (seqDelta(t.ep32[e * 8 + 1]!, t.ep32[e * 8 + 2]!) > 0) ctx |= F.C_RX_UNACKED;
       // Stepping RST sequence numbers beyond anything the sender sent.
-      if (t.rstCnt[e]! > 0) {
+      if (t.ep8[e * 9 + 5]! > 0) {
         const prevSeq = t.histMark[e * 3 + 2]!;
-        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.lastSeq[e]!) > 0)
+        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.ep32[e * 8 + 1]!) > 0)
           ctx |= F.C_SEQ_STEP;
       }
-      r[b + F.F_IDLE_S] = (ts - t.lastAct[f]!) / 1e6;
-      r[b + F.F_STAGE] = stageOf(t.first[e]!);
+      r[b + F.F_IDLE_S] = (ts - t.f64[f * 3 + 2]!) / 1e6;
+      r[b + F.F_STAGE] = stageOf(t.ep32[e * 8 + 6]!);
     }
 
     // TTL / IP-ID baseline of the claimed sender: this flow direction first, else the host.
     let ttlExp = -1;
     let lastId = -1;
     if (!isNew && (dfE & DF_TTL_SET) !== 0) {
-      ttlExp = t.ttl[e]!;
-      lastId = t.ipId[e]!;
+      ttlExp = t.ep8[e * 9 + 3]!;
+      lastId = t.ep16[e * 5 + 1]!;
       ctx |= F.C_TTL_FROM_FLOW;
     } else {
       // Another flow's IP IDs say nothing about this one (per-socket counters): TTL only.
@@ -501,11 +503,15 @@ export class Engine {
     r[b + F.F_GRP_RSTACK] = withAck ? 1 : 0;
     r[b + F.F_GRP_ACK] = ack;
     r[b + F.F_GRP_ACK0] = ack === 0 ? 1 : 0;
-    const prev = isNew ? 0 : t.pend[f]!;
+    const prev = isNew ? 0 : t.f32[f * 4 + 3]!;
     r[b + F.F_PREV] = prev;
     if (prev !== 0 && prev - 1 >= meta[P_HEAD]!) {
       const pb = ((prev - 1) % F.HELD_MAX) * F.FACTS;
-      if (r[pb + F.F_DIR] === d && r[pb + F.F_POST_SENDER_ANY] === 0 && r[pb + F.F_GEN] === t.gen[f]) {
+      if (
+        r[pb + F.F_DIR] === d &&
+        r[pb + F.F_POST_SENDER_ANY] === 0 &&
+        r[pb + F.F_GEN] === t.f32[f * 4 + 1]
+      ) {
         r[b + F.F_GRP_RST] = r[b + F.F_GRP_RST]! + r[pb + F.F_GRP_RST]!;
         r[b + F.F_GRP_RSTACK] = r[b + F.F_GRP_RSTACK]! + r[pb + F.F_GRP_RSTACK]!;
         r[b + F.F_GRP_ACKDIFF] = r[pb + F.F_GRP_ACKDIFF] === 1 || r[pb + F.F_GRP_ACK] !== ack ? 1 : 0;
@@ -526,7 +532,7 @@ export class Engine {
     const t = this.tracker;
     const r = this.p.facts;
     const b = slot * F.FACTS;
-    const hl = t.histLen[f]!;
+    const hl = t.f8[f * 5 + 2]!;
     r[b + F.F_HISTLEN] = hl;
     const ho = slot * HISTORY_MAX;
     const fo = f * HISTORY_MAX;
@@ -536,7 +542,7 @@ export class Engine {
     if (r[b + F.F_DIR] !== 2) r[b + F.F_DIR] = t.dir;
     const seqNo = this.p.meta[P_TAIL]!;
     this.p.meta[P_TAIL] = seqNo + 1;
-    t.pend[f] = seqNo + 1;
+    t.f32[f * 4 + 3] = seqNo + 1;
     this.counters[K_RST]!++;
   }
 
@@ -545,7 +551,7 @@ export class Engine {
     const t = this.tracker;
     const r = this.p.facts;
     const head = this.p.meta[P_HEAD]!;
-    const gen = t.gen[f]!;
+    const gen = t.f32[f * 4 + 1]!;
     const d = t.dir;
     const flags = cols.flags[i]!;
     const rst = (flags & TCP_RST) !== 0;
@@ -553,7 +559,7 @@ export class Engine {
     const pureAck = (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) === TCP_ACK && len === 0;
     const withAck = (flags & TCP_ACK) !== 0;
     const ack = cols.ack[i]!;
-    let s = t.pend[f]!;
+    let s = t.f32[f * 4 + 3]!;
     let guard = 0;
     while (s !== 0 && s - 1 >= head && guard++ < F.HELD_MAX) {
       const b = ((s - 1) % F.HELD_MAX) * F.FACTS;
@@ -614,10 +620,10 @@ export class Engine {
     const v = classifyFacts(r, b, this.config);
     const t = this.tracker;
     const f = r[b + F.F_FLOW]!;
-    if ((t.fflags[f]! & FF_LIVE) !== 0 && t.gen[f] === r[b + F.F_GEN]) {
-      t.rstCause[f] = CAUSES.indexOf(v.cause);
-      t.rstOrigin[f] = ORIGINS.indexOf(v.origin);
-      if (t.pend[f] === seqNo + 1) t.pend[f] = 0;
+    if ((t.f16[f * 4 + 2]! & FF_LIVE) !== 0 && t.f32[f * 4 + 1] === r[b + F.F_GEN]) {
+      t.f8[f * 5 + 3] = CAUSES.indexOf(v.cause);
+      t.f8[f * 5 + 4] = ORIGINS.indexOf(v.origin);
+      if (t.f32[f * 4 + 3] === seqNo + 1) t.f32[f * 4 + 3] = 0;
     }
     meta[P_HEAD] = seqNo + 1;
     if (this.emitting) this.out.events.push(this.buildEvent(slot, v));

@@ -19,8 +19,8 @@ function base62(n: number, width: number): string {
 
 /** Zeek-looking connection uid (`C` + 17 base62 characters), deterministic per flow generation. */
 export function flowUid(t: FlowTracker, f: number): string {
-  const g = t.gen[f]!;
-  const h = t.hash[f]!;
+  const g = t.f32[f * 4 + 1]!;
+  const h = t.f32[f * 4]!;
   const mix = Math.imul(g ^ 0x5bd1e995, 0x27d4eb2d) >>> 0;
   return `C${base62(h, 6)}${base62(mix, 6)}${base62(g, 5)}`;
 }
@@ -28,43 +28,43 @@ export function flowUid(t: FlowTracker, f: number): string {
 /** Community ID v1 of flow f. */
 export function flowCommunityId(t: FlowTracker, f: number): string {
   const o = f * ADDR_BYTES;
-  return communityId(t.addrO, o, t.portO[f]!, t.addrR, o, t.portR[f]!);
+  return communityId(t.addrO, o, t.f16[f * 4]!, t.addrR, o, t.f16[f * 4 + 1]!);
 }
 
 /** conn_state code (index in CONN_STATES) of flow f now. */
 export function flowConnStateCode(t: FlowTracker, f: number, historyLen?: number): number {
   const h = t.history(f, historyLen);
-  return connStateCode(t.st[f * 2]!, t.st[f * 2 + 1]!, t.size(f, 0), t.size(f, 1), h);
+  return connStateCode(t.ep8[f * 2 * 9]!, t.ep8[(f * 2 + 1) * 9]!, t.size(f, 0), t.size(f, 1), h);
 }
 
 /** The flow record of flow f (call before the flow is released). */
 export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
   const o = f * ADDR_BYTES;
   const history = t.history(f);
-  const cs = connStateCode(t.st[f * 2]!, t.st[f * 2 + 1]!, t.size(f, 0), t.size(f, 1), history);
-  const cause = t.rstCause[f]!;
-  const origin = t.rstOrigin[f]!;
-  const tun = t.tunnel[f]!;
+  const cs = connStateCode(t.ep8[f * 2 * 9]!, t.ep8[(f * 2 + 1) * 9]!, t.size(f, 0), t.size(f, 1), history);
+  const cause = t.f8[f * 5 + 3]!;
+  const origin = t.f8[f * 5 + 4]!;
+  const tun = t.f8[f * 5 + 1]!;
   return {
-    ts: formatTs(t.firstTs[f]!),
+    ts: formatTs(t.f64[f * 3]!),
     uid: flowUid(t, f),
     'id.orig_h': formatAddr(t.addrO, o),
-    'id.orig_p': t.portO[f]!,
+    'id.orig_p': t.f16[f * 4]!,
     'id.resp_h': formatAddr(t.addrR, o),
-    'id.resp_p': t.portR[f]!,
+    'id.resp_p': t.f16[f * 4 + 1]!,
     proto: 'tcp',
-    duration: Math.round(t.lastTs[f]! - t.firstTs[f]!) / 1e6,
+    duration: Math.round(t.f64[f * 3 + 1]! - t.f64[f * 3]!) / 1e6,
     orig_bytes: t.size(f, 0),
     resp_bytes: t.size(f, 1),
     conn_state: CONN_STATE_NAMES[cs]!,
     history,
-    orig_pkts: t.pkts[f * 2]!,
-    orig_ip_bytes: t.ipBytes[f * 2]!,
-    resp_pkts: t.pkts[f * 2 + 1]!,
-    resp_ip_bytes: t.ipBytes[f * 2 + 1]!,
+    orig_pkts: t.ep32[f * 2 * 8 + 4]!,
+    orig_ip_bytes: t.ep32[f * 2 * 8 + 5]!,
+    resp_pkts: t.ep32[(f * 2 + 1) * 8 + 4]!,
+    resp_ip_bytes: t.ep32[(f * 2 + 1) * 8 + 5]!,
     community_id: flowCommunityId(t, f),
-    sensor: t.sensorName(t.sensor[f]!),
-    rst_count: t.rstCount[f]!,
+    sensor: t.sensorName(t.f8[f * 5]!),
+    rst_count: t.f16[f * 4 + 3]!,
     rst_cause: cause < CAUSES.length ? CAUSES[cause]! : null,
     rst_origin: origin < ORIGINS.length ? ORIGINS[origin]! : null,
     tunnel: tun > 0 && tun < TUNNEL_NAMES.length ? TUNNEL_NAMES[tun]! : null,

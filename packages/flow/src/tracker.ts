@@ -133,55 +133,43 @@ function timeWaitSize(maxFlows: number): number {
 
 function flowColumns(n: number): ColumnDef[] {
   const n2 = n * 2;
+  // Columns are grouped by access pattern: every field a packet touches for one flow (or one endpoint)
+  // sits in a few strided arrays, so a packet costs a handful of cache lines instead of one per field.
   return [
     { name: 'meta', ctor: Float64Array, length: 8 },
-    { name: 'firstTs', ctor: Float64Array, length: n },
-    { name: 'lastTs', ctor: Float64Array, length: n },
-    { name: 'lastAct', ctor: Float64Array, length: n },
+    { name: 'f64', ctor: Float64Array, length: n * F64_STRIDE },
     { name: 'idx', ctor: Int32Array, length: indexSize(n) },
     { name: 'free', ctor: Int32Array, length: n },
-    { name: 'hash', ctor: Uint32Array, length: n },
-    { name: 'gen', ctor: Uint32Array, length: n },
-    { name: 'histSeen', ctor: Uint32Array, length: n },
-    { name: 'pend', ctor: Uint32Array, length: n },
-    // per direction (index f * 2 + d, d = 0 originator, 1 responder)
-    { name: 'startSeq', ctor: Uint32Array, length: n2 },
-    { name: 'lastSeq', ctor: Uint32Array, length: n2 },
-    { name: 'ackSeq', ctor: Uint32Array, length: n2 },
-    { name: 'lastAck', ctor: Uint32Array, length: n2 },
+    { name: 'f32', ctor: Uint32Array, length: n * F32_STRIDE },
+    { name: 'ep32', ctor: Uint32Array, length: n2 * EP32_STRIDE },
     { name: 'histMark', ctor: Uint32Array, length: n2 * 3 },
-    { name: 'pkts', ctor: Uint32Array, length: n2 },
-    { name: 'ipBytes', ctor: Uint32Array, length: n2 },
-    { name: 'first', ctor: Uint32Array, length: n2 },
-    { name: 'rxSeq', ctor: Uint32Array, length: n2 },
-    { name: 'portO', ctor: Uint16Array, length: n },
-    { name: 'portR', ctor: Uint16Array, length: n },
-    { name: 'fflags', ctor: Uint16Array, length: n },
-    { name: 'rstCount', ctor: Uint16Array, length: n },
-    { name: 'win', ctor: Uint16Array, length: n2 },
-    { name: 'ipId', ctor: Uint16Array, length: n2 },
-    { name: 'cnt', ctor: Uint16Array, length: n2 * 3 },
-    { name: 'sensor', ctor: Uint8Array, length: n },
-    { name: 'tunnel', ctor: Uint8Array, length: n },
-    { name: 'histLen', ctor: Uint8Array, length: n },
-    { name: 'rstCause', ctor: Uint8Array, length: n },
-    { name: 'rstOrigin', ctor: Uint8Array, length: n },
-    { name: 'st', ctor: Uint8Array, length: n2 },
-    { name: 'prevSt', ctor: Uint8Array, length: n2 },
-    { name: 'wscale', ctor: Uint8Array, length: n2 },
-    { name: 'ttl', ctor: Uint8Array, length: n2 },
-    { name: 'finCnt', ctor: Uint8Array, length: n2 },
-    { name: 'rstCnt', ctor: Uint8Array, length: n2 },
-    { name: 'rxSame', ctor: Uint8Array, length: n2 },
-    { name: 'seqWraps', ctor: Uint8Array, length: n2 },
-    { name: 'dflags', ctor: Uint8Array, length: n2 },
+    { name: 'addrO32', ctor: Uint32Array, length: n * 4 },
+    { name: 'addrR32', ctor: Uint32Array, length: n * 4 },
+    { name: 'f16', ctor: Uint16Array, length: n * F16_STRIDE },
+    { name: 'ep16', ctor: Uint16Array, length: n2 * EP16_STRIDE },
+    { name: 'f8', ctor: Uint8Array, length: n * F8_STRIDE },
+    { name: 'ep8', ctor: Uint8Array, length: n2 * EP8_STRIDE },
     { name: 'hist', ctor: Uint8Array, length: n * HISTORY_MAX },
-    { name: 'addrO', ctor: Uint8Array, length: n * ADDR_BYTES },
-    { name: 'addrR', ctor: Uint8Array, length: n * ADDR_BYTES },
     { name: 'sensorLen', ctor: Uint8Array, length: MAX_SENSORS },
     { name: 'sensorNames', ctor: Uint8Array, length: MAX_SENSORS * SENSOR_NAME_MAX },
   ];
 }
+
+/**
+ * Strided column groups. Per flow f: f64[f*3+k] (first, last, last activity time), f32[f*4+k] (hash,
+ * generation, history-seen bits, held RST), f16[f*4+k] (orig port, resp port, flags, RST count), f8[f*5+k]
+ * (sensor, tunnel, history length, RST cause, RST origin). Per endpoint e = f*2+d: ep32[e*8+k] (start, last
+ * and ack seq, last ack sent, packets, IP bytes, first-packet codes, retransmitted seq), ep16[e*5+k]
+ * (window, IP ID, t/w/g counters), ep8[e*9+k] (state, previous state, window scale, TTL, FIN count, RST
+ * count, same-segment retransmissions, seq wraps, flags).
+ */
+export const F64_STRIDE = 3;
+export const F32_STRIDE = 4;
+export const F16_STRIDE = 4;
+export const F8_STRIDE = 5;
+export const EP32_STRIDE = 8;
+export const EP16_STRIDE = 5;
+export const EP8_STRIDE = 9;
 
 // meta slots
 const M_FREE_TOP = 0;
@@ -214,6 +202,15 @@ function endpointHash(a: Uint32Array, o: number, port: number): number {
   return h | 0;
 }
 
+/** Swap the `stride` elements of records a and b. */
+function swapStride(arr: Uint32Array | Uint16Array | Uint8Array, a: number, b: number, stride: number): void {
+  for (let k = 0; k < stride; k++) {
+    const t = arr[a * stride + k]!;
+    arr[a * stride + k] = arr[b * stride + k]!;
+    arr[b * stride + k] = t;
+  }
+}
+
 /** Seq difference a - b as a signed 32-bit integer (modulo 2^32). */
 export function seqDelta(a: number, b: number): number {
   return (a - b) | 0;
@@ -237,47 +234,20 @@ export class FlowTracker {
   private readonly idxSize: number;
 
   readonly meta: Float64Array;
-  readonly firstTs: Float64Array;
-  readonly lastTs: Float64Array;
-  readonly lastAct: Float64Array;
   readonly idx: Int32Array;
   readonly free: Int32Array;
-  readonly hash: Uint32Array;
-  readonly gen: Uint32Array;
-  readonly histSeen: Uint32Array;
-  /** Latest held RST of this flow (pending ring sequence number + 1), 0 when none. */
-  readonly pend: Uint32Array;
-  readonly startSeq: Uint32Array;
-  readonly lastSeq: Uint32Array;
-  readonly ackSeq: Uint32Array;
-  readonly lastAck: Uint32Array;
   readonly histMark: Uint32Array;
-  readonly pkts: Uint32Array;
-  readonly ipBytes: Uint32Array;
-  readonly first: Uint32Array;
-  readonly rxSeq: Uint32Array;
-  readonly portO: Uint16Array;
-  readonly portR: Uint16Array;
-  readonly fflags: Uint16Array;
-  readonly rstCount: Uint16Array;
-  readonly win: Uint16Array;
-  readonly ipId: Uint16Array;
-  readonly cnt: Uint16Array;
-  readonly sensor: Uint8Array;
-  readonly tunnel: Uint8Array;
-  readonly histLen: Uint8Array;
-  readonly rstCause: Uint8Array;
-  readonly rstOrigin: Uint8Array;
-  readonly st: Uint8Array;
-  readonly prevSt: Uint8Array;
-  readonly wscale: Uint8Array;
-  readonly ttl: Uint8Array;
-  readonly finCnt: Uint8Array;
-  readonly rstCnt: Uint8Array;
-  readonly rxSame: Uint8Array;
-  readonly seqWraps: Uint8Array;
-  readonly dflags: Uint8Array;
   readonly hist: Uint8Array;
+  /** Per-flow float64 group (see F64_STRIDE). */
+  readonly f64: Float64Array;
+  /** Per-flow uint32 group; f32[f*4+3] is the latest held RST (ring sequence number + 1), 0 when none. */
+  readonly f32: Uint32Array;
+  readonly f16: Uint16Array;
+  readonly f8: Uint8Array;
+  readonly ep32: Uint32Array;
+  readonly ep16: Uint16Array;
+  readonly ep8: Uint8Array;
+  /** Originator / responder address of flow f at byte offset f*16 (IPv4-mapped for IPv4). */
   readonly addrO: Uint8Array;
   readonly addrR: Uint8Array;
   private readonly addrO32: Uint32Array;
@@ -331,50 +301,21 @@ export class FlowTracker {
     this.timeWait = new TimeWaitMemory(timeWaitSize(this.maxFlows), shared.timeWait);
     const m = mapColumns(shared.flows, flowColumns(this.maxFlows));
     this.meta = m.meta as Float64Array;
-    this.firstTs = m.firstTs as Float64Array;
-    this.lastTs = m.lastTs as Float64Array;
-    this.lastAct = m.lastAct as Float64Array;
     this.idx = m.idx as Int32Array;
     this.free = m.free as Int32Array;
-    this.hash = m.hash as Uint32Array;
-    this.gen = m.gen as Uint32Array;
-    this.histSeen = m.histSeen as Uint32Array;
-    this.pend = m.pend as Uint32Array;
-    this.startSeq = m.startSeq as Uint32Array;
-    this.lastSeq = m.lastSeq as Uint32Array;
-    this.ackSeq = m.ackSeq as Uint32Array;
-    this.lastAck = m.lastAck as Uint32Array;
     this.histMark = m.histMark as Uint32Array;
-    this.pkts = m.pkts as Uint32Array;
-    this.ipBytes = m.ipBytes as Uint32Array;
-    this.first = m.first as Uint32Array;
-    this.rxSeq = m.rxSeq as Uint32Array;
-    this.portO = m.portO as Uint16Array;
-    this.portR = m.portR as Uint16Array;
-    this.fflags = m.fflags as Uint16Array;
-    this.rstCount = m.rstCount as Uint16Array;
-    this.win = m.win as Uint16Array;
-    this.ipId = m.ipId as Uint16Array;
-    this.cnt = m.cnt as Uint16Array;
-    this.sensor = m.sensor as Uint8Array;
-    this.tunnel = m.tunnel as Uint8Array;
-    this.histLen = m.histLen as Uint8Array;
-    this.rstCause = m.rstCause as Uint8Array;
-    this.rstOrigin = m.rstOrigin as Uint8Array;
-    this.st = m.st as Uint8Array;
-    this.prevSt = m.prevSt as Uint8Array;
-    this.wscale = m.wscale as Uint8Array;
-    this.ttl = m.ttl as Uint8Array;
-    this.finCnt = m.finCnt as Uint8Array;
-    this.rstCnt = m.rstCnt as Uint8Array;
-    this.rxSame = m.rxSame as Uint8Array;
-    this.seqWraps = m.seqWraps as Uint8Array;
-    this.dflags = m.dflags as Uint8Array;
     this.hist = m.hist as Uint8Array;
-    this.addrO = m.addrO as Uint8Array;
-    this.addrR = m.addrR as Uint8Array;
-    this.addrO32 = new Uint32Array(this.addrO.buffer, this.addrO.byteOffset, this.addrO.length >>> 2);
-    this.addrR32 = new Uint32Array(this.addrR.buffer, this.addrR.byteOffset, this.addrR.length >>> 2);
+    this.f64 = m.f64 as Float64Array;
+    this.f32 = m.f32 as Uint32Array;
+    this.f16 = m.f16 as Uint16Array;
+    this.f8 = m.f8 as Uint8Array;
+    this.ep32 = m.ep32 as Uint32Array;
+    this.ep16 = m.ep16 as Uint16Array;
+    this.ep8 = m.ep8 as Uint8Array;
+    this.addrO32 = m.addrO32 as Uint32Array;
+    this.addrR32 = m.addrR32 as Uint32Array;
+    this.addrO = new Uint8Array(this.addrO32.buffer, this.addrO32.byteOffset, this.addrO32.length * 4);
+    this.addrR = new Uint8Array(this.addrR32.buffer, this.addrR32.byteOffset, this.addrR32.length * 4);
     this.sensorLen = m.sensorLen as Uint8Array;
     this.sensorNames = m.sensorNames as Uint8Array;
   }
@@ -422,11 +363,11 @@ export class FlowTracker {
 
   /** Flow generation (unique per allocation, for uids and held-RST validation). */
   generation(f: number): number {
-    return this.gen[f]!;
+    return this.f32[f * 4 + 1]!;
   }
 
   /** History string of flow f (first `len` letters, all by default). */
-  history(f: number, len = this.histLen[f]!): string {
+  history(f: number, len = this.f8[f * 5 + 2]!): string {
     let s = '';
     const o = f * HISTORY_MAX;
     for (let k = 0; k < len; k++) s += String.fromCharCode(this.hist[o + k]!);
@@ -437,20 +378,20 @@ export class FlowTracker {
   size(f: number, d: number): number {
     const e = f * 2 + d;
     const p = f * 2 + (1 - d);
-    const start = this.startSeq[e]!;
-    const ack = this.ackSeq[e]!;
+    const start = this.ep32[e * 8]!;
+    const ack = this.ep32[e * 8 + 2]!;
     if (
-      this.prevSt[e] === EP_SYN_SENT &&
-      this.st[e] === EP_RESET &&
-      this.st[p] === EP_INACTIVE &&
+      this.ep8[e * 9 + 1] === EP_SYN_SENT &&
+      this.ep8[e * 9] === EP_RESET &&
+      this.ep8[p * 9] === EP_INACTIVE &&
       !(ack === start || ack === (start + 1) >>> 0)
     )
       return 0;
-    const last = this.lastSeq[e]!;
+    const last = this.ep32[e * 8 + 1]!;
     const top = seqDelta(last, ack) >= 0 ? last : ack;
-    let size = ((top - start) >>> 0) + this.seqWraps[e]! * 4294967296;
+    let size = ((top - start) >>> 0) + this.ep8[e * 9 + 7]! * 4294967296;
     if (size !== 0) size--;
-    if (this.finCnt[e]! > 0 && size !== 0) size--;
+    if (this.ep8[e * 9 + 4]! > 0 && size !== 0) size--;
     return size;
   }
 
@@ -497,8 +438,8 @@ export class FlowTracker {
     const ao = this.addrO32;
     const ar = this.addrR32;
     if (
-      this.portO[f] === sp &&
-      this.portR[f] === dp &&
+      this.f16[f * 4] === sp &&
+      this.f16[f * 4 + 1] === dp &&
       ao[fo] === s[o] &&
       ao[fo + 1] === s[o + 1] &&
       ao[fo + 2] === s[o + 2] &&
@@ -510,8 +451,8 @@ export class FlowTracker {
     )
       return 0;
     if (
-      this.portO[f] === dp &&
-      this.portR[f] === sp &&
+      this.f16[f * 4] === dp &&
+      this.f16[f * 4 + 1] === sp &&
       ao[fo] === d[o] &&
       ao[fo + 1] === d[o + 1] &&
       ao[fo + 2] === d[o + 2] &&
@@ -532,7 +473,7 @@ export class FlowTracker {
       const v = this.idx[pos]!;
       if (v === 0) return -1;
       const f = v - 1;
-      if (this.hash[f] === h && this.sensor[f] === sensor) {
+      if (this.f32[f * 4] === h && this.f8[f * 5] === sensor) {
         const d = this.keyMatch(f, c, i);
         if (d >= 0) {
           this.dir = d;
@@ -553,7 +494,7 @@ export class FlowTracker {
 
   private removeIndex(f: number): void {
     const size = this.idxSize;
-    let i = this.hash[f]! % size;
+    let i = this.f32[f * 4]! % size;
     while (this.idx[i] !== f + 1) {
       if (this.idx[i] === 0) return;
       i = i + 1 === size ? 0 : i + 1;
@@ -563,7 +504,7 @@ export class FlowTracker {
       j = j + 1 === size ? 0 : j + 1;
       const v = this.idx[j]!;
       if (v === 0) break;
-      const k = this.hash[v - 1]! % size;
+      const k = this.f32[(v - 1) * 4]! % size;
       // Move entry j back to the hole at i if its home slot k is not cyclically in (i, j].
       const inRange = i <= j ? k > i && k <= j : k > i || k <= j;
       if (!inRange) {
@@ -576,10 +517,10 @@ export class FlowTracker {
 
   /** Remove flow f from the table (after its record was emitted) and free its slot. */
   release(f: number): void {
-    if ((this.fflags[f]! & FF_LIVE) === 0) return;
+    if ((this.f16[f * 4 + 2]! & FF_LIVE) === 0) return;
     this.removeIndex(f);
-    this.fflags[f] = 0;
-    this.pend[f] = 0;
+    this.f16[f * 4 + 2] = 0;
+    this.f32[f * 4 + 3] = 0;
     const top = this.meta[M_FREE_TOP]!;
     this.free[top] = f;
     this.meta[M_FREE_TOP] = top + 1;
@@ -588,21 +529,21 @@ export class FlowTracker {
 
   /** End flow f now: notify the owner, then free it. */
   end(f: number, reason: number): void {
-    if ((this.fflags[f]! & FF_LIVE) === 0) return;
+    if ((this.f16[f * 4 + 2]! & FF_LIVE) === 0) return;
     this.rememberIfGraceful(f);
     this.onEnd(f, reason);
     this.release(f);
   }
 
   private rememberIfGraceful(f: number): void {
-    if ((this.fflags[f]! & FF_GRACEFUL) === 0) return;
+    if ((this.f16[f * 4 + 2]! & FF_GRACEFUL) === 0) return;
     const fo = f * ADDR_BYTES;
     const lowFirst = this.originatorIsLow(f);
     const a = lowFirst ? this.addrO : this.addrR;
     const b = lowFirst ? this.addrR : this.addrO;
-    const pa = lowFirst ? this.portO[f]! : this.portR[f]!;
-    const pb = lowFirst ? this.portR[f]! : this.portO[f]!;
-    this.timeWait.remember(this.hash[f]!, this.sensor[f]!, a, fo, pa, b, fo, pb, this.lastAct[f]!);
+    const pa = lowFirst ? this.f16[f * 4]! : this.f16[f * 4 + 1]!;
+    const pb = lowFirst ? this.f16[f * 4 + 1]! : this.f16[f * 4]!;
+    this.timeWait.remember(this.f32[f * 4]!, this.f8[f * 5]!, a, fo, pa, b, fo, pb, this.f64[f * 3 + 2]!);
   }
 
   private originatorIsLow(f: number): boolean {
@@ -611,23 +552,23 @@ export class FlowTracker {
       const d = this.addrO[fo + k]! - this.addrR[fo + k]!;
       if (d !== 0) return d < 0;
     }
-    return this.portO[f]! <= this.portR[f]!;
+    return this.f16[f * 4]! <= this.f16[f * 4 + 1]!;
   }
 
   /** Whether flow f should leave the table at capture time `nowUs`. */
   isExpired(f: number, nowUs: number): boolean {
-    const ff = this.fflags[f]!;
+    const ff = this.f16[f * 4 + 2]!;
     if ((ff & FF_LIVE) === 0) return false;
-    if ((ff & FF_DONE) !== 0 && nowUs - this.lastAct[f]! >= CLOSE_DELAY_US) return true;
+    if ((ff & FF_DONE) !== 0 && nowUs - this.f64[f * 3 + 2]! >= CLOSE_DELAY_US) return true;
     // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen.
-    const os = this.st[f * 2]!;
+    const os = this.ep8[f * 2 * 9]!;
     if (
       (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
-      this.st[f * 2 + 1] === EP_INACTIVE &&
-      nowUs - this.firstTs[f]! >= ATTEMPT_DELAY_US
+      this.ep8[(f * 2 + 1) * 9] === EP_INACTIVE &&
+      nowUs - this.f64[f * 3]! >= ATTEMPT_DELAY_US
     )
       return true;
-    return nowUs - this.lastAct[f]! > this.config.flowIdleExpiryS * 1e6;
+    return nowUs - this.f64[f * 3 + 2]! > this.config.flowIdleExpiryS * 1e6;
   }
 
   /** Examine up to `count` slots from the clock hand, ending expired flows. Returns flows ended. */
@@ -649,7 +590,7 @@ export class FlowTracker {
 
   /** End every live flow (end of input), in slot order. */
   endAll(reason: number): void {
-    for (let f = 0; f < this.maxFlows; f++) if ((this.fflags[f]! & FF_LIVE) !== 0) this.end(f, reason);
+    for (let f = 0; f < this.maxFlows; f++) if ((this.f16[f * 4 + 2]! & FF_LIVE) !== 0) this.end(f, reason);
   }
 
   private evictOne(): void {
@@ -658,9 +599,9 @@ export class FlowTracker {
     let best = -1;
     let bestTs = Number.POSITIVE_INFINITY;
     for (let k = 0, seen = 0; k < n && seen < 8; k++) {
-      if ((this.fflags[hand]! & FF_LIVE) !== 0) {
+      if ((this.f16[hand * 4 + 2]! & FF_LIVE) !== 0) {
         seen++;
-        const t = this.lastAct[hand]!;
+        const t = this.f64[hand * 3 + 2]!;
         if (t < bestTs) {
           bestTs = t;
           best = hand;
@@ -701,12 +642,14 @@ export class FlowTracker {
         f = -1;
       } else if (
         (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
-        (this.fflags[f]! & FF_DONE) !== 0 &&
-        (c.seq[i] !== this.startSeq[f * 2 + this.dir] ||
-          this.st[f * 2] === EP_RESET ||
-          this.st[f * 2 + 1] === EP_RESET)
+        (this.f16[f * 4 + 2]! & FF_DONE) !== 0 &&
+        (c.seq[i] !== this.ep32[(f * 2 + this.dir) * 8] ||
+          this.ep8[f * 2 * 9] === EP_RESET ||
+          this.ep8[(f * 2 + 1) * 9] === EP_RESET)
       ) {
-        reuse = (this.fflags[f]! & FF_GRACEFUL) !== 0 && ts - this.lastAct[f]! <= this.config.timeWaitS * 1e6;
+        reuse =
+          (this.f16[f * 4 + 2]! & FF_GRACEFUL) !== 0 &&
+          ts - this.f64[f * 3 + 2]! <= this.config.timeWaitS * 1e6;
         this.end(f, END_REUSED);
         f = -1;
       }
@@ -715,7 +658,7 @@ export class FlowTracker {
     f = this.allocate();
     this.initFlow(f, c, i, h, sensor);
     this.insertIndex(f, h);
-    if (reuse) this.fflags[f]! |= FF_TW_REUSE;
+    if (reuse) this.f16[f * 4 + 2]! |= FF_TW_REUSE;
     this.created = true;
     return f;
   }
@@ -741,64 +684,64 @@ export class FlowTracker {
       this.addrO[fo + k] = a[o + k]!;
       this.addrR[fo + k] = b[o + k]!;
     }
-    this.portO[f] = flip ? dp : sp;
-    this.portR[f] = flip ? sp : dp;
-    this.hash[f] = h;
-    this.sensor[f] = sensor;
-    this.tunnel[f] = c.tunnel[i]!;
+    this.f16[f * 4] = flip ? dp : sp;
+    this.f16[f * 4 + 1] = flip ? sp : dp;
+    this.f32[f * 4] = h;
+    this.f8[f * 5] = sensor;
+    this.f8[f * 5 + 1] = c.tunnel[i]!;
     const g = (this.meta[M_GEN]! + 1) % 4294967296;
     this.meta[M_GEN] = g;
-    this.gen[f] = g;
+    this.f32[f * 4 + 1] = g;
     const ts = c.tsUs[i]!;
-    this.firstTs[f] = ts;
-    this.lastTs[f] = ts;
-    this.lastAct[f] = ts;
-    this.histSeen[f] = 0;
-    this.histLen[f] = 0;
-    this.pend[f] = 0;
-    this.rstCount[f] = 0;
-    this.rstCause[f] = 255;
-    this.rstOrigin[f] = 255;
-    this.fflags[f] = FF_LIVE;
+    this.f64[f * 3] = ts;
+    this.f64[f * 3 + 1] = ts;
+    this.f64[f * 3 + 2] = ts;
+    this.f32[f * 4 + 2] = 0;
+    this.f8[f * 5 + 2] = 0;
+    this.f32[f * 4 + 3] = 0;
+    this.f16[f * 4 + 3] = 0;
+    this.f8[f * 5 + 3] = 255;
+    this.f8[f * 5 + 4] = 255;
+    this.f16[f * 4 + 2] = FF_LIVE;
     for (let d = 0; d < 2; d++) {
       const e = f * 2 + d;
-      this.st[e] = EP_INACTIVE;
-      this.prevSt[e] = EP_INACTIVE;
-      this.startSeq[e] = 0;
-      this.lastSeq[e] = 0;
-      this.ackSeq[e] = 0;
-      this.lastAck[e] = 0;
+      this.ep8[e * 9] = EP_INACTIVE;
+      this.ep8[e * 9 + 1] = EP_INACTIVE;
+      this.ep32[e * 8] = 0;
+      this.ep32[e * 8 + 1] = 0;
+      this.ep32[e * 8 + 2] = 0;
+      this.ep32[e * 8 + 3] = 0;
       this.histMark[e * 3] = 0;
       this.histMark[e * 3 + 1] = 0;
       this.histMark[e * 3 + 2] = 0;
-      this.cnt[e * 3] = 0;
-      this.cnt[e * 3 + 1] = 0;
-      this.cnt[e * 3 + 2] = 0;
-      this.pkts[e] = 0;
-      this.ipBytes[e] = 0;
-      this.first[e] = 0;
-      this.rxSeq[e] = 0;
-      this.rxSame[e] = 0;
-      this.win[e] = 0;
-      this.wscale[e] = 0;
-      this.ttl[e] = 0;
-      this.ipId[e] = 0;
-      this.finCnt[e] = 0;
-      this.rstCnt[e] = 0;
-      this.seqWraps[e] = 0;
-      this.dflags[e] = 0;
+      this.ep16[e * 5 + 2] = 0;
+      this.ep16[e * 5 + 3] = 0;
+      this.ep16[e * 5 + 4] = 0;
+      this.ep32[e * 8 + 4] = 0;
+      this.ep32[e * 8 + 5] = 0;
+      this.ep32[e * 8 + 6] = 0;
+      this.ep32[e * 8 + 7] = 0;
+      this.ep8[e * 9 + 6] = 0;
+      this.ep16[e * 5] = 0;
+      this.ep8[e * 9 + 2] = 0;
+      this.ep8[e * 9 + 3] = 0;
+      this.ep16[e * 5 + 1] = 0;
+      this.ep8[e * 9 + 4] = 0;
+      this.ep8[e * 9 + 5] = 0;
+      this.ep8[e * 9 + 7] = 0;
+      this.ep8[e * 9 + 8] = 0;
     }
     this.dir = flip ? 1 : 0;
     if (flip) this.addHistory(f, 0x5e); // '^'
     if ((flags & TCP_RST) !== 0) {
-      this.fflags[f]! |= FF_FIRST_RST;
+      this.f16[f * 4 + 2]! |= FF_FIRST_RST;
       const lowFirst = compareEndpoints(c, i) <= 0;
       const la = lowFirst ? c.srcAddr : c.dstAddr;
       const lb = lowFirst ? c.dstAddr : c.srcAddr;
       const pa = lowFirst ? sp : dp;
       const pb = lowFirst ? dp : sp;
       if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.config.timeWaitS * 1e6) >= 0)
-        this.fflags[f]! |= FF_TW_HIT;
+        this.f16[f * 4 + 2]! |= FF_TW_HIT;
     } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       const lowFirst = compareEndpoints(c, i) <= 0;
       const la = lowFirst ? c.srcAddr : c.dstAddr;
@@ -806,27 +749,27 @@ export class FlowTracker {
       const pa = lowFirst ? sp : dp;
       const pb = lowFirst ? dp : sp;
       if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.config.timeWaitS * 1e6) >= 0) {
-        this.fflags[f]! |= FF_TW_REUSE;
+        this.f16[f * 4 + 2]! |= FF_TW_REUSE;
         this.timeWait.forget(h);
       }
     }
   }
 
   private addHistory(f: number, code: number): void {
-    const n = this.histLen[f]!;
+    const n = this.f8[f * 5 + 2]!;
     if (n >= HISTORY_MAX) {
       this.onHistoryOverflow();
       return;
     }
     this.hist[f * HISTORY_MAX + n] = code;
-    this.histLen[f] = n + 1;
+    this.f8[f * 5 + 2] = n + 1;
   }
 
   /** Zeek's CheckHistory: add the letter the first time; returns true if it had been seen before. */
   private checkHistory(f: number, d: number, mask: number, code: number): boolean {
     const m = d === 0 ? mask : mask << 16;
-    if ((this.histSeen[f]! & m) === 0) {
-      this.histSeen[f]! |= m;
+    if ((this.f32[f * 4 + 2]! & m) === 0) {
+      this.f32[f * 4 + 2]! |= m;
       this.addHistory(f, letter(code, d));
       return false;
     }
@@ -835,19 +778,19 @@ export class FlowTracker {
 
   /** Zeek's ScaledHistoryEntry with base 10: letter at the 1st, 10th, 100th, ... occurrence. */
   private scaled(f: number, d: number, which: number, code: number): void {
-    const k = (f * 2 + d) * 3 + which;
-    const v = this.cnt[k]!;
+    const k = (f * 2 + d) * EP16_STRIDE + 2 + which;
+    const v = this.ep16[k]!;
     if (v === 0xffff) return;
     const n = v + 1;
-    this.cnt[k] = n;
+    this.ep16[k] = n;
     if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) this.addHistory(f, letter(code, d));
   }
 
   /** Both endpoints' flags say the connection is in TIME_WAIT territory (both FINs, both acked). */
   private setState(e: number, s: number): void {
-    if (this.st[e] !== s) {
-      this.prevSt[e] = this.st[e]!;
-      this.st[e] = s;
+    if (this.ep8[e * 9] !== s) {
+      this.ep8[e * 9 + 1] = this.ep8[e * 9]!;
+      this.ep8[e * 9] = s;
     }
   }
 
@@ -868,33 +811,34 @@ export class FlowTracker {
     const ack = c.ack[i]!;
     const len = c.payloadLen[i]!;
     const ts = c.tsUs[i]!;
-    const ff = this.fflags[f]!;
+    const ff = this.f16[f * 4 + 2]!;
 
     // Packet counters and the claimed sender's observations.
-    this.pkts[e] = (this.pkts[e]! + 1) >>> 0;
-    this.ipBytes[e] = (this.ipBytes[e]! + c.ipLen[i]!) >>> 0;
+    this.ep32[e * 8 + 4] = (this.ep32[e * 8 + 4]! + 1) >>> 0;
+    this.ep32[e * 8 + 5] = (this.ep32[e * 8 + 5]! + c.ipLen[i]!) >>> 0;
     this.ttlChanged = false;
     if (!rst) {
-      if ((this.dflags[e]! & DF_TTL_SET) === 0 || this.ttl[e] !== c.ttl[i]) this.ttlChanged = true;
-      this.ttl[e] = c.ttl[i]!;
-      this.ipId[e] = c.ipId[i]!;
-      this.dflags[e]! |= DF_TTL_SET;
-      const fc = this.first[e]!;
+      if ((this.ep8[e * 9 + 8]! & DF_TTL_SET) === 0 || this.ep8[e * 9 + 3] !== c.ttl[i])
+        this.ttlChanged = true;
+      this.ep8[e * 9 + 3] = c.ttl[i]!;
+      this.ep16[e * 5 + 1] = c.ipId[i]!;
+      this.ep8[e * 9 + 8]! |= DF_TTL_SET;
+      const fc = this.ep32[e * 8 + 6]!;
       const n = fc >>> 20;
       if (n < FIRST_MAX) {
         const code = syn ? PC_SYN : len > 0 ? PC_DATA : ackf && !fin ? PC_ACK : PC_OTHER;
-        this.first[e] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
+        this.ep32[e * 8 + 6] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
       }
-      if (syn) this.dflags[e]! |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
-      if (len > 0) this.dflags[e]! |= DF_SENT_DATA;
-      if (ackf) this.dflags[e]! |= DF_SENT_ACK;
-      if ((ff & FF_GRACEFUL) !== 0) this.fflags[f]! |= FF_PKT_AFTER_CLOSE;
-      if (ackf) this.lastAck[e] = ack;
+      if (syn) this.ep8[e * 9 + 8]! |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
+      if (len > 0) this.ep8[e * 9 + 8]! |= DF_SENT_DATA;
+      if (ackf) this.ep8[e * 9 + 8]! |= DF_SENT_ACK;
+      if ((ff & FF_GRACEFUL) !== 0) this.f16[f * 4 + 2]! |= FF_PKT_AFTER_CLOSE;
+      if (ackf) this.ep32[e * 8 + 3] = ack;
     }
-    if (d === 1) this.fflags[f]! |= FF_LAST_FROM_RESP;
-    else this.fflags[f]! &= ~FF_LAST_FROM_RESP;
+    if (d === 1) this.f16[f * 4 + 2]! |= FF_LAST_FROM_RESP;
+    else this.f16[f * 4 + 2]! &= ~FF_LAST_FROM_RESP;
     if (syn && !ackf && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0)
-      this.fflags[f]! |= FF_MALFORMED_SYN;
+      this.f16[f * 4 + 2]! |= FF_MALFORMED_SYN;
 
     // Sequence space of this segment.
     let segLen = len;
@@ -904,37 +848,37 @@ export class FlowTracker {
     const lastSeqSeg = (seq + segLen) >>> 0;
 
     // init_endpoint
-    switch (this.st[e]) {
+    switch (this.ep8[e * 9]) {
       case EP_INACTIVE:
         if (syn) {
-          this.ackSeq[e] = seq;
-          this.startSeq[e] = seq;
-          this.lastSeq[e] = lastSeqSeg;
+          this.ep32[e * 8 + 2] = seq;
+          this.ep32[e * 8] = seq;
+          this.ep32[e * 8 + 1] = lastSeqSeg;
         } else {
           // Partial connection: number as if a SYN was seen; the first packet is not a duplicate.
-          this.ackSeq[e] = (seq - 1) >>> 0;
-          this.startSeq[e] = (seq - 1) >>> 0;
-          this.lastSeq[e] = seq;
+          this.ep32[e * 8 + 2] = (seq - 1) >>> 0;
+          this.ep32[e * 8] = (seq - 1) >>> 0;
+          this.ep32[e * 8 + 1] = seq;
         }
         break;
       case EP_SYN_SENT:
       case EP_SYN_ACK_SENT:
       case EP_ESTABLISHED:
       case EP_PARTIAL:
-        if (syn && seq !== this.startSeq[e]) {
-          this.startSeq[e] = seq;
-          this.ackSeq[e] = seq;
-          this.lastSeq[e] = lastSeqSeg;
-          this.seqWraps[e] = 0;
+        if (syn && seq !== this.ep32[e * 8]) {
+          this.ep32[e * 8] = seq;
+          this.ep32[e * 8 + 2] = seq;
+          this.ep32[e * 8 + 1] = lastSeqSeg;
+          this.ep8[e * 9 + 7] = 0;
         }
         break;
       case EP_RESET:
-        if (syn && this.prevSt[e] === EP_INACTIVE) {
+        if (syn && this.ep8[e * 9 + 1] === EP_INACTIVE) {
           // Sequence numbers were seeded by a RST: a SYN means that RST may have been forged; re-seed.
-          this.startSeq[e] = seq;
-          this.ackSeq[e] = seq;
-          this.lastSeq[e] = lastSeqSeg;
-          this.seqWraps[e] = 0;
+          this.ep32[e * 8] = seq;
+          this.ep32[e * 8 + 2] = seq;
+          this.ep32[e * 8 + 1] = lastSeqSeg;
+          this.ep8[e * 9 + 7] = 0;
         }
         break;
     }
@@ -969,74 +913,78 @@ export class FlowTracker {
 
     // update_window (zero window history) and window bookkeeping
     const w = c.window[i]!;
-    if (w === 0 && !rst && this.st[p] !== EP_CLOSED && this.st[e] !== EP_RESET) this.scaled(f, d, 1, 0x57); // W
-    if (!syn && !fin && !rst && this.st[e] !== EP_CLOSED && this.st[e] !== EP_RESET) this.win[e] = w;
+    if (w === 0 && !rst && this.ep8[p * 9] !== EP_CLOSED && this.ep8[e * 9] !== EP_RESET)
+      this.scaled(f, d, 1, 0x57); // W
+    if (!syn && !fin && !rst && this.ep8[e * 9] !== EP_CLOSED && this.ep8[e * 9] !== EP_RESET)
+      this.ep16[e * 5] = w;
 
     const bothClosed =
-      (this.dflags[f * 2]! & DF_DID_CLOSE) !== 0 && (this.dflags[f * 2 + 1]! & DF_DID_CLOSE) !== 0;
-    if (!bothClosed) this.lastTs[f] = ts;
-    this.lastAct[f] = ts;
+      (this.ep8[f * 2 * 9 + 8]! & DF_DID_CLOSE) !== 0 &&
+      (this.ep8[(f * 2 + 1) * 9 + 8]! & DF_DID_CLOSE) !== 0;
+    if (!bothClosed) this.f64[f * 3 + 1] = ts;
+    this.f64[f * 3 + 2] = ts;
 
     if (syn) {
       // init_window
       if ((c.optFlags[i]! & OPT_WSCALE) === 0) {
-        this.wscale[e] = 0;
-        if (ackf) this.wscale[p] = 0;
+        this.ep8[e * 9 + 2] = 0;
+        if (ackf) this.ep8[p * 9 + 2] = 0;
       } else {
         const s = c.wscale[i]!;
-        this.wscale[e] = Math.min(s, 14);
+        this.ep8[e * 9 + 2] = Math.min(s, 14);
       }
-      this.win[e] = w;
+      this.ep16[e * 5] = w;
     }
-    if (fin) this.finCnt[e] = Math.min(255, this.finCnt[e]! + 1);
+    if (fin) this.ep8[e * 9 + 4] = Math.min(255, this.ep8[e * 9 + 4]! + 1);
     if (rst) {
-      this.rstCnt[e] = Math.min(255, this.rstCnt[e]! + 1);
-      if (this.rstCount[f]! < 0xffff) this.rstCount[f]!++;
+      this.ep8[e * 9 + 5] = Math.min(255, this.ep8[e * 9 + 5]! + 1);
+      if (this.f16[f * 4 + 3]! < 0xffff) this.f16[f * 4 + 3]!++;
     }
 
     if (ackf) {
-      if (this.st[p] === EP_INACTIVE) {
+      if (this.ep8[p * 9] === EP_INACTIVE) {
         const a1 = (ack - 1) >>> 0;
-        this.startSeq[p] = a1;
-        this.ackSeq[p] = a1;
-        this.lastSeq[p] = a1;
+        this.ep32[p * 8] = a1;
+        this.ep32[p * 8 + 2] = a1;
+        this.ep32[p * 8 + 1] = a1;
       } else if (!rst) {
-        const dAck = seqDelta(ack, this.ackSeq[p]!);
+        const dAck = seqDelta(ack, this.ep32[p * 8 + 2]!);
         if (!(ack === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) {
-          this.ackSeq[p] = ack;
-          this.rxSame[p] = 0;
+          this.ep32[p * 8 + 2] = ack;
+          this.ep8[p * 9 + 6] = 0;
           // Content gap: the peer acknowledges data we never saw (not for FIN/RST acks).
           if (
             !fin &&
-            (this.dflags[p]! & DF_SENT_DATA) !== 0 &&
-            seqDelta(ack, this.lastSeq[p]!) > 0 &&
-            this.st[p] !== EP_PARTIAL
+            (this.ep8[p * 9 + 8]! & DF_SENT_DATA) !== 0 &&
+            seqDelta(ack, this.ep32[p * 8 + 1]!) > 0 &&
+            this.ep8[p * 9] !== EP_PARTIAL
           ) {
             this.scaled(f, 1 - d, 2, 0x47); // G
-            this.lastSeq[p] = ack;
+            this.ep32[p * 8 + 1] = ack;
           }
         }
-        if (this.finCnt[p]! > 0 && seqDelta(ack, this.lastSeq[p]!) >= 0) this.dflags[p]! |= DF_FIN_ACKED;
+        if (this.ep8[p * 9 + 4]! > 0 && seqDelta(ack, this.ep32[p * 8 + 1]!) >= 0)
+          this.ep8[p * 9 + 8]! |= DF_FIN_ACKED;
       }
     }
 
     // update_last_seq
-    const deltaLast = seqDelta(lastSeqSeg, this.lastSeq[e]!);
+    const deltaLast = seqDelta(lastSeqSeg, this.ep32[e * 8 + 1]!);
     if ((syn || rst) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
       // don't trust
-    } else if (fin && this.lastSeq[e] === (this.startSeq[e]! + 1) >>> 0) {
+    } else if (fin && this.ep32[e * 8 + 1] === (this.ep32[e * 8]! + 1) >>> 0) {
       this.setLastSeq(e, lastSeqSeg);
-    } else if (this.st[e] === EP_RESET) {
+    } else if (this.ep8[e * 9] === EP_RESET) {
       // don't trust subsequent sequence numbers
     } else if (deltaLast > 0) {
       this.setLastSeq(e, lastSeqSeg);
     } else if (len > 0) {
       this.scaled(f, d, 0, 0x54); // T
-      if (seq === this.rxSeq[e]) {
-        if (this.rxSame[e]! < 255) this.rxSame[e]!++;
+      if (seq === this.ep32[e * 8 + 7]) {
+        if (this.ep8[e * 9 + 6]! < 255) this.ep8[e * 9 + 6]!++;
       } else {
-        this.rxSeq[e] = seq;
-        this.rxSame[e] = 1;
+        this.ep32[e * 8 + 7] = seq;
+        this.ep8[e * 9 + 6] = 1;
       }
     }
 
@@ -1044,19 +992,19 @@ export class FlowTracker {
 
     // Graceful close: both FINs seen and acknowledged.
     if (
-      (this.fflags[f]! & FF_GRACEFUL) === 0 &&
-      this.finCnt[e]! > 0 &&
-      this.finCnt[p]! > 0 &&
-      (this.dflags[e]! & DF_FIN_ACKED) !== 0 &&
-      (this.dflags[p]! & DF_FIN_ACKED) !== 0
+      (this.f16[f * 4 + 2]! & FF_GRACEFUL) === 0 &&
+      this.ep8[e * 9 + 4]! > 0 &&
+      this.ep8[p * 9 + 4]! > 0 &&
+      (this.ep8[e * 9 + 8]! & DF_FIN_ACKED) !== 0 &&
+      (this.ep8[p * 9 + 8]! & DF_FIN_ACKED) !== 0
     )
-      this.fflags[f]! |= FF_GRACEFUL;
+      this.f16[f * 4 + 2]! |= FF_GRACEFUL;
   }
 
   private setLastSeq(e: number, v: number): void {
-    if (v < this.lastSeq[e]! && seqDelta(v, this.lastSeq[e]!) > 0 && this.seqWraps[e]! < 255)
-      this.seqWraps[e]!++;
-    this.lastSeq[e] = v;
+    if (v < this.ep32[e * 8 + 1]! && seqDelta(v, this.ep32[e * 8 + 1]!) > 0 && this.ep8[e * 9 + 7]! < 255)
+      this.ep8[e * 9 + 7]!++;
+    this.ep32[e * 8 + 1] = v;
   }
 
   private stateMachine(
@@ -1074,13 +1022,13 @@ export class FlowTracker {
     const rst = (flags & TCP_RST) !== 0;
     const ackf = (flags & TCP_ACK) !== 0;
     let doClose = false;
-    switch (this.st[e]) {
+    switch (this.ep8[e * 9]) {
       case EP_INACTIVE: {
         if (syn) {
           if (d === 0) {
             this.setState(e, ackf ? EP_SYN_ACK_SENT : EP_SYN_SENT);
           } else {
-            if (!ackf && this.st[p] === EP_SYN_ACK_SENT && seq === this.startSeq[e]) {
+            if (!ackf && this.ep8[p * 9] === EP_SYN_ACK_SENT && seq === this.ep32[e * 8]) {
               // SYN/SYN-ACK reversal: flip the roles and establish.
               this.flip(f);
               // after the flip, this endpoint is the originator and the peer (was originator) responder
@@ -1090,7 +1038,7 @@ export class FlowTracker {
               this.setState(ne, EP_ESTABLISHED);
               return;
             }
-            if (this.st[p] === EP_SYN_SENT) this.setState(p, EP_ESTABLISHED);
+            if (this.ep8[p * 9] === EP_SYN_SENT) this.setState(p, EP_ESTABLISHED);
             this.setState(e, EP_ESTABLISHED);
           }
         }
@@ -1102,10 +1050,10 @@ export class FlowTracker {
           this.setState(e, EP_RESET);
           doClose = true;
         }
-        if (this.st[e] === EP_INACTIVE) {
-          if (d === 1 && len === 0 && this.st[p] === EP_SYN_SENT) {
+        if (this.ep8[e * 9] === EP_INACTIVE) {
+          if (d === 1 && len === 0 && this.ep8[p * 9] === EP_SYN_SENT) {
             // an eccentric ACK of the SYN before the SYN-ACK: not partial
-          } else if (ackf && this.st[p] === EP_ESTABLISHED) {
+          } else if (ackf && this.ep8[p * 9] === EP_ESTABLISHED) {
             this.setState(e, EP_ESTABLISHED);
           } else {
             this.setState(e, EP_PARTIAL);
@@ -1126,11 +1074,11 @@ export class FlowTracker {
         break;
       case EP_ESTABLISHED:
       case EP_PARTIAL:
-        if (syn && this.st[e] === EP_PARTIAL && this.st[p] === EP_INACTIVE && !ackf)
+        if (syn && this.ep8[e * 9] === EP_PARTIAL && this.ep8[p * 9] === EP_INACTIVE && !ackf)
           this.setState(e, EP_SYN_SENT);
         if (fin && !rst) {
           this.setState(e, EP_CLOSED);
-          if (this.st[p] === EP_RESET && this.prevSt[p] === EP_CLOSED) this.setState(p, EP_CLOSED);
+          if (this.ep8[p * 9] === EP_RESET && this.ep8[p * 9 + 1] === EP_CLOSED) this.setState(p, EP_CLOSED);
           doClose = true;
         }
         if (rst) {
@@ -1139,10 +1087,10 @@ export class FlowTracker {
         }
         break;
       case EP_CLOSED:
-        if (rst && this.st[p] !== EP_CLOSED) {
+        if (rst && this.ep8[p * 9] !== EP_CLOSED) {
           this.setState(e, EP_RESET);
-          if ((this.dflags[e]! & DF_DID_CLOSE) === 0) doClose = true;
-          this.fflags[f]! |= FF_DONE;
+          if ((this.ep8[e * 9 + 8]! & DF_DID_CLOSE) === 0) doClose = true;
+          this.f16[f * 4 + 2]! |= FF_DONE;
         }
         break;
       case EP_RESET:
@@ -1153,10 +1101,14 @@ export class FlowTracker {
   }
 
   private connectionClosed(f: number, e: number, p: number): void {
-    if ((this.dflags[e]! & DF_DID_CLOSE) !== 0) return;
-    this.dflags[e]! |= DF_DID_CLOSE;
-    if (this.st[e] === EP_RESET || (this.dflags[p]! & DF_DID_CLOSE) !== 0 || this.st[p] === EP_INACTIVE)
-      this.fflags[f]! |= FF_DONE;
+    if ((this.ep8[e * 9 + 8]! & DF_DID_CLOSE) !== 0) return;
+    this.ep8[e * 9 + 8]! |= DF_DID_CLOSE;
+    if (
+      this.ep8[e * 9] === EP_RESET ||
+      (this.ep8[p * 9 + 8]! & DF_DID_CLOSE) !== 0 ||
+      this.ep8[p * 9] === EP_INACTIVE
+    )
+      this.f16[f * 4 + 2]! |= FF_DONE;
   }
 
   /** Swap originator and responder of flow f (Zeek's FlipRoles), adding '^' to the history. */
@@ -1167,55 +1119,18 @@ export class FlowTracker {
       this.addrO[fo + k] = this.addrR[fo + k]!;
       this.addrR[fo + k] = t;
     }
-    const tp = this.portO[f]!;
-    this.portO[f] = this.portR[f]!;
-    this.portR[f] = tp;
+    const tp = this.f16[f * 4]!;
+    this.f16[f * 4] = this.f16[f * 4 + 1]!;
+    this.f16[f * 4 + 1] = tp;
     const a = f * 2;
     const b = a + 1;
-    const cols32 = [
-      this.startSeq,
-      this.lastSeq,
-      this.ackSeq,
-      this.lastAck,
-      this.pkts,
-      this.ipBytes,
-      this.first,
-      this.rxSeq,
-    ];
-    for (const col of cols32) {
-      const t = col[a]!;
-      col[a] = col[b]!;
-      col[b] = t;
-    }
-    const cols8: (Uint8Array | Uint16Array)[] = [
-      this.st,
-      this.prevSt,
-      this.wscale,
-      this.ttl,
-      this.finCnt,
-      this.rstCnt,
-      this.rxSame,
-      this.seqWraps,
-      this.dflags,
-      this.win,
-      this.ipId,
-    ];
-    for (const col of cols8) {
-      const t = col[a]!;
-      col[a] = col[b]!;
-      col[b] = t;
-    }
-    for (let k = 0; k < 3; k++) {
-      let t = this.histMark[a * 3 + k]!;
-      this.histMark[a * 3 + k] = this.histMark[b * 3 + k]!;
-      this.histMark[b * 3 + k] = t;
-      t = this.cnt[a * 3 + k]!;
-      this.cnt[a * 3 + k] = this.cnt[b * 3 + k]!;
-      this.cnt[b * 3 + k] = t;
-    }
-    const hs = this.histSeen[f]!;
-    this.histSeen[f] = ((hs >>> 16) | ((hs & 0xffff) << 16)) >>> 0;
-    this.fflags[f]! ^= FF_FLIPPED;
+    swapStride(this.ep32, a, b, EP32_STRIDE);
+    swapStride(this.ep16, a, b, EP16_STRIDE);
+    swapStride(this.ep8, a, b, EP8_STRIDE);
+    swapStride(this.histMark, a, b, 3);
+    const hs = this.f32[f * 4 + 2]!;
+    this.f32[f * 4 + 2] = ((hs >>> 16) | ((hs & 0xffff) << 16)) >>> 0;
+    this.f16[f * 4 + 2]! ^= FF_FLIPPED;
     this.addHistory(f, 0x5e);
     this.dir = 1 - this.dir;
   }
