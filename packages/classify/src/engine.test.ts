@@ -307,6 +307,73 @@ describe('RST causes from wire evidence', () => {
   });
 });
 
+describe('look-alikes and special packets', () => {
+  it('an on-path injector bursting RSTs with stepping seq stays injected_reset, not reset_attack', () => {
+    const tr = new Trace();
+    const c = tr
+      .conn(`${CLIENT}:43000`, `${SERVER}:443`, { r: { ttl: 52 } })
+      .handshake()
+      .data('o', 517);
+    const base = c.nxt.r;
+    c.rst('r', { ttl: 240, seq: base });
+    c.rst('r', { ttl: 240, seq: (base + 1460) >>> 0 });
+    c.rst('r', { ttl: 240, seq: (base + 4380) >>> 0 });
+    c.data('r', 1400);
+    const { events } = run(tr);
+    expect(events.map((e) => e.cause)).toEqual(['injected_reset', 'injected_reset', 'injected_reset']);
+    expect(events[1]!.evidence).toContain('rst_seq_change');
+    expect(events.every((e) => e.origin === 'middlebox')).toBe(true);
+  });
+
+  it('an off-path attacker stepping seq through the window is a reset_attack', () => {
+    const tr = new Trace();
+    const c = tr.conn(`${CLIENT}:43001`, `${SERVER}:179`).handshake().data('o', 10).data('r', 10).ack('o');
+    for (let k = 1; k <= 6; k++) c.rst('o', { ack: false, seq: (c.nxt.o + k * 70_000) >>> 0, ttl: 64 });
+    const { events } = run(tr);
+    expect(events).toHaveLength(6);
+    expect(events.every((e) => e.cause === 'reset_attack' && e.origin === 'spoofed')).toBe(true);
+  });
+
+  it('a SYN+RST packet is itself a malformed_syn event', () => {
+    const tr = new Trace();
+    tr.conn(`${CLIENT}:43002`, `${SERVER}:8080`).send('o', 'SR', { seq: 5 });
+    const e = only(tr);
+    expect(e.cause).toBe('malformed_syn');
+    expect(e.flags).toBe('SR');
+    expect(e.history).toBe('Q');
+  });
+
+  it('backscatter: a RST answering a SYN-ACK nobody asked for is unsolicited', () => {
+    const tr = new Trace();
+    const c = tr.conn(`${CLIENT}:43003`, '198.18.9.9:443');
+    c.synAck().rst('o', { ack: false, seq: c.nxt.o });
+    const e = only(tr);
+    expect(e.cause).toBe('unsolicited');
+    expect(e.origin).toBe('endpoint');
+    expect(e.history).toBe('^hR');
+  });
+
+  it('time_wait_reuse: the connecting side resets the TIME_WAIT ACK to its reused SYN', () => {
+    const tr = new Trace();
+    const c = tr
+      .conn(`${CLIENT}:43004`, `${SERVER}:8080`)
+      .handshake()
+      .data('o', 100)
+      .fin('r')
+      .ack('o')
+      .fin('o')
+      .ack('r');
+    const rcvNxt = c.nxt.o;
+    c.nxt.o = 5;
+    c.syn();
+    c.send('r', 'A', { ack: rcvNxt, seq: c.nxt.r });
+    c.rst('o', { ack: false, seq: rcvNxt });
+    const e = only(tr);
+    expect(e.cause).toBe('time_wait_reuse');
+    expect(e.direction).toBe('orig');
+  });
+});
+
 describe('tampering signatures', () => {
   it('PSH+ACK→RST=RST and PSH+ACK→RST≠RST for several RSTs after the first data packet', () => {
     let tr = new Trace();

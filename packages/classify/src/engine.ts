@@ -170,6 +170,7 @@ export class Engine {
   private emitting = true;
   private lastSensor = '';
   private lastSensorOrd = -1;
+  private lastFullSweepUs = Number.NEGATIVE_INFINITY;
 
   /** A new engine; all state is allocated in SharedArrayBuffers. Throws on invalid configuration. */
   static create(config: Partial<EngineConfig> = {}): Engine {
@@ -273,12 +274,20 @@ export class Engine {
     return this.end();
   }
 
-  /** Expire idle flows and release held RSTs up to capture time `nowUs` (µs). */
+  /**
+   * Release held RSTs and expire idle flows up to capture time `nowUs` (µs), e.g. when a partition goes
+   * quiet. The whole table is swept at most once per second of capture time; calls in between sweep a
+   * bounded slice, so calling this after every batch stays cheap.
+   */
   advanceTime(nowUs: number): EngineOutput {
     this.begin(true);
-    this.tracker.nowUs = nowUs;
+    const t = this.tracker;
+    t.nowUs = nowUs;
     this.releaseDue(nowUs);
-    this.tracker.sweep(nowUs, this.tracker.maxFlows);
+    if (nowUs - this.lastFullSweepUs >= 1_000_000) {
+      this.lastFullSweepUs = nowUs;
+      t.sweep(nowUs, t.maxFlows);
+    } else t.sweep(nowUs, 4096);
     return this.end();
   }
 
