@@ -504,7 +504,8 @@ const resetAttack: Scenario = function* (g, w) {
     yield k > 0 && v === 2 ? rng.range(10, 300) : think(rng);
     g.ttlOv = ttl;
     g.ipIdOv = rng.int(65536);
-    g.pkt(c, from, rng.chance(0.2) ? R | A : R, seq, rng.u32(), 0, L.reset_attack, true);
+    const flags = rng.chance(0.2) ? R | A : R;
+    g.pkt(c, from, flags, seq, flags & A ? rng.u32() : 0, 0, L.reset_attack, true);
     if (v === 1) {
       // In window but not exact: the victim answers with a challenge ACK (RFC 5961) and carries on.
       yield resp(c, victim);
