@@ -488,9 +488,34 @@ describe('Engine mechanics', () => {
     const tr = new Trace();
     for (let k = 0; k < 40; k++) tr.conn(`10.4.0.${k}:2000`, `${SERVER}:80`).syn();
     const { engine, flows } = runEngine(tr.columns(), { maxFlows: 16, maxHosts: 64 }, { batch: 7 });
-    expect(engine.stats().evictions + engine.stats().flows_ended).toBeGreaterThanOrEqual(40);
+    expect(engine.stats().evictions).toBe(24);
+    expect(engine.stats().flows_ended).toBe(40);
     expect(flows).toHaveLength(40);
     expect(new Set(flows.map((f) => f['id.orig_h'])).size).toBe(40);
+  });
+
+  it('advanceTime expires idle flows (S1 after flowIdleExpiryS) and closed ones after the close delay', () => {
+    const tr = new Trace();
+    tr.conn(`${CLIENT}:42010`, `${SERVER}:80`).handshake().data('o', 10).data('r', 10);
+    tr.conn(`${CLIENT}:42011`, `${SERVER}:80`).handshake().data('o', 10).fin('o').fin('r').ack('o');
+    const e = Engine.create({ ...SMALL, flowIdleExpiryS: 60 });
+    expect(e.processBatch(tr.columns(), 's').flows).toHaveLength(0);
+    const closed = e.advanceTime(tr.now + 6_000_000).flows;
+    expect(closed.map((f) => f.conn_state)).toEqual(['SF']);
+    const idle = e.advanceTime(tr.now + 61_000_000).flows;
+    expect(idle.map((f) => `${f.conn_state} ${f.history}`)).toEqual(['S1 ShADd']);
+    expect(e.stats().flows_active).toBe(0);
+  });
+
+  it('keeps the same 5-tuple from two sensors apart', () => {
+    const tr = new Trace();
+    tr.conn(`${CLIENT}:42012`, `${SERVER}:80`).syn();
+    const e = Engine.create(SMALL);
+    e.processBatch(tr.columns(), 'sensor-1');
+    e.processBatch(tr.columns(), 'sensor-2');
+    expect(e.stats().flows_active).toBe(2);
+    const flows = e.finish().flows;
+    expect(flows.map((f) => f.sensor).sort()).toEqual(['sensor-1', 'sensor-2']);
   });
 
   it('flow records carry the cause and origin of the RST that ended them', () => {

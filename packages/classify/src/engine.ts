@@ -36,6 +36,7 @@ import {
   DF_SENT_SYN,
   DF_SENT_SYNACK,
   DF_TTL_SET,
+  END_EVICTED,
   EP_ESTABLISHED,
   EP_INACTIVE,
   EP_PARTIAL,
@@ -217,7 +218,10 @@ export class Engine {
     this.tracker = tracker;
     this.p = F.mapPending(shared.pending);
     this.counters = new Float64Array(shared.counters);
-    tracker.onEnd = (f) => this.onFlowEnd(f);
+    tracker.onEnd = (f, reason) => {
+      if (reason === END_EVICTED) this.counters[K_EVICTIONS]!++;
+      this.onFlowEnd(f);
+    };
     tracker.onHistoryOverflow = () => {
       this.counters[A_HIST]!++;
     };
