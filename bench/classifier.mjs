@@ -6,8 +6,18 @@
 //   node bench/classifier.mjs [--packets N] [--runs R] [--concurrent C] [--seed S]
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Engine, DEFAULT_ENGINE_CONFIG } from '../packages/classify/dist/index.js';
-import { flowHash, HeaderColumns, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, OPT_MSS, OPT_WSCALE } from '../packages/core/dist/index.js';
+import { DEFAULT_ENGINE_CONFIG, Engine } from '../packages/classify/dist/index.js';
+import {
+  flowHash,
+  HeaderColumns,
+  OPT_MSS,
+  OPT_WSCALE,
+  TCP_ACK,
+  TCP_FIN,
+  TCP_PSH,
+  TCP_RST,
+  TCP_SYN,
+} from '../packages/core/dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -183,7 +193,8 @@ function referenceOnce(seed) {
     gen.fill(batch, Math.min(BATCH, PACKETS - done));
     done += batch.length;
     const c0 = process.cpuUsage();
-    for (let i = 0; i < batch.length; i++) acc = (acc + flowHash(batch, i) + batch.flags[i] + batch.seq[i]) | 0;
+    for (let i = 0; i < batch.length; i++)
+      acc = (acc + flowHash(batch, i) + batch.flags[i] + batch.seq[i]) | 0;
     const c1 = process.cpuUsage(c0);
     cpuUs += c1.user + c1.system;
   }
