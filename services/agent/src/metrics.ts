@@ -14,9 +14,11 @@ export function registerAgentMetrics(registry: Registry, get: () => Agent | unde
   const last = new Map<string, number>();
   /** A counter that follows a cumulative value read at scrape time. */
   const follow = (c: Counter<string>, key: string, value: number, labels: Record<string, string> = {}) => {
-    const prev = last.get(key) ?? 0;
-    if (value > prev) c.inc(labels, value - prev);
-    last.set(key, Math.max(prev, value));
+    const prev = last.get(key);
+    if (prev === undefined)
+      c.inc(labels, value); // also creates zero-valued series
+    else if (value > prev) c.inc(labels, value - prev);
+    last.set(key, Math.max(prev ?? 0, value));
   };
   const stats = () => {
     const a = get();

@@ -152,10 +152,14 @@ describe('rstwatch CLI', () => {
     expect(r.out).toContain('200 packets');
   });
 
-  it('migrate --dry-run prints DDL; query --list names queries; unknown query exits 2', () => {
+  it('migrate --dry-run prints the DDL', () => {
     const m = cli(['migrate', '--dry-run']);
+    expect(m.err).toBe('');
     expect(m.code).toBe(0);
     expect(m.out).toMatch(/CREATE TABLE/i);
+  });
+
+  it('query --list names queries; unknown query exits 2', () => {
     const l = cli(['query', '--list']);
     expect(l.code).toBe(0);
     expect(l.out).toContain('--param');

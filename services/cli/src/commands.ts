@@ -139,6 +139,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
       ['clickhouse.url', o.clickhouse],
     ]),
   );
+  await readable(file, 'capture file');
   const { analyze } = await processor();
   return analyze({
     file,

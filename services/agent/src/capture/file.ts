@@ -25,7 +25,7 @@ export interface FileSourceOptions {
   path: string;
   /** 'max' (default) or 'Nx'. */
   replaySpeed?: ReplaySpeed;
-  /** Headers per parsed batch (default 4096; paced replay uses 256 to pace smoothly). */
+  /** Headers per parsed batch (default 4096, 256 when paced). */
   batchSize?: number;
 }
 
@@ -77,21 +77,37 @@ export class FileSource implements CaptureSource {
     const speed = this.speed;
     let wall0 = 0;
     let ts0 = -1;
+    // Paced replay hands headers over when their capture time comes, in runs copied to `scratch`.
+    const scratch = speed > 0 ? HeaderColumns.allocate(size) : undefined;
+    const paced = async (b: HeaderColumns) => {
+      const out = scratch!;
+      let i = 0;
+      while (i < b.length) {
+        if (ts0 < 0) {
+          ts0 = b.tsUs[0]!;
+          wall0 = performance.now();
+        }
+        const now = performance.now();
+        const wait = wall0 + (b.tsUs[i]! - ts0) / 1000 / speed - now;
+        if (wait > 1) {
+          await sleep(wait, undefined, { signal });
+          continue;
+        }
+        out.reset();
+        const horizon = now - wall0 + 1;
+        while (i < b.length && (b.tsUs[i]! - ts0) / 1000 / speed <= horizon) out.copyFrom(b, i++);
+        const r = sink(out);
+        if (r !== undefined) await r;
+      }
+    };
     const deliver = async () => {
       for (let k = 0; k < ready.length; k++) {
         const b = ready[k]!;
-        if (speed > 0 && b.length > 0) {
-          if (ts0 < 0) {
-            ts0 = b.tsUs[0]!;
-            wall0 = performance.now();
-          }
-          // Pace on the batch's first header; batches are small (256) in paced mode.
-          const due = wall0 + (b.tsUs[0]! - ts0) / 1000 / speed;
-          const wait = due - performance.now();
-          if (wait > 1) await sleep(wait, undefined, { signal });
+        if (scratch !== undefined) await paced(b);
+        else {
+          const r = sink(b);
+          if (r !== undefined) await r;
         }
-        const r = sink(b);
-        if (r !== undefined) await r;
         b.length = 0;
         pool.push(b);
       }
