@@ -5,7 +5,7 @@
 // are given. Prints name=value lines per codec, e.g. `zstd_headers_per_s=...`, `zstd_wire_bytes_per_header=...`.
 //
 //   pnpm build && node bench/agent.mjs [--packets 500000] [--runs 3] [--codecs none,gzip,lz4,zstd,snappy]
-//                                      [--file PCAP] [--brokers H:P --kafka-dir DIR]
+//                                      [--file PCAP] [--brokers H:P --kafka-dir DIR] [--max-request-bytes N]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,6 +22,7 @@ const arg = (k, d) => {
 };
 const packets = Number(arg('packets', '500000'));
 const runs = Number(arg('runs', '3'));
+const maxRequestBytes = Number(arg('max-request-bytes', String(1 << 20)));
 const outDir = join(root, 'bench/out');
 mkdirSync(outDir, { recursive: true });
 
@@ -105,6 +106,7 @@ try {
           idempotent: true,
           heartbeatIntervalS: 60,
           retries: 5,
+          maxRequestBytes,
         },
         { signal: new AbortController().signal },
       );

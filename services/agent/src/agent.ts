@@ -73,6 +73,8 @@ export interface AgentOptions {
   overflow?: 'drop' | 'block';
   /** Override the partition count instead of asking the broker (tests). */
   partitions?: number;
+  /** Most bytes per produce request (several batches are grouped; default 1 MiB). */
+  maxRequestBytes?: number;
   /** Retry backoff (defaults 100 ms doubling to 5 s). */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -146,6 +148,7 @@ export class Agent {
       producer: this.deps.producer,
       bufferMaxBytes: o.bufferMaxBytes,
       stats: this.stats,
+      ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
       ...(o.backoffInitialMs !== undefined ? { backoffInitialMs: o.backoffInitialMs } : {}),
       ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
       onError: (err, attempt) => {

@@ -35,6 +35,8 @@ export interface AgentRunConfig {
   /** Produce retries inside one request (the agent retries failed requests itself afterwards). */
   retries: number;
   shutdownTimeoutMs?: number;
+  /** Most bytes per produce request (default 1 MiB). */
+  maxRequestBytes?: number;
   /** tcpdump binary. */
   tcpdump?: string;
   /** Command prefix for tcpdump (e.g. `ip netns exec NS`). */
@@ -107,6 +109,7 @@ export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Prom
         bufferMaxBytes: cfg.bufferMaxBytes,
         heartbeatIntervalS: cfg.heartbeatIntervalS,
         ...(cfg.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: cfg.shutdownTimeoutMs } : {}),
+        ...(cfg.maxRequestBytes !== undefined ? { maxRequestBytes: cfg.maxRequestBytes } : {}),
       },
       { source, producer, codec: wireCodec, ...(log ? { logger: log } : {}) },
     );
