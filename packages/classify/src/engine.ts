@@ -237,6 +237,7 @@ export class Engine {
     const n = cols.length;
     const c = this.counters;
     let lastTs = t.nowUs;
+    const pm = this.p.meta;
     t.bindBatch(cols);
     for (let i = 0; i < n; i++) {
       c[K_HEADERS]!++;
@@ -252,8 +253,7 @@ export class Engine {
       }
       if (ts < lastTs) c[A_TS_BACK]!++;
       else lastTs = ts;
-      t.nowUs = ts;
-      this.releaseDue(lastTs);
+      if (pm[P_HEAD]! < pm[P_TAIL]!) this.releaseDue(lastTs);
       const flags = cols.flags[i]!;
       const imp = impossibleFlags(flags);
       if (imp !== 0) c[A_SYN_RST + imp - 1]!++;
@@ -273,6 +273,7 @@ export class Engine {
       if (t.f32[f * 4 + 3] !== 0) this.observe(f, cols, i);
       if (rst) this.commit(slot, f, cols, i, s);
     }
+    t.nowUs = lastTs;
     t.sweep(lastTs, Math.max(256, n * 2));
     this.releaseDue(lastTs);
     return this.end();

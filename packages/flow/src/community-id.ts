@@ -2,10 +2,17 @@
  * Community ID v1 (https://github.com/corelight/community-id-spec) for TCP flows: base64 of SHA-1 over
  * seed, the ordered endpoint pair, protocol 6 and the ports. Computed once per flow, never per packet.
  */
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { isV4Mapped } from '@rstwatch/core';
 
 const scratch = new Uint8Array(2 + 16 + 16 + 2 + 4);
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'base64') => string;
+/** `crypto.hash` (one-shot, ~2x faster) where the Node version has it, else createHash. */
+const sha1Base64: (data: Uint8Array) => string =
+  typeof (nodeCrypto as { hash?: OneShotHash }).hash === 'function'
+    ? (data) => (nodeCrypto as unknown as { hash: OneShotHash }).hash('sha1', data, 'base64')
+    : (data) => nodeCrypto.createHash('sha1').update(data).digest('base64');
 
 function lessEndpoint(a: Uint8Array, ao: number, ap: number, b: Uint8Array, bo: number, bp: number): boolean {
   for (let k = 0; k < 16; k++) {
@@ -45,6 +52,6 @@ export function communityId(
   scratch[n++] = sp & 0xff;
   scratch[n++] = (dp >>> 8) & 0xff;
   scratch[n++] = dp & 0xff;
-  const digest = createHash('sha1').update(scratch.subarray(0, n)).digest('base64');
+  const digest = sha1Base64(scratch.subarray(0, n));
   return `1:${digest}`;
 }
