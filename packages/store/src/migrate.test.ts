@@ -118,10 +118,21 @@ describe('migrate', () => {
     expect(n).toEqual([{ n: 1 }]);
   });
 
+  it('applies ttlDays.rollups to every rollup table unless the table has its own value', () => {
+    const ddl = planDdl('rstwatch', { ttlDays: { rollups: 7, rst_rollup_1h: 30, rst_events: 5 } }).join('\n');
+    const tableDdl = (name: string) =>
+      ddl.split(/\n(?=CREATE )/).find((d) => d.startsWith('CREATE TABLE') && d.includes(`.\`${name}\` (`)) ??
+      '';
+    expect(tableDdl('rst_rollup_1m')).toMatch(/TTL .*toIntervalDay\(7\)/);
+    expect(tableDdl('rst_by_source_1h')).toMatch(/TTL .*toIntervalDay\(7\)/);
+    expect(tableDdl('rst_rollup_1h')).toMatch(/TTL .*toIntervalDay\(30\)/);
+    expect(tableDdl('rst_events')).toMatch(/TTL .*toIntervalDay\(5\)/);
+  });
+
   it('rejects unknown tables in ttlDays and bad versions, naming the allowed values', async () => {
     const c = client();
     await expect(migrate(c, { ttlDays: { nope: 1 } as never })).rejects.toThrow(
-      /unknown table "nope"; allowed: rst_events/,
+      /unknown table "nope"; allowed: rollups, rst_events/,
     );
     await expect(migrate(c, { targetVersion: 99 })).rejects.toThrow(
       /targetVersion must be an integer in 1\.\.2/,

@@ -67,7 +67,8 @@ function columnSql(c: ColumnDef): string {
 
 /** Desired retention of a table in days (0 = none). */
 export function ttlDaysFor(t: TableDef, ttl: TtlDays): number {
-  const d = ttl[t.name] ?? t.defaultTtlDays;
+  const d =
+    ttl[t.name] ?? (t.engine === 'AggregatingMergeTree' ? ttl.rollups : undefined) ?? t.defaultTtlDays;
   if (!Number.isInteger(d) || d < 0)
     throw new Error(`ttlDays.${t.name} must be a non-negative integer, got ${d}`);
   return d;
@@ -239,9 +240,9 @@ function context(database: string, opts: MigrateOptions): DdlContext {
     throw new Error(`targetVersion must be an integer in 1..${SCHEMA_VERSION}, got ${targetVersion}`);
   }
   for (const k of Object.keys(opts.ttlDays ?? {})) {
-    if (!TABLES.some((t) => t.name === k)) {
+    if (k !== 'rollups' && !TABLES.some((t) => t.name === k)) {
       throw new Error(
-        `ttlDays: unknown table ${JSON.stringify(k)}; allowed: ${TABLES.map((t) => t.name).join(', ')}`,
+        `ttlDays: unknown table ${JSON.stringify(k)}; allowed: rollups, ${TABLES.map((t) => t.name).join(', ')}`,
       );
     }
   }

@@ -582,7 +582,8 @@ GROUP BY ts, sensor, orig_ip`,
 export const MERGE_TREE_SETTINGS = { dedupWindow: DEDUP_WINDOW };
 
 /** Retention per table in days (0 = none). */
-export type TtlDays = Partial<Record<TableName, number>>;
+/** Retention per table in days; `rollups` applies to every AggregatingMergeTree rollup without its own entry. */
+export type TtlDays = Partial<Record<TableName | 'rollups', number>>;
 
 export function tableDef(name: TableName): TableDef {
   const t = TABLES.find((x) => x.name === name);

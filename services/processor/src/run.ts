@@ -81,21 +81,8 @@ export function clickhouseFromConfig(config: Config): StoreClient {
 export async function migrateFromConfig(client: StoreClient, config: Config): Promise<void> {
   await migrate(client, {
     ...(config.clickhouse.cluster ? { cluster: config.clickhouse.cluster } : {}),
-    ttlDays: ttlDaysFromConfig(config),
+    ttlDays: config.clickhouse.ttlDays,
   });
-}
-
-/** The config's retention (raw tables + one value for every rollup) as per-table days. */
-export function ttlDaysFromConfig(config: Config): Record<string, number> {
-  const t = config.clickhouse.ttlDays;
-  return {
-    rst_events: t.rst_events,
-    flows: t.flows,
-    sensor_stats: t.sensor_stats,
-    rst_rollup_1m: t.rollups,
-    rst_rollup_1h: t.rollups,
-    rst_by_source_1h: t.rollups,
-  };
 }
 
 /** Runs the Kafka processor until `signal` aborts, then drains and exits within the shutdown deadline. */
