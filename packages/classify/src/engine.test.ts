@@ -465,6 +465,7 @@ describe('Engine mechanics', () => {
     expect(out.events).toHaveLength(0);
     expect(out.flows).toHaveLength(0);
     expect(e.stats().rst_events).toBe(1);
+    expect(e.advanceTime(tr.now + 10_000_000, { emit: false }).flows).toHaveLength(0);
     expect(e.finish({ emit: false }).flows).toHaveLength(0);
     expect(e.stats().flows_active).toBe(0);
   });

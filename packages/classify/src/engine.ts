@@ -284,8 +284,8 @@ export class Engine {
    * quiet. The whole table is swept at most once per second of capture time; calls in between sweep a
    * bounded slice, so calling this after every batch stays cheap.
    */
-  advanceTime(nowUs: number): EngineOutput {
-    this.begin(true);
+  advanceTime(nowUs: number, opts?: ProcessOptions): EngineOutput {
+    this.begin(opts?.emit ?? true);
     const t = this.tracker;
     t.nowUs = nowUs;
     this.releaseDue(nowUs);
