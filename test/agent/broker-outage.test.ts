@@ -47,8 +47,21 @@ describe('agent: broker outage', () => {
     const brokers = broker.brokers;
     const topic = uniqueTopic('agent-outage');
     const statsTopic = uniqueTopic('agent-outage-stats');
-    await createTopic(brokers, topic, 2);
-    await createTopic(brokers, statsTopic, 1);
+    // A broker that just started may still answer metadata requests with NOT_LEADER: retry briefly.
+    for (const [t, n] of [
+      [topic, 2],
+      [statsTopic, 1],
+    ] as const) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await createTopic(brokers, t, n);
+          break;
+        } catch (err) {
+          if (attempt >= 10) throw err;
+          await sleep(500);
+        }
+      }
+    }
     await mkdir(workDir, { recursive: true });
     const pcap = join(workDir, `${topic}.pcap`);
     await writeFile(pcap, steadyTraffic(300, 200));
