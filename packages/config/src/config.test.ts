@@ -81,6 +81,14 @@ describe('loadConfig', () => {
     expect(cfg.clickhouse.ttlDays.flows).toBe(30);
   });
 
+  it('treats only RSTWATCH_ variables with a `__` path as config, so tooling variables are left alone', () => {
+    const cfg = loadConfig({
+      env: { RSTWATCH_CLI: '/x', RSTWATCH_KAFKA: 'local', RSTWATCH_SENSOR__ID: 'tap-9' },
+    });
+    expect(cfg.sensor.id).toBe('tap-9');
+    expect(() => loadConfig({ env: { RSTWATCH_SENSOR__IDD: 'x' } })).toThrow(/sensor\.idd|idd/i);
+  });
+
   it('reads the file named by RSTWATCH_CONFIG', () => {
     const f = file('sensor:\n  id: tap-7\n');
     expect(loadConfig({ env: { RSTWATCH_CONFIG: f } }).sensor.id).toBe('tap-7');

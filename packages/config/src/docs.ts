@@ -42,6 +42,7 @@ export function configDocs(): string {
     '**Environment overrides** name the key path: `RSTWATCH_` + the path with `__` between levels, each key in',
     'SNAKE_CASE (`RSTWATCH_CLICKHOUSE__WRITER__MAX_ROWS=1000`). Numbers and booleans (`true/false/1/0`) are',
     'converted as the key expects; lists are comma-separated (`RSTWATCH_KAFKA__BROKERS=a:9092,b:9092`).',
+    'Variables without `__` (e.g. `RSTWATCH_CONFIG`) are not config keys and are not checked.',
     '`RSTWATCH_CONFIG` is the file path, not a key.',
     '',
     '**Secrets**: `password` fields can instead be read from a file (`passwordFile`, trailing newline removed);',

@@ -61,6 +61,9 @@ export function envOverrides(root: z.ZodType, env: Record<string, string | undef
   for (const name of Object.keys(env).sort()) {
     const raw = env[name];
     if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name) || raw === undefined) continue;
+    // Every config key sits in a section, so its variable has at least one `__`; other RSTWATCH_*
+    // variables (tooling, tests) are not config and are left alone.
+    if (!name.includes('__')) continue;
     const segs = name.slice(ENV_PREFIX.length).split('__');
     let schema: z.ZodType | undefined = root;
     const path: string[] = [];
