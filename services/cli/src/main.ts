@@ -2,6 +2,14 @@
 /** Process entry of `rstwatch`: wires stdio, environment and SIGINT/SIGTERM into the CLI. */
 import { main, reportError } from './cli.js';
 
+// `rstwatch query --list | head`: a closed stdout is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const ac = new AbortController();
 let signals = 0;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
