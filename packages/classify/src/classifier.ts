@@ -4,7 +4,7 @@
  * it is testable alone and identical on every thread.
  */
 import type { Cause, Origin, Signature } from '@rstwatch/core';
-import { TCP_ACK, TCP_SYN } from '@rstwatch/core';
+import { CAUSES, TCP_ACK, TCP_SYN } from '@rstwatch/core';
 import type { EngineConfig } from './config.js';
 import {
   C_ACK_IS_ISN1,
@@ -19,6 +19,7 @@ import {
   C_PKT_AFTER_CLOSE,
   C_RECV_SYNACK,
   C_RX_UNACKED,
+  C_SENDER_PREV_RST,
   C_SENDER_SYN,
   C_SENDER_SYNACK,
   C_SEQ_STEP,
@@ -30,6 +31,7 @@ import {
   F_FLAGS,
   F_GRP_ACK0,
   F_GRP_ACKDIFF,
+  F_GRP_EXACT,
   F_GRP_RST,
   F_GRP_RSTACK,
   F_IDLE_S,
@@ -39,6 +41,7 @@ import {
   F_PHASE,
   F_POST_CHALLENGE,
   F_POST_SENDER_DATA,
+  F_PREV_CAUSE,
   F_RX_SAME,
   F_SCAN_PORTS,
   F_SEQ_EXACT,
@@ -84,6 +87,7 @@ export const EVIDENCE_NAMES = [
   'fin_seen',
   'segment_after_close',
   'answers_segment_ack',
+  'repeats_earlier_rst',
   'no_flow_context',
   'no_ttl_baseline',
 ] as const;
@@ -150,6 +154,7 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
   const idle = r[b + F_IDLE_S]!;
   const rxSame = r[b + F_RX_SAME]!;
   const ackChange = r[b + F_GRP_ACKDIFF] === 1;
+  const prevCause = r[b + F_PREV_CAUSE]!;
 
   const ev: string[] = [];
   const ttlDelta = ttlExp >= 0 ? ttl - ttlExp : 0;
@@ -288,15 +293,36 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
     const flood = burst >= cfg.burstMinRsts && exact !== 1;
     // On-path injectors know the sequence numbers (in window, often stepping ahead in bursts) but give
     // themselves away by TTL/IP ID and by the real sender's packets that keep arriving.
-    const onPath = mb >= 2 && inWin === 1 && !challenge && !flood;
+    // An off-path attacker has to guess: its RSTs are in the window at best, never exact.
+    const onPath = mb >= 2 && inWin === 1 && !challenge && !flood && r[b + F_GRP_EXACT] === 1;
     if (onPath) {
       cause = 'injected_reset';
       conf = Math.min(0.95, 0.55 + 0.1 * mb);
       origin = 'middlebox';
-    } else if (inWin === 0 || (inWin === 1 && exact === 0 && (challenge || flood)) || stepping) {
+    } else if (inWin === 0 || (inWin === 1 && exact === 0 && r[b + F_GRP_EXACT] !== 1) || stepping) {
+      // Off-path guesses: outside the window, or inside it but not exact (RFC 5961), or stepping.
       cause = 'reset_attack';
-      conf = 0.7 + (challenge ? 0.15 : 0) + (flood || stepping ? 0.1 : 0);
+      conf =
+        (inWin === 0 ? 0.7 : 0.6) +
+        (challenge ? 0.15 : 0) +
+        (flood || stepping ? 0.1 : 0) +
+        (mb >= 2 ? 0.1 : 0);
       origin = 'spoofed';
+    } else if (
+      has(C_SENDER_PREV_RST) &&
+      has(C_ANSWERS_LAST) &&
+      exact === 1 &&
+      !ttlMismatch &&
+      prevCause >= 0 &&
+      CAUSES[prevCause] !== 'reset_attack' &&
+      CAUSES[prevCause] !== 'injected_reset'
+    ) {
+      // RFC 2525 2.16: after its own RST the host answers each segment still arriving with another RST;
+      // these follow from the first one and share its cause.
+      ev.push('repeats_earlier_rst', 'answers_segment_ack');
+      cause = CAUSES[prevCause]!;
+      conf = 0.7;
+      origin = ttlConsistent ? 'endpoint' : 'unknown';
     } else if (has(C_GRACEFUL) && has(C_PKT_AFTER_CLOSE)) {
       ev.push('fin_seen', 'segment_after_close');
       cause = 'time_wait_assassination';
@@ -327,10 +353,6 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
       cause = 'stale_connection';
       conf = ttlConsistent ? 0.8 : 0.6;
       origin = ttlConsistent ? 'endpoint' : 'unknown';
-    } else if (inWin === 1 && exact === 0) {
-      cause = 'reset_attack';
-      conf = 0.5;
-      origin = 'spoofed';
     } else if (mb === 1) {
       cause = 'injected_reset';
       conf = 0.5;

@@ -300,10 +300,11 @@ describe('RST causes from wire evidence', () => {
     const { events } = run(tr);
     expect(events).toHaveLength(3);
     for (const e of events) {
-      expect(e.cause).not.toBe('injected_reset');
+      expect(e.cause).toBe('app_abort');
       expect(e.evidence).not.toContain('data_after_rst');
       expect(e.origin).toBe('endpoint');
     }
+    expect(events[1]!.evidence).toContain('repeats_earlier_rst');
   });
 });
 

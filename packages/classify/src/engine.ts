@@ -440,6 +440,7 @@ export class Engine {
       const finAny = t.ep8[e * 9 + 4]! + t.ep8[p * 9 + 4]! > 0;
       if (finAny) ctx |= F.C_FIN_ANY;
       const rstBefore = t.ep8[e * 9 + 5]! + t.ep8[p * 9 + 5]! > 0;
+      if (t.ep8[e * 9 + 5]! > 0) ctx |= F.C_SENDER_PREV_RST;
       if (rstBefore) ctx |= F.C_PREV_RST;
       let phase: number;
       if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.ep8[e * 9 + 4]! > 0 && t.ep8[p * 9 + 4]! > 0))
@@ -518,6 +519,7 @@ export class Engine {
     r[b + F.F_GRP_ACK] = ack;
     r[b + F.F_GRP_ACK0] = ack === 0 ? 1 : 0;
     const prev = isNew ? 0 : t.f32[f * 4 + 3]!;
+    r[b + F.F_GRP_EXACT] = r[b + F.F_SEQ_EXACT] === 1 ? 1 : 0;
     r[b + F.F_PREV] = prev;
     if (prev !== 0 && prev - 1 >= meta[P_HEAD]!) {
       const pb = ((prev - 1) % F.HELD_MAX) * F.FACTS;
@@ -532,6 +534,7 @@ export class Engine {
         r[b + F.F_GRP_ACK0] = r[b + F.F_GRP_ACK0] === 1 || r[pb + F.F_GRP_ACK0] === 1 ? 1 : 0;
         r[b + F.F_GRP_ACK] = r[pb + F.F_GRP_ACK]!;
         r[b + F.F_STAGE] = r[pb + F.F_STAGE]!;
+        if (r[pb + F.F_GRP_EXACT] === 1) r[b + F.F_GRP_EXACT] = 1;
       }
     }
     r[b + F.F_CTX] = ctx;
@@ -631,10 +634,13 @@ export class Engine {
     const slot = seqNo % F.HELD_MAX;
     const b = slot * F.FACTS;
     const r = this.p.facts;
-    const v = classifyFacts(r, b, this.config);
     const t = this.tracker;
     const f = r[b + F.F_FLOW]!;
-    if ((t.f16[f * 4 + 2]! & FF_LIVE) !== 0 && t.f32[f * 4 + 1] === r[b + F.F_GEN]) {
+    const same = (t.f16[f * 4 + 2]! & FF_LIVE) !== 0 && t.f32[f * 4 + 1] === r[b + F.F_GEN];
+    const prevCause = same ? t.f8[f * 5 + 3]! : 255;
+    r[b + F.F_PREV_CAUSE] = prevCause < CAUSES.length ? prevCause : -1;
+    const v = classifyFacts(r, b, this.config);
+    if (same) {
       t.f8[f * 5 + 3] = CAUSES.indexOf(v.cause);
       t.f8[f * 5 + 4] = ORIGINS.indexOf(v.origin);
       if (t.f32[f * 4 + 3] === seqNo + 1) t.f32[f * 4 + 3] = 0;

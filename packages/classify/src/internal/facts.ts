@@ -58,7 +58,11 @@ export const F_PAYLOAD_LEN = 39;
 export const F_PLEN_STORED = 40;
 /** Released already (1) — entries are released in ring order. */
 export const F_DONE = 41;
-export const FACTS = 42;
+/** 1 when this RST or an earlier held one of its group (same sender, same stage) had the exact seq. */
+export const F_GRP_EXACT = 42;
+/** Cause (CAUSES index) of the flow's previously released RST when this one is released, -1 none. */
+export const F_PREV_CAUSE = 43;
+export const FACTS = 44;
 
 /** Context bits in F_CTX. */
 export const C_NEW = 1 << 0;
@@ -82,6 +86,8 @@ export const C_RX_UNACKED = 1 << 17;
 export const C_SEQ_STEP = 1 << 18;
 export const C_MIDSTREAM = 1 << 19;
 export const C_SENDER_SEEN = 1 << 20;
+/** The claimed sender had already sent a RST on this flow. */
+export const C_SENDER_PREV_RST = 1 << 21;
 
 /** Entries in the pending ring (held RSTs); beyond this the oldest is released early. */
 export const HELD_MAX = 2048;
