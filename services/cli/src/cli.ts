@@ -84,7 +84,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated', list)
       .option('--sensor-id <id>', "this sensor's id (heartbeat key, batch metadata)")
       .option('--topic <name>', 'headers topic (default rstwatch.headers.v1)')
-      .option('--bpf <filter>', "capture filter (default 'tcp or (vlan and tcp)')")
+      .option('--bpf <filter>', "capture filter (agent.bpf); on VLAN trunks use 'tcp or (vlan and tcp)'")
       .option('--metrics-listen <addr>', 'Prometheus endpoint, host:port'),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.agentCommand(cmd, io))));
 
@@ -160,6 +160,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--show-secrets', 'do not redact secrets'),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.configDumpCommand(cmd, io))));
 
+  for (const c of program.commands) c.addHelpText('after', `\n${EXIT_CODES_HELP}\n`);
   return program;
 }
 
