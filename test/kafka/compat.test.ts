@@ -69,7 +69,7 @@ describe(`kafkajs against the test broker (${inject('kafkaSource')})`, () => {
     expect(assigned.sort()).toEqual([0, 1, 2]);
 
     expect(await consumer.committedOffsets(topic)).toEqual(
-      [0, 1, 2].map((partition) => ({ partition, offset: '10' })),
+      [0, 1, 2].map((partition) => ({ partition, offset: '10', metadata: null })),
     );
     expect(await admin.fetchOffsets(groupId, topic)).toEqual(
       [0, 1, 2].map((partition) => ({ partition, offset: '10' })),

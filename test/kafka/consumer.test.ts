@@ -52,9 +52,14 @@ describe('consumer', () => {
     const first = await startConsumer(topic, groupId);
     await expect.poll(() => first.seen.length, { timeout: 30_000 }).toBe(10);
     await sleep(500); // give an auto-commit (if there were one) time to happen
-    expect(await first.c.committedOffsets(topic)).toEqual([{ partition: 0, offset: '-1' }]);
+    expect(await first.c.committedOffsets(topic)).toEqual([{ partition: 0, offset: '-1', metadata: null }]);
+    // Metadata travels with the commit (the processor records write intents there).
+    await first.c.commitOffsets([{ topic, partition: 0, offset: '4', metadata: 'rstwatch:unit:4-5' }]);
+    expect(await first.c.committedOffsets(topic)).toEqual([
+      { partition: 0, offset: '4', metadata: 'rstwatch:unit:4-5' },
+    ]);
     await first.c.commitOffsets([{ topic, partition: 0, offset: '6' }]);
-    expect(await first.c.committedOffsets(topic)).toEqual([{ partition: 0, offset: '6' }]);
+    expect(await first.c.committedOffsets(topic)).toEqual([{ partition: 0, offset: '6', metadata: null }]);
     await first.c.disconnect();
 
     const second = await startConsumer(topic, groupId);
