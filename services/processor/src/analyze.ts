@@ -5,9 +5,9 @@
  * with a bounded buffer before they are printed.
  */
 
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
@@ -29,6 +29,12 @@ export interface AnalyzeOptions {
   stderr: NodeJS.WritableStream;
   /** Progress on stderr: default when stderr is a terminal. */
   progress?: boolean;
+  /**
+   * Engines working in parallel (default 1). Flows are split over them by direction-free hash, so each
+   * flow stays whole, but per-host evidence (TTL baselines, scan counts) is then learned per shard:
+   * results can differ from a single engine's. Use more than 1 for speed on large captures.
+   */
+  shards?: number;
 }
 
 /** Exit codes of the CLI. */
@@ -74,7 +80,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   let stored: StoreSink | null = null;
   let flowCount = 0;
   const pipeline = new LocalPipeline({
-    workers: Math.max(1, Math.min(config.processor.workers, 16)),
+    workers: Math.max(1, Math.min(opts.shards ?? 1, 64)),
     engine: config.classifier,
     sensor: config.sensor.id,
     onEvents: async (events) => {
