@@ -41,6 +41,12 @@ interface PartitionState {
   revoked: boolean;
   /** Messages before this offset are ignored (the warm-up replay starts here). */
   start: bigint;
+  /**
+   * The next offset the engine has not seen. Kafka re-delivers from the last committed or resolved
+   * offset after a failed batch or a rebalance that kept the partition; what the engine (and the open
+   * unit) already holds is skipped, so nothing is counted twice.
+   */
+  next: bigint;
   /** Rows of the unit being built (consecutive offsets, not yet written). */
   unit: OpenUnit | null;
 }
@@ -74,6 +80,8 @@ export class ConsumerLoop {
   private readonly dlqTopic: string;
   /** Messages per unit at most (a unit is one insert per table). */
   private readonly unitMaxMessages = 256;
+  /** Batches being processed (see `drain`). */
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly o: ConsumerLoopOptions) {
     this.headersTopic = o.config.kafka.topics.headers;
@@ -90,8 +98,22 @@ export class ConsumerLoop {
     await consumer.subscribe([this.headersTopic, this.sensorsTopic]);
     await consumer.run({
       partitionsConsumedConcurrently: Math.max(2, this.o.pool.workers * 2),
-      eachBatch: (batch) => this.eachBatch(batch),
+      eachBatch: (batch) => {
+        const p = this.eachBatch(batch);
+        this.inflight.add(p);
+        const done = () => this.inflight.delete(p);
+        p.then(done, done);
+        return p;
+      },
     });
+  }
+
+  /**
+   * Shutdown, before the consumer disconnects (Kafka ignores commits once it is stopping): waits for the
+   * batches in progress, which stop taking messages once `signal` aborted and write what they hold.
+   */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
   /** Drop the state of every partition (shutdown). */
@@ -130,6 +152,7 @@ export class ConsumerLoop {
       intentEnd: committed.intentEnd,
       revoked: false,
       start,
+      next: start,
       unit: null,
     };
     this.parts.set(key(tp), st);
@@ -166,9 +189,12 @@ export class ConsumerLoop {
     const st = await this.state(batch);
     if (st === 'seeked') return;
     for (const m of batch.messages) {
-      if (st.revoked || !batch.isRunning() || batch.isStale() || this.o.signal.aborted) return;
+      if (st.revoked || !batch.isRunning() || batch.isStale()) return;
+      // Shutting down: take no more messages, but write the open unit below.
+      if (this.o.signal.aborted) break;
       const offset = BigInt(m.offset);
-      if (offset < st.start) continue;
+      if (offset < st.start || offset < st.next) continue;
+      st.next = offset + 1n;
       if (offset < st.committed) {
         // Warm-up: replay what earlier owners already wrote, silently, to rebuild flow state.
         if (st.engine) await this.processHeaders(st, m, false);
@@ -193,7 +219,8 @@ export class ConsumerLoop {
         await this.writeUnit(batch, st);
       }
     }
-    // End of the fetched batch: write what we have, unless a pending intent says the unit goes on.
+    // End of the fetched batch (or shutdown): write what we have, unless a pending intent says the unit
+    // goes on.
     if (st.unit && st.intentEnd === null && !st.revoked && !batch.isStale()) await this.writeUnit(batch, st);
   }
 
@@ -245,7 +272,16 @@ export class ConsumerLoop {
       return null;
     }
     const { meta, columns } = decoded;
-    const r = await this.o.pool.process(st.engine!, columns, meta.sensorId, emit);
+    let r: Awaited<ReturnType<EnginePool['process']>>;
+    try {
+      r = await this.o.pool.process(st.engine!, columns, meta.sensorId, emit);
+    } catch (err) {
+      // A batch the engine cannot process must not stop the partition (it would fail again on every
+      // re-delivery); at shutdown the pool itself may be gone, then the batch is simply not done.
+      if (this.o.signal.aborted) throw err;
+      if (emit) await this.deadLetter(st.tp, m, 'process_failed', (err as Error).message);
+      return null;
+    }
     this.o.metrics.headers(st.tp, r.headers, emit ? r.events.length : 0);
     return emit ? r : null;
   }

@@ -127,6 +127,8 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
     stops.push([
       'Kafka consumer',
       async () => {
+        // Write and commit what was consumed while the consumer still accepts commits.
+        await loop.drain();
         await consumer.disconnect();
         loop.revokeAll();
       },
