@@ -5,7 +5,14 @@
  */
 
 import type { EngineConfig } from '@rstwatch/classify';
-import { type FlowRecord, flowHash, HeaderColumns, type RstEvent } from '@rstwatch/core';
+import {
+  ADDR_BYTES,
+  type FlowRecord,
+  flowHash,
+  HeaderColumns,
+  RST_PAYLOAD_MAX,
+  type RstEvent,
+} from '@rstwatch/core';
 import type { BatchResult } from './internal/tasks.js';
 import { type EngineHandle, EnginePool } from './pool.js';
 
@@ -45,6 +52,12 @@ export class LocalPipeline {
   private readonly batchSize: number;
   private readonly holdUs: number;
   private pending: RstEvent[] = [];
+  /** Capture time (µs) of each pending event, parsed once. */
+  private pendingUs: number[] = [];
+  /** Shard batches the workers are done with, reused instead of allocating (and faulting in) new ones. */
+  private readonly free: HeaderColumns[] = [];
+  private shardOf = new Uint8Array(0);
+  private rows = new Int32Array(0);
   private lastTsUs = 0;
   private failure: unknown = null;
   // Delivery is serialized so events leave in order even when shards finish out of order.
@@ -56,7 +69,7 @@ export class LocalPipeline {
     this.holdUs = opts.engine.holdMs * 1000;
     this.pool = new EnginePool({ workers: this.shards, engine: opts.engine });
     this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
-    this.open = Array.from({ length: this.shards }, () => HeaderColumns.allocate(this.batchSize));
+    this.open = Array.from({ length: this.shards }, () => this.allocate());
     this.chains = Array.from({ length: this.shards }, () => Promise.resolve());
     this.queued = new Int32Array(this.shards);
     this.shardNowUs = new Float64Array(this.shards);
@@ -76,18 +89,54 @@ export class LocalPipeline {
     if (this.shards === 1) {
       this.submit(0, b);
     } else {
-      const open = this.open;
-      for (let i = 0; i < n; i++) {
-        const s = flowHash(b, i) % this.shards;
-        if (!open[s]!.copyFrom(b, i)) {
-          this.submit(s, open[s]!);
-          open[s] = HeaderColumns.allocate(this.batchSize);
-          open[s]!.copyFrom(b, i);
-        }
-      }
+      this.split(b);
     }
     for (let s = 0; s < this.shards; s++) while (this.queued[s]! > 2) await this.chains[s];
     if (this.failure !== null) throw this.failure;
+  }
+
+  /**
+   * Distribute `b`'s headers over the shards' open batches, keeping capture order within each shard.
+   * Two passes: the shard of every header, then a column-by-column gather per shard (far fewer
+   * typed-array switches than copying header by header; addresses move as 32-bit words).
+   */
+  private split(b: HeaderColumns): void {
+    const n = b.length;
+    if (this.shardOf.length < n) {
+      this.shardOf = new Uint8Array(b.capacity);
+      this.rows = new Int32Array(b.capacity);
+    }
+    const shardOf = this.shardOf;
+    const shards = this.shards;
+    for (let i = 0; i < n; i++) shardOf[i] = flowHash(b, i) % shards;
+    const rows = this.rows;
+    const src = new GatherSource(b);
+    for (let s = 0; s < shards; s++) {
+      let m = 0;
+      for (let i = 0; i < n; i++) if (shardOf[i] === s) rows[m++] = i;
+      let from = 0;
+      while (from < m) {
+        let dst = this.open[s]!;
+        if (dst.length >= dst.capacity) {
+          this.submit(s, dst);
+          dst = this.allocate();
+          this.open[s] = dst;
+        }
+        const to = Math.min(m, from + (dst.capacity - dst.length));
+        gather(dst, src, rows, from, to);
+        from = to;
+      }
+    }
+  }
+
+  /** An empty shard batch (shared memory, so it can be reused once its task is done). */
+  private allocate(): HeaderColumns {
+    const b = this.free.pop();
+    if (b !== undefined) {
+      b.reset();
+      return b;
+    }
+    return HeaderColumns.allocate(this.batchSize, true);
   }
 
   /** Submit partial batches, wait for the workers, then let every engine release what it holds. */
@@ -97,7 +146,7 @@ export class LocalPipeline {
     if (this.failure !== null) throw this.failure;
     const finals = await Promise.all(this.engines.map((h) => this.pool.finish(h)));
     for (const r of finals) {
-      for (const e of r.events) this.pending.push(e);
+      this.addPending(r.events);
       if (r.flows.length > 0) await this.opts.onFlows(r.flows);
     }
     await this.deliver(true);
@@ -116,6 +165,9 @@ export class LocalPipeline {
       try {
         if (this.failure === null) {
           const r = await this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
+          // A shared batch is ours again once its task is done (an ArrayBuffer one was transferred).
+          if (batch.buffer instanceof SharedArrayBuffer && batch.capacity === this.batchSize)
+            this.free.push(batch);
           await this.collect(s, r, nowUs);
         }
       } catch (err) {
@@ -128,9 +180,16 @@ export class LocalPipeline {
 
   private async collect(s: number, r: BatchResult, nowUs: number): Promise<void> {
     if (nowUs > this.shardNowUs[s]!) this.shardNowUs[s] = nowUs;
-    for (const e of r.events) this.pending.push(e);
+    this.addPending(r.events);
     if (r.flows.length > 0) await this.opts.onFlows(r.flows);
     await this.deliver(false);
+  }
+
+  private addPending(events: RstEvent[]): void {
+    for (const e of events) {
+      this.pending.push(e);
+      this.pendingUs.push(tsUsOf(e.ts));
+    }
   }
 
   /** Deliver events that no shard can precede any more (all of them when `all`). */
@@ -140,18 +199,107 @@ export class LocalPipeline {
     if (all) {
       ready = this.pending;
       this.pending = [];
+      this.pendingUs = [];
     } else {
       let min = Number.POSITIVE_INFINITY;
       for (let s = 0; s < this.shards; s++) min = Math.min(min, this.shardNowUs[s]!);
       const cutoff = min - this.holdUs - 1_000_000;
       ready = [];
       const keep: RstEvent[] = [];
-      for (const e of this.pending) (tsUsOf(e.ts) < cutoff ? ready : keep).push(e);
+      const keepUs: number[] = [];
+      const pending = this.pending;
+      const us = this.pendingUs;
+      for (let k = 0; k < pending.length; k++) {
+        if (us[k]! < cutoff) ready.push(pending[k]!);
+        else {
+          keep.push(pending[k]!);
+          keepUs.push(us[k]!);
+        }
+      }
       if (ready.length === 0) return this.delivery;
       this.pending = keep;
+      this.pendingUs = keepUs;
     }
     ready.sort(compareEvents);
     this.delivery = this.delivery.then(() => this.opts.onEvents(ready));
     return this.delivery;
   }
+}
+
+/** 32-bit word views over a batch's address columns (16-byte slots, 8-byte aligned in the buffer). */
+class GatherSource {
+  readonly srcAddr32: Uint32Array;
+  readonly dstAddr32: Uint32Array;
+  constructor(readonly c: HeaderColumns) {
+    this.srcAddr32 = addr32(c, c.srcAddr);
+    this.dstAddr32 = addr32(c, c.dstAddr);
+  }
+}
+
+function addr32(c: HeaderColumns, a: Uint8Array): Uint32Array {
+  return new Uint32Array(c.buffer as ArrayBuffer, a.byteOffset, c.capacity * (ADDR_BYTES / 4));
+}
+
+function g64(d: Float64Array, s: Float64Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function g32(d: Uint32Array, s: Uint32Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function g16(d: Uint16Array, s: Uint16Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function g8(d: Uint8Array, s: Uint8Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function gAddr(d: Uint32Array, s: Uint32Array, rows: Int32Array, from: number, to: number, j: number): void {
+  let o = j * 4;
+  for (let k = from; k < to; k++) {
+    const i = rows[k]! * 4;
+    d[o] = s[i]!;
+    d[o + 1] = s[i + 1]!;
+    d[o + 2] = s[i + 2]!;
+    d[o + 3] = s[i + 3]!;
+    o += 4;
+  }
+}
+
+/** Append rows `rows[from..to)` of `src` to `dst` (which has room): same result as `copyFrom` per row. */
+function gather(dst: HeaderColumns, src: GatherSource, rows: Int32Array, from: number, to: number): void {
+  const s = src.c;
+  const j = dst.length;
+  g64(dst.tsUs, s.tsUs, rows, from, to, j);
+  g32(dst.seq, s.seq, rows, from, to, j);
+  g32(dst.ack, s.ack, rows, from, to, j);
+  g32(dst.tsVal, s.tsVal, rows, from, to, j);
+  g32(dst.tsEcr, s.tsEcr, rows, from, to, j);
+  g32(dst.ipLen, s.ipLen, rows, from, to, j);
+  g32(dst.payloadLen, s.payloadLen, rows, from, to, j);
+  g16(dst.srcPort, s.srcPort, rows, from, to, j);
+  g16(dst.dstPort, s.dstPort, rows, from, to, j);
+  g16(dst.window, s.window, rows, from, to, j);
+  g16(dst.flags, s.flags, rows, from, to, j);
+  g16(dst.ipId, s.ipId, rows, from, to, j);
+  g16(dst.mss, s.mss, rows, from, to, j);
+  g16(dst.vlan, s.vlan, rows, from, to, j);
+  g8(dst.ipVersion, s.ipVersion, rows, from, to, j);
+  g8(dst.ttl, s.ttl, rows, from, to, j);
+  g8(dst.wscale, s.wscale, rows, from, to, j);
+  g8(dst.optFlags, s.optFlags, rows, from, to, j);
+  g8(dst.tunnel, s.tunnel, rows, from, to, j);
+  g8(dst.rstPayloadLen, s.rstPayloadLen, rows, from, to, j);
+  gAddr(addr32(dst, dst.srcAddr), src.srcAddr32, rows, from, to, j);
+  gAddr(addr32(dst, dst.dstAddr), src.dstAddr32, rows, from, to, j);
+  // RST payloads: only the (rare) headers that carry one.
+  const spl = s.rstPayloadLen;
+  let jj = j;
+  for (let k = from; k < to; k++, jj++) {
+    const i = rows[k]!;
+    const pl = spl[i]!;
+    if (pl > 0) {
+      const po = i * RST_PAYLOAD_MAX;
+      dst.rstPayload.set(s.rstPayload.subarray(po, po + pl), jj * RST_PAYLOAD_MAX);
+    }
+  }
+  dst.length = j + (to - from);
 }
