@@ -71,6 +71,25 @@ export class EnginePool {
     return this.piscina.run(task, { transferList });
   }
 
+  /**
+   * Capture time moves to `nowUs` without input (a quiet partition): release the RSTs held longer than
+   * the hold time and end the flows idle longer than their expiry, as if time had passed on the wire.
+   */
+  advance(h: EngineHandle, nowUs: number, emit: boolean): Promise<BatchResult> {
+    const task: EngineTask = {
+      kind: 'tick',
+      engineId: h.id,
+      engine: h.shared,
+      buffer: null,
+      capacity: 0,
+      length: 0,
+      sensor: '',
+      emit,
+      nowUs,
+    };
+    return this.piscina.run(task);
+  }
+
   /** End of input for this engine: release held RSTs and emit every remaining flow. */
   finish(h: EngineHandle): Promise<BatchResult> {
     const task: EngineTask = {

@@ -21,8 +21,21 @@ import type { ProcessorMetrics } from './metrics.js';
 import type { EngineHandle, EnginePool } from './pool.js';
 import type { UnitWriter } from './unit-writer.js';
 
-/** Commit metadata marking a unit whose rows may be in ClickHouse but whose offsets are not committed. */
-const INTENT = /^rstwatch:unit:(\d+)-(\d+)$/;
+/**
+ * Commit metadata, `;`-separated parts: `rstwatch:unit:<first>-<last>` marks a unit whose rows may be in
+ * ClickHouse but whose offsets are not committed (an intent); `rstwatch:tick:<after>:<us>` says that the
+ * partition went quiet after offset `after` and capture time was moved to `us` (µs), with `:pending` while
+ * the rows that released are being written. A new owner replays the tick at the same point of its warm-up.
+ */
+const INTENT = /(?:^|;)rstwatch:unit:(\d+)-(\d+)(?:;|$)/;
+const TICK = /(?:^|;)rstwatch:tick:(\d+):(\d+)(:pending)?(?:;|$)/;
+
+/** Capture time moved forward on a quiet partition (see `TICK`). */
+interface Tick {
+  after: bigint;
+  us: number;
+  pending: boolean;
+}
 
 export interface ProcessorLogger {
   info(obj: object, msg: string): void;
@@ -49,6 +62,20 @@ interface PartitionState {
   next: bigint;
   /** Rows of the unit being built (consecutive offsets, not yet written). */
   unit: OpenUnit | null;
+  /** The committed position as this member knows it (everything below is written). */
+  committedNext: bigint;
+  /** Capture time of the last header processed (µs), 0 before any. */
+  lastTsUs: number;
+  /** `performance.now()` when the last message was processed. */
+  lastActivityMs: number;
+  /** The latest tick, carried in every commit's metadata until a newer one. */
+  tick: Tick | null;
+  /** A tick read from the committed metadata, replayed when the warm-up passes its offset. */
+  replayTick: Tick | null;
+  /** A batch is being processed (ticks wait). */
+  busy: boolean;
+  /** A tick is running (batches wait for it). */
+  ticking: Promise<void> | null;
 }
 
 interface OpenUnit {
@@ -82,11 +109,20 @@ export class ConsumerLoop {
   private readonly unitMaxMessages = 256;
   /** Batches being processed (see `drain`). */
   private readonly inflight = new Set<Promise<void>>();
+  /** A quiet partition's capture time advances after this much wall-clock silence. */
+  private readonly tickIdleMs = 1000;
+  /** Ticks stop once capture time is this far past the last header: by then nothing is left to release. */
+  private readonly tickMaxAdvanceUs: number;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private ticking = false;
 
   constructor(private readonly o: ConsumerLoopOptions) {
     this.headersTopic = o.config.kafka.topics.headers;
     this.sensorsTopic = o.config.kafka.topics.sensors;
     this.dlqTopic = o.config.kafka.topics.deadLetter;
+    const c = o.config.classifier;
+    this.tickMaxAdvanceUs =
+      (Math.max(c.holdMs / 1000, c.flowIdleExpiryS, c.timeWaitS, c.idleTimeoutS) + 2) * 1_000_000;
   }
 
   async start(): Promise<void> {
@@ -106,6 +142,17 @@ export class ConsumerLoop {
         return p;
       },
     });
+    this.tickTimer = setInterval(() => {
+      if (this.ticking || this.o.signal.aborted) return;
+      this.ticking = true;
+      const p = this.tickQuiet().finally(() => {
+        this.ticking = false;
+      });
+      this.inflight.add(p);
+      const done = () => this.inflight.delete(p);
+      p.then(done, done);
+    }, this.tickIdleMs);
+    this.tickTimer.unref();
   }
 
   /**
@@ -113,6 +160,8 @@ export class ConsumerLoop {
    * batches in progress, which stop taking messages once `signal` aborted and write what they hold.
    */
   async drain(): Promise<void> {
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.tickTimer = null;
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
@@ -154,6 +203,13 @@ export class ConsumerLoop {
       start,
       next: start,
       unit: null,
+      committedNext: committed.offset >= 0n ? committed.offset : first,
+      lastTsUs: 0,
+      lastActivityMs: performance.now(),
+      tick: committed.tick ? { ...committed.tick, pending: false } : null,
+      replayTick: committed.tick,
+      busy: false,
+      ticking: null,
     };
     this.parts.set(key(tp), st);
     this.o.metrics.partitionAssigned(tp);
@@ -163,6 +219,7 @@ export class ConsumerLoop {
         committed: String(st.committed),
         replayFrom: String(start),
         intentEnd: st.intentEnd?.toString(),
+        tick: committed.tick ? `${committed.tick.after}:${committed.tick.us}` : undefined,
       },
       'partition state created',
     );
@@ -174,20 +231,116 @@ export class ConsumerLoop {
     return st;
   }
 
-  private async committed(tp: TopicPartition): Promise<{ offset: bigint; intentEnd: bigint | null }> {
+  private async committed(
+    tp: TopicPartition,
+  ): Promise<{ offset: bigint; intentEnd: bigint | null; tick: Tick | null }> {
     const rows = await this.o.consumer.committedOffsets(tp.topic);
     const row = rows.find((r) => r.partition === tp.partition);
-    if (!row || row.offset === '-1') return { offset: -1n, intentEnd: null };
+    if (!row || row.offset === '-1') return { offset: -1n, intentEnd: null, tick: null };
     const m = INTENT.exec(row.metadata ?? '');
     const offset = BigInt(row.offset);
     const intentEnd = m && BigInt(m[1]!) === offset ? BigInt(m[2]!) : null;
-    return { offset, intentEnd };
+    const t = TICK.exec(row.metadata ?? '');
+    const tick =
+      t && BigInt(t[1]!) < offset
+        ? {
+            after: BigInt(t[1]!),
+            us: Number(t[2]!),
+            pending: t[3] !== undefined && BigInt(t[1]!) + 1n === offset,
+          }
+        : null;
+    return { offset, intentEnd, tick };
+  }
+
+  /** The commit metadata of `st`: the unit being written (if any) and the latest tick. */
+  private metadata(st: PartitionState, unit?: string): string {
+    const parts: string[] = [];
+    if (unit !== undefined) parts.push(`rstwatch:unit:${unit}`);
+    const t = st.tick;
+    if (t) parts.push(`rstwatch:tick:${t.after}:${t.us}${t.pending ? ':pending' : ''}`);
+    return parts.join(';');
+  }
+
+  /**
+   * Quiet partitions: time passes on the wire even when no packet arrives, so RSTs held to see what
+   * follows them and idle flows are released by moving the engine's capture time forward by the
+   * wall-clock silence. Only when everything consumed is committed; recorded in the commit metadata so
+   * that a new owner replays the same tick at the same offset (and writes its rows with the same token).
+   */
+  private async tickQuiet(): Promise<void> {
+    const now = performance.now();
+    for (const st of [...this.parts.values()]) {
+      if (this.o.signal.aborted) return;
+      if (!st.engine || st.revoked || st.busy || st.unit || st.intentEnd !== null) continue;
+      if (st.lastTsUs === 0 || st.next !== st.committedNext || st.next <= st.start) continue;
+      const idleMs = now - st.lastActivityMs;
+      if (idleMs < this.tickIdleMs) continue;
+      const us = Math.floor(st.lastTsUs + idleMs * 1000);
+      const after = st.next - 1n;
+      if (st.tick && st.tick.after === after && us - st.tick.us < 1_000_000) continue;
+      if (st.tick && st.tick.after === after && st.tick.us - st.lastTsUs > this.tickMaxAdvanceUs) continue;
+      const p = this.writeTick(st, after, us);
+      st.ticking = p;
+      try {
+        await p;
+      } catch (err) {
+        this.o.log.warn(
+          { ...st.tp, err: (err as Error).message },
+          'moving capture time of a quiet partition failed',
+        );
+      } finally {
+        st.ticking = null;
+      }
+    }
+  }
+
+  /** Move `st`'s capture time to `us` after offset `after`; write what that releases, then commit. */
+  private async writeTick(st: PartitionState, after: bigint, us: number): Promise<void> {
+    const r = await this.o.pool.advance(st.engine!, us, true);
+    if (r.events.length > 0 || r.flows.length > 0) {
+      st.tick = { after, us, pending: true };
+      await this.o.consumer.commitOffsets([
+        { ...st.tp, offset: String(st.committedNext), metadata: this.metadata(st) },
+      ]);
+      const t0 = performance.now();
+      await this.o.writer.write(
+        {
+          token: `${st.tp.topic}:${st.tp.partition}:tick-${after}-${us}`,
+          events: r.events,
+          flows: r.flows,
+          sensorStats: [],
+        },
+        {
+          pause: () => this.o.consumer.pause([{ topic: st.tp.topic, partitions: [st.tp.partition] }]),
+          resume: () => this.o.consumer.resume([{ topic: st.tp.topic, partitions: [st.tp.partition] }]),
+          signal: this.o.signal,
+        },
+      );
+      this.o.metrics.unitWritten(st.tp, r.events.length, r.flows.length, performance.now() - t0);
+      this.o.metrics.headers(st.tp, 0, r.events.length);
+    }
+    st.tick = { after, us, pending: false };
+    if (st.revoked) return;
+    await this.o.consumer.commitOffsets([
+      { ...st.tp, offset: String(st.committedNext), metadata: this.metadata(st) },
+    ]);
   }
 
   private async eachBatch(batch: Batch): Promise<void> {
     if (this.o.signal.aborted) return;
     const st = await this.state(batch);
     if (st === 'seeked') return;
+    while (st.ticking) await st.ticking.catch(() => {});
+    st.busy = true;
+    try {
+      await this.eachMessage(batch, st);
+    } finally {
+      st.busy = false;
+      st.lastActivityMs = performance.now();
+    }
+  }
+
+  private async eachMessage(batch: Batch, st: PartitionState): Promise<void> {
     for (const m of batch.messages) {
       if (st.revoked || !batch.isRunning() || batch.isStale()) return;
       // Shutting down: take no more messages, but write the open unit below.
@@ -198,6 +351,13 @@ export class ConsumerLoop {
       if (offset < st.committed) {
         // Warm-up: replay what earlier owners already wrote, silently, to rebuild flow state.
         if (st.engine) await this.processHeaders(st, m, false);
+        const t = st.replayTick;
+        if (t && offset === t.after && st.engine) {
+          // The earlier owner moved capture time here; a pending tick is written again (same token).
+          st.replayTick = null;
+          if (t.pending) await this.writeTick(st, t.after, t.us);
+          else await this.o.pool.advance(st.engine, t.us, false);
+        }
         continue;
       }
       st.unit ??= { first: m.offset, last: m.offset, events: [], flows: [], sensorStats: [], count: 0 };
@@ -230,7 +390,7 @@ export class ConsumerLoop {
     const token = `${st.tp.topic}:${st.tp.partition}:${u.first}-${u.last}`;
     const next = String(BigInt(u.last) + 1n);
     await this.o.consumer.commitOffsets([
-      { ...st.tp, offset: u.first, metadata: `rstwatch:unit:${u.first}-${u.last}` },
+      { ...st.tp, offset: u.first, metadata: this.metadata(st, `${u.first}-${u.last}`) },
     ]);
     const t0 = performance.now();
     await this.o.writer.write(
@@ -245,7 +405,8 @@ export class ConsumerLoop {
     this.o.metrics.unitWritten(st.tp, u.events.length, u.flows.length, performance.now() - t0);
     st.unit = null;
     if (st.revoked) return;
-    await this.o.consumer.commitOffsets([{ ...st.tp, offset: next, metadata: '' }]);
+    await this.o.consumer.commitOffsets([{ ...st.tp, offset: next, metadata: this.metadata(st) }]);
+    st.committedNext = BigInt(next);
     st.intentEnd = null;
     batch.resolveOffset(u.last);
     this.o.metrics.lag(st.tp, BigInt(batch.highWatermark) - BigInt(u.last) - 1n);
@@ -272,6 +433,10 @@ export class ConsumerLoop {
       return null;
     }
     const { meta, columns } = decoded;
+    if (columns.length > 0) {
+      const ts = columns.tsUs[columns.length - 1]!;
+      if (ts > st.lastTsUs) st.lastTsUs = ts;
+    }
     let r: Awaited<ReturnType<EnginePool['process']>>;
     try {
       r = await this.o.pool.process(st.engine!, columns, meta.sensorId, emit);

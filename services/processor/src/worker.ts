@@ -35,6 +35,10 @@ export default function run(task: EngineTask): BatchResult {
     const out = engine.finish();
     return { events: out.events, flows: out.flows, headers: 0 };
   }
+  if (task.kind === 'tick') {
+    const out = engine.advanceTime(task.nowUs, { emit: task.emit });
+    return { events: out.events, flows: out.flows, headers: 0 };
+  }
   const cols = HeaderColumns.fromBuffer(task.buffer!, task.capacity, task.length);
   const out = engine.processBatch(cols, task.sensor, { emit: task.emit });
   if (task.nowUs > 0) {

@@ -2,7 +2,8 @@
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 
 export interface EngineTask {
-  kind: 'batch' | 'finish';
+  /** `tick`: no input, capture time moves to `nowUs` (a quiet partition); `finish`: end of input. */
+  kind: 'batch' | 'tick' | 'finish';
   /** Identifies the engine (one per partition or shard) so workers can cache their attached view. */
   engineId: number;
   /** Structured-clonable engine handle (SharedArrayBuffers + config). */
