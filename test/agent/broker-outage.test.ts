@@ -101,8 +101,13 @@ describe('agent: broker outage', () => {
     expect(sentWhileDown).toBeLessThan(atStop.tcpHeaders + 200);
 
     await broker.start();
+    const show = () => JSON.stringify(agent!.stats, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
     await expect
-      .poll(() => agent!.stats.headersSent, { timeout: 90_000, interval: 200 })
+      .poll(() => agent!.stats.headersSent, {
+        timeout: 90_000,
+        interval: 200,
+        message: `not resuming: ${show()}`,
+      })
       .toBeGreaterThan(sentWhileDown + 200);
     const droppedWhileDown = agent!.stats.headersDropped.buffer_full;
     await expect.poll(() => agent!.stats.bufferedBatches, { timeout: 30_000 }).toBeLessThan(5);

@@ -106,6 +106,7 @@ export class Agent {
   private stopped: Promise<void> | undefined;
   private captureError: unknown;
   private lastFailLog = 0;
+  private heartbeatPending: Promise<boolean> | undefined;
 
   constructor(opts: AgentOptions, deps: AgentDeps) {
     this.opts = opts;
@@ -175,7 +176,13 @@ export class Agent {
     this.lingerTimer = setInterval(() => this.batcher?.tick(), tick);
     this.lingerTimer.unref();
     if (o.heartbeatIntervalS > 0) {
-      this.heartbeatTimer = setInterval(() => void this.heartbeat(false), o.heartbeatIntervalS * 1000);
+      // One heartbeat in flight at a time: while Kafka is down they would otherwise pile up.
+      this.heartbeatTimer = setInterval(() => {
+        if (this.heartbeatPending !== undefined) return;
+        this.heartbeatPending = this.heartbeat(false).finally(() => {
+          this.heartbeatPending = undefined;
+        });
+      }, o.heartbeatIntervalS * 1000);
       this.heartbeatTimer.unref();
     }
     const src = this.deps.source;
