@@ -10,7 +10,7 @@
 //                      [--no-workers1] [--cpu]
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,9 +51,18 @@ if (!existsSync(file)) {
 }
 
 /** Runs a command with stdout going to a sink; returns wall ms and the collected stdout (if asked). */
-function timed(cmd, args, { env, collect = false, ndjsonCount = false } = {}) {
+function timed(cmd0, args0, { env, collect = false, ndjsonCount = false } = {}) {
+  let cmd = cmd0;
+  let args = args0;
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
+    // CPU time (user + sys of the tool and its threads/children) via GNU time: far less sensitive to
+    // other load on a shared machine than wall time.
+    const rusage = join(tmpdir(), `rstwatch-bench-analyze-${process.pid}.time`);
+    if (gnuTime) {
+      args = ['-f', '%U %S', '-o', rusage, cmd, ...args];
+      cmd = '/usr/bin/time';
+    }
     const p = spawn(cmd, args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', collect || ndjsonCount ? 'pipe' : 'ignore', 'pipe'],
@@ -71,12 +80,19 @@ function timed(cmd, args, { env, collect = false, ndjsonCount = false } = {}) {
     p.on('error', reject);
     p.on('close', (code) => {
       const ms = performance.now() - t0;
+      let cpuMs = Number.NaN;
+      if (gnuTime && existsSync(rusage)) {
+        const [u, sy] = readFileSync(rusage, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        cpuMs = (u + sy) * 1000;
+        rmSync(rusage, { force: true });
+      }
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
-      else resolve({ ms, out, lines, err });
+      else resolve({ ms, cpuMs, out, lines, err });
     });
   });
 }
 
+const gnuTime = existsSync('/usr/bin/time');
 const hasTool = (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
 const tshark = !values['no-tshark'] && hasTool('tshark');
 const tcpdump = hasTool('tcpdump');
@@ -114,12 +130,15 @@ log(`counting run: ${counting.lines} events, ${flows} flows, ${headers} headers`
 
 const workersDefault = Number(process.env.RSTWATCH_PROCESSOR__WORKERS ?? availableParallelism());
 const t = { analyze: [], w1: [], tshark: [], tcpdump: [] };
+const cpu = { analyze: [], w1: [], tshark: [], tcpdump: [] };
+const paired = { tshark: [], tcpdump: [] };
 for (let r = 0; r < runs; r++) {
   const a = await timed('sh', [
     '-c',
     `node "${cli}" analyze "${file}" --format ndjson --no-progress > /dev/null`,
   ]);
   t.analyze.push(a.ms);
+  cpu.analyze.push(a.cpuMs);
   if (!values['no-workers1'] && workersDefault !== 1) {
     const w = await timed(
       'sh',
@@ -127,9 +146,20 @@ for (let r = 0; r < runs; r++) {
       { env: { RSTWATCH_PROCESSOR__WORKERS: '1' } },
     );
     t.w1.push(w.ms);
+    cpu.w1.push(w.cpuMs);
   }
-  if (tshark) t.tshark.push((await timed('tshark', ['-r', file, '-q', '-z', 'conv,tcp'])).ms);
-  if (tcpdump) t.tcpdump.push((await timed('tcpdump', ['-r', file, '-w', '/dev/null'])).ms);
+  if (tshark) {
+    const x = await timed('tshark', ['-r', file, '-q', '-z', 'conv,tcp']);
+    t.tshark.push(x.ms);
+    cpu.tshark.push(x.cpuMs);
+    paired.tshark.push(x.ms / a.ms);
+  }
+  if (tcpdump) {
+    const x = await timed('tcpdump', ['-r', file, '-w', '/dev/null']);
+    t.tcpdump.push(x.ms);
+    cpu.tcpdump.push(x.cpuMs);
+    paired.tcpdump.push(a.ms / x.ms);
+  }
   log(
     `run ${r + 1}/${runs}: analyze ${Math.round(a.ms)} ms` +
       (t.w1.length ? `, analyze(1 worker) ${Math.round(t.w1.at(-1))} ms` : '') +
@@ -152,6 +182,17 @@ if (t.w1.length) {
   console.log(`analyze_w1_ms=${Math.round(median(t.w1))}`);
   console.log(`workers_speedup=${(median(t.w1) / analyzeMs).toFixed(2)}`);
 }
+// Same figures from CPU time (robust to other load) and as the median of per-run ratios.
+if (gnuTime) {
+  console.log(`analyze_cpu_ms=${Math.round(median(cpu.analyze))}`);
+  if (cpu.w1.length) console.log(`analyze_w1_cpu_ms=${Math.round(median(cpu.w1))}`);
+  if (tshark) console.log(`tshark_cpu_ms=${Math.round(median(cpu.tshark))}`);
+  if (tcpdump) console.log(`tcpdump_cpu_ms=${Math.round(median(cpu.tcpdump))}`);
+  if (tshark) console.log(`cpu_ratio_vs_tshark=${(median(cpu.tshark) / median(cpu.analyze)).toFixed(2)}`);
+  if (tcpdump) console.log(`cpu_ratio_vs_tcpdump=${(median(cpu.analyze) / median(cpu.tcpdump)).toFixed(2)}`);
+}
+if (tshark) console.log(`paired_ratio_vs_tshark=${median(paired.tshark).toFixed(2)}`);
+if (tcpdump) console.log(`paired_ratio_vs_tcpdump=${median(paired.tcpdump).toFixed(2)}`);
 console.log(`rsts=${counting.lines}`);
 console.log(`flows=${flows}`);
 console.log(`runs=${runs}`);

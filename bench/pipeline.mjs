@@ -4,8 +4,9 @@
 // (embedded chdb, or CLICKHOUSE_URL). Two phases, each on its own topic and consumer group:
 //
 //  1. throughput: replay at max speed; wall time from the first record in the topic to the moment the
-//     group's committed offsets reach the end offsets. Prints headers_per_s, lost (agent headers sent -
-//     processor headers processed, from the processor's Prometheus endpoint), agent_dropped, events.
+//     group's committed offsets reach the end offsets. Prints headers_per_s (headers processed / that
+//     time), lost (TCP headers in the pcap - headers the processor counted, from its Prometheus
+//     endpoint; negative = duplicates), agent_sent / agent_dropped (the agent's own counters), events.
 //  2. latency: the same trace with its timestamps rescaled so that it carries --rate headers/s of
 //     capture time (default 100,000), replayed at 1x (capture time = wall time). For every RST event row,
 //     latency = (start of the first ClickHouse poll that returns the row) - (agent's "capture starting"
@@ -213,11 +214,12 @@ async function phase(name, pcap, speed, onRunning) {
         },
       },
       processor: { groupId: group, workers: Number(values.workers) },
-      // Generated traces are dated 2026-01-01: keep TTL from deleting their rows while we count them.
+      // Generated traces are dated 2026-01-01: with the default TTL (90 days) their rows are dropped on
+      // insert once that date is old; 10 years (DateTime stops at 2106, so not 100).
       clickhouse: {
         url: chUrl,
         database,
-        ttlDays: { rst_events: 36500, flows: 36500, sensor_stats: 36500, rollups: 36500 },
+        ttlDays: { rst_events: 3650, flows: 3650, sensor_stats: 3650, rollups: 3650 },
       },
     },
   });
@@ -381,12 +383,14 @@ try {
     out.push(`workers=${values.workers}`);
     out.push(`partitions=${values.partitions}`);
     out.push(`seconds=${r.seconds.toFixed(2)}`);
-    out.push(`headers_per_s=${Math.round(r.headersSent / r.seconds)}`);
-    out.push(`headers_sent=${r.headersSent}`);
-    out.push(`headers_processed=${r.processed}`);
-    out.push(`lost=${r.headersSent - r.processed}`);
+    out.push(`headers_per_s=${Math.round(r.processed / r.seconds)}`);
+    // Headers in = the pcap's TCP headers (our own parse; the agent's `tcpHeaders` must agree).
+    out.push(`headers_in=${info.headers}`);
+    out.push(`agent_tcp_headers=${r.tcpHeaders}`);
+    out.push(`agent_sent=${r.headersSent}`);
     out.push(`agent_dropped=${r.agentDropped}`);
-    out.push(`not_sent=${info.headers - r.headersSent}`);
+    out.push(`headers_processed=${r.processed}`);
+    out.push(`lost=${info.headers - r.processed}`);
     out.push(`events=${r.events}`);
     for (const l of out) console.log(l);
     out.length = 0;
@@ -419,7 +423,8 @@ try {
     const r = await phase('lat', paced, '1x', latencyWatcher(pinfo.first));
     out.push(`latency_rate=${rate}`);
     out.push(`latency_headers=${r.headersSent}`);
-    out.push(`latency_lost=${r.headersSent - r.processed}`);
+    out.push(`latency_lost=${pinfo.headers - r.processed}`);
+    out.push(`latency_agent_dropped=${r.agentDropped}`);
     out.push(`latency_events=${r.events}`);
     out.push(`latency_rows_seen=${r.extra.n}`);
     out.push(`p50_ms=${Math.round(r.extra.p50)}`);

@@ -12,9 +12,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 import { type ParseStats, parseCaptureFile } from '@rstwatch/packet';
-import { RowWriter } from '@rstwatch/store';
 import { LocalPipeline } from './local.js';
-import { clickhouseFromConfig, migrateFromConfig } from './run.js';
 import { Summary } from './summary.js';
 
 export interface AnalyzeOptions {
@@ -219,6 +217,11 @@ async function openStore(config: Config, file: string): Promise<StoreSink> {
   const st = await stat(file);
   const fileId = createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
   const runId = Date.now().toString(36);
+  // Loaded only for --store: the ClickHouse client (and run.js's Kafka wiring) cost ~0.3 s of start-up.
+  const [{ clickhouseFromConfig, migrateFromConfig }, { RowWriter }] = await Promise.all([
+    import('./run.js'),
+    import('@rstwatch/store'),
+  ]);
   const client = clickhouseFromConfig(config);
   try {
     await migrateFromConfig(client, config);
