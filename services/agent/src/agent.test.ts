@@ -198,6 +198,26 @@ describe('BufferedSender', () => {
     expect(stats.bufferedBytes).toBe(0);
   });
 
+  it('abandons a request that hangs, replaces the producer, sends the batches again', async () => {
+    const stats = createAgentStats();
+    const fresh = new FakeProducer(1);
+    const sender = new BufferedSender({
+      topic: 't',
+      stats,
+      bufferMaxBytes: 10_000,
+      sendTimeoutMs: 50,
+      producer: { send: () => new Promise(() => {}) }, // never answers
+      onStuck: async () => fresh,
+    });
+    sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 2, seq: 0n });
+    sender.start();
+    expect(await sender.drain(2000)).toBe(true);
+    expect(sender.stuck).toBe(1);
+    expect(stats.sendFailures).toBe(1);
+    expect(fresh.sent).toHaveLength(1);
+    expect(stats.headersSent).toBe(2);
+  });
+
   it('drops a batch larger than the whole buffer as too_large', () => {
     const stats = createAgentStats();
     const sender = new BufferedSender({

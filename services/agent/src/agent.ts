@@ -73,6 +73,8 @@ export interface AgentOptions {
   overflow?: 'drop' | 'block';
   /** Override the partition count instead of asking the broker (tests). */
   partitions?: number;
+  /** A produce request unanswered this long is abandoned and sent again (default 0 = wait forever). */
+  sendTimeoutMs?: number;
   /** Most bytes per produce request (several batches are grouped; default 1 MiB). */
   maxRequestBytes?: number;
   /** Retry backoff (defaults 100 ms doubling to 5 s). */
@@ -83,6 +85,11 @@ export interface AgentOptions {
 export interface AgentDeps {
   source: CaptureSource;
   producer: AgentProducer;
+  /**
+   * Replaces a producer whose request stayed unanswered for `sendTimeoutMs` (disconnect the old one,
+   * connect a new one). Without it the stuck request is simply sent again on the same producer.
+   */
+  reconnect?: () => Promise<AgentProducer>;
   codec: AgentCodec;
   logger?: AgentLogger;
 }
@@ -107,11 +114,13 @@ export class Agent {
   private captureError: unknown;
   private lastFailLog = 0;
   private heartbeatPending: Promise<boolean> | undefined;
+  private producer: AgentProducer;
 
   constructor(opts: AgentOptions, deps: AgentDeps) {
     this.opts = opts;
     this.deps = deps;
     this.log = deps.logger ?? noLog;
+    this.producer = deps.producer;
   }
 
   /** Partitions of the headers topic in use (after `start`). */
@@ -136,7 +145,7 @@ export class Agent {
     let partitions = o.partitions;
     if (partitions === undefined) {
       try {
-        partitions = await this.deps.producer.partitionsFor(o.topic);
+        partitions = await this.producer.partitionsFor(o.topic);
       } catch (err) {
         throw new Error(`reading the partitions of topic ${o.topic}: ${(err as Error).message}`, {
           cause: err,
@@ -146,8 +155,24 @@ export class Agent {
     this.block = (o.overflow ?? (this.deps.source.live ? 'drop' : 'block')) === 'block';
     this.sender = new BufferedSender({
       topic: o.topic,
-      producer: this.deps.producer,
+      producer: this.producer,
       bufferMaxBytes: o.bufferMaxBytes,
+      ...(o.sendTimeoutMs !== undefined ? { sendTimeoutMs: o.sendTimeoutMs } : {}),
+      onStuck: async () => {
+        const make = this.deps.reconnect;
+        this.log.warn(
+          { reconnect: make !== undefined },
+          'produce request unanswered; replacing the Kafka producer',
+        );
+        if (make === undefined) return undefined;
+        try {
+          this.producer = await make();
+          return this.producer;
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'reconnecting to Kafka failed; retrying later');
+          return undefined;
+        }
+      },
       stats: this.stats,
       ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
       ...(o.backoffInitialMs !== undefined ? { backoffInitialMs: o.backoffInitialMs } : {}),
@@ -273,7 +298,7 @@ export class Agent {
     const snap = this.snapshot(final);
     try {
       const value = this.deps.codec.encodeSensorStats(snap);
-      await this.deps.producer.send(this.opts.statsTopic, [
+      await this.producer.send(this.opts.statsTopic, [
         { key: Buffer.from(this.opts.sensorId), value: toBuffer(value) },
       ]);
       this.stats.heartbeatsSent++;

@@ -37,6 +37,8 @@ export interface AgentRunConfig {
   shutdownTimeoutMs?: number;
   /** Most bytes per produce request (default 1 MiB). */
   maxRequestBytes?: number;
+  /** A produce request unanswered this long makes the agent replace its producer (default 90 s). */
+  sendTimeoutMs?: number;
   /** tcpdump binary. */
   tcpdump?: string;
   /** Command prefix for tcpdump (e.g. `ip netns exec NS`). */
@@ -73,14 +75,17 @@ export function createSource(cfg: AgentRunConfig, logger?: AgentLogger): Capture
 export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Promise<Agent> {
   const log = opts.logger;
   const topic = cfg.topic ?? TOPIC_HEADERS;
-  let producer: Producer;
-  try {
-    producer = createKafka(cfg.kafka).producer({
+  const kafka = createKafka(cfg.kafka);
+  const newProducer = () =>
+    kafka.producer({
       idempotent: cfg.idempotent,
       acks: cfg.acks,
       compression: cfg.compression,
       retry: { retries: cfg.retries, initialRetryTime: 300, maxRetryTime: 5_000 },
     });
+  let producer: Producer;
+  try {
+    producer = newProducer();
     await producer.connect();
   } catch (err) {
     throw new Error(
@@ -110,8 +115,24 @@ export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Prom
         heartbeatIntervalS: cfg.heartbeatIntervalS,
         ...(cfg.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: cfg.shutdownTimeoutMs } : {}),
         ...(cfg.maxRequestBytes !== undefined ? { maxRequestBytes: cfg.maxRequestBytes } : {}),
+        sendTimeoutMs: cfg.sendTimeoutMs ?? 90_000,
       },
-      { source, producer, codec: wireCodec, ...(log ? { logger: log } : {}) },
+      {
+        source,
+        producer,
+        codec: wireCodec,
+        ...(log ? { logger: log } : {}),
+        reconnect: async () => {
+          const old = producer;
+          void Promise.race([old.disconnect(), new Promise((r) => setTimeout(r, 5000).unref())]).catch(
+            () => {},
+          );
+          const fresh = newProducer();
+          await fresh.connect();
+          producer = fresh;
+          return fresh;
+        },
+      },
     );
     try {
       await agent.start();

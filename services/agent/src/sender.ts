@@ -36,6 +36,13 @@ export interface SenderOptions {
   bufferMaxBytes: number;
   /** Most bytes per produce request (several batches are grouped up to this). */
   maxRequestBytes?: number;
+  /**
+   * A request that neither succeeds nor fails within this time is abandoned as stuck (default 0 = never):
+   * `onStuck` may return a fresh producer, and the same batches are sent again (at least once: the
+   * processor can drop a duplicate by its (sensor id, batchSeq)).
+   */
+  sendTimeoutMs?: number;
+  onStuck?: () => Promise<ProducerPort | undefined>;
   /** Retry backoff after a failed request. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -47,8 +54,11 @@ export interface SenderOptions {
 }
 
 export class BufferedSender {
-  private readonly opts: Required<Omit<SenderOptions, 'onError' | 'onRecovered'>> &
-    Pick<SenderOptions, 'onError' | 'onRecovered'>;
+  private readonly opts: Required<Omit<SenderOptions, 'onError' | 'onRecovered' | 'onStuck'>> &
+    Pick<SenderOptions, 'onError' | 'onRecovered' | 'onStuck'>;
+  private producer: ProducerPort;
+  /** Requests abandoned as stuck. */
+  stuck = 0;
   private readonly queue: PendingBatch[] = [];
   private head = 0;
   private bytes = 0;
@@ -65,8 +75,10 @@ export class BufferedSender {
       maxRequestBytes: 1_000_000,
       backoffInitialMs: 100,
       backoffMaxMs: 5_000,
+      sendTimeoutMs: 0,
       ...opts,
     };
+    this.producer = opts.producer;
   }
 
   /** Batches waiting (including the request in flight). */
@@ -197,10 +209,27 @@ export class BufferedSender {
       }
       const group = this.queue.slice(this.head, end);
       try {
-        await this.opts.producer.send(
+        const sent = this.producer.send(
           this.opts.topic,
           group.map((b) => ({ key: b.key, value: b.value, partition: b.partition })),
         );
+        const limit = this.opts.sendTimeoutMs;
+        if (limit > 0) {
+          let timer: NodeJS.Timeout | undefined;
+          const stuck = new Promise<'stuck'>((r) => {
+            timer = setTimeout(() => r('stuck'), limit);
+          });
+          sent.catch(() => {}); // may settle after being abandoned
+          const r = await Promise.race([sent, stuck]).finally(() => clearTimeout(timer));
+          if (r === 'stuck') {
+            this.stuck++;
+            const fresh = await this.opts.onStuck?.().catch(() => undefined);
+            if (fresh !== undefined) this.producer = fresh;
+            throw new Error(
+              `produce request to ${this.opts.topic} unanswered after ${limit} ms; sending again`,
+            );
+          }
+        } else await sent;
       } catch (err) {
         if (!this.running) return;
         stats.sendFailures++;
