@@ -135,7 +135,12 @@ export class ConsumerLoop {
     await consumer.run({
       partitionsConsumedConcurrently: Math.max(2, this.o.pool.workers * 2),
       eachBatch: (batch) => {
-        const p = this.eachBatch(batch);
+        const p = this.eachBatch(batch).catch((err: unknown) => {
+          // Kafka delivers the batch again; the partition's state is rebuilt from the committed offset and
+          // its metadata, as a new owner would, so a half-done unit or tick is redone with the same token.
+          this.reset({ topic: batch.topic, partition: batch.partition });
+          throw err;
+        });
         this.inflight.add(p);
         const done = () => this.inflight.delete(p);
         p.then(done, done);
@@ -172,6 +177,13 @@ export class ConsumerLoop {
 
   get assignedPartitions(): number {
     return this.parts.size;
+  }
+
+  /** Forget a partition's state after a failure; its next batch creates it again (with warm-up). */
+  private reset(tp: TopicPartition): void {
+    if (!this.parts.has(key(tp))) return;
+    this.revoke(tp);
+    this.o.log.info({ ...tp }, 'partition state dropped after a failure');
   }
 
   private revoke(tp: TopicPartition): void {
@@ -286,8 +298,19 @@ export class ConsumerLoop {
       } catch (err) {
         this.o.log.warn(
           { ...st.tp, err: (err as Error).message },
-          'moving capture time of a quiet partition failed',
+          'moving capture time of a quiet partition failed; rebuilding the partition from its committed offset',
         );
+        // What the tick released may not be written: rebuild from the committed offset and metadata.
+        // Fetching the last committed message again makes sure a batch comes to do it.
+        this.reset(st.tp);
+        if (!this.o.signal.aborted) {
+          const from = st.committedNext > 0n ? st.committedNext - 1n : 0n;
+          try {
+            this.o.consumer.seek({ ...st.tp, offset: String(from) });
+          } catch {
+            // not assigned any more: the next owner starts from the committed offset anyway
+          }
+        }
       } finally {
         st.ticking = null;
       }
