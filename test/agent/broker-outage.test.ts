@@ -1,7 +1,7 @@
 // The broker goes away mid-run: the agent keeps capturing, drops whole batches once its bounded buffer
 // is full (counted by reason), and resumes sending when the broker is back. Every header it parsed is
 // accounted for: sent (and in Kafka exactly once) or counted as dropped.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Agent, runAgent, totalBatchesDropped, totalHeadersDropped } from '@rstwatch/agent';
 import { TCP_ACK, TCP_PSH } from '@rstwatch/core';
@@ -35,8 +35,11 @@ function steadyTraffic(seconds: number, pps: number): Uint8Array {
 }
 
 let broker: LocalBroker | undefined;
+const scratch: string[] = [];
 afterAll(async () => {
   await broker?.stop().catch(() => {});
+  if (broker) scratch.push(broker.dir);
+  await Promise.all(scratch.map((p) => rm(p, { recursive: true, force: true })));
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,6 +68,7 @@ describe('agent: broker outage', () => {
     await mkdir(workDir, { recursive: true });
     const pcap = join(workDir, `${topic}.pcap`);
     await writeFile(pcap, steadyTraffic(300, 200));
+    scratch.push(pcap);
 
     const ac = new AbortController();
     let agent: Agent | undefined;

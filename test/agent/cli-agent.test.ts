@@ -1,10 +1,10 @@
 // `rstwatch agent` as a process: flags over config, JSON logs on stderr, metrics endpoint, and SIGTERM =
 // stop capturing, flush, final heartbeat, exit 0.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createTopic, freePort, uniqueTopic, workDir } from '../support/kafka.js';
 import { decodeBatch, decodeStats, readTopic, referenceHeaders } from './support.js';
 
@@ -26,6 +26,11 @@ function start(args: string[], env: Record<string, string> = {}) {
   return { child, exit, stderr: () => stderr };
 }
 
+const scratch: string[] = [];
+afterAll(async () => {
+  await Promise.all(scratch.map((p) => rm(p, { force: true })));
+});
+
 async function topics() {
   const topic = uniqueTopic('agent-cli');
   const stats = uniqueTopic('agent-cli-stats');
@@ -33,6 +38,7 @@ async function topics() {
   await createTopic(brokers.split(','), stats, 1);
   await mkdir(workDir, { recursive: true });
   const cfg = join(workDir, `${topic}.yaml`);
+  scratch.push(cfg);
   await writeFile(
     cfg,
     `sensor:\n  id: cfg-sensor\nkafka:\n  brokers: ["127.0.0.1:1"]\n  topics:\n    sensors: ${stats}\nagent:\n  batch:\n    maxHeaders: 16\n  compression: zstd\nmetrics:\n  enabled: false\n`,
