@@ -130,6 +130,15 @@ export class ConsumerLoop {
     consumer.onRebalance((ev) => {
       if (ev.type === 'revoke') for (const tp of ev.partitions) this.revoke(tp);
       this.o.log.info({ type: ev.type, partitions: ev.partitions }, 'partition assignment changed');
+      if (ev.type === 'assign') {
+        const headers = ev.partitions.filter((tp) => tp.topic === this.headersTopic);
+        this.prime(headers).catch((err: unknown) =>
+          this.o.log.warn(
+            { err: (err as Error).message },
+            'reading committed offsets of new partitions failed',
+          ),
+        );
+      }
     });
     await consumer.subscribe([this.headersTopic, this.sensorsTopic]);
     await consumer.run({
@@ -177,6 +186,27 @@ export class ConsumerLoop {
 
   get assignedPartitions(): number {
     return this.parts.size;
+  }
+
+  /**
+   * A partition that is assigned while it has nothing new to read would get no batch, hence no state:
+   * no warm-up, no ticks, and a tick the previous owner left pending would not be written until new
+   * data arrives. Reading the last committed message again brings a batch that creates the state.
+   */
+  private async prime(tps: TopicPartition[]): Promise<void> {
+    if (tps.length === 0 || this.o.config.processor.warmupMessages === 0) return;
+    const rows = await this.o.consumer.committedOffsets(this.headersTopic);
+    for (const tp of tps) {
+      if (this.parts.has(key(tp)) || this.o.signal.aborted) continue;
+      const row = rows.find((r) => r.partition === tp.partition);
+      const offset = row && row.offset !== '-1' ? BigInt(row.offset) : 0n;
+      if (offset <= 0n) continue;
+      try {
+        this.o.consumer.seek({ ...tp, offset: String(offset - 1n) });
+      } catch {
+        // revoked meanwhile
+      }
+    }
   }
 
   /** Forget a partition's state after a failure; its next batch creates it again (with warm-up). */
