@@ -35,6 +35,8 @@ const logger = createLogger({ level: 'error', name: 'processor-test' });
 /** A StoreClient whose inserts fail while `failing` is set; records every attempt. */
 class FlakyClickHouse {
   failing = true;
+  /** Which inserts fail while `failing` (default: all). */
+  failWhen: (token: string) => boolean = () => true;
   attempts: { table: string; token: string; ok: boolean }[] = [];
   readonly client: StoreClient;
   constructor(inner: StoreClient) {
@@ -43,7 +45,7 @@ class FlakyClickHouse {
         if (prop !== 'insert') return Reflect.get(target, prop, receiver);
         return async (table: string, rows: readonly object[], settings?: Record<string, unknown>) => {
           const token = String(settings?.insert_deduplication_token ?? '');
-          if (this.failing) {
+          if (this.failing && this.failWhen(token)) {
             this.attempts.push({ table, token, ok: false });
             throw new Error('injected: ClickHouse unavailable');
           }
@@ -56,10 +58,13 @@ class FlakyClickHouse {
 }
 
 /** Runs the processor in this process until the returned stop() is called. */
-function startInProcess(topics: TestTopics, clickhouse: StoreClient) {
+function startInProcess(topics: TestTopics, clickhouse: StoreClient, warmupMessages?: number) {
   const config = loadConfig({
     env: {},
-    overrides: processorOverrides(brokers, topics, join(tempDir('unused'), 'chdb'), { logLevel: 'error' }),
+    overrides: processorOverrides(brokers, topics, join(tempDir('unused'), 'chdb'), {
+      logLevel: 'error',
+      ...(warmupMessages !== undefined ? { warmupMessages } : {}),
+    }),
   });
   const ac = new AbortController();
   const done = runProcessor(config, { signal: ac.signal, clickhouse, logger });
@@ -209,6 +214,76 @@ describe('processor: failures', () => {
     console.log(
       `dead letters: ${dlq.map((m) => `${m.headers['rstwatch-reason']}: ${m.headers['rstwatch-error']}`).join('; ')}`,
     );
+  });
+  it('a tick interrupted while its rows are written is redone by the next owner, with the same token', async () => {
+    const topics = await testTopics('proc-tick', brokers, 1);
+    await publish(brokers, topics, sample, { maxHeaders: 16 });
+    const FULL = 1_000_000;
+
+    // First owner: everything committed, then the end-of-stream tick cannot be written; stop it there.
+    const ch = await getClickHouse();
+    handles.push(ch);
+    const flaky = new FlakyClickHouse(ch.client);
+    flaky.failWhen = (token) => token.includes(':tick-');
+    const first = startInProcess(topics, flaky.client, FULL);
+    const consumer = createKafka({ brokers, clientId: 'processor-test-offsets' }).consumer({
+      groupId: topics.group,
+    });
+    let metadata = '';
+    try {
+      await waitAllCommitted(brokers, topics.group, [topics.headers, topics.sensors], 120_000);
+      await waitFor(
+        'a pending tick in the commit metadata',
+        async () => {
+          metadata = (await consumer.committedOffsets(topics.headers))[0]?.metadata ?? '';
+          return /:pending$/.test(metadata);
+        },
+        60_000,
+        () => `metadata: ${metadata}`,
+      );
+    } finally {
+      await first.stop();
+    }
+    const pending = flaky.attempts.find((a) => !a.ok && a.token.includes(':tick-'))!.token;
+    expect(pending).toMatch(new RegExp(`^${topics.headers}:0:tick-\\d+-\\d+$`));
+    expect(metadata).toBe(
+      `rstwatch:tick:${pending.slice(pending.lastIndexOf(':tick-') + 6).replace('-', ':')}:pending`,
+    );
+
+    // Next owner: replays the stream silently and writes the pending tick with the same token.
+    const second = startInProcess(topics, ch.client, FULL);
+    try {
+      await waitFor(
+        'the pending tick to be written',
+        async () => !/:pending$/.test((await consumer.committedOffsets(topics.headers))[0]?.metadata ?? ''),
+        60_000,
+      );
+      await waitTicksSettled(brokers, topics.group, topics.headers, 60_000, () => '', 2_000_000);
+    } finally {
+      await second.stop();
+      await consumer.disconnect();
+    }
+    const [byToken] = await ch.client.query<{ n: number }>(
+      `SELECT count() AS n FROM ${ch.client.database}.rst_events WHERE ingest_token = {t:String}`,
+      { t: pending },
+    );
+    expect(byToken!.n, 'rows of the pending tick').toBeGreaterThan(0);
+
+    // The same as a run that was never interrupted.
+    const ref = await getClickHouse();
+    handles.push(ref);
+    const refTopics = { ...topics, group: uniqueGroup('proc-tick-ref') };
+    const refProc = startInProcess(refTopics, ref.client, FULL);
+    try {
+      await waitAllCommitted(brokers, refTopics.group, [topics.headers, topics.sensors], 120_000);
+      await waitTicksSettled(brokers, refTopics.group, topics.headers, 60_000, () => '', 2_000_000);
+    } finally {
+      await refProc.stop();
+    }
+    const events = await eventKeys(ch.client);
+    expect(new Set(events).size, 'no event twice').toBe(events.length);
+    expect(diffKeys(await eventKeys(ref.client), events)).toEqual({ missing: [], extra: [] });
+    expect(await flowUids(ch.client)).toEqual(await flowUids(ref.client));
   });
 });
 
