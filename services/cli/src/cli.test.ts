@@ -133,6 +133,21 @@ describe('rstwatch CLI', () => {
     expect(r.err).toMatch(/missing\.pcap/);
   });
 
+  it('analyze: ndjson events carry --sensor-id; --shards must be >= 1', () => {
+    const sample = fileURLToPath(new URL('../../../test/fixtures/sample.pcap', import.meta.url));
+    const r = cli(['analyze', sample, '--format', 'ndjson', '--sensor-id', 'tap-42', '--shards', '2']);
+    expect(r.code).toBe(0);
+    const events = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { sensor: string; cause: string });
+    expect(events).toHaveLength(74);
+    expect(new Set(events.map((e) => e.sensor))).toEqual(new Set(['tap-42']));
+    const bad = cli(['analyze', sample, '--shards', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--shards must be an integer >= 1/);
+  });
+
   it('agent without a source: exit 2', () => {
     const r = cli(['agent', '--brokers', '127.0.0.1:1']);
     expect(r.code).toBe(2);

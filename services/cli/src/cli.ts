@@ -31,14 +31,19 @@ function replaySpeed(v: string): string {
   throw new CliError(`--replay-speed must be 'max' or a factor like '1x' or '10x', got '${v}'`, EXIT_USAGE);
 }
 
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new CliError(`${name} must be a non-negative integer, got '${v}'`, EXIT_USAGE);
-    return n;
-  };
+function integerAtLeast(min: number) {
+  return (name: string) =>
+    (v: string): number => {
+      const n = Number(v);
+      if (v.trim() === '' || !Number.isSafeInteger(n) || n < min) {
+        const what = min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
+        throw new CliError(`${name} must be ${what}, got '${v}'`, EXIT_USAGE);
+      }
+      return n;
+    };
 }
+const positiveInt = integerAtLeast(1);
+const nonNegativeInt = integerAtLeast(0);
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -97,7 +102,17 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--flows <out.ndjson>', 'also write one flow record per connection (NDJSON)')
       .option('--store', 'also write events and flows to ClickHouse (embedded by default)')
       .option('--clickhouse <url>', "ClickHouse for --store: http(s)://host:port or 'embedded'")
-      .option('--idle-timeout <seconds>', 'flow idle timeout', positiveInt('--idle-timeout'))
+      .option(
+        '--idle-timeout <seconds>',
+        'a RST after an idle gap longer than this is idle_timeout (classifier.idleTimeoutS, default 120)',
+        positiveInt('--idle-timeout'),
+      )
+      .option(
+        '--shards <n>',
+        'classify with N engines in parallel (faster on big captures; per-host evidence is then learned per shard)',
+        positiveInt('--shards'),
+      )
+      .option('--sensor-id <id>', 'sensor id recorded with the events (default: this host name)')
       .option('--no-progress', 'no progress line on stderr'),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.analyzeCommand(cmd, io))));
 
@@ -145,7 +160,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .command('generate')
     .description('write a deterministic synthetic capture (realistic mix incl. every RST cause)')
     .requiredOption('--packets <n>', 'number of packets', positiveInt('--packets'))
-    .option('--seed <n>', 'PRNG seed (same seed, same file)', positiveInt('--seed'), 1)
+    .option('--seed <n>', 'PRNG seed (same seed, same file)', nonNegativeInt('--seed'), 1)
     .requiredOption('--out <file>', 'output pcap path')
     .action(wrap((cmd) => import('./commands.js').then((m) => m.generateCommand(cmd, io))));
 

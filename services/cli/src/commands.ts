@@ -137,6 +137,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
     overridesFrom([
       ['classifier.idleTimeoutS', o.idleTimeout],
       ['clickhouse.url', o.clickhouse],
+      ['sensor.id', o.sensorId],
     ]),
   );
   await readable(file, 'capture file');
@@ -150,6 +151,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
     stdout: io.stdout,
     stderr: io.stderr,
     ...(o.progress === false ? { progress: false } : {}),
+    ...(o.shards !== undefined ? { shards: o.shards as number } : {}),
   });
 }
 

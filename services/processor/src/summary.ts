@@ -22,6 +22,11 @@ export const CAUSE_EXPLANATIONS: Record<Cause, string> = {
   other: 'none of the known causes fit with enough confidence',
 };
 
+/** `ip:port`, with IPv6 addresses in brackets. */
+function endpoint(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
 function bump(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);
 }
@@ -46,7 +51,7 @@ export class Summary {
     bump(this.senders, e.src_ip);
     bump(this.receivers, e.dst_ip);
     // The service is the responder's side of the connection.
-    const svc = e.direction === 'resp' ? `${e.src_ip}:${e.src_port}` : `${e.dst_ip}:${e.dst_port}`;
+    const svc = e.direction === 'resp' ? endpoint(e.src_ip, e.src_port) : endpoint(e.dst_ip, e.dst_port);
     bump(this.services, svc);
   }
 
