@@ -36,7 +36,7 @@ describe('loadConfig', () => {
     expect(cfg.kafka.topics.deadLetter).toBe('rstwatch.headers.dlq.v1');
     expect(cfg.kafka.sasl.mechanism).toBe('none');
     expect(cfg.agent.batch).toEqual({ maxHeaders: 4096, maxBytes: 1048576, lingerMs: 50 });
-    expect(cfg.agent.compression).toBe('gzip');
+    expect(cfg.agent.compression).toBe('lz4');
     expect(cfg.processor.workers).toBeGreaterThanOrEqual(1);
     expect(cfg.classifier).toEqual({
       maxFlows: 262144,
@@ -272,7 +272,7 @@ describe('configDocs', () => {
     expect(md).toContain(
       '| `clickhouse.writer.maxRows` | a positive integer | `50000` | `RSTWATCH_CLICKHOUSE__WRITER__MAX_ROWS` |',
     );
-    expect(md).toContain('| `agent.compression` | one of none\\|gzip\\|snappy\\|lz4\\|zstd | `"gzip"` |');
+    expect(md).toContain('| `agent.compression` | one of none\\|gzip\\|snappy\\|lz4\\|zstd | `"lz4"` |');
     expect(md).toContain('| `sensor.id` | a non-empty string | the host name |');
     expect(md).not.toMatch(/\|\s*\|\s*$/m); // no row without a description
     // Machine-independent: no run-time values leak into the docs.
