@@ -1,7 +1,7 @@
 // Agent -> Kafka -> processor (the CLI, a child process) -> embedded ClickHouse gives exactly the RST
 // events that `rstwatch analyze` reports for the same capture, and the flow records of the connections.
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
   analyzeReference,
   diffKeys,
@@ -12,6 +12,7 @@ import {
   publish,
   QUICK_EXPIRY,
   queryEmbedded,
+  removeTempDirs,
   root,
   startProcessor,
   stopProcessor,
@@ -28,6 +29,7 @@ const sample = join(root, 'test/fixtures/sample.pcap');
 const packetKey = (k: string) => k.split('|').slice(0, 6).join('|');
 
 describe('processor: capture through Kafka equals analyze', () => {
+  afterAll(removeTempDirs);
   // With one partition the processor's engine sees exactly what analyze's single shard sees. With more,
   // each partition's engine only sees its own capture clock, while analyze moves every shard's clock
   // with the whole capture (LocalPipeline's shardNowUs): a held RST is released after a different number

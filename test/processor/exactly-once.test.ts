@@ -16,6 +16,7 @@ import {
   publish,
   QUICK_EXPIRY,
   queryEmbedded,
+  removeTempDirs,
   startProcessor,
   stopProcessor,
   type TestTopics,
@@ -87,6 +88,7 @@ function expectSameRows(got: Rows, want: Rows): void {
 }
 
 describe('processor: exactly-once across crashes and rebalances', () => {
+  afterAll(removeTempDirs);
   let work: string;
   let topics: TestTopics;
   let total = 0;

@@ -1,6 +1,7 @@
 // The processor in this process (runProcessor) against the real broker and the embedded ClickHouse:
 // ClickHouse refusing inserts for a while (consumption pauses, nothing is committed, then every row is
 // written exactly once) and a poison message in the headers topic (dead-lettered, the partition flows on).
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@rstwatch/config';
 import { createKafka } from '@rstwatch/kafka';
@@ -17,10 +18,10 @@ import {
   processorOverrides,
   progress,
   publish,
+  removeTempDirs,
   root,
   sleep,
   type TestTopics,
-  tempDir,
   testTopics,
   uniqueGroup,
   waitAllCommitted,
@@ -61,10 +62,15 @@ class FlakyClickHouse {
 function startInProcess(topics: TestTopics, clickhouse: StoreClient, warmupMessages?: number) {
   const config = loadConfig({
     env: {},
-    overrides: processorOverrides(brokers, topics, join(tempDir('unused'), 'chdb'), {
-      logLevel: 'error',
-      ...(warmupMessages !== undefined ? { warmupMessages } : {}),
-    }),
+    overrides: processorOverrides(
+      brokers,
+      topics,
+      join(tmpdir(), 'rstwatch-processor-test-unused-chdb') /* the test passes its own client */,
+      {
+        logLevel: 'error',
+        ...(warmupMessages !== undefined ? { warmupMessages } : {}),
+      },
+    ),
   });
   const ac = new AbortController();
   const done = runProcessor(config, { signal: ac.signal, clickhouse, logger });
@@ -91,6 +97,7 @@ async function flowUids(ch: StoreClient): Promise<string[]> {
 }
 
 describe('processor: failures', () => {
+  afterAll(removeTempDirs);
   const handles: ClickHouseHandle[] = [];
   afterAll(async () => {
     for (const h of handles) await h.cleanup().catch(() => {});

@@ -3,7 +3,7 @@
 // finishes the stream without writing anything twice.
 import { join } from 'node:path';
 import { createKafka } from '@rstwatch/kafka';
-import { describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
   EVENT_KEY_SQL,
   type EventKey,
@@ -13,6 +13,7 @@ import {
   progress,
   publish,
   queryEmbedded,
+  removeTempDirs,
   startProcessor,
   stopProcessor,
   tempDir,
@@ -25,6 +26,7 @@ const brokers = inject('kafkaBrokers').split(',');
 const DEADLINE_S = 15;
 
 describe('processor: graceful shutdown', () => {
+  afterAll(removeTempDirs);
   it('SIGTERM: exit 0 within the deadline, everything written is committed', async () => {
     const dir = tempDir('term');
     const pcap = await generate(dir, 30_000, 5);

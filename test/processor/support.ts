@@ -3,7 +3,7 @@
 // reference, and queries against a child's embedded ClickHouse (read from another process, since chdb
 // is one data directory per process).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,8 +93,20 @@ export function processorOverrides(
   } as DeepPartial<Config>;
 }
 
+const scratch = new Set<string>();
+
+/** A scratch directory, removed by {@link removeTempDirs} (kept with RSTWATCH_KEEP_TEST_DIRS=1). */
 export function tempDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `rstwatch-proc-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `rstwatch-proc-${prefix}-`));
+  scratch.add(dir);
+  return dir;
+}
+
+/** Removes the directories made by {@link tempDir} (each test file's afterAll). */
+export function removeTempDirs(): void {
+  if (process.env.RSTWATCH_KEEP_TEST_DIRS) return;
+  for (const d of scratch) rmSync(d, { recursive: true, force: true });
+  scratch.clear();
 }
 
 /** Publishes every header of `pcap` with the agent (in process); returns the headers sent. */
