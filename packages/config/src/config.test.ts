@@ -89,6 +89,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { RSTWATCH_SENSOR__IDD: 'x' } })).toThrow(/sensor\.idd|idd/i);
   });
 
+  it('bounds retention: 0 keeps rows forever, values that would overflow ClickHouse DateTime are refused', () => {
+    expect(loadConfig({ env: { RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS: '0' } }).clickhouse.ttlDays.flows).toBe(
+      0,
+    );
+    expect(() => loadConfig({ env: { RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS: '36500' } })).toThrow(
+      /clickhouse\.ttlDays\.flows.*0\.\.25000/,
+    );
+  });
+
   it('reads the file named by RSTWATCH_CONFIG', () => {
     const f = file('sensor:\n  id: tap-7\n');
     expect(loadConfig({ env: { RSTWATCH_CONFIG: f } }).sensor.id).toBe('tap-7');

@@ -250,12 +250,12 @@ const clickhouse = section(
       ),
     ttlDays: section(
       {
-        rst_events: posInt().default(90).describe('Days `rst_events` rows are kept.'),
-        flows: posInt().default(30).describe('Days `flows` rows are kept.'),
-        sensor_stats: posInt().default(30).describe('Days `sensor_stats` rows are kept.'),
-        rollups: posInt().default(365).describe('Days rollup rows are kept.'),
+        rst_events: intRange(0, 25_000).default(90).describe('Days `rst_events` rows are kept.'),
+        flows: intRange(0, 25_000).default(30).describe('Days `flows` rows are kept.'),
+        sensor_stats: intRange(0, 25_000).default(30).describe('Days `sensor_stats` rows are kept.'),
+        rollups: intRange(0, 25_000).default(365).describe('Days rollup rows are kept.'),
       },
-      'Retention per table (ClickHouse TTL).',
+      'Retention per table (ClickHouse TTL), in days; 0 keeps rows forever. At most 25000: longer would overflow ClickHouse DateTime and expire every row at once.',
     ),
     writer: section(
       {
