@@ -10,32 +10,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CAUSES, ORIGINS } from '@rstwatch/core';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const FIXTURES = join(ROOT, 'test/fixtures/scenarios');
 const CLI = process.env.RSTWATCH_CLI ?? join(ROOT, 'services/cli/dist/main.js');
-
-const CAUSES = [
-  'closed_port',
-  'firewall_reject',
-  'backlog_overflow',
-  'malformed_syn',
-  'time_wait_reuse',
-  'syn_scan',
-  'connect_scan',
-  'retransmission_timeout',
-  'idle_timeout',
-  'app_abort',
-  'stale_connection',
-  'teardown_reset',
-  'time_wait_assassination',
-  'injected_reset',
-  'reset_attack',
-  'unsolicited',
-  'other',
-];
-const ORIGINS = ['endpoint', 'middlebox', 'spoofed', 'unknown'];
 
 interface Label {
   index: number;
@@ -273,8 +253,8 @@ describe('scenario fixtures are committed and consistent (no regeneration needed
       expect(bad.length, msg).toBe(0);
       expect(wire.length, msg).toBe(exp.rsts.length);
       for (const l of exp.rsts) {
-        expect(CAUSES, `${name} #${l.index}`).toContain(l.cause);
-        expect(ORIGINS, `${name} #${l.index}`).toContain(l.origin);
+        expect(CAUSES as readonly string[], `${name} #${l.index}`).toContain(l.cause);
+        expect(ORIGINS as readonly string[], `${name} #${l.index}`).toContain(l.origin);
         expect(l.why.length).toBeGreaterThan(10);
       }
     });

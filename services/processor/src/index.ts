@@ -15,7 +15,6 @@ export { type EngineHandle, EnginePool, type EnginePoolOptions } from './pool.js
 export { ConsumerLoop, sensorStatsRow } from './processor.js';
 export {
   clickhouseFromConfig,
-  kafkaConnection,
   migrateFromConfig,
   type RunEmbeddedOptions,
   type RunProcessorOptions,

@@ -4,11 +4,10 @@
  * every start-up error says what was being started.
  */
 
-import { readFileSync } from 'node:fs';
-import { FileSource, TcpdumpSource } from '@rstwatch/agent';
+import { FileSource, kafkaConnectionFrom, TcpdumpSource } from '@rstwatch/agent';
 import type { Config } from '@rstwatch/config';
 import { HeaderColumns } from '@rstwatch/core';
-import { createKafka, type KafkaConnectionConfig } from '@rstwatch/kafka';
+import { createKafka } from '@rstwatch/kafka';
 import { createClickHouse, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
 import { createLogger, createMetrics, type Logger, startHttpServer } from '@rstwatch/telemetry';
 import { exposeMetrics } from './expose.js';
@@ -36,24 +35,6 @@ async function step<T>(what: string, f: () => Promise<T> | T): Promise<T> {
   } catch (err) {
     throw new StartupError(`starting ${what}: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/** Kafka connection settings from the config (secrets read from files here, never logged). */
-export function kafkaConnection(config: Config): KafkaConnectionConfig {
-  const k = config.kafka;
-  const ssl = k.ssl.enabled
-    ? {
-        rejectUnauthorized: k.ssl.rejectUnauthorized,
-        ...(k.ssl.ca ? { ca: readFileSync(k.ssl.ca, 'utf8') } : {}),
-        ...(k.ssl.cert ? { cert: readFileSync(k.ssl.cert, 'utf8') } : {}),
-        ...(k.ssl.key ? { key: readFileSync(k.ssl.key, 'utf8') } : {}),
-      }
-    : false;
-  const sasl =
-    k.sasl.mechanism === 'none'
-      ? undefined
-      : { mechanism: k.sasl.mechanism, username: k.sasl.username ?? '', password: k.sasl.password ?? '' };
-  return { brokers: k.brokers, clientId: k.clientId, ssl, ...(sasl ? { sasl } : {}) };
 }
 
 /** ClickHouse client from the config. */
@@ -101,7 +82,7 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
       retryMaxMs: Math.min(config.clickhouse.writer.retryMaxMs, 5000),
       onError: (err, info) => log.warn({ ...info, err: err.message }, 'ClickHouse insert failed, retrying'),
     });
-    const kafka = createKafka(kafkaConnection(config));
+    const kafka = createKafka(kafkaConnectionFrom(config));
     const dlq = kafka.producer({ idempotent: true, acks: -1 });
     await step(`dead-letter producer (brokers ${config.kafka.brokers.join(',')})`, () => dlq.connect());
     stops.push(['dead-letter producer', () => dlq.disconnect()]);
