@@ -4,10 +4,11 @@
 // reported. Prints name=value lines (see docs in bench/README.md):
 //   packets, analyze_ms, tshark_ms, tcpdump_ms, headers_per_s, ratio_vs_tshark (tshark / analyze,
 //   target >= 10), ratio_vs_tcpdump (analyze / tcpdump, target <= 3), rsts, flows,
-//   analyze_w1_ms + workers_speedup (default worker count vs RSTWATCH_PROCESSOR__WORKERS=1).
+//   analyze_shards_ms + shards_speedup (`--shards N` engines in parallel vs the default single engine;
+//   N = --shards, default the CPU count; the sharded output can differ, see bench/README.md).
 //
 //   pnpm bench:analyze [--packets 2000000] [--file PCAP] [--runs 3] [--seed 1] [--no-tshark]
-//                      [--no-workers1] [--cpu]
+//                      [--shards N] [--no-shards]
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -24,7 +25,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
     'no-tshark': { type: 'boolean', default: false },
-    'no-workers1': { type: 'boolean', default: false },
+    shards: { type: 'string', default: String(availableParallelism()) },
+    'no-shards': { type: 'boolean', default: false },
   },
 });
 const runs = Math.max(1, Number(values.runs));
@@ -128,7 +130,8 @@ const hm = /([\d,]+)\s+(TCP )?headers/i.exec(table.out);
 const headers = hm ? Number(hm[1].replaceAll(',', '')) : Number.NaN;
 log(`counting run: ${counting.lines} events, ${flows} flows, ${headers} headers`);
 
-const workersDefault = Number(process.env.RSTWATCH_PROCESSOR__WORKERS ?? availableParallelism());
+const shards = Number(values.shards);
+const compareShards = !values['no-shards'] && shards > 1;
 const t = { analyze: [], w1: [], tshark: [], tcpdump: [] };
 const cpu = { analyze: [], w1: [], tshark: [], tcpdump: [] };
 const paired = { tshark: [], tcpdump: [] };
@@ -139,12 +142,11 @@ for (let r = 0; r < runs; r++) {
   ]);
   t.analyze.push(a.ms);
   cpu.analyze.push(a.cpuMs);
-  if (!values['no-workers1'] && workersDefault !== 1) {
-    const w = await timed(
-      'sh',
-      ['-c', `node "${cli}" analyze "${file}" --format ndjson --no-progress > /dev/null`],
-      { env: { RSTWATCH_PROCESSOR__WORKERS: '1' } },
-    );
+  if (compareShards) {
+    const w = await timed('sh', [
+      '-c',
+      `node "${cli}" analyze "${file}" --format ndjson --no-progress --shards ${shards} > /dev/null`,
+    ]);
     t.w1.push(w.ms);
     cpu.w1.push(w.cpuMs);
   }
@@ -162,7 +164,7 @@ for (let r = 0; r < runs; r++) {
   }
   log(
     `run ${r + 1}/${runs}: analyze ${Math.round(a.ms)} ms` +
-      (t.w1.length ? `, analyze(1 worker) ${Math.round(t.w1.at(-1))} ms` : '') +
+      (t.w1.length ? `, analyze(--shards ${shards}) ${Math.round(t.w1.at(-1))} ms` : '') +
       (tshark ? `, tshark ${Math.round(t.tshark.at(-1))} ms` : '') +
       (tcpdump ? `, tcpdump ${Math.round(t.tcpdump.at(-1))} ms` : ''),
   );
@@ -171,7 +173,7 @@ for (let r = 0; r < runs; r++) {
 const analyzeMs = median(t.analyze);
 console.log(`file=${file}`);
 console.log(`packets=${Number.isFinite(headers) ? headers : values.packets}`);
-console.log(`workers=${workersDefault}`);
+console.log('analyze_shards_default=1');
 console.log(`analyze_ms=${Math.round(analyzeMs)}`);
 if (tshark) console.log(`tshark_ms=${Math.round(median(t.tshark))}`);
 if (tcpdump) console.log(`tcpdump_ms=${Math.round(median(t.tcpdump))}`);
@@ -179,13 +181,14 @@ if (Number.isFinite(headers)) console.log(`headers_per_s=${Math.round(headers / 
 if (tshark) console.log(`ratio_vs_tshark=${(median(t.tshark) / analyzeMs).toFixed(2)}`);
 if (tcpdump) console.log(`ratio_vs_tcpdump=${(analyzeMs / median(t.tcpdump)).toFixed(2)}`);
 if (t.w1.length) {
-  console.log(`analyze_w1_ms=${Math.round(median(t.w1))}`);
-  console.log(`workers_speedup=${(median(t.w1) / analyzeMs).toFixed(2)}`);
+  console.log(`shards=${shards}`);
+  console.log(`analyze_shards_ms=${Math.round(median(t.w1))}`);
+  console.log(`shards_speedup=${(analyzeMs / median(t.w1)).toFixed(2)}`);
 }
 // Same figures from CPU time (robust to other load) and as the median of per-run ratios.
 if (gnuTime) {
   console.log(`analyze_cpu_ms=${Math.round(median(cpu.analyze))}`);
-  if (cpu.w1.length) console.log(`analyze_w1_cpu_ms=${Math.round(median(cpu.w1))}`);
+  if (cpu.w1.length) console.log(`analyze_shards_cpu_ms=${Math.round(median(cpu.w1))}`);
   if (tshark) console.log(`tshark_cpu_ms=${Math.round(median(cpu.tshark))}`);
   if (tcpdump) console.log(`tcpdump_cpu_ms=${Math.round(median(cpu.tcpdump))}`);
   if (tshark) console.log(`cpu_ratio_vs_tshark=${(median(cpu.tshark) / median(cpu.analyze)).toFixed(2)}`);
