@@ -165,9 +165,9 @@ export class LocalPipeline {
       try {
         if (this.failure === null) {
           const r = await this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
-          // A shared batch is ours again once its task is done (an ArrayBuffer one was transferred).
-          if (batch.buffer instanceof SharedArrayBuffer && batch.capacity === this.batchSize)
-            this.free.push(batch);
+          // With shards, every submitted batch came from allocate() (shared memory): ours again now.
+          // (Unsharded, the caller's own batch was submitted: never reuse that.)
+          if (this.shards > 1 && batch.buffer instanceof SharedArrayBuffer) this.free.push(batch);
           await this.collect(s, r, nowUs);
         }
       } catch (err) {
