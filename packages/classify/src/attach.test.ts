@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { HeaderColumns } from '@rstwatch/core';
-import { splitBatches, Trace } from '@rstwatch/flow/testing';
+import { buildColumns, splitBatches, Trace } from '@rstwatch/flow/testing';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 
@@ -90,5 +90,39 @@ describe('Engine shared memory', () => {
     tr.conn('10.0.0.1:1000', '10.0.0.2:80').syn();
     for (const b of splitBatches(tr.columns(), 1)) e.processBatch(b, 's');
     expect(attached.stats().flows_active).toBe(1);
+  });
+});
+
+describe('engine state shared between attached views', () => {
+  it('expires flows the same way whichever view runs advanceTime (the sweep clock is shared)', () => {
+    // 12,000 lone SYNs over 12 s of capture time, expired by idle time: the full sweep (once per
+    // capture-second) and the partial sweeps in between must not depend on which view ran last.
+    const pkts = [];
+    for (let k = 0; k < 12_000; k++) {
+      pkts.push({
+        tsUs: 1_000_000 + k * 1000,
+        src: `10.7.${k >> 8}.${k & 255}:${30000 + (k % 1000)}`,
+        dst: '10.8.0.1:443',
+        flags: 'S',
+        seq: k,
+      });
+    }
+    const run = (views: Engine[]) => {
+      const flows: string[] = [];
+      let i = 0;
+      for (const b of splitBatches(buildColumns(pkts), 500)) {
+        const v = views[i++ % views.length]!;
+        const out = v.processBatch(b, 's');
+        const later = v.advanceTime(b.tsUs[b.length - 1]!);
+        for (const f of [...out.flows, ...later.flows]) flows.push(`${f.uid}@${i}`);
+      }
+      return flows;
+    };
+    const cfg = { flowIdleExpiryS: 1 };
+    const single = run([Engine.create(cfg)]);
+    const a = Engine.create(cfg);
+    const alternating = run([a, Engine.attach(a.shared)]);
+    expect(single.length).toBeGreaterThan(1000);
+    expect(alternating).toEqual(single);
   });
 });

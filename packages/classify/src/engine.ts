@@ -112,6 +112,8 @@ const K_HEADERS = 0;
 const K_EVICTIONS = 1;
 const K_RST = 2;
 const K_ENDED = 3;
+/** Capture time of the last full sweep; shared, so every worker attached to the engine agrees on it. */
+const K_SWEPT_US = 4;
 const K_ANOM = 8;
 const K_DROP = K_ANOM + ANOMALIES.length;
 const K_COUNT = K_DROP + DROPS.length;
@@ -171,7 +173,6 @@ export class Engine {
   private emitting = true;
   private lastSensor = '';
   private lastSensorOrd = -1;
-  private lastFullSweepUs = Number.NEGATIVE_INFINITY;
 
   /** A new engine; all state is allocated in SharedArrayBuffers. Throws on invalid configuration. */
   static create(config: Partial<EngineConfig> = {}): Engine {
@@ -182,7 +183,7 @@ export class Engine {
       timeWaitS: cfg.timeWaitS,
       maxHosts: cfg.maxHosts,
     });
-    return new Engine(
+    const engine = new Engine(
       {
         config: cfg,
         tracker: tracker.shared,
@@ -191,6 +192,8 @@ export class Engine {
       },
       tracker,
     );
+    engine.counters[K_SWEPT_US] = Number.NEGATIVE_INFINITY;
+    return engine;
   }
 
   /** An engine over memory created elsewhere (e.g. in another worker thread): same state, no copy. */
@@ -289,8 +292,8 @@ export class Engine {
     const t = this.tracker;
     t.nowUs = nowUs;
     this.releaseDue(nowUs);
-    if (nowUs - this.lastFullSweepUs >= 1_000_000) {
-      this.lastFullSweepUs = nowUs;
+    if (nowUs - this.counters[K_SWEPT_US]! >= 1_000_000) {
+      this.counters[K_SWEPT_US] = nowUs;
       t.sweep(nowUs, t.maxFlows);
     } else t.sweep(nowUs, 4096);
     return this.end();
