@@ -53,7 +53,13 @@ describe('loadConfig', () => {
       maxHosts: 65536,
     });
     expect(cfg.clickhouse.url).toBe('embedded');
-    expect(cfg.clickhouse.ttlDays).toEqual({ rst_events: 90, flows: 30, sensor_stats: 30, rollups: 365 });
+    expect(cfg.clickhouse.ttlDays).toEqual({
+      rst_events: 90,
+      flows: 30,
+      sensor_stats: 30,
+      header_batches: 30,
+      rollups: 365,
+    });
     expect(cfg.clickhouse.writer).toEqual({ maxRows: 50000, flushMs: 1000, retryMaxMs: 60000 });
   });
 
