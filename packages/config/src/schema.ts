@@ -253,6 +253,11 @@ const clickhouse = section(
         rst_events: intRange(0, 25_000).default(90).describe('Days `rst_events` rows are kept.'),
         flows: intRange(0, 25_000).default(30).describe('Days `flows` rows are kept.'),
         sensor_stats: intRange(0, 25_000).default(30).describe('Days `sensor_stats` rows are kept.'),
+        header_batches: intRange(0, 25_000)
+          .default(30)
+          .describe(
+            'Days `header_batches` rows are kept (one per consumed header batch; `sensor-health` counts received batches since each agent started, so keep at least an agent uptime).',
+          ),
         rollups: intRange(0, 25_000).default(365).describe('Days rollup rows are kept.'),
       },
       'Retention per table (ClickHouse TTL), in days; 0 keeps rows forever. At most 25000: longer would overflow ClickHouse DateTime and expire every row at once.',

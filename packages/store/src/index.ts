@@ -29,6 +29,7 @@ export {
 export { EVENT_SELECT, eventToRow, FLOW_COLUMN_OF, FLOW_SELECT, flowToRow } from './rows.js';
 export {
   type ColumnDef,
+  type HeaderBatchRow,
   ipText,
   SCHEMA_VERSION,
   type SensorStatsRow,

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { event, sampleEvents, testClient } from './internal/testing.js';
+import { event, sampleEvents, sensorStats, testClient, tsAgo } from './internal/testing.js';
 import { currentTtl, migrate, planDdl, schemaVersion } from './migrate.js';
 import { EVENT_SELECT } from './rows.js';
 import { SCHEMA_VERSION, TABLES, VIEWS } from './schema.js';
@@ -82,6 +82,51 @@ describe('migrate', () => {
     expect(roll).toEqual([{ n: 1 }]);
   });
 
+  it('upgrades a v2 database with data to v3: header_batches and sensor_stats.agent_batch_drops', async () => {
+    const c = client();
+    const v2 = await migrate(c, { targetVersion: 2 });
+    expect(v2.version).toBe(2);
+    expect(await tables(c)).not.toContain('header_batches');
+    // A v2 heartbeat row (no agent_batch_drops column yet).
+    const { agent_batch_drops: _, ...old } = sensorStats({ sensor: 'old' });
+    await c.insert('sensor_stats', [old]);
+
+    const up = await migrate(c);
+    expect(up.version).toBe(3);
+    expect(up.applied).toEqual(['create-table:header_batches', 'add-column:sensor_stats.agent_batch_drops']);
+    expect((await migrate(c)).applied).toEqual([]);
+
+    // The old row reads back with an empty map; new rows carry it; header_batches takes rows.
+    await c.insert('sensor_stats', [sensorStats({ sensor: 'new', agent_batch_drops: { buffer_full: 2 } })]);
+    const drops = await c.query<{ sensor: string; d: Record<string, number> }>(
+      `SELECT sensor, agent_batch_drops AS d FROM ${c.database}.sensor_stats ORDER BY sensor`,
+    );
+    expect(drops).toEqual([
+      { sensor: 'new', d: { buffer_full: 2 } },
+      { sensor: 'old', d: {} },
+    ]);
+    await c.insert('header_batches', [
+      {
+        sensor: 's',
+        batch_seq: '18446744073709551615',
+        topic: 't',
+        partition: 3,
+        offset: '42',
+        headers: 7,
+        first_ts: tsAgo(10),
+        received_at: tsAgo(5),
+        ingest_token: 't:3:42-42',
+      },
+    ]);
+    const hb = await c.query<{ seq: string; ttl: string }>(
+      `SELECT toString(batch_seq) AS seq, engine_full AS ttl FROM ${c.database}.header_batches, system.tables WHERE system.tables.database = {db:String} AND system.tables.name = 'header_batches'`,
+      { db: c.database },
+    );
+    expect(hb[0]!.seq).toBe('18446744073709551615');
+    expect(currentTtl(hb[0]!.ttl)).toBe('toDateTime(received_at) + toIntervalDay(90)');
+    expect(await schemaVersion(c)).toBe(3);
+  });
+
   it('converges a half-applied state (some v2 steps done by hand)', async () => {
     const c = client();
     await migrate(c, { targetVersion: 1 });
@@ -135,7 +180,7 @@ describe('migrate', () => {
       /unknown table "nope"; allowed: rollups, rst_events/,
     );
     await expect(migrate(c, { targetVersion: 99 })).rejects.toThrow(
-      /targetVersion must be an integer in 1\.\.2/,
+      /targetVersion must be an integer in 1\.\.3/,
     );
     await expect(migrate(c, { ttlDays: { flows: -1 } })).rejects.toThrow(
       /ttlDays.flows must be a non-negative integer/,

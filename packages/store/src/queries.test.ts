@@ -72,13 +72,40 @@ beforeAll(async () => {
     // Old event, outside the default 24 h window.
     event({ ts: tsAgo(3 * 86400), cause: 'app_abort' }),
   ];
+  // sensor-a: an earlier run (batch_seq up to 50), then a restart; the current run acknowledged up to
+  // batch_seq 9, the agent dropped one batch (buffer_full).
+  const run = { last_batch_seq: 9, batches: 8, agent_batch_drops: { buffer_full: 1 } };
   const stats = [
-    sensorStats({ ts: tsAgo(600), uptime_ms: 1000, packets: 100, kernel_drops: 0, lost_batches: 0 }),
-    sensorStats({ ts: tsAgo(500), uptime_ms: 2000, packets: 1100, kernel_drops: 10, lost_batches: 2 }),
+    sensorStats({ ts: tsAgo(600), uptime_ms: 1000, packets: 100, kernel_drops: 0, last_batch_seq: 20 }),
+    sensorStats({ ts: tsAgo(500), uptime_ms: 2000, packets: 1100, kernel_drops: 10, last_batch_seq: 50 }),
     // Restart: counters start again from zero.
-    sensorStats({ ts: tsAgo(400), uptime_ms: 500, packets: 300, kernel_drops: 5, lost_batches: 1 }),
-    sensorStats({ ts: tsAgo(400), sensor: 'sensor-b', uptime_ms: 500, packets: 50, kernel_drops: 0 }),
+    sensorStats({ ts: tsAgo(400), uptime_ms: 500, packets: 300, kernel_drops: 5, ...run }),
+    sensorStats({
+      ts: tsAgo(400),
+      sensor: 'sensor-b',
+      uptime_ms: 500,
+      packets: 50,
+      kernel_drops: 0,
+      batches: 0,
+      last_batch_seq: 0,
+    }),
   ];
+  // What the processor received of sensor-a: the current run's 0..9 without 4 (dropped by the agent, never
+  // sent) and 7 (lost on the way), 3 twice; 10 came after the last heartbeat; 7 of the previous run.
+  const batch = (seq: number, secondsAgo: number) => ({
+    sensor: 'sensor-a',
+    batch_seq: String(seq),
+    topic: 'rstwatch.headers.v1',
+    partition: 0,
+    offset: String(seq),
+    headers: 10,
+    first_ts: tsAgo(secondsAgo),
+    received_at: tsAgo(secondsAgo),
+  });
+  await c.insert('header_batches', [
+    ...[0, 1, 2, 3, 3, 5, 6, 8, 9, 10].map((seq) => batch(seq, 398)),
+    batch(7, 550),
+  ]);
   await w.insert({
     token: 'q:0:0-0',
     events,
@@ -202,13 +229,12 @@ describe('named queries', () => {
   it('sensor-health computes deltas across a restart', async () => {
     const rows = await runQuery(c, 'sensor-health');
     const a = rows.find((r) => r.sensor === 'sensor-a')!;
-    // 100 -> 1100 (+1000), restart -> 300 (+300); drops 0 -> 10 -> 5 (+10, +5); lost 0 -> 2 -> 1.
+    // 100 -> 1100 (+1000), restart -> 300 (+300); drops 0 -> 10 -> 5 (+10, +5).
     expect(a).toMatchObject({
       heartbeats: 3,
       restarts: 1,
       packets: 1300,
       kernel_drops: 15,
-      lost_batches: 3,
       parse_errors_total: 3,
     });
     expect(a.kernel_drop_pct).toBeCloseTo((100 * 15) / 1315, 3);
@@ -216,8 +242,23 @@ describe('named queries', () => {
       heartbeats: 1,
       packets: 0,
       restarts: 0,
+      lost_batches: 0,
     });
     expect(rows[0]!.sensor).toBe('sensor-a'); // most loss first
+  });
+
+  it('sensor-health counts a gap in batch_seq as lost, not a batch the agent dropped', async () => {
+    const rows = await runQuery(c, 'sensor-health');
+    const a = rows.find((r) => r.sensor === 'sensor-a')!;
+    // Current run: seq 0..9 expected (10); received 8 distinct (3 twice, 10 after the heartbeat and
+    // the previous run's 7 do not count); 1 dropped by the agent: 7 is lost.
+    expect(a).toMatchObject({
+      batches_sent: 8,
+      last_batch_seq: 9,
+      batches_received: 8,
+      batches_dropped: 1,
+      lost_batches: 1,
+    });
   });
 
   it('flow-states counts flows per conn_state', async () => {

@@ -26,7 +26,7 @@ const limit: QueryParam = { type: 'UInt32', default: 20, description: 'Maximum r
 const since = (col = 'ts') => `${col} >= now() - toIntervalHour({hours:UInt32})`;
 
 /** Counters of `sensor_stats` turned into per-window deltas (restart-aware) by `sensor-health`. */
-const HEALTH_COUNTERS = ['packets', 'tcp_headers', 'kernel_drops', 'send_failures', 'lost_batches'] as const;
+const HEALTH_COUNTERS = ['packets', 'tcp_headers', 'kernel_drops', 'send_failures'] as const;
 
 const delta = (c: string) =>
   `sum(toUInt64(if(rn = 1, 0, if(uptime_ms < p_uptime, toInt64(${c}), greatest(toInt64(${c}) - toInt64(p_${c}), 0))))) AS ${c}`;
@@ -138,23 +138,43 @@ LIMIT {limit:UInt32}`,
   {
     name: 'sensor-health',
     description:
-      'Per sensor over the window: heartbeats, last seen, packets, kernel drops and their share, parse errors, agent drops, send failures, lost batches, restarts.',
+      "Per sensor over the window: heartbeats, last seen, packets, kernel drops and their share, parse errors, agent drops, send failures, restarts; and for the agent's current run, batches sent, received, dropped by the agent and lost on the way.",
     params: { hours, limit },
-    sql: `SELECT sensor, max(ts) AS last_seen, count() AS heartbeats, countIf(rn > 1 AND uptime_ms < p_uptime) AS restarts,
-  ${HEALTH_COUNTERS.map(delta).join(',\n  ')},
-  round(if(packets + kernel_drops = 0, 0, 100 * kernel_drops / (packets + kernel_drops)), 3) AS kernel_drop_pct,
-  argMax(arraySum(mapValues(parse_errors)), ts) AS parse_errors_total,
-  argMax(arraySum(mapValues(agent_drops)), ts) AS agent_drops_total,
-  argMax(agent_version, ts) AS agent_version
-FROM (
-  SELECT sensor, ts, uptime_ms, parse_errors, agent_drops, agent_version, ${HEALTH_COUNTERS.join(', ')},
+    sql: `WITH beats AS (
+  SELECT sensor, ts, uptime_ms, parse_errors, agent_drops, agent_batch_drops, agent_version, batches, last_batch_seq,
+    ${HEALTH_COUNTERS.join(', ')},
     row_number() OVER w AS rn, lagInFrame(uptime_ms) OVER w AS p_uptime,
     ${HEALTH_COUNTERS.map((c) => `lagInFrame(${c}) OVER w AS p_${c}`).join(', ')}
   FROM {db}.sensor_stats
   WHERE ${since()}
   WINDOW w AS (PARTITION BY sensor ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+),
+health AS (
+  SELECT sensor, max(ts) AS last_seen, count() AS heartbeats, countIf(rn > 1 AND uptime_ms < p_uptime) AS restarts,
+    ${HEALTH_COUNTERS.map(delta).join(',\n    ')},
+    round(if(packets + kernel_drops = 0, 0, 100 * kernel_drops / (packets + kernel_drops)), 3) AS kernel_drop_pct,
+    argMax(arraySum(mapValues(parse_errors)), ts) AS parse_errors_total,
+    argMax(arraySum(mapValues(agent_drops)), ts) AS agent_drops_total,
+    argMax(agent_version, ts) AS agent_version,
+    argMax(toInt64(toUnixTimestamp64Milli(ts)) - toInt64(uptime_ms), ts) AS run_start_ms,
+    argMax(batches, ts) AS batches_sent,
+    argMax(last_batch_seq, ts) AS last_batch_seq,
+    argMax(arraySum(mapValues(agent_batch_drops)), ts) AS batches_dropped
+  FROM beats
+  GROUP BY sensor
+),
+received AS (
+  SELECT b.sensor AS sensor, uniqExact(b.batch_seq) AS batches_received
+  FROM {db}.header_batches AS b
+  INNER JOIN health AS h ON b.sensor = h.sensor
+  WHERE toUnixTimestamp64Milli(b.received_at) >= h.run_start_ms AND b.batch_seq <= h.last_batch_seq
+  GROUP BY b.sensor
 )
-GROUP BY sensor
+SELECT sensor, last_seen, heartbeats, restarts, ${HEALTH_COUNTERS.join(', ')}, kernel_drop_pct,
+  parse_errors_total, agent_drops_total, agent_version, batches_sent, batches_received, batches_dropped, last_batch_seq,
+  toUInt64(greatest(if(batches_sent = 0, 0, toInt64(last_batch_seq) + 1) - toInt64(batches_received) - toInt64(batches_dropped), 0)) AS lost_batches
+FROM health
+LEFT JOIN received USING (sensor)
 ORDER BY lost_batches + kernel_drops DESC, sensor
 LIMIT {limit:UInt32}`,
   },

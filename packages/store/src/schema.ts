@@ -5,7 +5,7 @@
  */
 
 /** Current schema version (the highest `since` of any table, column or view). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export interface ColumnDef {
   name: string;
@@ -52,6 +52,7 @@ export const TABLE_NAMES = [
   'rst_events',
   'flows',
   'sensor_stats',
+  'header_batches',
   'rst_rollup_1m',
   'rst_rollup_1h',
   'rst_by_source_1h',
@@ -77,8 +78,29 @@ export interface SensorStatsRow {
   /** Headers the agent dropped instead of sending, by reason. */
   agent_drops: Record<string, number>;
   last_batch_seq: number;
-  /** Batches the processor never received (gaps in batch_seq), cumulative, counted by the processor. */
+  /**
+   * Deprecated, always 0: lost batches are computed by the `sensor-health` query from `header_batches`
+   * (the column is kept for compatibility with v1/v2 readers).
+   */
   lost_batches: number;
+  /** Whole batches the agent dropped instead of sending, by reason (cumulative; v3). */
+  agent_batch_drops: Record<string, number>;
+}
+
+/** One row per HeaderBatch message the processor consumed (`header_batches`, v3). */
+export interface HeaderBatchRow {
+  sensor: string;
+  /** Per-sensor batch sequence number, as a decimal string (UInt64). */
+  batch_seq: string;
+  topic: string;
+  partition: number;
+  /** Kafka offset, as a decimal string (UInt64). */
+  offset: string;
+  headers: number;
+  /** Capture time of the earliest header, RFC 3339 with microseconds, UTC. */
+  first_ts: string;
+  /** Kafka timestamp of the message, RFC 3339 with milliseconds, UTC. */
+  received_at: string;
 }
 
 const LC = 'LowCardinality(String)';
@@ -417,9 +439,71 @@ const sensorStats: TableDef = {
       type: 'UInt64',
       codec: 'Delta, ZSTD(1)',
       since: 1,
-      doc: 'Batches the processor never received (gaps in batch_seq), cumulative.',
+      doc: 'Deprecated, always 0 since v3: the `sensor-health` query computes lost batches from `header_batches`.',
     },
     ...provenance,
+    {
+      name: 'agent_batch_drops',
+      type: 'Map(String, UInt64)',
+      since: 3,
+      doc: 'Whole batches the agent dropped instead of sending, by reason (`buffer_full`, `shutdown`, `too_large`, `encode_error`); each still used a `batch_seq`. Empty for heartbeats of agents before v3.',
+    },
+  ],
+};
+
+const headerBatches: TableDef = {
+  name: 'header_batches',
+  engine: 'MergeTree',
+  since: 3,
+  doc: 'One row per HeaderBatch message the processor consumed (not for duplicates it skipped), written in the same insert (same `ingest_token`) as the events of its Kafka offsets. With the heartbeats it tells which `batch_seq` of a sensor never arrived (`sensor-health`).',
+  partitionBy: 'toYYYYMM(received_at)',
+  orderBy: '(sensor, batch_seq)',
+  ttlColumn: 'received_at',
+  defaultTtlDays: 90,
+  shardingKey: 'cityHash64(sensor)',
+  columns: [
+    { name: 'sensor', type: LC, since: 3, doc: 'Sensor id (`HeaderBatch.sensor_id`).' },
+    {
+      name: 'batch_seq',
+      type: 'UInt64',
+      codec: 'Delta, ZSTD(1)',
+      since: 3,
+      doc: 'Per-sensor batch sequence number (`HeaderBatch.batch_seq`); restarts at 0 when the agent restarts.',
+    },
+    { name: 'topic', type: LC, since: 3, doc: 'Kafka topic the batch was read from.' },
+    { name: 'partition', type: 'UInt32', since: 3, doc: 'Kafka partition.' },
+    { name: 'offset', type: 'UInt64', codec: 'Delta, ZSTD(1)', since: 3, doc: 'Kafka offset.' },
+    { name: 'headers', type: 'UInt32', since: 3, doc: 'TCP headers in the batch (`count`).' },
+    {
+      name: 'first_ts',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      since: 3,
+      doc: 'Capture time of the earliest header (`base_ts_us`).',
+    },
+    {
+      name: 'received_at',
+      type: "DateTime64(3, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      since: 3,
+      doc: "Kafka timestamp of the message (the agent's produce time with the default CreateTime topics); deterministic, so a replayed unit writes the same rows.",
+    },
+    {
+      name: 'ingest_token',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      default: "''",
+      since: 3,
+      doc: 'Deduplication token of the insert (`topic:partition:first-last`), the same as the events of those offsets.',
+    },
+    {
+      name: 'inserted_at',
+      type: "DateTime64(3, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      default: 'now64(3)',
+      since: 3,
+      doc: 'Server time of the insert.',
+    },
   ],
 };
 
@@ -544,7 +628,15 @@ const bySource: TableDef = {
   ],
 };
 
-export const TABLES: readonly TableDef[] = [events, flows, sensorStats, rollup1m, rollup1h, bySource];
+export const TABLES: readonly TableDef[] = [
+  events,
+  flows,
+  sensorStats,
+  headerBatches,
+  rollup1m,
+  rollup1h,
+  bySource,
+];
 
 export const VIEWS: readonly ViewDef[] = [
   {

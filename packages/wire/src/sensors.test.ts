@@ -24,6 +24,7 @@ function stats(over: Partial<SensorStats> = {}): SensorStats {
     headersDropped: { buffer_full: 100 },
     lastBatchSeq: 1_999_999n,
     headersSent: 8_499_999_900,
+    batchesDropped: { buffer_full: 4, too_large: 1 },
     ...over,
   };
 }
@@ -55,6 +56,18 @@ describe('SensorStats', () => {
     expect(Object.getOwnPropertyDescriptor(back.parseErrors, '__proto__')?.value).toBe(4);
     expect(Object.getPrototypeOf(back.parseErrors)).toBe(Object.prototype);
     expect(back.headersDropped).toEqual({});
+  });
+
+  it('batchesDropped: round-trips, and reads as empty from a heartbeat without it (older agents)', () => {
+    const back = decodeSensorStats(encodeSensorStats(stats({ batchesDropped: { buffer_full: 2 ** 40 } })));
+    expect(back.batchesDropped).toEqual({ buffer_full: 2 ** 40 });
+    const { batchesDropped: _, ...old } = stats();
+    expect(decodeSensorStats(encodeSensorStats(old)).batchesDropped).toEqual({});
+    expect(reason(() => encodeSensorStats(stats({ batchesDropped: { x: -1 } })))).toBe('bad_value');
+    // Field 16 is all a pre-v1.1 reader would skip: the rest of the message decodes the same.
+    const withField = encodeSensorStats(stats());
+    const without = encodeSensorStats(old);
+    expect(withField.subarray(0, without.length)).toEqual(without);
   });
 
   it('rejects invalid values on encode', () => {
@@ -126,6 +139,7 @@ describe('SensorStats', () => {
       headersDropped: { buffer_full: '100' },
       lastBatchSeq: '1999999',
       headersSent: '8499999900',
+      batchesDropped: { buffer_full: '4', too_large: '1' },
     });
   });
 });

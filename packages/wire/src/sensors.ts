@@ -41,6 +41,11 @@ export interface SensorStats {
   lastBatchSeq: bigint;
   /** Headers in acknowledged HeaderBatch messages. */
   headersSent: number;
+  /**
+   * Whole HeaderBatch messages dropped by the agent by reason (each used a batch_seq). Optional when
+   * encoding (absent = none); always present (maybe empty) when decoded.
+   */
+  batchesDropped?: Record<string, number>;
 }
 
 const COUNTERS = [
@@ -55,7 +60,11 @@ const COUNTERS = [
   'sendFailures',
   'headersSent',
 ] as const satisfies readonly (keyof SensorStats)[];
-const MAPS = ['parseErrors', 'headersDropped'] as const satisfies readonly (keyof SensorStats)[];
+const MAPS = [
+  'parseErrors',
+  'headersDropped',
+  'batchesDropped',
+] as const satisfies readonly (keyof SensorStats)[];
 
 function counter(what: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
@@ -123,6 +132,7 @@ export function decodeSensorStats(bytes: Uint8Array): SensorStats {
     headersDropped: map('headers_dropped', m.headersDropped),
     lastBatchSeq: longToBigint(m.lastBatchSeq),
     headersSent: num('headers_sent', m.headersSent),
+    batchesDropped: map('batches_dropped', m.batchesDropped),
   };
 }
 

@@ -9,6 +9,8 @@ export function toSensorStats(s: HeartbeatSnapshot): SensorStats {
   for (const [k, v] of Object.entries(s.parseDrops)) if (v > 0) parseErrors[k] = v;
   const headersDropped: Record<string, number> = {};
   for (const [k, v] of Object.entries(s.headersDropped)) if (v > 0) headersDropped[k] = v;
+  const batchesDropped: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s.batchesDropped)) if (v > 0) batchesDropped[k] = v;
   return {
     sensorId: s.sensorId,
     tsUs: s.timeMs * 1000,
@@ -25,6 +27,7 @@ export function toSensorStats(s: HeartbeatSnapshot): SensorStats {
     headersDropped,
     lastBatchSeq: s.lastAckedSeq < 0n ? 0n : s.lastAckedSeq,
     headersSent: s.headersSent,
+    batchesDropped,
   };
 }
 

@@ -36,6 +36,12 @@ export function exposeMetrics(
     () => [...pm.deadLetters.entries()].map(([reason, v]) => [{ reason }, v] as const),
   );
   m.followCounter(
+    'processor_duplicate_batches_total',
+    'Header batches skipped because the same (sensor, batch_seq) was already processed (agent re-sends).',
+    [],
+    () => [[{}, pm.duplicateBatches]],
+  );
+  m.followCounter(
     'processor_insert_failures_total',
     'Failed ClickHouse insert attempts (each is retried).',
     [],

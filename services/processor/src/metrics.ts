@@ -21,6 +21,12 @@ export class ProcessorMetrics {
   readonly assigned = new Set<string>();
   /** Partitions paused because ClickHouse is not acknowledging. */
   pausedPartitions = 0;
+  /** HeaderBatch messages skipped as duplicates of an earlier `(sensorId, batchSeq)` (emit phase only). */
+  duplicateBatches = 0;
+
+  duplicateBatch(_tp: TopicPartition): void {
+    this.duplicateBatches++;
+  }
 
   headers(tp: TopicPartition, n: number, events: number): void {
     this.headersTotal += n;

@@ -10,13 +10,18 @@
  * the replayed insert carries the same token and ClickHouse drops it: at-least-once in, exactly-once out.
  * On assignment a partition is replayed from `warmupMessages` before its committed offset with output
  * suppressed, to rebuild flow state.
+ *
+ * A HeaderBatch the agent sent twice (same `(sensorId, batchSeq)`, see `batch-seq.ts`) is skipped: not
+ * processed, no rows. The per-sensor sequence state is per partition and rebuilt by the warm-up replay, so
+ * a new owner skips the same messages. Every other HeaderBatch gets a `header_batches` row in its unit.
  */
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 import { formatTsUs } from '@rstwatch/core';
 import type { Batch, ConsumedMessage, Consumer, Kafka, Producer, TopicPartition } from '@rstwatch/kafka';
-import type { SensorStatsRow, StoreClient } from '@rstwatch/store';
+import type { HeaderBatchRow, SensorStatsRow, StoreClient } from '@rstwatch/store';
 import { decodeHeaderBatch, decodeSensorStats, type SensorStats, WireError } from '@rstwatch/wire';
+import { admitBatch, batchIdentity, type SensorSeq } from './batch-seq.js';
 import type { ProcessorMetrics } from './metrics.js';
 import type { EngineHandle, EnginePool } from './pool.js';
 import type { UnitWriter } from './unit-writer.js';
@@ -76,6 +81,8 @@ interface PartitionState {
   busy: boolean;
   /** A tick is running (batches wait for it). */
   ticking: Promise<void> | null;
+  /** Per sensor: highest batch_seq and recent batches seen in this partition (duplicate detection). */
+  readonly seqs: Map<string, SensorSeq>;
 }
 
 interface OpenUnit {
@@ -85,6 +92,7 @@ interface OpenUnit {
   events: RstEvent[];
   flows: FlowRecord[];
   sensorStats: SensorStatsRow[];
+  headerBatches: HeaderBatchRow[];
 }
 
 export interface ConsumerLoopOptions {
@@ -252,6 +260,7 @@ export class ConsumerLoop {
       replayTick: committed.tick,
       busy: false,
       ticking: null,
+      seqs: new Map(),
     };
     this.parts.set(key(tp), st);
     this.o.metrics.partitionAssigned(tp);
@@ -362,6 +371,7 @@ export class ConsumerLoop {
           events: r.events,
           flows: r.flows,
           sensorStats: [],
+          headerBatches: [],
         },
         {
           pause: () => this.o.consumer.pause([{ topic: st.tp.topic, partitions: [st.tp.partition] }]),
@@ -413,7 +423,15 @@ export class ConsumerLoop {
         }
         continue;
       }
-      st.unit ??= { first: m.offset, last: m.offset, events: [], flows: [], sensorStats: [], count: 0 };
+      st.unit ??= {
+        first: m.offset,
+        last: m.offset,
+        events: [],
+        flows: [],
+        sensorStats: [],
+        headerBatches: [],
+        count: 0,
+      };
       const u = st.unit;
       u.last = m.offset;
       u.count++;
@@ -422,6 +440,7 @@ export class ConsumerLoop {
         if (out) {
           for (const e of out.events) u.events.push(e);
           for (const f of out.flows) u.flows.push(f);
+          u.headerBatches.push(out.batch);
         }
       } else {
         const row = await this.processSensorStats(st, m);
@@ -447,7 +466,7 @@ export class ConsumerLoop {
     ]);
     const t0 = performance.now();
     await this.o.writer.write(
-      { token, events: u.events, flows: u.flows, sensorStats: u.sensorStats },
+      { token, events: u.events, flows: u.flows, sensorStats: u.sensorStats, headerBatches: u.headerBatches },
       {
         onRetry: () => batch.heartbeat().catch(() => {}),
         pause: () => this.o.consumer.pause([{ topic: st.tp.topic, partitions: [st.tp.partition] }]),
@@ -470,7 +489,7 @@ export class ConsumerLoop {
     st: PartitionState,
     m: ConsumedMessage,
     emit: boolean,
-  ): Promise<{ events: RstEvent[]; flows: FlowRecord[] } | null> {
+  ): Promise<{ events: RstEvent[]; flows: FlowRecord[]; batch: HeaderBatchRow } | null> {
     if (!m.value || m.value.length === 0) {
       if (emit) await this.deadLetter(st.tp, m, 'empty', 'message has no value');
       return null;
@@ -486,6 +505,29 @@ export class ConsumerLoop {
       return null;
     }
     const { meta, columns } = decoded;
+    const verdict = admitBatch(
+      st.seqs,
+      meta.sensorId,
+      meta.batchSeq,
+      batchIdentity(meta.baseTsUs, meta.count, m.value.length),
+    );
+    if (verdict === 'duplicate') {
+      // Sent twice by the agent: the original was processed (and written) already.
+      if (emit) {
+        this.o.metrics.duplicateBatch(st.tp);
+        this.o.log.debug(
+          { ...st.tp, offset: m.offset, sensor: meta.sensorId, batchSeq: String(meta.batchSeq) },
+          'duplicate header batch skipped',
+        );
+      }
+      return null;
+    }
+    if (verdict === 'restart' && emit) {
+      this.o.log.info(
+        { ...st.tp, offset: m.offset, sensor: meta.sensorId, batchSeq: String(meta.batchSeq) },
+        'batch_seq went back with a new batch: the agent restarted',
+      );
+    }
     if (columns.length > 0) {
       const ts = columns.tsUs[columns.length - 1]!;
       if (ts > st.lastTsUs) st.lastTsUs = ts;
@@ -501,7 +543,18 @@ export class ConsumerLoop {
       return null;
     }
     this.o.metrics.headers(st.tp, r.headers, emit ? r.events.length : 0);
-    return emit ? r : null;
+    if (!emit) return null;
+    const batch: HeaderBatchRow = {
+      sensor: meta.sensorId,
+      batch_seq: String(meta.batchSeq),
+      topic: st.tp.topic,
+      partition: st.tp.partition,
+      offset: m.offset,
+      headers: meta.count,
+      first_ts: formatTsUs(meta.baseTsUs),
+      received_at: formatTsUs(Number(m.timestamp) * 1000),
+    };
+    return { events: r.events, flows: r.flows, batch };
   }
 
   private async processSensorStats(st: PartitionState, m: ConsumedMessage): Promise<SensorStatsRow | null> {
@@ -562,7 +615,9 @@ export function sensorStatsRow(s: SensorStats): SensorStatsRow {
     send_failures: s.sendFailures,
     agent_drops: s.headersDropped,
     last_batch_seq: Number(s.lastBatchSeq),
+    // Deprecated (always 0): the sensor-health query computes lost batches from header_batches.
     lost_batches: 0,
+    agent_batch_drops: s.batchesDropped ?? {},
   };
 }
 

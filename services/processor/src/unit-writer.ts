@@ -6,13 +6,21 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
-import { eventToRow, flowToRow, type SensorStatsRow, type StoreClient } from '@rstwatch/store';
+import {
+  eventToRow,
+  flowToRow,
+  type HeaderBatchRow,
+  type SensorStatsRow,
+  type StoreClient,
+} from '@rstwatch/store';
 
 export interface Unit {
   token: string;
   events: readonly RstEvent[];
   flows: readonly FlowRecord[];
   sensorStats: readonly SensorStatsRow[];
+  /** One row per HeaderBatch consumed (same token as the events of those offsets). */
+  headerBatches?: readonly HeaderBatchRow[];
 }
 
 export interface WriteHooks {
@@ -32,7 +40,7 @@ export interface UnitWriterOptions {
 }
 
 export class UnitWriter {
-  insertedRows = { rst_events: 0, flows: 0, sensor_stats: 0 };
+  insertedRows = { rst_events: 0, flows: 0, sensor_stats: 0, header_batches: 0 };
   failures = 0;
   /** Units currently being retried. */
   retrying = 0;
@@ -47,6 +55,7 @@ export class UnitWriter {
       ['rst_events', unit.events.map((e) => eventToRow(e, unit.token))],
       ['flows', unit.flows.map((f) => flowToRow(f, unit.token))],
       ['sensor_stats', unit.sensorStats.map((s) => ({ ...s, ingest_token: unit.token }))],
+      ['header_batches', (unit.headerBatches ?? []).map((b) => ({ ...b, ingest_token: unit.token }))],
     ];
     for (const [table, rows] of tables) {
       if (rows.length === 0) continue;

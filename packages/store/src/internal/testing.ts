@@ -184,6 +184,7 @@ export function sensorStats(over: Partial<SensorStatsRow> = {}): SensorStatsRow 
     agent_drops: { buffer_full: 1000 },
     last_batch_seq: 899,
     lost_batches: 0,
+    agent_batch_drops: {},
     ...over,
   };
 }

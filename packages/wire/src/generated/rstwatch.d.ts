@@ -351,6 +351,9 @@ export namespace rstwatch {
             /** SensorStats headersSent. */
             headersSent: (number|Long);
 
+            /** SensorStats batchesDropped. */
+            batchesDropped: { [k: string]: (number|Long) };
+
             /**
              * Creates a new SensorStats instance using the specified properties.
              * @param [properties] Properties to set
@@ -479,6 +482,9 @@ export namespace rstwatch {
 
                 /** SensorStats headersSent */
                 headersSent?: (number|Long|null);
+
+                /** SensorStats batchesDropped */
+                batchesDropped?: ({ [k: string]: (number|Long) }|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

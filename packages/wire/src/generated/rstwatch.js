@@ -1362,6 +1362,7 @@ export const rstwatch = $root.rstwatch = (() => {
              * @property {Object.<string,number|Long>|null} [headersDropped] SensorStats headersDropped
              * @property {number|Long|null} [lastBatchSeq] SensorStats lastBatchSeq
              * @property {number|Long|null} [headersSent] SensorStats headersSent
+             * @property {Object.<string,number|Long>|null} [batchesDropped] SensorStats batchesDropped
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1389,6 +1390,7 @@ export const rstwatch = $root.rstwatch = (() => {
             const SensorStats = function (properties) {
                 this.parseErrors = {};
                 this.headersDropped = {};
+                this.batchesDropped = {};
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1516,6 +1518,14 @@ export const rstwatch = $root.rstwatch = (() => {
             SensorStats.prototype.headersSent = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * SensorStats batchesDropped.
+             * @member {Object.<string,number|Long>} batchesDropped
+             * @memberof rstwatch.v1.SensorStats
+             * @instance
+             */
+            SensorStats.prototype.batchesDropped = $util.emptyObject;
+
+            /**
              * Creates a new SensorStats instance using the specified properties.
              * @function create
              * @memberof rstwatch.v1.SensorStats
@@ -1579,6 +1589,9 @@ export const rstwatch = $root.rstwatch = (() => {
                     writer.uint32(/* id 14, wireType 0 =*/112).uint64(message.lastBatchSeq);
                 if (message.headersSent != null && $Object.hasOwnProperty.call(message, "headersSent") && (typeof message.headersSent === "object" ? message.headersSent.low || message.headersSent.high : message.headersSent !== 0))
                     writer.uint32(/* id 15, wireType 0 =*/120).uint64(message.headersSent);
+                if (message.batchesDropped != null && $Object.hasOwnProperty.call(message, "batchesDropped"))
+                    for (let keys = $Object.keys(message.batchesDropped), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 16, wireType 2 =*/130).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 0 =*/16).uint64(message.batchesDropped[keys[i]]).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1825,6 +1838,42 @@ export const rstwatch = $root.rstwatch = (() => {
                                 delete message.headersSent;
                             continue;
                         }
+                    case 16: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.batchesDropped === $util.emptyObject)
+                                message.batchesDropped = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = $util.Long ? $util.Long.fromNumber(0, true) : 0;
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 0)
+                                        break;
+                                    value = reader.uint64();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.batchesDropped, key);
+                            message.batchesDropped[key] = value;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1928,6 +1977,14 @@ export const rstwatch = $root.rstwatch = (() => {
                 if (message.headersSent != null && $Object.hasOwnProperty.call(message, "headersSent"))
                     if (!$util.isInteger(message.headersSent) && !(message.headersSent && $util.isInteger(message.headersSent.low) && $util.isInteger(message.headersSent.high)))
                         return "headersSent: integer|Long expected";
+                if (message.batchesDropped != null && $Object.hasOwnProperty.call(message, "batchesDropped")) {
+                    if (!$util.isObject(message.batchesDropped))
+                        return "batchesDropped: object expected";
+                    let key = $Object.keys(message.batchesDropped);
+                    for (let i = 0; i < key.length; ++i)
+                        if (!$util.isInteger(message.batchesDropped[key[i]]) && !(message.batchesDropped[key[i]] && $util.isInteger(message.batchesDropped[key[i]].low) && $util.isInteger(message.batchesDropped[key[i]].high)))
+                            return "batchesDropped: integer|Long{k:string} expected";
+                }
                 return null;
             };
 
@@ -2099,6 +2156,23 @@ export const rstwatch = $root.rstwatch = (() => {
                             message.headersSent = object.headersSent;
                         else if (typeof object.headersSent === "object")
                             message.headersSent = new $util.LongBits(object.headersSent.low >>> 0, object.headersSent.high >>> 0).toNumber(true);
+                if (object.batchesDropped) {
+                    if (!$util.isObject(object.batchesDropped))
+                        throw $TypeError(".rstwatch.v1.SensorStats.batchesDropped: object expected");
+                    message.batchesDropped = {};
+                    for (let keys = $Object.keys(object.batchesDropped), i = 0; i < keys.length; ++i) {
+                        if (keys[i] === "__proto__")
+                            $util.makeProp(message.batchesDropped, keys[i]);
+                        if ($util.Long)
+                            message.batchesDropped[keys[i]] = $util.Long.fromValue(object.batchesDropped[keys[i]], true);
+                        else if (typeof object.batchesDropped[keys[i]] === "string")
+                            message.batchesDropped[keys[i]] = $parseInt(object.batchesDropped[keys[i]], 10);
+                        else if (typeof object.batchesDropped[keys[i]] === "number")
+                            message.batchesDropped[keys[i]] = object.batchesDropped[keys[i]];
+                        else if (typeof object.batchesDropped[keys[i]] === "object")
+                            message.batchesDropped[keys[i]] = new $util.LongBits(object.batchesDropped[keys[i]].low >>> 0, object.batchesDropped[keys[i]].high >>> 0).toNumber(true);
+                    }
+                }
                 return message;
             };
 
@@ -2122,6 +2196,7 @@ export const rstwatch = $root.rstwatch = (() => {
                 if (options.objects || options.defaults) {
                     object.parseErrors = {};
                     object.headersDropped = {};
+                    object.batchesDropped = {};
                 }
                 if (options.defaults) {
                     object.sensorId = "";
@@ -2290,6 +2365,19 @@ export const rstwatch = $root.rstwatch = (() => {
                         object.headersSent = options.longs === $String ? $String(message.headersSent) : message.headersSent;
                     else
                         object.headersSent = options.longs === $String ? $util.Long.prototype.toString.call(message.headersSent) : options.longs === $Number ? new $util.LongBits(message.headersSent.low >>> 0, message.headersSent.high >>> 0).toNumber(true) : message.headersSent;
+                if (message.batchesDropped && (keys2 = $Object.keys(message.batchesDropped)).length) {
+                    object.batchesDropped = {};
+                    for (let j = 0; j < keys2.length; ++j) {
+                        if (keys2[j] === "__proto__")
+                            $util.makeProp(object.batchesDropped, keys2[j]);
+                        if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                            object.batchesDropped[keys2[j]] = typeof message.batchesDropped[keys2[j]] === "number" ? $BigInt(message.batchesDropped[keys2[j]]) : $util.Long.fromBits(message.batchesDropped[keys2[j]].low >>> 0, message.batchesDropped[keys2[j]].high >>> 0, true).toBigInt();
+                        else if (typeof message.batchesDropped[keys2[j]] === "number")
+                            object.batchesDropped[keys2[j]] = options.longs === $String ? $String(message.batchesDropped[keys2[j]]) : message.batchesDropped[keys2[j]];
+                        else
+                            object.batchesDropped[keys2[j]] = options.longs === $String ? $util.Long.prototype.toString.call(message.batchesDropped[keys2[j]]) : options.longs === $Number ? new $util.LongBits(message.batchesDropped[keys2[j]].low >>> 0, message.batchesDropped[keys2[j]].high >>> 0).toNumber(true) : message.batchesDropped[keys2[j]];
+                    }
+                }
                 return object;
             };
 
