@@ -220,6 +220,23 @@ try {
   console.error(`bench:parse: tcpdump unavailable (${err.message}); install it (infra/test-prereqs.sh)`);
 }
 
+// Encode: every parsed batch through the wire codec, as the agent does before sending (timed alone).
+const wire = await import(pathToFileURL(join(root, 'packages/wire/dist/index.js')).href);
+let encodeMs = 0;
+let encodeBytes = 0;
+let encodeHeaders = 0;
+let batchSeq = 0n;
+await packet.parseCaptureFile(file, {
+  batchSize: 4096,
+  onBatch: (b) => {
+    const t0 = performance.now();
+    const msg = wire.encodeHeaderBatch({ sensorId: 'bench', batchSeq: batchSeq++ }, b);
+    encodeMs += performance.now() - t0;
+    encodeBytes += msg.length;
+    encodeHeaders += b.length;
+  },
+});
+
 const pps = (ms) => Math.round(stats.packets / (ms / 1000));
 const lines = {
   file,
@@ -247,4 +264,8 @@ if (tcpdumpMs !== undefined) {
   lines.tcpdump_cpu_ms = Math.round(tcpdumpCpuMs);
   lines.ratio_vs_tcpdump_cpu = Number((tcpdumpCpuMs / parseCpuMs).toFixed(2));
 }
+lines.encode_ms = Math.round(encodeMs);
+lines.encode_headers_per_s = Math.round(encodeHeaders / (encodeMs / 1000));
+// Uncompressed HeaderBatch bytes per header; Kafka compression shrinks it further (bench/agent.mjs).
+lines.wire_bytes_per_header = Number((encodeBytes / Math.max(1, encodeHeaders)).toFixed(1));
 for (const [k, v] of Object.entries(lines)) console.log(`${k}=${v}`);
