@@ -10,8 +10,8 @@
 -- This is the DDL of a fresh install, for review. To apply it, prefer `rstwatch migrate` with the same
 -- config: it runs only the steps that are missing and converges TTLs. The servers need the cluster in
 -- remote_servers, Keeper, and the {shard}/{replica} macros (see config.d/ beside this file).
--- Insert and query through the Distributed tables (rst_events, flows, sensor_stats, rst_rollup_1m,
--- rst_rollup_1h, rst_by_source_1h); the *_local tables hold each shard's rows.
+-- Insert and query through the Distributed tables (rst_events, flows, sensor_stats, header_batches,
+-- rst_rollup_1m, rst_rollup_1h, rst_by_source_1h); the *_local tables hold each shard's rows.
 
 CREATE DATABASE IF NOT EXISTS `rstwatch` ON CLUSTER `rstwatch_cluster`;
 
@@ -108,7 +108,8 @@ CREATE TABLE IF NOT EXISTS `rstwatch`.`sensor_stats_local` ON CLUSTER `rstwatch_
   `last_batch_seq` UInt64 CODEC(Delta, ZSTD(1)),
   `lost_batches` UInt64 CODEC(Delta, ZSTD(1)),
   `ingest_token` String DEFAULT '' CODEC(ZSTD(1)),
-  `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1))
+  `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1)),
+  `agent_batch_drops` Map(String, UInt64)
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/rstwatch/sensor_stats_local', '{replica}')
 PARTITION BY toYYYYMM(ts)
 ORDER BY (sensor, ts)
@@ -207,4 +208,24 @@ SELECT
   uniqState(if(direction = 'resp', src_ip, dst_ip)) AS dst_hosts
 FROM `rstwatch`.`rst_events_local`
 GROUP BY ts, sensor, orig_ip;
+
+CREATE TABLE IF NOT EXISTS `rstwatch`.`header_batches_local` ON CLUSTER `rstwatch_cluster` (
+  `sensor` LowCardinality(String),
+  `batch_seq` UInt64 CODEC(Delta, ZSTD(1)),
+  `topic` LowCardinality(String),
+  `partition` UInt32,
+  `offset` UInt64 CODEC(Delta, ZSTD(1)),
+  `headers` UInt32,
+  `first_ts` DateTime64(6, 'UTC') CODEC(Delta, ZSTD(1)),
+  `received_at` DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+  `ingest_token` String DEFAULT '' CODEC(ZSTD(1)),
+  `inserted_at` DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1))
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/rstwatch/header_batches_local', '{replica}')
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (sensor, batch_seq)
+TTL toDateTime(received_at) + toIntervalDay(30)
+SETTINGS replicated_deduplication_window = 10000, replicated_deduplication_window_seconds = 86400, ttl_only_drop_parts = 1;
+
+CREATE TABLE IF NOT EXISTS `rstwatch`.`header_batches` ON CLUSTER `rstwatch_cluster` AS `rstwatch`.`header_batches_local`
+ENGINE = Distributed(`rstwatch_cluster`, `rstwatch`, `header_batches_local`, cityHash64(sensor));
 

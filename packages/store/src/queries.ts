@@ -164,11 +164,11 @@ health AS (
   GROUP BY sensor
 ),
 received AS (
-  SELECT b.sensor AS sensor, uniqExact(b.batch_seq) AS batches_received
-  FROM {db}.header_batches AS b
+  SELECT h.sensor AS sensor, uniqExact(b.batch_seq) AS batches_received
+  FROM (SELECT sensor, batch_seq, toUnixTimestamp64Milli(received_at) AS at FROM {db}.header_batches) AS b
   INNER JOIN health AS h ON b.sensor = h.sensor
-  WHERE toUnixTimestamp64Milli(b.received_at) >= h.run_start_ms AND b.batch_seq <= h.last_batch_seq
-  GROUP BY b.sensor
+  WHERE b.at >= h.run_start_ms AND b.batch_seq <= h.last_batch_seq
+  GROUP BY h.sensor
 )
 SELECT sensor, last_seen, heartbeats, restarts, ${HEALTH_COUNTERS.join(', ')}, kernel_drop_pct,
   parse_errors_total, agent_drops_total, agent_version, batches_sent, batches_received, batches_dropped, last_batch_seq,
