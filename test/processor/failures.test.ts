@@ -128,7 +128,7 @@ describe('processor: failures', () => {
 
       flaky.failing = false;
       await waitAllCommitted(brokers, topics.group, [topics.headers, topics.sensors], 120_000);
-      await waitTicksSettled(brokers, topics.group, topics.headers, 60_000, () => '', 2_000_000);
+      await waitTicksSettled(brokers, topics.group, topics.headers, 60_000);
       // The units that failed were written with their original token.
       const okTokens = new Set(flaky.attempts.filter((a) => a.ok).map((a) => a.token));
       for (const t of failedTokens) expect(okTokens.has(t), `unit ${t} written after recovery`).toBe(true);
@@ -144,7 +144,7 @@ describe('processor: failures', () => {
     try {
       await waitAllCommitted(brokers, refTopics.group, [topics.headers, topics.sensors], 120_000);
       // RSTs held at the end of the stream are written by the quiet partitions' ticks (hold 0.5 s).
-      await waitTicksSettled(brokers, refTopics.group, topics.headers, 60_000, () => '', 2_000_000);
+      await waitTicksSettled(brokers, refTopics.group, topics.headers, 60_000);
     } finally {
       await refProc.stop();
     }
@@ -265,7 +265,7 @@ describe('processor: failures', () => {
         async () => !/:pending$/.test((await consumer.committedOffsets(topics.headers))[0]?.metadata ?? ''),
         60_000,
       );
-      await waitTicksSettled(brokers, topics.group, topics.headers, 60_000, () => '', 2_000_000);
+      await waitTicksSettled(brokers, topics.group, topics.headers, 60_000);
     } finally {
       await second.stop();
       await consumer.disconnect();
@@ -283,7 +283,7 @@ describe('processor: failures', () => {
     const refProc = startInProcess(refTopics, ref.client, FULL);
     try {
       await waitAllCommitted(brokers, refTopics.group, [topics.headers, topics.sensors], 120_000);
-      await waitTicksSettled(brokers, refTopics.group, topics.headers, 60_000, () => '', 2_000_000);
+      await waitTicksSettled(brokers, refTopics.group, topics.headers, 60_000);
     } finally {
       await refProc.stop();
     }

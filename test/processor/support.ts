@@ -384,7 +384,10 @@ export const QUICK_EXPIRY = { flowIdleExpiryS: 2, timeWaitS: 2 };
 /**
  * Waits until, on every partition of `topic`, the tick recorded in `group`'s commit metadata has moved
  * capture time `settleUs` past the first tick seen here: by then RSTs held at the end of the stream and
- * (with {@link QUICK_EXPIRY}) the last flows are written.
+ * (with {@link QUICK_EXPIRY}) the last flows are written. The first tick comes at least a second after
+ * the last packet, so the default (5 s) also covers flows closed by FIN/RST, which the tracker ends 5 s
+ * of capture time after their last packet (CLOSE_DELAY_US); a shorter wait makes results depend on
+ * when this observer first looked.
  */
 export async function waitTicksSettled(
   brokers: string[],

@@ -73,6 +73,8 @@ interface PartitionState {
   lastTsUs: number;
   /** `performance.now()` when the last message was processed. */
   lastActivityMs: number;
+  /** The partition's high watermark at the last fetch: ticks only when everything up to it was consumed. */
+  highWatermark: bigint;
   /** The latest tick, carried in every commit's metadata until a newer one. */
   tick: Tick | null;
   /** A tick read from the committed metadata, replayed when the warm-up passes its offset. */
@@ -256,6 +258,7 @@ export class ConsumerLoop {
       committedNext: committed.offset >= 0n ? committed.offset : first,
       lastTsUs: 0,
       lastActivityMs: performance.now(),
+      highWatermark: -1n,
       tick: committed.tick ? { ...committed.tick, pending: false } : null,
       replayTick: committed.tick,
       busy: false,
@@ -324,6 +327,9 @@ export class ConsumerLoop {
       if (this.o.signal.aborted) return;
       if (!st.engine || st.revoked || st.busy || st.unit || st.intentEnd !== null) continue;
       if (st.lastTsUs === 0 || st.next !== st.committedNext || st.next <= st.start) continue;
+      // A lagging partition is not quiet: its next messages are already in Kafka, only not fetched yet.
+      // Ticking then would make output depend on fetch timing.
+      if (st.next < st.highWatermark) continue;
       const idleMs = now - st.lastActivityMs;
       if (idleMs < this.tickIdleMs) continue;
       const us = Math.floor(st.lastTsUs + idleMs * 1000);
@@ -394,6 +400,8 @@ export class ConsumerLoop {
     const st = await this.state(batch);
     if (st === 'seeked') return;
     while (st.ticking) await st.ticking.catch(() => {});
+    const hw = BigInt(batch.highWatermark);
+    if (hw > st.highWatermark) st.highWatermark = hw;
     st.busy = true;
     try {
       await this.eachMessage(batch, st);
