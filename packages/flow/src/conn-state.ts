@@ -2,7 +2,7 @@
  * Zeek's endpoint states and `conn_state` as a pure function of the two endpoints and the history
  * (scripts/base/protocols/conn/main.zeek, `conn_state`). A responder RST wins over an originator RST.
  */
-import type { ConnState } from '@rstwatch/core';
+import { CONN_STATES, type ConnState } from '@rstwatch/core';
 
 /** TCP endpoint states, same numbering as Zeek's `TCP_ENDPOINT_*`. */
 export const EP_INACTIVE = 0;
@@ -71,18 +71,5 @@ export function connState(
   return CONN_STATE_NAMES[connStateCode(os, rs, origSize, respSize, history)]!;
 }
 
-export const CONN_STATE_NAMES: readonly ConnState[] = [
-  'S0',
-  'S1',
-  'SF',
-  'REJ',
-  'S2',
-  'S3',
-  'RSTO',
-  'RSTR',
-  'RSTOS0',
-  'RSTRH',
-  'SH',
-  'SHR',
-  'OTH',
-];
+/** Names by code: the contract's order (`CONN_STATES` of @rstwatch/core), so codes index it directly. */
+export const CONN_STATE_NAMES: readonly ConnState[] = CONN_STATES;
