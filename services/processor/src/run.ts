@@ -4,7 +4,7 @@
  * every start-up error says what was being started.
  */
 
-import { FileSource, kafkaConnectionFrom, TcpdumpSource } from '@rstwatch/agent';
+import { agentRunConfig, createSource, kafkaConnectionFrom } from '@rstwatch/agent';
 import type { Config } from '@rstwatch/config';
 import { HeaderColumns } from '@rstwatch/core';
 import { createKafka } from '@rstwatch/kafka';
@@ -190,16 +190,16 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
         },
       );
     };
+    // One engine, as in `analyze`: per-host evidence (TTL baselines, scan counts) sees every flow.
     const pipeline = new LocalPipeline({
-      workers: config.processor.workers,
+      workers: 1,
       engine: config.classifier,
       sensor: config.sensor.id,
       onEvents: (events) => write(events, []),
       onFlows: (flows) => write([], flows),
     });
-    const source = opts.pcap
-      ? new FileSource({ path: opts.pcap, replaySpeed: config.agent.replaySpeed })
-      : new TcpdumpSource({ iface: opts.iface!, bpf: config.agent.bpf, snaplen: config.agent.snaplen });
+    const agent = { ...config.agent, iface: opts.iface, pcap: opts.pcap };
+    const source = createSource(agentRunConfig({ ...config, agent }));
     log.info({ source: source.describe, clickhouse: clickhouse.url }, 'run: capturing');
     try {
       // Sources own their batches only during the call, so the pipeline gets a copy.
