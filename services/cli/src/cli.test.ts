@@ -148,6 +148,26 @@ describe('rstwatch CLI', () => {
     expect(bad.err).toMatch(/--shards must be an integer >= 1/);
   });
 
+  it('analyze --store warns when the capture is older than the retention, and names the setting', () => {
+    const old = join(tmp, 'old.pcap'); // tracegen starts on 2026-01-01 unless told otherwise
+    expect(cli(['generate', '--packets', '2000', '--seed', '5', '--out', old]).code).toBe(0);
+    const env = { RSTWATCH_CLICKHOUSE__EMBEDDED_PATH: join(tmp, 'chdb-retention') };
+    const r = cli(['analyze', old, '--store', '--no-progress'], {
+      ...env,
+      RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS: '30',
+    });
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning: the capture starts \d+ days ago .*clickhouse\.ttlDays\.flows = 30 days/);
+    expect(r.err).toContain('RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS=0');
+    const kept = cli(['analyze', old, '--store', '--no-progress'], {
+      ...env,
+      RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS: '0',
+      RSTWATCH_CLICKHOUSE__TTL_DAYS__RST_EVENTS: '0',
+    });
+    expect(kept.code).toBe(0);
+    expect(kept.err).not.toMatch(/warning/);
+  });
+
   it('agent without a source: exit 2', () => {
     const r = cli(['agent', '--brokers', '127.0.0.1:1']);
     expect(r.code).toBe(2);

@@ -76,6 +76,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const summary = new Summary();
   const flowsOut: WriteStream | null = opts.flowsOut ? createWriteStream(opts.flowsOut) : null;
   let stored: StoreSink | null = null;
+  /** Oldest timestamp written with --store, to warn when retention drops the rows at once. */
+  let oldestTs = '';
   let flowCount = 0;
   const pipeline = new LocalPipeline({
     workers: Math.max(1, Math.min(opts.shards ?? 1, 64)),
@@ -88,7 +90,10 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
         for (const e of events) chunk += `${JSON.stringify(e)}\n`;
         if (!opts.stdout.write(chunk)) await once(opts.stdout, 'drain');
       }
-      if (stored) await stored.events(events);
+      if (stored) {
+        for (const e of events) if (oldestTs === '' || e.ts < oldestTs) oldestTs = e.ts;
+        await stored.events(events);
+      }
     },
     onFlows: async (flows) => {
       flowCount += flows.length;
@@ -97,7 +102,10 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
         for (const f of flows) chunk += `${JSON.stringify(f)}\n`;
         if (!flowsOut.write(chunk)) await once(flowsOut, 'drain');
       }
-      if (stored) await stored.flows(flows);
+      if (stored) {
+        for (const f of flows) if (oldestTs === '' || f.ts < oldestTs) oldestTs = f.ts;
+        await stored.flows(flows);
+      }
     },
   });
   const progress = new Progress(
@@ -151,6 +159,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       summary.render({ file: opts.file, headers: pipeline.headers, flows: flowCount, seconds }),
     );
   }
+  if (opts.store && oldestTs !== '') warnRetention(config, oldestTs, stderr);
   const skipped = Object.entries(stats.drops).filter(([, v]) => (v as number) > 0);
   if (skipped.length > 0) {
     stderr.write(
@@ -158,6 +167,23 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     );
   }
   return EXIT_OK;
+}
+
+/**
+ * ClickHouse drops rows whose time is past the table's TTL, so an old capture stored with the default
+ * retention may keep nothing. Say so, and how to keep it.
+ */
+function warnRetention(config: Config, oldestTs: string, stderr: NodeJS.WritableStream): void {
+  const ttl = config.clickhouse.ttlDays;
+  const ageDays = (Date.now() - Date.parse(oldestTs)) / 86_400_000;
+  const past = (['rst_events', 'flows'] as const).filter((t) => ttl[t] > 0 && ageDays > ttl[t]);
+  if (past.length === 0) return;
+  stderr.write(
+    `rstwatch analyze: warning: the capture starts ${Math.floor(ageDays)} days ago (${oldestTs}), beyond the ` +
+      `retention of ${past.map((t) => `${t} (clickhouse.ttlDays.${t} = ${ttl[t]} days)`).join(' and ')}: ` +
+      'ClickHouse drops such rows, so they may not be kept. To keep old captures, set the retention to 0 ' +
+      `(forever), e.g. ${past.map((t) => `RSTWATCH_CLICKHOUSE__TTL_DAYS__${t.toUpperCase()}=0`).join(' ')}, and run again.\n`,
+  );
 }
 
 /** `message: cause: cause...` for errors that wrap others. */
