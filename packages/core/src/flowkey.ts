@@ -20,7 +20,8 @@ export function compareEndpoints(c: HeaderColumns, i: number): number {
   return c.srcPort[i]! - c.dstPort[i]!;
 }
 
-function mix(h: number, k: number): number {
+/** One murmur3 mixing round of the 32-bit word `k` into the hash state `h` (shared by every flow hash). */
+export function mix32(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);
   k = (k << 15) | (k >>> 17);
   k = Math.imul(k, 0x1b873593);
@@ -45,9 +46,9 @@ export function flowHash(c: HeaderColumns, i: number, seed = 0): number {
   const pb = lowFirst ? c.dstPort[i]! : c.srcPort[i]!;
   const o = i * ADDR_BYTES;
   let h = seed | 0;
-  for (let k = 0; k < ADDR_BYTES; k += 4) h = mix(h, addrWord(a, o + k));
-  for (let k = 0; k < ADDR_BYTES; k += 4) h = mix(h, addrWord(b, o + k));
-  h = mix(h, (pa << 16) | pb);
+  for (let k = 0; k < ADDR_BYTES; k += 4) h = mix32(h, addrWord(a, o + k));
+  for (let k = 0; k < ADDR_BYTES; k += 4) h = mix32(h, addrWord(b, o + k));
+  h = mix32(h, (pa << 16) | pb);
   h ^= 36;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

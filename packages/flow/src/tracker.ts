@@ -15,6 +15,7 @@ import {
   ADDR_BYTES,
   compareEndpoints,
   type HeaderColumns,
+  mix32,
   OPT_WSCALE,
   TCP_ACK,
   TCP_FIN,
@@ -179,15 +180,6 @@ const M_GEN = 3;
 const M_SENSORS = 4;
 const M_CREATED = 5;
 const M_NOW = 6;
-
-function mix32(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
 
 /** Murmur3-style hash of one endpoint: four address words and the port. */
 function endpointHash(a: Uint32Array, o: number, port: number): number {
