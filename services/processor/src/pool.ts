@@ -76,34 +76,12 @@ export class EnginePool {
    * the hold time and end the flows idle longer than their expiry, as if time had passed on the wire.
    */
   advance(h: EngineHandle, nowUs: number, emit: boolean): Promise<BatchResult> {
-    const task: EngineTask = {
-      kind: 'tick',
-      engineId: h.id,
-      engine: h.shared,
-      buffer: null,
-      capacity: 0,
-      length: 0,
-      sensor: '',
-      emit,
-      nowUs,
-    };
-    return this.piscina.run(task);
+    return this.piscina.run(this.control('tick', h, emit, nowUs));
   }
 
   /** End of input for this engine: release held RSTs and emit every remaining flow. */
   finish(h: EngineHandle): Promise<BatchResult> {
-    const task: EngineTask = {
-      kind: 'finish',
-      engineId: h.id,
-      engine: h.shared,
-      buffer: null,
-      capacity: 0,
-      length: 0,
-      sensor: '',
-      emit: true,
-      nowUs: 0,
-    };
-    return this.piscina.run(task);
+    return this.piscina.run(this.control('finish', h, true, 0));
   }
 
   /** Forget an engine (revoked partition, finished shard): every worker drops its view of it. */
@@ -119,5 +97,20 @@ export class EnginePool {
   async close(): Promise<void> {
     this.released.close();
     await this.piscina.close();
+  }
+
+  /** A task that carries no headers. */
+  private control(kind: 'tick' | 'finish', h: EngineHandle, emit: boolean, nowUs: number): EngineTask {
+    return {
+      kind,
+      engineId: h.id,
+      engine: h.shared,
+      buffer: null,
+      capacity: 0,
+      length: 0,
+      sensor: '',
+      emit,
+      nowUs,
+    };
   }
 }
