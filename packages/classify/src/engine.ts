@@ -372,7 +372,7 @@ export class Engine {
       this.releaseThrough(meta[P_HEAD]!);
     }
     const seqNo = meta[P_TAIL]!;
-    const slot = seqNo % F.HELD_MAX;
+    const slot = seqNo & F.HELD_MASK;
     const r = this.p.facts;
     const b = slot * F.FACTS;
     r.fill(0, b, b + F.FACTS);
@@ -525,7 +525,7 @@ export class Engine {
     r[b + F.F_GRP_EXACT] = r[b + F.F_SEQ_EXACT] === 1 ? 1 : 0;
     r[b + F.F_PREV] = prev;
     if (prev !== 0 && prev - 1 >= meta[P_HEAD]!) {
-      const pb = ((prev - 1) % F.HELD_MAX) * F.FACTS;
+      const pb = ((prev - 1) & F.HELD_MASK) * F.FACTS;
       if (
         r[pb + F.F_DIR] === d &&
         r[pb + F.F_POST_SENDER_ANY] === 0 &&
@@ -582,7 +582,7 @@ export class Engine {
     let s = t.f32[f * 4 + 3]!;
     let guard = 0;
     while (s !== 0 && s - 1 >= head && guard++ < F.HELD_MAX) {
-      const b = ((s - 1) % F.HELD_MAX) * F.FACTS;
+      const b = ((s - 1) & F.HELD_MASK) * F.FACTS;
       if (r[b + F.F_GEN] !== gen || r[b + F.F_FLOW] !== f) break;
       r[b + F.F_POST_PKTS]!++;
       const sender = r[b + F.F_DIR];
@@ -619,7 +619,7 @@ export class Engine {
     const holdUs = this.config.holdMs * 1000;
     const holdPk = this.config.holdPackets;
     while (meta[P_HEAD]! < meta[P_TAIL]!) {
-      const b = (meta[P_HEAD]! % F.HELD_MAX) * F.FACTS;
+      const b = (meta[P_HEAD]! & F.HELD_MASK) * F.FACTS;
       if (nowUs - r[b + F.F_TS]! < holdUs && r[b + F.F_POST_PKTS]! < holdPk) break;
       this.releaseHead();
     }
@@ -634,7 +634,7 @@ export class Engine {
   private releaseHead(): void {
     const meta = this.p.meta;
     const seqNo = meta[P_HEAD]!;
-    const slot = seqNo % F.HELD_MAX;
+    const slot = seqNo & F.HELD_MASK;
     const b = slot * F.FACTS;
     const r = this.p.facts;
     const t = this.tracker;

@@ -57,3 +57,12 @@ export function flowHash(c: HeaderColumns, i: number, seed = 0): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
+
+/**
+ * Bucket of 32-bit hash `h` in a table of `n` buckets (Lemire's multiply-shift range reduction): uses the
+ * hash's high bits and costs one multiply, where `h % n` on a uint32 can compile to a floating-point
+ * remainder call. Exact for any n < 2^21 and always < n.
+ */
+export function bucketOf(h: number, n: number): number {
+  return Math.floor((h >>> 0) * n * 2.3283064365386963e-10);
+}

@@ -4,7 +4,7 @@
  * source for scans, RSTs per victim for bursts). Two-way set associative, full-key compare; a collision
  * replaces the older entry (approximate by design, bounded by `maxHosts`).
  */
-import { ADDR_BYTES } from '@rstwatch/core';
+import { ADDR_BYTES, bucketOf } from '@rstwatch/core';
 import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
 
 /** Likely initial TTL for an observed TTL (64, 128 or 255). */
@@ -98,7 +98,7 @@ export class HostTable {
   /** Entry index of the host at `a[o..o+16]`, or -1. */
   find(a: Uint8Array, o: number, sensor: number): number {
     const h = hashAddr(a, o, sensor);
-    const e0 = (h % this.sets) * 2;
+    const e0 = bucketOf(h, this.sets) * 2;
     if (this.matches(e0, h, a, o, sensor)) return e0;
     if (this.matches(e0 + 1, h, a, o, sensor)) return e0 + 1;
     return -1;
@@ -107,7 +107,7 @@ export class HostTable {
   /** Entry index of the host, created (replacing the older entry of its set) when absent. */
   findOrAdd(a: Uint8Array, o: number, sensor: number, tsUs: number): number {
     const h = hashAddr(a, o, sensor);
-    const e0 = (h % this.sets) * 2;
+    const e0 = bucketOf(h, this.sets) * 2;
     if (this.matches(e0, h, a, o, sensor)) return e0;
     if (this.matches(e0 + 1, h, a, o, sensor)) return e0 + 1;
     const e =

@@ -3,7 +3,7 @@
  * so a new SYN on the same tuple (reuse) or a RST hitting it (RFC 1337 assassination) is recognised after
  * the flow itself left the table. Direct-mapped, full-key compare, newest wins on collision.
  */
-import { ADDR_BYTES } from '@rstwatch/core';
+import { ADDR_BYTES, bucketOf } from '@rstwatch/core';
 import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
 
 function twColumns(n: number): ColumnDef[] {
@@ -62,7 +62,7 @@ export class TimeWaitMemory {
     pb: number,
     tsUs: number,
   ): void {
-    const e = h % this.capacity;
+    const e = bucketOf(h, this.capacity);
     this.ts[e] = tsUs;
     this.hash[e] = h;
     this.sensor[e] = sensor;
@@ -88,7 +88,7 @@ export class TimeWaitMemory {
     nowUs: number,
     windowUs: number,
   ): number {
-    const e = h % this.capacity;
+    const e = bucketOf(h, this.capacity);
     const t = this.ts[e]!;
     if (t === 0 || this.hash[e] !== h || this.sensor[e] !== sensor) return -1;
     if (this.portA[e] !== pa || this.portB[e] !== pb) return -1;
@@ -102,6 +102,6 @@ export class TimeWaitMemory {
 
   /** Forget the tuple (it was reused). */
   forget(h: number): void {
-    this.ts[h % this.capacity] = 0;
+    this.ts[bucketOf(h, this.capacity)] = 0;
   }
 }

@@ -13,6 +13,7 @@
  */
 import {
   ADDR_BYTES,
+  bucketOf,
   compareEndpoints,
   type HeaderColumns,
   mix32,
@@ -224,6 +225,9 @@ export class FlowTracker {
   readonly timeWait: TimeWaitMemory;
   readonly maxFlows: number;
   private readonly idxSize: number;
+  /** Idle expiry and TIME_WAIT memory in µs (from the config, kept as numbers for the per-packet path). */
+  private readonly idleUs: number;
+  private readonly timeWaitUs: number;
 
   readonly meta: Float64Array;
   readonly idx: Int32Array;
@@ -289,6 +293,8 @@ export class FlowTracker {
     this.config = shared.config;
     this.maxFlows = shared.config.maxFlows;
     this.idxSize = indexSize(this.maxFlows);
+    this.idleUs = shared.config.flowIdleExpiryS * 1e6;
+    this.timeWaitUs = shared.config.timeWaitS * 1e6;
     this.hosts = new HostTable(shared.config.maxHosts, shared.hosts);
     this.timeWait = new TimeWaitMemory(timeWaitSize(this.maxFlows), shared.timeWait);
     const m = mapColumns(shared.flows, flowColumns(this.maxFlows));
@@ -460,7 +466,7 @@ export class FlowTracker {
 
   private find(c: HeaderColumns, i: number, h: number, sensor: number): number {
     const size = this.idxSize;
-    let pos = h % size;
+    let pos = bucketOf(h, size);
     for (let probes = 0; probes < size; probes++) {
       const v = this.idx[pos]!;
       if (v === 0) return -1;
@@ -479,14 +485,14 @@ export class FlowTracker {
 
   private insertIndex(f: number, h: number): void {
     const size = this.idxSize;
-    let pos = h % size;
+    let pos = bucketOf(h, size);
     while (this.idx[pos] !== 0) pos = pos + 1 === size ? 0 : pos + 1;
     this.idx[pos] = f + 1;
   }
 
   private removeIndex(f: number): void {
     const size = this.idxSize;
-    let i = this.f32[f * 4]! % size;
+    let i = bucketOf(this.f32[f * 4]!, size);
     while (this.idx[i] !== f + 1) {
       if (this.idx[i] === 0) return;
       i = i + 1 === size ? 0 : i + 1;
@@ -496,7 +502,7 @@ export class FlowTracker {
       j = j + 1 === size ? 0 : j + 1;
       const v = this.idx[j]!;
       if (v === 0) break;
-      const k = this.f32[(v - 1) * 4]! % size;
+      const k = bucketOf(this.f32[(v - 1) * 4]!, size);
       // Move entry j back to the hole at i if its home slot k is not cyclically in (i, j].
       const inRange = i <= j ? k > i && k <= j : k > i || k <= j;
       if (!inRange) {
@@ -560,7 +566,7 @@ export class FlowTracker {
       nowUs - this.f64[f * 3]! >= ATTEMPT_DELAY_US
     )
       return true;
-    return nowUs - this.f64[f * 3 + 2]! > this.config.flowIdleExpiryS * 1e6;
+    return nowUs - this.f64[f * 3 + 2]! > this.idleUs;
   }
 
   /** Examine up to `count` slots from the clock hand, ending expired flows. Returns flows ended. */
@@ -641,7 +647,7 @@ export class FlowTracker {
       ) {
         reuse =
           (this.f16[f * 4 + 2]! & FF_GRACEFUL) !== 0 &&
-          ts - this.f64[f * 3 + 2]! <= this.config.timeWaitS * 1e6;
+          ts - this.f64[f * 3 + 2]! <= this.timeWaitUs;
         this.end(f, END_REUSED);
         f = -1;
       }
@@ -732,7 +738,7 @@ export class FlowTracker {
       const lb = lowFirst ? c.dstAddr : c.srcAddr;
       const pa = lowFirst ? sp : dp;
       const pb = lowFirst ? dp : sp;
-      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.config.timeWaitS * 1e6) >= 0)
+      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.timeWaitUs) >= 0)
         this.f16[f * 4 + 2]! |= FF_TW_HIT;
     } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       const lowFirst = compareEndpoints(c, i) <= 0;
@@ -740,7 +746,7 @@ export class FlowTracker {
       const lb = lowFirst ? c.dstAddr : c.srcAddr;
       const pa = lowFirst ? sp : dp;
       const pb = lowFirst ? dp : sp;
-      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.config.timeWaitS * 1e6) >= 0) {
+      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.timeWaitUs) >= 0) {
         this.f16[f * 4 + 2]! |= FF_TW_REUSE;
         this.timeWait.forget(h);
       }

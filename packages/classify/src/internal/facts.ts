@@ -91,6 +91,8 @@ export const C_SENDER_PREV_RST = 1 << 21;
 
 /** Entries in the pending ring (held RSTs); beyond this the oldest is released early. */
 export const HELD_MAX = 2048;
+/** HELD_MAX - 1 (HELD_MAX is a power of two): ring slot of sequence number s is `s & HELD_MASK`. */
+export const HELD_MASK = HELD_MAX - 1;
 
 export const PENDING_META = 4; // head, tail (ring sequence numbers), spare
 export function pendingBytes(): number {
