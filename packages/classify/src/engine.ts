@@ -36,10 +36,19 @@ import {
   DF_SENT_SYN,
   DF_SENT_SYNACK,
   DF_TTL_SET,
+  E8,
+  E16,
+  E32,
   END_EVICTED,
   EP_ESTABLISHED,
   EP_INACTIVE,
   EP_PARTIAL,
+  EP8,
+  EP16,
+  F8,
+  F16,
+  F32,
+  F64,
   FF_FIRST_RST,
   FF_GRACEFUL,
   FF_LAST_FROM_RESP,
@@ -57,6 +66,10 @@ import {
   PC_ACK,
   PC_DATA,
   PC_SYN,
+  R8,
+  R16,
+  R32,
+  R64,
   seqDelta,
   type TrackerShared,
 } from '@rstwatch/flow';
@@ -122,6 +135,9 @@ const A_SELF = K_ANOM + 3;
 const A_TS_BACK = K_ANOM + 4;
 const A_HIST = K_ANOM + 5;
 const A_FORCED = K_ANOM + 6;
+
+/** Headers hashed and prefetched ahead of the in-order pass (a power of two). */
+const PREPARE_CHUNK = 256;
 
 const P_HEAD = 0;
 const P_TAIL = 1;
@@ -243,6 +259,7 @@ export class Engine {
     const pm = this.p.meta;
     t.bindBatch(cols);
     for (let i = 0; i < n; i++) {
+      if ((i & (PREPARE_CHUNK - 1)) === 0) t.prepare(cols, s, i, Math.min(n, i + PREPARE_CHUNK));
       c[K_HEADERS]!++;
       const ts = cols.tsUs[i]!;
       const v = cols.ipVersion[i]!;
@@ -260,7 +277,7 @@ export class Engine {
       const flags = cols.flags[i]!;
       const imp = impossibleFlags(flags);
       if (imp !== 0) c[A_SYN_RST + imp - 1]!++;
-      const f = t.locate(cols, i, s);
+      const f = t.locate(cols, i, s, t.batchHashes[i]!);
       if (t.created && compareEndpoints(cols, i) === 0) c[A_SELF]!++;
       const rst = (flags & TCP_RST) !== 0;
       let slot = -1;
@@ -273,11 +290,11 @@ export class Engine {
           t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
         }
       }
-      if (t.f32[f * 4 + 3] !== 0) this.observe(f, cols, i);
+      if (t.f32[f * R32 + F32 + 3] !== 0) this.observe(f, cols, i);
       if (rst) this.commit(slot, f, cols, i, s);
     }
     t.nowUs = lastTs;
-    t.sweep(lastTs, Math.max(256, n * 2));
+    this.sweep(lastTs, n >>> 2);
     this.releaseDue(lastTs);
     return this.end();
   }
@@ -292,10 +309,7 @@ export class Engine {
     const t = this.tracker;
     t.nowUs = nowUs;
     this.releaseDue(nowUs);
-    if (nowUs - this.counters[K_SWEPT_US]! >= 1_000_000) {
-      this.counters[K_SWEPT_US] = nowUs;
-      t.sweep(nowUs, t.maxFlows);
-    } else t.sweep(nowUs, 4096);
+    this.sweep(nowUs, 4096);
     return this.end();
   }
 
@@ -305,8 +319,13 @@ export class Engine {
     this.releaseThrough(this.p.meta[P_TAIL]! - 1);
     const t = this.tracker;
     const live: number[] = [];
-    for (let f = 0; f < t.maxFlows; f++) if ((t.f16[f * 4 + 2]! & FF_LIVE) !== 0) live.push(f);
-    live.sort((a, b) => t.f64[a * 3]! - t.f64[b * 3]! || t.f32[a * 4 + 1]! - t.f32[b * 4 + 1]!);
+    const used = t.usedSlots;
+    for (let f = 0; f < used; f++) if ((t.f16[f * R16 + F16 + 2]! & FF_LIVE) !== 0) live.push(f);
+    live.sort(
+      (a, b) =>
+        t.f64[a * R64 + F64]! - t.f64[b * R64 + F64]! ||
+        t.f32[a * R32 + F32 + 1]! - t.f32[b * R32 + F32 + 1]!,
+    );
     for (const f of live) t.end(f, 3);
     return this.end();
   }
@@ -348,6 +367,18 @@ export class Engine {
     return emitOrEmpty(o);
   }
 
+  /**
+   * Expire flows up to capture time `nowUs`: the whole table once per second of capture time, else a slice
+   * of `slice` slots from the clock hand (a record is a few cache lines, so slices stay small).
+   */
+  private sweep(nowUs: number, slice: number): void {
+    const t = this.tracker;
+    if (nowUs - this.counters[K_SWEPT_US]! >= 1_000_000) {
+      this.counters[K_SWEPT_US] = nowUs;
+      t.sweep(nowUs, t.usedSlots);
+    } else if (slice > 0) t.sweep(nowUs, slice);
+  }
+
   private sensorOrd(sensor: string): number {
     if (sensor === this.lastSensor && this.lastSensorOrd >= 0) return this.lastSensorOrd;
     this.lastSensorOrd = this.tracker.sensorOrdinal(sensor);
@@ -359,7 +390,7 @@ export class Engine {
     const t = this.tracker;
     this.counters[K_ENDED]!++;
     // Held RSTs of this flow must be decided before its record says how it ended.
-    const pend = t.f32[f * 4 + 3]!;
+    const pend = t.f32[f * R32 + F32 + 3]!;
     if (pend !== 0) this.releaseThrough(pend - 1);
     if (this.emitting) this.out.flows.push(buildFlowRecord(t, f));
   }
@@ -385,13 +416,13 @@ export class Engine {
     const seq = cols.seq[i]!;
     const ack = cols.ack[i]!;
     const ts = cols.tsUs[i]!;
-    const ff = t.f16[f * 4 + 2]!;
+    const ff = t.f16[f * R16 + F16 + 2]!;
     const isNew = t.created;
     const v6 = cols.ipVersion[i] === 6;
 
     r[b + F.F_TS] = ts;
     r[b + F.F_FLOW] = f;
-    r[b + F.F_GEN] = t.f32[f * 4 + 1]!;
+    r[b + F.F_GEN] = t.f32[f * R32 + F32 + 1]!;
     r[b + F.F_DIR] = isNew ? 2 : d;
     r[b + F.F_FLAGS] = flags;
     r[b + F.F_SEQ] = seq;
@@ -417,8 +448,8 @@ export class Engine {
     }
 
     let ctx = 0;
-    const dfE = t.ep8[e * 9 + 8]!;
-    const dfP = t.ep8[p * 9 + 8]!;
+    const dfE = t.ep8[e * E8 + EP8 + 8]!;
+    const dfP = t.ep8[p * E8 + EP8 + 8]!;
     if (isNew) {
       ctx |= F.C_NEW;
       if ((ff & FF_TW_HIT) !== 0) ctx |= F.C_TW_HIT;
@@ -434,40 +465,43 @@ export class Engine {
       if ((dfP & DF_SENT_SYNACK) !== 0) ctx |= F.C_RECV_SYNACK;
       if (((dfE | dfP) & DF_SENT_DATA) !== 0) ctx |= F.C_ANY_DATA;
       if ((dfE & (DF_SENT_SYN | DF_SENT_SYNACK | DF_TTL_SET)) !== 0) ctx |= F.C_SENDER_SEEN;
-      const origSyn = (t.ep8[o * 9 + 8]! & DF_SENT_SYN) !== 0;
-      const respSynAck = (t.ep8[(o + 1) * 9 + 8]! & DF_SENT_SYNACK) !== 0;
+      const origSyn = (t.ep8[o * E8 + EP8 + 8]! & DF_SENT_SYN) !== 0;
+      const respSynAck = (t.ep8[(o + 1) * E8 + EP8 + 8]! & DF_SENT_SYNACK) !== 0;
       const midstream = !origSyn && !respSynAck;
       if (midstream) ctx |= F.C_MIDSTREAM;
-      const origAcked = ackedAfterSyn(t.ep32[o * 8 + 6]!);
+      const origAcked = ackedAfterSyn(t.ep32[o * E32 + 6]!);
       if (origSyn && respSynAck && origAcked) ctx |= F.C_HS_COMPLETE;
-      const finAny = t.ep8[e * 9 + 4]! + t.ep8[p * 9 + 4]! > 0;
+      const finAny = t.ep8[e * E8 + EP8 + 4]! + t.ep8[p * E8 + EP8 + 4]! > 0;
       if (finAny) ctx |= F.C_FIN_ANY;
-      const rstBefore = t.ep8[e * 9 + 5]! + t.ep8[p * 9 + 5]! > 0;
-      if (t.ep8[e * 9 + 5]! > 0) ctx |= F.C_SENDER_PREV_RST;
+      const rstBefore = t.ep8[e * E8 + EP8 + 5]! + t.ep8[p * E8 + EP8 + 5]! > 0;
+      if (t.ep8[e * E8 + EP8 + 5]! > 0) ctx |= F.C_SENDER_PREV_RST;
       if (rstBefore) ctx |= F.C_PREV_RST;
       let phase: number;
-      if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.ep8[e * 9 + 4]! > 0 && t.ep8[p * 9 + 4]! > 0))
+      if (
+        rstBefore ||
+        ((ff & FF_GRACEFUL) !== 0 && t.ep8[e * E8 + EP8 + 4]! > 0 && t.ep8[p * E8 + EP8 + 4]! > 0)
+      )
         phase = PH_CLOSED;
       else if (finAny) phase = PH_CLOSING;
       else if (!midstream && !origAcked) phase = PH_HANDSHAKE;
       else phase = PH_ESTABLISHED;
       r[b + F.F_PHASE] = phase;
-      if (origSyn && ack === (t.ep32[o * 8]! + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
+      if (origSyn && ack === (t.ep32[o * E32]! + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
 
       // Sequence checks against the receiver's view.
       let rcvNxt = -1;
-      if ((dfP & DF_SENT_ACK) !== 0 && (t.ep8[p * 9] !== EP_INACTIVE || t.ep32[p * 8 + 4]! > 0))
-        rcvNxt = t.ep32[p * 8 + 3]!;
-      else if (t.ep8[e * 9] !== EP_INACTIVE) rcvNxt = t.ep32[e * 8 + 1]!;
-      const senderKnown = t.ep8[e * 9] !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
+      if ((dfP & DF_SENT_ACK) !== 0 && (t.ep8[p * E8 + EP8] !== EP_INACTIVE || t.ep32[p * E32 + 4]! > 0))
+        rcvNxt = t.ep32[p * E32 + 3]!;
+      else if (t.ep8[e * E8 + EP8] !== EP_INACTIVE) rcvNxt = t.ep32[e * E32 + 1]!;
+      const senderKnown = t.ep8[e * E8 + EP8] !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
       if (phase === PH_HANDSHAKE && d === 1 && (dfE & DF_SENT_SYNACK) === 0) {
         r[b + F.F_IN_WIN] = -1;
         r[b + F.F_SEQ_EXACT] = -1;
       } else if (rcvNxt >= 0 && senderKnown) {
-        let wnd = t.ep16[p * 5]! * 2 ** t.ep8[p * 9 + 2]!;
+        let wnd = t.ep16[p * E16 + EP16]! * 2 ** t.ep8[p * E8 + EP8 + 2]!;
         if (wnd === 0) wnd = 65535;
         const dl = seqDelta(seq, rcvNxt);
-        const exact = seq === rcvNxt || seq === t.ep32[e * 8 + 1];
+        const exact = seq === rcvNxt || seq === t.ep32[e * E32 + 1];
         r[b + F.F_SEQ_EXACT] = exact ? 1 : 0;
         r[b + F.F_IN_WIN] = exact || (dl >= 0 && dl < wnd) ? 1 : 0;
         r[b + F.F_RCV_NXT] = rcvNxt;
@@ -477,26 +511,26 @@ export class Engine {
       }
       // RST answering the receiver's last segment: seq = that segment's ack.
       const lastFromRecv = ((ff & FF_LAST_FROM_RESP) !== 0) === (d === 0);
-      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.ep32[p * 8 + 3]) ctx |= F.C_ANSWERS_LAST;
+      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.ep32[p * E32 + 3]) ctx |= F.C_ANSWERS_LAST;
       // Retransmissions of the same segment still unacknowledged.
-      r[b + F.F_RX_SAME] = t.ep8[e * 9 + 6]!;
-      if (seqDelta(t.ep32[e * 8 + 1]!, t.ep32[e * 8 + 2]!) > 0) ctx |= F.C_RX_UNACKED;
+      r[b + F.F_RX_SAME] = t.ep8[e * E8 + EP8 + 6]!;
+      if (seqDelta(t.ep32[e * E32 + 1]!, t.ep32[e * E32 + 2]!) > 0) ctx |= F.C_RX_UNACKED;
       // Stepping RST sequence numbers beyond anything the sender sent.
-      if (t.ep8[e * 9 + 5]! > 0) {
+      if (t.ep8[e * E8 + EP8 + 5]! > 0) {
         const prevSeq = t.histMark[e * 3 + 2]!;
-        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.ep32[e * 8 + 1]!) > 0)
+        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.ep32[e * E32 + 1]!) > 0)
           ctx |= F.C_SEQ_STEP;
       }
-      r[b + F.F_IDLE_S] = (ts - t.f64[f * 3 + 2]!) / 1e6;
-      r[b + F.F_STAGE] = stageOf(t.ep32[e * 8 + 6]!);
+      r[b + F.F_IDLE_S] = (ts - t.f64[f * R64 + F64 + 2]!) / 1e6;
+      r[b + F.F_STAGE] = stageOf(t.ep32[e * E32 + 6]!);
     }
 
     // TTL / IP-ID baseline of the claimed sender: this flow direction first, else the host.
     let ttlExp = -1;
     let lastId = -1;
     if (!isNew && (dfE & DF_TTL_SET) !== 0) {
-      ttlExp = t.ep8[e * 9 + 3]!;
-      lastId = t.ep16[e * 5 + 1]!;
+      ttlExp = t.ep8[e * E8 + EP8 + 3]!;
+      lastId = t.ep16[e * E16 + EP16 + 1]!;
       ctx |= F.C_TTL_FROM_FLOW;
     } else {
       // Another flow's IP IDs say nothing about this one (per-socket counters): TTL only.
@@ -509,8 +543,7 @@ export class Engine {
       !v6 && lastId > 0 && rid !== 0 ? ((rid - lastId + 32768) & 0xffff) - 32768 : Number.NaN;
 
     // Scans (distinct ports of the originator) and bursts (RSTs to the victim).
-    const origOff = f * ADDR_BYTES;
-    const hs = t.hosts.find(t.addrO, origOff, sensor);
+    const hs = t.hosts.find(t.addr, t.origAddrAt(f), sensor);
     r[b + F.F_SCAN_PORTS] = t.hosts.ports(hs, ts, this.config.scanWindowS * 1e6);
     const hv = t.hosts.findOrAdd(cols.dstAddr, io, sensor, ts);
     r[b + F.F_BURST] = t.hosts.noteRst(hv, ts, this.config.burstWindowMs * 1000);
@@ -521,7 +554,7 @@ export class Engine {
     r[b + F.F_GRP_RSTACK] = withAck ? 1 : 0;
     r[b + F.F_GRP_ACK] = ack;
     r[b + F.F_GRP_ACK0] = ack === 0 ? 1 : 0;
-    const prev = isNew ? 0 : t.f32[f * 4 + 3]!;
+    const prev = isNew ? 0 : t.f32[f * R32 + F32 + 3]!;
     r[b + F.F_GRP_EXACT] = r[b + F.F_SEQ_EXACT] === 1 ? 1 : 0;
     r[b + F.F_PREV] = prev;
     if (prev !== 0 && prev - 1 >= meta[P_HEAD]!) {
@@ -529,7 +562,7 @@ export class Engine {
       if (
         r[pb + F.F_DIR] === d &&
         r[pb + F.F_POST_SENDER_ANY] === 0 &&
-        r[pb + F.F_GEN] === t.f32[f * 4 + 1]
+        r[pb + F.F_GEN] === t.f32[f * R32 + F32 + 1]
       ) {
         r[b + F.F_GRP_RST] = r[b + F.F_GRP_RST]! + r[pb + F.F_GRP_RST]!;
         r[b + F.F_GRP_RSTACK] = r[b + F.F_GRP_RSTACK]! + r[pb + F.F_GRP_RSTACK]!;
@@ -552,7 +585,7 @@ export class Engine {
     const t = this.tracker;
     const r = this.p.facts;
     const b = slot * F.FACTS;
-    const hl = t.f8[f * 5 + 2]!;
+    const hl = t.f8[f * R8 + F8 + 2]!;
     r[b + F.F_HISTLEN] = hl;
     const ho = slot * HISTORY_MAX;
     const fo = f * HISTORY_MAX;
@@ -562,7 +595,7 @@ export class Engine {
     if (r[b + F.F_DIR] !== 2) r[b + F.F_DIR] = t.dir;
     const seqNo = this.p.meta[P_TAIL]!;
     this.p.meta[P_TAIL] = seqNo + 1;
-    t.f32[f * 4 + 3] = seqNo + 1;
+    t.f32[f * R32 + F32 + 3] = seqNo + 1;
     this.counters[K_RST]!++;
   }
 
@@ -571,7 +604,7 @@ export class Engine {
     const t = this.tracker;
     const r = this.p.facts;
     const head = this.p.meta[P_HEAD]!;
-    const gen = t.f32[f * 4 + 1]!;
+    const gen = t.f32[f * R32 + F32 + 1]!;
     const d = t.dir;
     const flags = cols.flags[i]!;
     const rst = (flags & TCP_RST) !== 0;
@@ -579,7 +612,7 @@ export class Engine {
     const pureAck = (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) === TCP_ACK && len === 0;
     const withAck = (flags & TCP_ACK) !== 0;
     const ack = cols.ack[i]!;
-    let s = t.f32[f * 4 + 3]!;
+    let s = t.f32[f * R32 + F32 + 3]!;
     let guard = 0;
     while (s !== 0 && s - 1 >= head && guard++ < F.HELD_MAX) {
       const b = ((s - 1) & F.HELD_MASK) * F.FACTS;
@@ -639,14 +672,14 @@ export class Engine {
     const r = this.p.facts;
     const t = this.tracker;
     const f = r[b + F.F_FLOW]!;
-    const same = (t.f16[f * 4 + 2]! & FF_LIVE) !== 0 && t.f32[f * 4 + 1] === r[b + F.F_GEN];
-    const prevCause = same ? t.f8[f * 5 + 3]! : 255;
+    const same = (t.f16[f * R16 + F16 + 2]! & FF_LIVE) !== 0 && t.f32[f * R32 + F32 + 1] === r[b + F.F_GEN];
+    const prevCause = same ? t.f8[f * R8 + F8 + 3]! : 255;
     r[b + F.F_PREV_CAUSE] = prevCause < CAUSES.length ? prevCause : -1;
     const v = classifyFacts(r, b, this.config);
     if (same) {
-      t.f8[f * 5 + 3] = CAUSES.indexOf(v.cause);
-      t.f8[f * 5 + 4] = ORIGINS.indexOf(v.origin);
-      if (t.f32[f * 4 + 3] === seqNo + 1) t.f32[f * 4 + 3] = 0;
+      t.f8[f * R8 + F8 + 3] = CAUSES.indexOf(v.cause);
+      t.f8[f * R8 + F8 + 4] = ORIGINS.indexOf(v.origin);
+      if (t.f32[f * R32 + F32 + 3] === seqNo + 1) t.f32[f * R32 + F32 + 3] = 0;
     }
     meta[P_HEAD] = seqNo + 1;
     if (this.emitting) this.out.events.push(this.buildEvent(slot, v));

@@ -16,7 +16,6 @@ import {
   bucketOf,
   compareEndpoints,
   type HeaderColumns,
-  mix32,
   OPT_WSCALE,
   TCP_ACK,
   TCP_FIN,
@@ -134,23 +133,14 @@ function timeWaitSize(maxFlows: number): number {
 }
 
 function flowColumns(n: number): ColumnDef[] {
-  const n2 = n * 2;
-  // Columns are grouped by access pattern: every field a packet touches for one flow (or one endpoint)
-  // sits in a few strided arrays, so a packet costs a handful of cache lines instead of one per field.
   return [
     { name: 'meta', ctor: Float64Array, length: 8 },
-    { name: 'f64', ctor: Float64Array, length: n * F64_STRIDE },
+    // One record per flow (REC bytes): everything a packet reads or writes for its flow, so a packet
+    // costs three or four adjacent cache lines instead of one line per field array.
+    { name: 'rec', ctor: Float64Array, length: n * R64 },
     { name: 'idx', ctor: Int32Array, length: indexSize(n) },
     { name: 'free', ctor: Int32Array, length: n },
-    { name: 'f32', ctor: Uint32Array, length: n * F32_STRIDE },
-    { name: 'ep32', ctor: Uint32Array, length: n2 * EP32_STRIDE },
-    { name: 'histMark', ctor: Uint32Array, length: n2 * 3 },
-    { name: 'addrO32', ctor: Uint32Array, length: n * 4 },
-    { name: 'addrR32', ctor: Uint32Array, length: n * 4 },
-    { name: 'f16', ctor: Uint16Array, length: n * F16_STRIDE },
-    { name: 'ep16', ctor: Uint16Array, length: n2 * EP16_STRIDE },
-    { name: 'f8', ctor: Uint8Array, length: n * F8_STRIDE },
-    { name: 'ep8', ctor: Uint8Array, length: n2 * EP8_STRIDE },
+    { name: 'histMark', ctor: Uint32Array, length: n * 2 * 3 },
     { name: 'hist', ctor: Uint8Array, length: n * HISTORY_MAX },
     { name: 'sensorLen', ctor: Uint8Array, length: MAX_SENSORS },
     { name: 'sensorNames', ctor: Uint8Array, length: MAX_SENSORS * SENSOR_NAME_MAX },
@@ -158,20 +148,43 @@ function flowColumns(n: number): ColumnDef[] {
 }
 
 /**
- * Strided column groups. Per flow f: f64[f*3+k] (first, last, last activity time), f32[f*4+k] (hash,
- * generation, history-seen bits, held RST), f16[f*4+k] (orig port, resp port, flags, RST count), f8[f*5+k]
- * (sensor, tunnel, history length, RST cause, RST origin). Per endpoint e = f*2+d: ep32[e*8+k] (start, last
- * and ack seq, last ack sent, packets, IP bytes, first-packet codes, retransmitted seq), ep16[e*5+k]
- * (window, IP ID, t/w/g counters), ep8[e*9+k] (state, previous state, window scale, TTL, FIN count, RST
- * count, same-segment retransmissions, seq wraps, flags).
+ * The flow record: REC = 184 bytes, two 92-byte halves; half d (endpoint e = f*2+d) starts with that
+ * endpoint's fields, and the flow's own fields fill the rest of the two halves. Every field is reached
+ * through a typed-array view of the whole record area at a fixed element offset:
+ *
+ * - per endpoint e: ep32[e*E32 + k] (k: 0 start seq, 1 last seq, 2 ack seq, 3 last ack sent, 4 packets,
+ *   5 IP bytes, 6 first-packet codes, 7 retransmitted seq), ep16[e*E16 + EP16 + k] (0 window, 1 IP ID,
+ *   2..4 t/w/g counters), ep8[e*E8 + EP8 + k] (0 state, 1 previous state, 2 window scale, 3 TTL, 4 FIN
+ *   count, 5 RST count, 6 same-segment retransmissions, 7 seq wraps, 8 flags);
+ * - per flow f: f8[f*R8 + F8 + k] (0 sensor, 1 tunnel, 2 history length, 3 RST cause, 4 RST origin),
+ *   f64[f*R64 + F64 + k] (0 first, 1 last, 2 last activity time), f32[f*R32 + F32 + k] (1 generation,
+ *   2 history-seen bits, 3 held RST; k = 0 is unused: the key hash is recomputed from the key when
+ *   needed), f16[f*R16 + F16 + k] (0 orig port, 1 resp port, 2 flags, 3 RST count), and the originator and
+ *   responder addresses (16 bytes each, IPv4-mapped) at byte f*R8 + ADDR_O / f*R8 + ADDR_R.
+ *
+ * Byte map of a record: [0,32) ep32 of endpoint 0, [32,42) ep16, [42,51) ep8, [51,56) f8, [56,80) f64,
+ * [80,92) f32; [92,124) ep32 of endpoint 1, [124,134) ep16, [134,143) ep8, [144,152) f16, [152,168)
+ * originator address, [168,184) responder address.
  */
-export const F64_STRIDE = 3;
-export const F32_STRIDE = 4;
-export const F16_STRIDE = 4;
-export const F8_STRIDE = 5;
-export const EP32_STRIDE = 8;
-export const EP16_STRIDE = 5;
-export const EP8_STRIDE = 9;
+export const REC = 184;
+export const R64 = REC / 8;
+export const R32 = REC / 4;
+export const R16 = REC / 2;
+export const R8 = REC;
+export const E32 = REC / 8;
+export const E16 = REC / 4;
+export const E8 = REC / 2;
+export const EP16 = 16;
+export const EP8 = 42;
+export const F8 = 51;
+export const F64 = 7;
+export const F32 = 19;
+export const F16 = 72;
+/** Byte offsets of the originator / responder address in a record (u32 offsets: ADDR_O / 4, ADDR_R / 4). */
+export const ADDR_O = 152;
+export const ADDR_R = 168;
+const AO32 = ADDR_O / 4;
+const AR32 = ADDR_R / 4;
 
 // meta slots
 const M_FREE_TOP = 0;
@@ -181,26 +194,44 @@ const M_GEN = 3;
 const M_SENSORS = 4;
 const M_CREATED = 5;
 const M_NOW = 6;
+/** One past the highest slot ever allocated: slots at and above it were never used (the free list is LIFO). */
+const M_HIGH = 7;
 
-/** Murmur3-style hash of one endpoint: four address words and the port. */
-function endpointHash(a: Uint32Array, o: number, port: number): number {
-  let h = mix32(0x2545f491, a[o]!);
-  h = mix32(h, a[o + 1]!);
-  h = mix32(h, a[o + 2]!);
-  h = mix32(h, a[o + 3]!);
-  h = mix32(h, port);
+/** Symmetric combination of two endpoint hashes and the sensor ordinal into the flow's key hash (uint32). */
+function combineEndpoints(hs: number, hd: number, sensor: number): number {
+  let h = (hs + hd) ^ Math.imul(hs ^ hd, 0x9e3779b1) ^ Math.imul(sensor + 1, 0x85ebca6b);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
-  return h | 0;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }
 
-/** Swap the `stride` elements of records a and b. */
-function swapStride(arr: Uint32Array | Uint16Array | Uint8Array, a: number, b: number, stride: number): void {
-  for (let k = 0; k < stride; k++) {
-    const t = arr[a * stride + k]!;
-    arr[a * stride + k] = arr[b * stride + k]!;
-    arr[b * stride + k] = t;
+/**
+ * Hash of one endpoint (four address words and the port): a multiply-add of the words by distinct odd
+ * constants, then one xor-shift-multiply round; combineEndpoints finishes the mixing.
+ */
+function endpointHash(a: Uint32Array, o: number, port: number): number {
+  let h =
+    (Math.imul(a[o]!, 0x9e3779b1) +
+      Math.imul(a[o + 1]!, 0x85ebca77) +
+      Math.imul(a[o + 2]!, 0xc2b2ae3d) +
+      Math.imul(a[o + 3]!, 0x27d4eb2f) +
+      Math.imul(port + 1, 0x165667b1)) |
+    0;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h;
+}
+
+/** Swap the `count` elements of `arr` at offsets a and b. */
+function swapRange(arr: Uint32Array | Uint16Array | Uint8Array, a: number, b: number, count: number): void {
+  for (let k = 0; k < count; k++) {
+    const t = arr[a + k]!;
+    arr[a + k] = arr[b + k]!;
+    arr[b + k] = t;
   }
 }
 
@@ -234,21 +265,25 @@ export class FlowTracker {
   readonly free: Int32Array;
   readonly histMark: Uint32Array;
   readonly hist: Uint8Array;
-  /** Per-flow float64 group (see F64_STRIDE). */
+  /**
+   * Views of the flow records (see REC): f64 per flow; f32 and ep32 are one uint32 view, f16 and ep16 one
+   * uint16 view, f8, ep8 and addr one byte view, named by the fields they reach. f32[f*R32 + F32 + 3] is the
+   * latest held RST (ring sequence number + 1), 0 when none.
+   */
   readonly f64: Float64Array;
-  /** Per-flow uint32 group; f32[f*4+3] is the latest held RST (ring sequence number + 1), 0 when none. */
   readonly f32: Uint32Array;
   readonly f16: Uint16Array;
   readonly f8: Uint8Array;
   readonly ep32: Uint32Array;
   readonly ep16: Uint16Array;
   readonly ep8: Uint8Array;
-  /** Originator / responder address of flow f at byte offset f*16 (IPv4-mapped for IPv4). */
-  readonly addrO: Uint8Array;
-  readonly addrR: Uint8Array;
-  private readonly addrO32: Uint32Array;
-  private readonly addrR32: Uint32Array;
+  /** Byte view of the records: flow f's originator address at origAddrAt(f), responder at respAddrAt(f). */
+  readonly addr: Uint8Array;
   private boundCols: HeaderColumns | null = null;
+  /** Key hashes of the batch being processed, filled by `prepare`. */
+  batchHashes: Uint32Array = new Uint32Array(0);
+  /** Where `prepare`'s loads go, so they are not optimised away. */
+  sink = 0;
   private src32: Uint32Array = new Uint32Array(0);
   private dst32: Uint32Array = new Uint32Array(0);
   private readonly sensorLen: Uint8Array;
@@ -303,17 +338,15 @@ export class FlowTracker {
     this.free = m.free as Int32Array;
     this.histMark = m.histMark as Uint32Array;
     this.hist = m.hist as Uint8Array;
-    this.f64 = m.f64 as Float64Array;
-    this.f32 = m.f32 as Uint32Array;
-    this.f16 = m.f16 as Uint16Array;
-    this.f8 = m.f8 as Uint8Array;
-    this.ep32 = m.ep32 as Uint32Array;
-    this.ep16 = m.ep16 as Uint16Array;
-    this.ep8 = m.ep8 as Uint8Array;
-    this.addrO32 = m.addrO32 as Uint32Array;
-    this.addrR32 = m.addrR32 as Uint32Array;
-    this.addrO = new Uint8Array(this.addrO32.buffer, this.addrO32.byteOffset, this.addrO32.length * 4);
-    this.addrR = new Uint8Array(this.addrR32.buffer, this.addrR32.byteOffset, this.addrR32.length * 4);
+    const rec = m.rec as Float64Array;
+    this.f64 = rec;
+    this.f32 = new Uint32Array(rec.buffer, rec.byteOffset, rec.length * 2);
+    this.f16 = new Uint16Array(rec.buffer, rec.byteOffset, rec.length * 4);
+    this.f8 = new Uint8Array(rec.buffer, rec.byteOffset, rec.length * 8);
+    this.ep32 = this.f32;
+    this.ep16 = this.f16;
+    this.ep8 = this.f8;
+    this.addr = this.f8;
     this.sensorLen = m.sensorLen as Uint8Array;
     this.sensorNames = m.sensorNames as Uint8Array;
   }
@@ -361,11 +394,11 @@ export class FlowTracker {
 
   /** Flow generation (unique per allocation, for uids and held-RST validation). */
   generation(f: number): number {
-    return this.f32[f * 4 + 1]!;
+    return this.f32[f * R32 + F32 + 1]!;
   }
 
   /** History string of flow f (first `len` letters, all by default). */
-  history(f: number, len = this.f8[f * 5 + 2]!): string {
+  history(f: number, len = this.f8[f * R8 + F8 + 2]!): string {
     let s = '';
     const o = f * HISTORY_MAX;
     for (let k = 0; k < len; k++) s += String.fromCharCode(this.hist[o + k]!);
@@ -376,20 +409,20 @@ export class FlowTracker {
   size(f: number, d: number): number {
     const e = f * 2 + d;
     const p = f * 2 + (1 - d);
-    const start = this.ep32[e * 8]!;
-    const ack = this.ep32[e * 8 + 2]!;
+    const start = this.ep32[e * E32]!;
+    const ack = this.ep32[e * E32 + 2]!;
     if (
-      this.ep8[e * 9 + 1] === EP_SYN_SENT &&
-      this.ep8[e * 9] === EP_RESET &&
-      this.ep8[p * 9] === EP_INACTIVE &&
+      this.ep8[e * E8 + EP8 + 1] === EP_SYN_SENT &&
+      this.ep8[e * E8 + EP8] === EP_RESET &&
+      this.ep8[p * E8 + EP8] === EP_INACTIVE &&
       !(ack === start || ack === (start + 1) >>> 0)
     )
       return 0;
-    const last = this.ep32[e * 8 + 1]!;
+    const last = this.ep32[e * E32 + 1]!;
     const top = seqDelta(last, ack) >= 0 ? last : ack;
-    let size = ((top - start) >>> 0) + this.ep8[e * 9 + 7]! * 4294967296;
+    let size = ((top - start) >>> 0) + this.ep8[e * E8 + EP8 + 7]! * 4294967296;
     if (size !== 0) size--;
-    if (this.ep8[e * 9 + 4]! > 0 && size !== 0) size--;
+    if (this.ep8[e * E8 + EP8 + 4]! > 0 && size !== 0) size--;
     return size;
   }
 
@@ -413,52 +446,92 @@ export class FlowTracker {
   private hashOf(c: HeaderColumns, i: number, sensor: number): number {
     if (this.boundCols !== c) this.bindBatch(c);
     const o = i * 4;
-    const hs = endpointHash(this.src32, o, c.srcPort[i]!);
-    const hd = endpointHash(this.dst32, o, c.dstPort[i]!);
-    let h = (hs + hd) ^ Math.imul(hs ^ hd, 0x9e3779b1) ^ Math.imul(sensor + 1, 0x85ebca6b);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
+    return combineEndpoints(
+      endpointHash(this.src32, o, c.srcPort[i]!),
+      endpointHash(this.dst32, o, c.dstPort[i]!),
+      sensor,
+    );
+  }
+
+  /**
+   * Hash headers [from, to) of batch `c` into `batchHashes` and touch the index slot and flow record each
+   * one will need. The loads do not depend on each other, so the CPU overlaps their cache misses; the
+   * in-order pass that follows finds the lines in cache. Reads only (grows `batchHashes` when needed).
+   */
+  prepare(c: HeaderColumns, sensor: number, from: number, to: number): void {
+    if (this.batchHashes.length < c.length) this.batchHashes = new Uint32Array(Math.max(c.length, 1024));
+    const hs = this.batchHashes;
+    const idx = this.idx;
+    const size = this.idxSize;
+    const u = this.f32;
+    let acc = 0;
+    for (let i = from; i < to; i++) {
+      const h = this.hashOf(c, i, sensor);
+      hs[i] = h;
+      const v = idx[bucketOf(h, size)]!;
+      if (v !== 0) {
+        const b = (v - 1) * R32;
+        acc ^= u[b]! ^ u[b + 16]! ^ u[b + 32]! ^ u[b + R32 - 1]!;
+      }
+    }
+    this.sink = acc;
+  }
+
+  /** The key hash of flow f (the same value `hashOf` gives its packets), recomputed from the record. */
+  keyHash(f: number): number {
+    const u = this.f32;
+    return combineEndpoints(
+      endpointHash(u, f * R32 + AO32, this.f16[f * R16 + F16]!),
+      endpointHash(u, f * R32 + AR32, this.f16[f * R16 + F16 + 1]!),
+      this.f8[f * R8 + F8]!,
+    );
+  }
+
+  /** Byte offset of flow f's originator address in `addr`. */
+  origAddrAt(f: number): number {
+    return f * R8 + ADDR_O;
+  }
+
+  /** Byte offset of flow f's responder address in `addr`. */
+  respAddrAt(f: number): number {
+    return f * R8 + ADDR_R;
   }
 
   private keyMatch(f: number, c: HeaderColumns, i: number): number {
     // Returns 0 (src is originator), 1 (src is responder) or -1 (no match).
     if (this.boundCols !== c) this.bindBatch(c);
     const o = i * 4;
-    const fo = f * 4;
     const s = this.src32;
     const d = this.dst32;
     const sp = c.srcPort[i]!;
     const dp = c.dstPort[i]!;
-    const ao = this.addrO32;
-    const ar = this.addrR32;
+    const u = this.f32;
+    const ao = f * R32 + AO32;
+    const ar = f * R32 + AR32;
     if (
-      this.f16[f * 4] === sp &&
-      this.f16[f * 4 + 1] === dp &&
-      ao[fo] === s[o] &&
-      ao[fo + 1] === s[o + 1] &&
-      ao[fo + 2] === s[o + 2] &&
-      ao[fo + 3] === s[o + 3] &&
-      ar[fo] === d[o] &&
-      ar[fo + 1] === d[o + 1] &&
-      ar[fo + 2] === d[o + 2] &&
-      ar[fo + 3] === d[o + 3]
+      this.f16[f * R16 + F16] === sp &&
+      this.f16[f * R16 + F16 + 1] === dp &&
+      u[ao] === s[o] &&
+      u[ao + 1] === s[o + 1] &&
+      u[ao + 2] === s[o + 2] &&
+      u[ao + 3] === s[o + 3] &&
+      u[ar] === d[o] &&
+      u[ar + 1] === d[o + 1] &&
+      u[ar + 2] === d[o + 2] &&
+      u[ar + 3] === d[o + 3]
     )
       return 0;
     if (
-      this.f16[f * 4] === dp &&
-      this.f16[f * 4 + 1] === sp &&
-      ao[fo] === d[o] &&
-      ao[fo + 1] === d[o + 1] &&
-      ao[fo + 2] === d[o + 2] &&
-      ao[fo + 3] === d[o + 3] &&
-      ar[fo] === s[o] &&
-      ar[fo + 1] === s[o + 1] &&
-      ar[fo + 2] === s[o + 2] &&
-      ar[fo + 3] === s[o + 3]
+      this.f16[f * R16 + F16] === dp &&
+      this.f16[f * R16 + F16 + 1] === sp &&
+      u[ao] === d[o] &&
+      u[ao + 1] === d[o + 1] &&
+      u[ao + 2] === d[o + 2] &&
+      u[ao + 3] === d[o + 3] &&
+      u[ar] === s[o] &&
+      u[ar + 1] === s[o + 1] &&
+      u[ar + 2] === s[o + 2] &&
+      u[ar + 3] === s[o + 3]
     )
       return 1;
     return -1;
@@ -471,7 +544,7 @@ export class FlowTracker {
       const v = this.idx[pos]!;
       if (v === 0) return -1;
       const f = v - 1;
-      if (this.f32[f * 4] === h && this.f8[f * 5] === sensor) {
+      if (this.f8[f * R8 + F8] === sensor) {
         const d = this.keyMatch(f, c, i);
         if (d >= 0) {
           this.dir = d;
@@ -492,7 +565,7 @@ export class FlowTracker {
 
   private removeIndex(f: number): void {
     const size = this.idxSize;
-    let i = bucketOf(this.f32[f * 4]!, size);
+    let i = bucketOf(this.keyHash(f), size);
     while (this.idx[i] !== f + 1) {
       if (this.idx[i] === 0) return;
       i = i + 1 === size ? 0 : i + 1;
@@ -502,7 +575,7 @@ export class FlowTracker {
       j = j + 1 === size ? 0 : j + 1;
       const v = this.idx[j]!;
       if (v === 0) break;
-      const k = bucketOf(this.f32[(v - 1) * 4]!, size);
+      const k = bucketOf(this.keyHash(v - 1), size);
       // Move entry j back to the hole at i if its home slot k is not cyclically in (i, j].
       const inRange = i <= j ? k > i && k <= j : k > i || k <= j;
       if (!inRange) {
@@ -515,10 +588,10 @@ export class FlowTracker {
 
   /** Remove flow f from the table (after its record was emitted) and free its slot. */
   release(f: number): void {
-    if ((this.f16[f * 4 + 2]! & FF_LIVE) === 0) return;
+    if ((this.f16[f * R16 + F16 + 2]! & FF_LIVE) === 0) return;
     this.removeIndex(f);
-    this.f16[f * 4 + 2] = 0;
-    this.f32[f * 4 + 3] = 0;
+    this.f16[f * R16 + F16 + 2] = 0;
+    this.f32[f * R32 + F32 + 3] = 0;
     const top = this.meta[M_FREE_TOP]!;
     this.free[top] = f;
     this.meta[M_FREE_TOP] = top + 1;
@@ -527,52 +600,72 @@ export class FlowTracker {
 
   /** End flow f now: notify the owner, then free it. */
   end(f: number, reason: number): void {
-    if ((this.f16[f * 4 + 2]! & FF_LIVE) === 0) return;
+    if ((this.f16[f * R16 + F16 + 2]! & FF_LIVE) === 0) return;
     this.rememberIfGraceful(f);
     this.onEnd(f, reason);
     this.release(f);
   }
 
   private rememberIfGraceful(f: number): void {
-    if ((this.f16[f * 4 + 2]! & FF_GRACEFUL) === 0) return;
-    const fo = f * ADDR_BYTES;
+    if ((this.f16[f * R16 + F16 + 2]! & FF_GRACEFUL) === 0) return;
     const lowFirst = this.originatorIsLow(f);
-    const a = lowFirst ? this.addrO : this.addrR;
-    const b = lowFirst ? this.addrR : this.addrO;
-    const pa = lowFirst ? this.f16[f * 4]! : this.f16[f * 4 + 1]!;
-    const pb = lowFirst ? this.f16[f * 4 + 1]! : this.f16[f * 4]!;
-    this.timeWait.remember(this.f32[f * 4]!, this.f8[f * 5]!, a, fo, pa, b, fo, pb, this.f64[f * 3 + 2]!);
+    const ao = lowFirst ? this.origAddrAt(f) : this.respAddrAt(f);
+    const bo = lowFirst ? this.respAddrAt(f) : this.origAddrAt(f);
+    const pa = lowFirst ? this.f16[f * R16 + F16]! : this.f16[f * R16 + F16 + 1]!;
+    const pb = lowFirst ? this.f16[f * R16 + F16 + 1]! : this.f16[f * R16 + F16]!;
+    const a = this.addr;
+    this.timeWait.remember(
+      this.keyHash(f),
+      this.f8[f * R8 + F8]!,
+      a,
+      ao,
+      pa,
+      a,
+      bo,
+      pb,
+      this.f64[f * R64 + F64 + 2]!,
+    );
   }
 
   private originatorIsLow(f: number): boolean {
-    const fo = f * ADDR_BYTES;
+    const ao = this.origAddrAt(f);
+    const ar = this.respAddrAt(f);
     for (let k = 0; k < ADDR_BYTES; k++) {
-      const d = this.addrO[fo + k]! - this.addrR[fo + k]!;
+      const d = this.addr[ao + k]! - this.addr[ar + k]!;
       if (d !== 0) return d < 0;
     }
-    return this.f16[f * 4]! <= this.f16[f * 4 + 1]!;
+    return this.f16[f * R16 + F16]! <= this.f16[f * R16 + F16 + 1]!;
   }
 
   /** Whether flow f should leave the table at capture time `nowUs`. */
   isExpired(f: number, nowUs: number): boolean {
-    const ff = this.f16[f * 4 + 2]!;
+    const ff = this.f16[f * R16 + F16 + 2]!;
     if ((ff & FF_LIVE) === 0) return false;
-    if ((ff & FF_DONE) !== 0 && nowUs - this.f64[f * 3 + 2]! >= CLOSE_DELAY_US) return true;
+    if ((ff & FF_DONE) !== 0 && nowUs - this.f64[f * R64 + F64 + 2]! >= CLOSE_DELAY_US) return true;
     // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen.
-    const os = this.ep8[f * 2 * 9]!;
+    const os = this.ep8[f * 2 * E8 + EP8]!;
     if (
       (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
-      this.ep8[(f * 2 + 1) * 9] === EP_INACTIVE &&
-      nowUs - this.f64[f * 3]! >= ATTEMPT_DELAY_US
+      this.ep8[(f * 2 + 1) * E8 + EP8] === EP_INACTIVE &&
+      nowUs - this.f64[f * R64 + F64]! >= ATTEMPT_DELAY_US
     )
       return true;
-    return nowUs - this.f64[f * 3 + 2]! > this.idleUs;
+    return nowUs - this.f64[f * R64 + F64 + 2]! > this.idleUs;
   }
 
-  /** Examine up to `count` slots from the clock hand, ending expired flows. Returns flows ended. */
+  /** Slots that have ever held a flow: [0, usedSlots). Sweeps and scans stop there. */
+  get usedSlots(): number {
+    return this.meta[M_HIGH]!;
+  }
+
+  /**
+   * Examine up to `count` used slots from the clock hand, ending expired flows (at most one pass over the
+   * used slots). Returns flows ended.
+   */
   sweep(nowUs: number, count: number): number {
-    const n = this.maxFlows;
-    let hand = this.meta[M_HAND]!;
+    const n = this.meta[M_HIGH]!;
+    if (n === 0) return 0;
+    let hand = this.meta[M_HAND]! < n ? this.meta[M_HAND]! : 0;
     let ended = 0;
     const todo = Math.min(count, n);
     for (let k = 0; k < todo; k++) {
@@ -588,18 +681,20 @@ export class FlowTracker {
 
   /** End every live flow (end of input), in slot order. */
   endAll(reason: number): void {
-    for (let f = 0; f < this.maxFlows; f++) if ((this.f16[f * 4 + 2]! & FF_LIVE) !== 0) this.end(f, reason);
+    const n = this.meta[M_HIGH]!;
+    for (let f = 0; f < n; f++) if ((this.f16[f * R16 + F16 + 2]! & FF_LIVE) !== 0) this.end(f, reason);
   }
 
   private evictOne(): void {
+    // Called only when every slot is taken, so every slot has been used.
     const n = this.maxFlows;
-    let hand = this.meta[M_HAND]!;
+    let hand = this.meta[M_HAND]! < n ? this.meta[M_HAND]! : 0;
     let best = -1;
     let bestTs = Number.POSITIVE_INFINITY;
     for (let k = 0, seen = 0; k < n && seen < 8; k++) {
-      if ((this.f16[hand * 4 + 2]! & FF_LIVE) !== 0) {
+      if ((this.f16[hand * R16 + F16 + 2]! & FF_LIVE) !== 0) {
         seen++;
-        const t = this.f64[hand * 3 + 2]!;
+        const t = this.f64[hand * R64 + F64 + 2]!;
         if (t < bestTs) {
           bestTs = t;
           best = hand;
@@ -618,6 +713,7 @@ export class FlowTracker {
     this.meta[M_FREE_TOP] = top;
     this.meta[M_ACTIVE] = this.meta[M_ACTIVE]! + 1;
     this.meta[M_CREATED] = this.meta[M_CREATED]! + 1;
+    if (f >= this.meta[M_HIGH]!) this.meta[M_HIGH] = f + 1;
     return f;
   }
 
@@ -627,8 +723,7 @@ export class FlowTracker {
    * Find the flow of header `i` (creating it when new, replacing an expired or reused one). Sets `dir`
    * and `created`. Returns the flow slot.
    */
-  locate(c: HeaderColumns, i: number, sensor: number): number {
-    const h = this.hashOf(c, i, sensor);
+  locate(c: HeaderColumns, i: number, sensor: number, h: number = this.hashOf(c, i, sensor)): number {
     const ts = c.tsUs[i]!;
     this.created = false;
     let f = this.find(c, i, h, sensor);
@@ -640,14 +735,14 @@ export class FlowTracker {
         f = -1;
       } else if (
         (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
-        (this.f16[f * 4 + 2]! & FF_DONE) !== 0 &&
-        (c.seq[i] !== this.ep32[(f * 2 + this.dir) * 8] ||
-          this.ep8[f * 2 * 9] === EP_RESET ||
-          this.ep8[(f * 2 + 1) * 9] === EP_RESET)
+        (this.f16[f * R16 + F16 + 2]! & FF_DONE) !== 0 &&
+        (c.seq[i] !== this.ep32[(f * 2 + this.dir) * E32] ||
+          this.ep8[f * 2 * E8 + EP8] === EP_RESET ||
+          this.ep8[(f * 2 + 1) * E8 + EP8] === EP_RESET)
       ) {
         reuse =
-          (this.f16[f * 4 + 2]! & FF_GRACEFUL) !== 0 &&
-          ts - this.f64[f * 3 + 2]! <= this.timeWaitUs;
+          (this.f16[f * R16 + F16 + 2]! & FF_GRACEFUL) !== 0 &&
+          ts - this.f64[f * R64 + F64 + 2]! <= this.timeWaitUs;
         this.end(f, END_REUSED);
         f = -1;
       }
@@ -656,7 +751,7 @@ export class FlowTracker {
     f = this.allocate();
     this.initFlow(f, c, i, h, sensor);
     this.insertIndex(f, h);
-    if (reuse) this.f16[f * 4 + 2]! |= FF_TW_REUSE;
+    if (reuse) this.f16[f * R16 + F16 + 2]! |= FF_TW_REUSE;
     this.created = true;
     return f;
   }
@@ -675,71 +770,71 @@ export class FlowTracker {
       }
     }
     const o = i * ADDR_BYTES;
-    const fo = f * ADDR_BYTES;
+    const ao = this.origAddrAt(f);
+    const ar = this.respAddrAt(f);
     const a = flip ? c.dstAddr : c.srcAddr;
     const b = flip ? c.srcAddr : c.dstAddr;
     for (let k = 0; k < ADDR_BYTES; k++) {
-      this.addrO[fo + k] = a[o + k]!;
-      this.addrR[fo + k] = b[o + k]!;
+      this.addr[ao + k] = a[o + k]!;
+      this.addr[ar + k] = b[o + k]!;
     }
-    this.f16[f * 4] = flip ? dp : sp;
-    this.f16[f * 4 + 1] = flip ? sp : dp;
-    this.f32[f * 4] = h;
-    this.f8[f * 5] = sensor;
-    this.f8[f * 5 + 1] = c.tunnel[i]!;
+    this.f16[f * R16 + F16] = flip ? dp : sp;
+    this.f16[f * R16 + F16 + 1] = flip ? sp : dp;
+    this.f8[f * R8 + F8] = sensor;
+    this.f8[f * R8 + F8 + 1] = c.tunnel[i]!;
     const g = (this.meta[M_GEN]! + 1) % 4294967296;
     this.meta[M_GEN] = g;
-    this.f32[f * 4 + 1] = g;
+    this.f32[f * R32 + F32 + 1] = g;
     const ts = c.tsUs[i]!;
-    this.f64[f * 3] = ts;
-    this.f64[f * 3 + 1] = ts;
-    this.f64[f * 3 + 2] = ts;
-    this.f32[f * 4 + 2] = 0;
-    this.f8[f * 5 + 2] = 0;
-    this.f32[f * 4 + 3] = 0;
-    this.f16[f * 4 + 3] = 0;
-    this.f8[f * 5 + 3] = 255;
-    this.f8[f * 5 + 4] = 255;
-    this.f16[f * 4 + 2] = FF_LIVE;
+    this.f64[f * R64 + F64] = ts;
+    this.f64[f * R64 + F64 + 1] = ts;
+    this.f64[f * R64 + F64 + 2] = ts;
+    this.f32[f * R32 + F32 + 2] = 0;
+    this.f8[f * R8 + F8 + 2] = 0;
+    this.f32[f * R32 + F32 + 3] = 0;
+    this.f16[f * R16 + F16 + 3] = 0;
+    this.f8[f * R8 + F8 + 3] = 255;
+    this.f8[f * R8 + F8 + 4] = 255;
+    this.f16[f * R16 + F16 + 2] = FF_LIVE;
     for (let d = 0; d < 2; d++) {
       const e = f * 2 + d;
-      this.ep8[e * 9] = EP_INACTIVE;
-      this.ep8[e * 9 + 1] = EP_INACTIVE;
-      this.ep32[e * 8] = 0;
-      this.ep32[e * 8 + 1] = 0;
-      this.ep32[e * 8 + 2] = 0;
-      this.ep32[e * 8 + 3] = 0;
+      this.ep8[e * E8 + EP8] = EP_INACTIVE;
+      this.ep8[e * E8 + EP8 + 1] = EP_INACTIVE;
+      this.ep32[e * E32] = 0;
+      this.ep32[e * E32 + 1] = 0;
+      this.ep32[e * E32 + 2] = 0;
+      this.ep32[e * E32 + 3] = 0;
       this.histMark[e * 3] = 0;
       this.histMark[e * 3 + 1] = 0;
       this.histMark[e * 3 + 2] = 0;
-      this.ep16[e * 5 + 2] = 0;
-      this.ep16[e * 5 + 3] = 0;
-      this.ep16[e * 5 + 4] = 0;
-      this.ep32[e * 8 + 4] = 0;
-      this.ep32[e * 8 + 5] = 0;
-      this.ep32[e * 8 + 6] = 0;
-      this.ep32[e * 8 + 7] = 0;
-      this.ep8[e * 9 + 6] = 0;
-      this.ep16[e * 5] = 0;
-      this.ep8[e * 9 + 2] = 0;
-      this.ep8[e * 9 + 3] = 0;
-      this.ep16[e * 5 + 1] = 0;
-      this.ep8[e * 9 + 4] = 0;
-      this.ep8[e * 9 + 5] = 0;
-      this.ep8[e * 9 + 7] = 0;
-      this.ep8[e * 9 + 8] = 0;
+      this.ep16[e * E16 + EP16 + 2] = 0;
+      this.ep16[e * E16 + EP16 + 3] = 0;
+      this.ep16[e * E16 + EP16 + 4] = 0;
+      this.ep32[e * E32 + 4] = 0;
+      this.ep32[e * E32 + 5] = 0;
+      this.ep32[e * E32 + 6] = 0;
+      this.ep32[e * E32 + 7] = 0;
+      this.ep8[e * E8 + EP8 + 6] = 0;
+      this.ep16[e * E16 + EP16] = 0;
+      this.ep8[e * E8 + EP8 + 2] = 0;
+      this.ep8[e * E8 + EP8 + 3] = 0;
+      this.ep16[e * E16 + EP16 + 1] = 0;
+      this.ep8[e * E8 + EP8 + 4] = 0;
+      this.ep8[e * E8 + EP8 + 5] = 0;
+      this.ep8[e * E8 + EP8 + 7] = 0;
+      this.ep8[e * E8 + EP8 + 8] = 0;
     }
     this.dir = flip ? 1 : 0;
     if (flip) this.addHistory(f, 0x5e); // '^'
     if ((flags & TCP_RST) !== 0) {
-      this.f16[f * 4 + 2]! |= FF_FIRST_RST;
+      this.f16[f * R16 + F16 + 2]! |= FF_FIRST_RST;
       const lowFirst = compareEndpoints(c, i) <= 0;
       const la = lowFirst ? c.srcAddr : c.dstAddr;
       const lb = lowFirst ? c.dstAddr : c.srcAddr;
       const pa = lowFirst ? sp : dp;
       const pb = lowFirst ? dp : sp;
       if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.timeWaitUs) >= 0)
-        this.f16[f * 4 + 2]! |= FF_TW_HIT;
+        this.f16[f * R16 + F16 + 2]! |= FF_TW_HIT;
     } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
       const lowFirst = compareEndpoints(c, i) <= 0;
       const la = lowFirst ? c.srcAddr : c.dstAddr;
@@ -747,27 +842,27 @@ export class FlowTracker {
       const pa = lowFirst ? sp : dp;
       const pb = lowFirst ? dp : sp;
       if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.timeWaitUs) >= 0) {
-        this.f16[f * 4 + 2]! |= FF_TW_REUSE;
+        this.f16[f * R16 + F16 + 2]! |= FF_TW_REUSE;
         this.timeWait.forget(h);
       }
     }
   }
 
   private addHistory(f: number, code: number): void {
-    const n = this.f8[f * 5 + 2]!;
+    const n = this.f8[f * R8 + F8 + 2]!;
     if (n >= HISTORY_MAX) {
       this.onHistoryOverflow();
       return;
     }
     this.hist[f * HISTORY_MAX + n] = code;
-    this.f8[f * 5 + 2] = n + 1;
+    this.f8[f * R8 + F8 + 2] = n + 1;
   }
 
   /** Zeek's CheckHistory: add the letter the first time; returns true if it had been seen before. */
   private checkHistory(f: number, d: number, mask: number, code: number): boolean {
     const m = d === 0 ? mask : mask << 16;
-    if ((this.f32[f * 4 + 2]! & m) === 0) {
-      this.f32[f * 4 + 2]! |= m;
+    if ((this.f32[f * R32 + F32 + 2]! & m) === 0) {
+      this.f32[f * R32 + F32 + 2]! |= m;
       this.addHistory(f, letter(code, d));
       return false;
     }
@@ -776,7 +871,7 @@ export class FlowTracker {
 
   /** Zeek's ScaledHistoryEntry with base 10: letter at the 1st, 10th, 100th, ... occurrence. */
   private scaled(f: number, d: number, which: number, code: number): void {
-    const k = (f * 2 + d) * EP16_STRIDE + 2 + which;
+    const k = (f * 2 + d) * E16 + EP16 + 2 + which;
     const v = this.ep16[k]!;
     if (v === 0xffff) return;
     const n = v + 1;
@@ -786,9 +881,9 @@ export class FlowTracker {
 
   /** Both endpoints' flags say the connection is in TIME_WAIT territory (both FINs, both acked). */
   private setState(e: number, s: number): void {
-    if (this.ep8[e * 9] !== s) {
-      this.ep8[e * 9 + 1] = this.ep8[e * 9]!;
-      this.ep8[e * 9] = s;
+    if (this.ep8[e * E8 + EP8] !== s) {
+      this.ep8[e * E8 + EP8 + 1] = this.ep8[e * E8 + EP8]!;
+      this.ep8[e * E8 + EP8] = s;
     }
   }
 
@@ -809,34 +904,43 @@ export class FlowTracker {
     const ack = c.ack[i]!;
     const len = c.payloadLen[i]!;
     const ts = c.tsUs[i]!;
-    const ff = this.f16[f * 4 + 2]!;
+    const ep32 = this.ep32;
+    const ep16 = this.ep16;
+    const ep8 = this.ep8;
+    const f16 = this.f16;
+    const e32 = e * E32;
+    const p32 = p * E32;
+    const e16 = e * E16 + EP16;
+    const e8 = e * E8 + EP8;
+    const p8 = p * E8 + EP8;
+    const fb16 = f * R16 + F16;
+    const ff = f16[fb16 + 2]!;
 
     // Packet counters and the claimed sender's observations.
-    this.ep32[e * 8 + 4] = (this.ep32[e * 8 + 4]! + 1) >>> 0;
-    this.ep32[e * 8 + 5] = (this.ep32[e * 8 + 5]! + c.ipLen[i]!) >>> 0;
+    ep32[e32 + 4] = (ep32[e32 + 4]! + 1) >>> 0;
+    ep32[e32 + 5] = (ep32[e32 + 5]! + c.ipLen[i]!) >>> 0;
     this.ttlChanged = false;
     if (!rst) {
-      if ((this.ep8[e * 9 + 8]! & DF_TTL_SET) === 0 || this.ep8[e * 9 + 3] !== c.ttl[i])
-        this.ttlChanged = true;
-      this.ep8[e * 9 + 3] = c.ttl[i]!;
-      this.ep16[e * 5 + 1] = c.ipId[i]!;
-      this.ep8[e * 9 + 8]! |= DF_TTL_SET;
-      const fc = this.ep32[e * 8 + 6]!;
+      if ((ep8[e8 + 8]! & DF_TTL_SET) === 0 || ep8[e8 + 3] !== c.ttl[i]) this.ttlChanged = true;
+      ep8[e8 + 3] = c.ttl[i]!;
+      ep16[e16 + 1] = c.ipId[i]!;
+      ep8[e8 + 8]! |= DF_TTL_SET;
+      const fc = ep32[e32 + 6]!;
       const n = fc >>> 20;
       if (n < FIRST_MAX) {
         const code = syn ? PC_SYN : len > 0 ? PC_DATA : ackf && !fin ? PC_ACK : PC_OTHER;
-        this.ep32[e * 8 + 6] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
+        ep32[e32 + 6] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
       }
-      if (syn) this.ep8[e * 9 + 8]! |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
-      if (len > 0) this.ep8[e * 9 + 8]! |= DF_SENT_DATA;
-      if (ackf) this.ep8[e * 9 + 8]! |= DF_SENT_ACK;
-      if ((ff & FF_GRACEFUL) !== 0) this.f16[f * 4 + 2]! |= FF_PKT_AFTER_CLOSE;
-      if (ackf) this.ep32[e * 8 + 3] = ack;
+      if (syn) ep8[e8 + 8]! |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
+      if (len > 0) ep8[e8 + 8]! |= DF_SENT_DATA;
+      if (ackf) ep8[e8 + 8]! |= DF_SENT_ACK;
+      if ((ff & FF_GRACEFUL) !== 0) f16[fb16 + 2]! |= FF_PKT_AFTER_CLOSE;
+      if (ackf) ep32[e32 + 3] = ack;
     }
-    if (d === 1) this.f16[f * 4 + 2]! |= FF_LAST_FROM_RESP;
-    else this.f16[f * 4 + 2]! &= ~FF_LAST_FROM_RESP;
+    if (d === 1) f16[fb16 + 2]! |= FF_LAST_FROM_RESP;
+    else f16[fb16 + 2]! &= ~FF_LAST_FROM_RESP;
     if (syn && !ackf && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0)
-      this.f16[f * 4 + 2]! |= FF_MALFORMED_SYN;
+      f16[fb16 + 2]! |= FF_MALFORMED_SYN;
 
     // Sequence space of this segment.
     let segLen = len;
@@ -846,37 +950,37 @@ export class FlowTracker {
     const lastSeqSeg = (seq + segLen) >>> 0;
 
     // init_endpoint
-    switch (this.ep8[e * 9]) {
+    switch (ep8[e8]) {
       case EP_INACTIVE:
         if (syn) {
-          this.ep32[e * 8 + 2] = seq;
-          this.ep32[e * 8] = seq;
-          this.ep32[e * 8 + 1] = lastSeqSeg;
+          ep32[e32 + 2] = seq;
+          ep32[e32] = seq;
+          ep32[e32 + 1] = lastSeqSeg;
         } else {
           // Partial connection: number as if a SYN was seen; the first packet is not a duplicate.
-          this.ep32[e * 8 + 2] = (seq - 1) >>> 0;
-          this.ep32[e * 8] = (seq - 1) >>> 0;
-          this.ep32[e * 8 + 1] = seq;
+          ep32[e32 + 2] = (seq - 1) >>> 0;
+          ep32[e32] = (seq - 1) >>> 0;
+          ep32[e32 + 1] = seq;
         }
         break;
       case EP_SYN_SENT:
       case EP_SYN_ACK_SENT:
       case EP_ESTABLISHED:
       case EP_PARTIAL:
-        if (syn && seq !== this.ep32[e * 8]) {
-          this.ep32[e * 8] = seq;
-          this.ep32[e * 8 + 2] = seq;
-          this.ep32[e * 8 + 1] = lastSeqSeg;
-          this.ep8[e * 9 + 7] = 0;
+        if (syn && seq !== ep32[e32]) {
+          ep32[e32] = seq;
+          ep32[e32 + 2] = seq;
+          ep32[e32 + 1] = lastSeqSeg;
+          ep8[e8 + 7] = 0;
         }
         break;
       case EP_RESET:
-        if (syn && this.ep8[e * 9 + 1] === EP_INACTIVE) {
+        if (syn && ep8[e8 + 1] === EP_INACTIVE) {
           // Sequence numbers were seeded by a RST: a SYN means that RST may have been forged; re-seed.
-          this.ep32[e * 8] = seq;
-          this.ep32[e * 8 + 2] = seq;
-          this.ep32[e * 8 + 1] = lastSeqSeg;
-          this.ep8[e * 9 + 7] = 0;
+          ep32[e32] = seq;
+          ep32[e32 + 2] = seq;
+          ep32[e32 + 1] = lastSeqSeg;
+          ep8[e8 + 7] = 0;
         }
         break;
     }
@@ -911,78 +1015,75 @@ export class FlowTracker {
 
     // update_window (zero window history) and window bookkeeping
     const w = c.window[i]!;
-    if (w === 0 && !rst && this.ep8[p * 9] !== EP_CLOSED && this.ep8[e * 9] !== EP_RESET)
-      this.scaled(f, d, 1, 0x57); // W
-    if (!syn && !fin && !rst && this.ep8[e * 9] !== EP_CLOSED && this.ep8[e * 9] !== EP_RESET)
-      this.ep16[e * 5] = w;
+    if (w === 0 && !rst && ep8[p8] !== EP_CLOSED && ep8[e8] !== EP_RESET) this.scaled(f, d, 1, 0x57); // W
+    if (!syn && !fin && !rst && ep8[e8] !== EP_CLOSED && ep8[e8] !== EP_RESET) ep16[e16] = w;
 
     const bothClosed =
-      (this.ep8[f * 2 * 9 + 8]! & DF_DID_CLOSE) !== 0 &&
-      (this.ep8[(f * 2 + 1) * 9 + 8]! & DF_DID_CLOSE) !== 0;
-    if (!bothClosed) this.f64[f * 3 + 1] = ts;
-    this.f64[f * 3 + 2] = ts;
+      (ep8[f * 2 * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0 &&
+      (ep8[(f * 2 + 1) * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0;
+    if (!bothClosed) this.f64[f * R64 + F64 + 1] = ts;
+    this.f64[f * R64 + F64 + 2] = ts;
 
     if (syn) {
       // init_window
       if ((c.optFlags[i]! & OPT_WSCALE) === 0) {
-        this.ep8[e * 9 + 2] = 0;
-        if (ackf) this.ep8[p * 9 + 2] = 0;
+        ep8[e8 + 2] = 0;
+        if (ackf) ep8[p8 + 2] = 0;
       } else {
         const s = c.wscale[i]!;
-        this.ep8[e * 9 + 2] = Math.min(s, 14);
+        ep8[e8 + 2] = Math.min(s, 14);
       }
-      this.ep16[e * 5] = w;
+      ep16[e16] = w;
     }
-    if (fin) this.ep8[e * 9 + 4] = Math.min(255, this.ep8[e * 9 + 4]! + 1);
+    if (fin) ep8[e8 + 4] = Math.min(255, ep8[e8 + 4]! + 1);
     if (rst) {
-      this.ep8[e * 9 + 5] = Math.min(255, this.ep8[e * 9 + 5]! + 1);
-      if (this.f16[f * 4 + 3]! < 0xffff) this.f16[f * 4 + 3]!++;
+      ep8[e8 + 5] = Math.min(255, ep8[e8 + 5]! + 1);
+      if (f16[fb16 + 3]! < 0xffff) f16[fb16 + 3]!++;
     }
 
     if (ackf) {
-      if (this.ep8[p * 9] === EP_INACTIVE) {
+      if (ep8[p8] === EP_INACTIVE) {
         const a1 = (ack - 1) >>> 0;
-        this.ep32[p * 8] = a1;
-        this.ep32[p * 8 + 2] = a1;
-        this.ep32[p * 8 + 1] = a1;
+        ep32[p32] = a1;
+        ep32[p32 + 2] = a1;
+        ep32[p32 + 1] = a1;
       } else if (!rst) {
-        const dAck = seqDelta(ack, this.ep32[p * 8 + 2]!);
+        const dAck = seqDelta(ack, ep32[p32 + 2]!);
         if (!(ack === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) {
-          this.ep32[p * 8 + 2] = ack;
-          this.ep8[p * 9 + 6] = 0;
+          ep32[p32 + 2] = ack;
+          ep8[p8 + 6] = 0;
           // Content gap: the peer acknowledges data we never saw (not for FIN/RST acks).
           if (
             !fin &&
-            (this.ep8[p * 9 + 8]! & DF_SENT_DATA) !== 0 &&
-            seqDelta(ack, this.ep32[p * 8 + 1]!) > 0 &&
-            this.ep8[p * 9] !== EP_PARTIAL
+            (ep8[p8 + 8]! & DF_SENT_DATA) !== 0 &&
+            seqDelta(ack, ep32[p32 + 1]!) > 0 &&
+            ep8[p8] !== EP_PARTIAL
           ) {
             this.scaled(f, 1 - d, 2, 0x47); // G
-            this.ep32[p * 8 + 1] = ack;
+            ep32[p32 + 1] = ack;
           }
         }
-        if (this.ep8[p * 9 + 4]! > 0 && seqDelta(ack, this.ep32[p * 8 + 1]!) >= 0)
-          this.ep8[p * 9 + 8]! |= DF_FIN_ACKED;
+        if (ep8[p8 + 4]! > 0 && seqDelta(ack, ep32[p32 + 1]!) >= 0) ep8[p8 + 8]! |= DF_FIN_ACKED;
       }
     }
 
     // update_last_seq
-    const deltaLast = seqDelta(lastSeqSeg, this.ep32[e * 8 + 1]!);
+    const deltaLast = seqDelta(lastSeqSeg, ep32[e32 + 1]!);
     if ((syn || rst) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
       // don't trust
-    } else if (fin && this.ep32[e * 8 + 1] === (this.ep32[e * 8]! + 1) >>> 0) {
+    } else if (fin && ep32[e32 + 1] === (ep32[e32]! + 1) >>> 0) {
       this.setLastSeq(e, lastSeqSeg);
-    } else if (this.ep8[e * 9] === EP_RESET) {
+    } else if (ep8[e8] === EP_RESET) {
       // don't trust subsequent sequence numbers
     } else if (deltaLast > 0) {
       this.setLastSeq(e, lastSeqSeg);
     } else if (len > 0) {
       this.scaled(f, d, 0, 0x54); // T
-      if (seq === this.ep32[e * 8 + 7]) {
-        if (this.ep8[e * 9 + 6]! < 255) this.ep8[e * 9 + 6]!++;
+      if (seq === ep32[e32 + 7]) {
+        if (ep8[e8 + 6]! < 255) ep8[e8 + 6]!++;
       } else {
-        this.ep32[e * 8 + 7] = seq;
-        this.ep8[e * 9 + 6] = 1;
+        ep32[e32 + 7] = seq;
+        ep8[e8 + 6] = 1;
       }
     }
 
@@ -990,19 +1091,23 @@ export class FlowTracker {
 
     // Graceful close: both FINs seen and acknowledged.
     if (
-      (this.f16[f * 4 + 2]! & FF_GRACEFUL) === 0 &&
-      this.ep8[e * 9 + 4]! > 0 &&
-      this.ep8[p * 9 + 4]! > 0 &&
-      (this.ep8[e * 9 + 8]! & DF_FIN_ACKED) !== 0 &&
-      (this.ep8[p * 9 + 8]! & DF_FIN_ACKED) !== 0
+      (f16[fb16 + 2]! & FF_GRACEFUL) === 0 &&
+      ep8[e8 + 4]! > 0 &&
+      ep8[p8 + 4]! > 0 &&
+      (ep8[e8 + 8]! & DF_FIN_ACKED) !== 0 &&
+      (ep8[p8 + 8]! & DF_FIN_ACKED) !== 0
     )
-      this.f16[f * 4 + 2]! |= FF_GRACEFUL;
+      f16[fb16 + 2]! |= FF_GRACEFUL;
   }
 
   private setLastSeq(e: number, v: number): void {
-    if (v < this.ep32[e * 8 + 1]! && seqDelta(v, this.ep32[e * 8 + 1]!) > 0 && this.ep8[e * 9 + 7]! < 255)
-      this.ep8[e * 9 + 7]!++;
-    this.ep32[e * 8 + 1] = v;
+    if (
+      v < this.ep32[e * E32 + 1]! &&
+      seqDelta(v, this.ep32[e * E32 + 1]!) > 0 &&
+      this.ep8[e * E8 + EP8 + 7]! < 255
+    )
+      this.ep8[e * E8 + EP8 + 7]!++;
+    this.ep32[e * E32 + 1] = v;
   }
 
   private stateMachine(
@@ -1020,13 +1125,13 @@ export class FlowTracker {
     const rst = (flags & TCP_RST) !== 0;
     const ackf = (flags & TCP_ACK) !== 0;
     let doClose = false;
-    switch (this.ep8[e * 9]) {
+    switch (this.ep8[e * E8 + EP8]) {
       case EP_INACTIVE: {
         if (syn) {
           if (d === 0) {
             this.setState(e, ackf ? EP_SYN_ACK_SENT : EP_SYN_SENT);
           } else {
-            if (!ackf && this.ep8[p * 9] === EP_SYN_ACK_SENT && seq === this.ep32[e * 8]) {
+            if (!ackf && this.ep8[p * E8 + EP8] === EP_SYN_ACK_SENT && seq === this.ep32[e * E32]) {
               // SYN/SYN-ACK reversal: flip the roles and establish.
               this.flip(f);
               // after the flip, this endpoint is the originator and the peer (was originator) responder
@@ -1036,7 +1141,7 @@ export class FlowTracker {
               this.setState(ne, EP_ESTABLISHED);
               return;
             }
-            if (this.ep8[p * 9] === EP_SYN_SENT) this.setState(p, EP_ESTABLISHED);
+            if (this.ep8[p * E8 + EP8] === EP_SYN_SENT) this.setState(p, EP_ESTABLISHED);
             this.setState(e, EP_ESTABLISHED);
           }
         }
@@ -1048,10 +1153,10 @@ export class FlowTracker {
           this.setState(e, EP_RESET);
           doClose = true;
         }
-        if (this.ep8[e * 9] === EP_INACTIVE) {
-          if (d === 1 && len === 0 && this.ep8[p * 9] === EP_SYN_SENT) {
+        if (this.ep8[e * E8 + EP8] === EP_INACTIVE) {
+          if (d === 1 && len === 0 && this.ep8[p * E8 + EP8] === EP_SYN_SENT) {
             // an eccentric ACK of the SYN before the SYN-ACK: not partial
-          } else if (ackf && this.ep8[p * 9] === EP_ESTABLISHED) {
+          } else if (ackf && this.ep8[p * E8 + EP8] === EP_ESTABLISHED) {
             this.setState(e, EP_ESTABLISHED);
           } else {
             this.setState(e, EP_PARTIAL);
@@ -1072,11 +1177,12 @@ export class FlowTracker {
         break;
       case EP_ESTABLISHED:
       case EP_PARTIAL:
-        if (syn && this.ep8[e * 9] === EP_PARTIAL && this.ep8[p * 9] === EP_INACTIVE && !ackf)
+        if (syn && this.ep8[e * E8 + EP8] === EP_PARTIAL && this.ep8[p * E8 + EP8] === EP_INACTIVE && !ackf)
           this.setState(e, EP_SYN_SENT);
         if (fin && !rst) {
           this.setState(e, EP_CLOSED);
-          if (this.ep8[p * 9] === EP_RESET && this.ep8[p * 9 + 1] === EP_CLOSED) this.setState(p, EP_CLOSED);
+          if (this.ep8[p * E8 + EP8] === EP_RESET && this.ep8[p * E8 + EP8 + 1] === EP_CLOSED)
+            this.setState(p, EP_CLOSED);
           doClose = true;
         }
         if (rst) {
@@ -1085,10 +1191,10 @@ export class FlowTracker {
         }
         break;
       case EP_CLOSED:
-        if (rst && this.ep8[p * 9] !== EP_CLOSED) {
+        if (rst && this.ep8[p * E8 + EP8] !== EP_CLOSED) {
           this.setState(e, EP_RESET);
-          if ((this.ep8[e * 9 + 8]! & DF_DID_CLOSE) === 0) doClose = true;
-          this.f16[f * 4 + 2]! |= FF_DONE;
+          if ((this.ep8[e * E8 + EP8 + 8]! & DF_DID_CLOSE) === 0) doClose = true;
+          this.f16[f * R16 + F16 + 2]! |= FF_DONE;
         }
         break;
       case EP_RESET:
@@ -1099,36 +1205,31 @@ export class FlowTracker {
   }
 
   private connectionClosed(f: number, e: number, p: number): void {
-    if ((this.ep8[e * 9 + 8]! & DF_DID_CLOSE) !== 0) return;
-    this.ep8[e * 9 + 8]! |= DF_DID_CLOSE;
+    if ((this.ep8[e * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0) return;
+    this.ep8[e * E8 + EP8 + 8]! |= DF_DID_CLOSE;
     if (
-      this.ep8[e * 9] === EP_RESET ||
-      (this.ep8[p * 9 + 8]! & DF_DID_CLOSE) !== 0 ||
-      this.ep8[p * 9] === EP_INACTIVE
+      this.ep8[e * E8 + EP8] === EP_RESET ||
+      (this.ep8[p * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0 ||
+      this.ep8[p * E8 + EP8] === EP_INACTIVE
     )
-      this.f16[f * 4 + 2]! |= FF_DONE;
+      this.f16[f * R16 + F16 + 2]! |= FF_DONE;
   }
 
   /** Swap originator and responder of flow f (Zeek's FlipRoles), adding '^' to the history. */
   private flip(f: number): void {
-    const fo = f * ADDR_BYTES;
-    for (let k = 0; k < ADDR_BYTES; k++) {
-      const t = this.addrO[fo + k]!;
-      this.addrO[fo + k] = this.addrR[fo + k]!;
-      this.addrR[fo + k] = t;
-    }
-    const tp = this.f16[f * 4]!;
-    this.f16[f * 4] = this.f16[f * 4 + 1]!;
-    this.f16[f * 4 + 1] = tp;
+    swapRange(this.addr, this.origAddrAt(f), this.respAddrAt(f), ADDR_BYTES);
+    const tp = this.f16[f * R16 + F16]!;
+    this.f16[f * R16 + F16] = this.f16[f * R16 + F16 + 1]!;
+    this.f16[f * R16 + F16 + 1] = tp;
     const a = f * 2;
     const b = a + 1;
-    swapStride(this.ep32, a, b, EP32_STRIDE);
-    swapStride(this.ep16, a, b, EP16_STRIDE);
-    swapStride(this.ep8, a, b, EP8_STRIDE);
-    swapStride(this.histMark, a, b, 3);
-    const hs = this.f32[f * 4 + 2]!;
-    this.f32[f * 4 + 2] = ((hs >>> 16) | ((hs & 0xffff) << 16)) >>> 0;
-    this.f16[f * 4 + 2]! ^= FF_FLIPPED;
+    swapRange(this.ep32, a * E32, b * E32, 8);
+    swapRange(this.ep16, a * E16 + EP16, b * E16 + EP16, 5);
+    swapRange(this.ep8, a * E8 + EP8, b * E8 + EP8, 9);
+    swapRange(this.histMark, a * 3, b * 3, 3);
+    const hs = this.f32[f * R32 + F32 + 2]!;
+    this.f32[f * R32 + F32 + 2] = ((hs >>> 16) | ((hs & 0xffff) << 16)) >>> 0;
+    this.f16[f * R16 + F16 + 2]! ^= FF_FLIPPED;
     this.addHistory(f, 0x5e);
     this.dir = 1 - this.dir;
   }
