@@ -288,6 +288,7 @@ export class FlowTracker {
   private dst32: Uint32Array = new Uint32Array(0);
   private readonly sensorLen: Uint8Array;
   private readonly sensorNames: Uint8Array;
+  private readonly sensorNameCache: string[] = [];
 
   /** Direction of the last located packet: 0 from the originator, 1 from the responder. */
   dir = 0;
@@ -386,10 +387,14 @@ export class FlowTracker {
     return n;
   }
 
-  /** Name of sensor ordinal `s`. */
+  /** Name of sensor ordinal `s` (decoded once per view; names never change once registered). */
   sensorName(s: number): string {
+    const cached = this.sensorNameCache[s];
+    if (cached !== undefined) return cached;
     const o = s * SENSOR_NAME_MAX;
-    return textDecoder.decode(this.sensorNames.slice(o, o + this.sensorLen[s]!));
+    const name = textDecoder.decode(this.sensorNames.slice(o, o + this.sensorLen[s]!));
+    if (s < this.meta[M_SENSORS]!) this.sensorNameCache[s] = name;
+    return name;
   }
 
   /** Flow generation (unique per allocation, for uids and held-RST validation). */
