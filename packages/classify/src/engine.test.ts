@@ -471,6 +471,32 @@ describe('Engine mechanics', () => {
     expect(e.stats().flows_active).toBe(0);
   });
 
+  it('flows:false still ends and counts flows and emits the same events, without building records', () => {
+    const tr = new Trace();
+    for (let k = 0; k < 20; k++) {
+      const c = tr
+        .conn(`${CLIENT}:${43000 + k}`, `${SERVER}:80`)
+        .handshake()
+        .data('o', 10);
+      if (k % 3 === 0) c.rst('r');
+      else c.fin('o').fin('r').ack('o');
+    }
+    const cols = tr.columns();
+    const full = Engine.create(SMALL);
+    const a = full.processBatch(cols, 's');
+    const aEnd = full.finish();
+    const lean = Engine.create(SMALL);
+    const b = lean.processBatch(cols, 's', { flows: false });
+    const bEnd = lean.finish({ flows: false });
+    expect(b.flows).toHaveLength(0);
+    expect(bEnd.flows).toHaveLength(0);
+    expect(lean.flowsEnded).toBe(20);
+    expect(full.flowsEnded).toBe(a.flows.length + aEnd.flows.length);
+    expect(lean.flowsEnded).toBe(full.flowsEnded);
+    expect([...b.events, ...bEnd.events]).toEqual([...a.events, ...aEnd.events]);
+    expect(b.events.length + bEnd.events.length).toBe(7);
+  });
+
   it('counts impossible flags and bad headers, never throws', () => {
     const tr = new Trace();
     const c = tr.conn(`${CLIENT}:42002`, `${SERVER}:80`);

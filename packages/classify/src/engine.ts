@@ -86,6 +86,11 @@ export interface EngineOutput {
 export interface ProcessOptions {
   /** false: rebuild state only and suppress all output (warm-up replay). Default true. */
   emit?: boolean;
+  /**
+   * false: flows still end (and are counted in `flowsEnded`) but no flow records are built, for callers
+   * that only need RST events. Default true.
+   */
+  flows?: boolean;
 }
 
 /** Structured-clonable handle to an engine's memory. */
@@ -187,6 +192,7 @@ export class Engine {
   private readonly counters: Float64Array;
   private out: EngineOutput = NO_OUTPUT;
   private emitting = true;
+  private records = true;
   private lastSensor = '';
   private lastSensorOrd = -1;
 
@@ -250,7 +256,7 @@ export class Engine {
 
   /** Process one batch in capture order. */
   processBatch(cols: HeaderColumns, sensor: string, opts?: ProcessOptions): EngineOutput {
-    this.begin(opts?.emit ?? true);
+    this.begin(opts);
     const t = this.tracker;
     const s = this.sensorOrd(sensor);
     const n = cols.length;
@@ -305,7 +311,7 @@ export class Engine {
    * bounded slice, so calling this after every batch stays cheap.
    */
   advanceTime(nowUs: number, opts?: ProcessOptions): EngineOutput {
-    this.begin(opts?.emit ?? true);
+    this.begin(opts);
     const t = this.tracker;
     t.nowUs = nowUs;
     this.releaseDue(nowUs);
@@ -315,7 +321,7 @@ export class Engine {
 
   /** End of input: release every held RST, then emit every remaining flow (ordered by start time). */
   finish(opts?: ProcessOptions): EngineOutput {
-    this.begin(opts?.emit ?? true);
+    this.begin(opts);
     this.releaseThrough(this.p.meta[P_TAIL]! - 1);
     const t = this.tracker;
     const live: number[] = [];
@@ -328,6 +334,11 @@ export class Engine {
     );
     for (const f of live) t.end(f, 3);
     return this.end();
+  }
+
+  /** Flows ended so far (expired, closed, evicted, reused or finished), whether or not records were built. */
+  get flowsEnded(): number {
+    return this.counters[K_ENDED]!;
   }
 
   /** Counters (shared by every thread attached to this engine). */
@@ -356,8 +367,10 @@ export class Engine {
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private begin(emit: boolean): void {
+  private begin(opts: ProcessOptions | undefined): void {
+    const emit = opts?.emit ?? true;
     this.emitting = emit;
+    this.records = emit && (opts?.flows ?? true);
     this.out = emit ? { events: [], flows: [] } : NO_OUTPUT;
   }
 
@@ -392,7 +405,7 @@ export class Engine {
     // Held RSTs of this flow must be decided before its record says how it ended.
     const pend = t.f32[f * R32 + F32 + 3]!;
     if (pend !== 0) this.releaseThrough(pend - 1);
-    if (this.emitting) this.out.flows.push(buildFlowRecord(t, f));
+    if (this.records) this.out.flows.push(buildFlowRecord(t, f));
   }
 
   /** Snapshot what the classifier needs about RST header `i` of flow `f`, before the state update. */

@@ -1,6 +1,6 @@
 // The built CLI as users run it: `node services/cli/dist/main.js ...` (build first: tsc -b services/cli).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +146,20 @@ describe('rstwatch CLI', () => {
     const bad = cli(['analyze', sample, '--shards', '0']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--shards must be an integer >= 1/);
+  });
+
+  it('analyze: the table counts the same flows that --flows writes (records are built only for --flows)', () => {
+    const sample = fileURLToPath(new URL('../../../test/fixtures/sample.pcap', import.meta.url));
+    const flowsFile = join(tmp, 'flows.ndjson');
+    const withRecords = cli(['analyze', sample, '--flows', flowsFile, '--no-progress']);
+    const without = cli(['analyze', sample, '--no-progress']);
+    expect(withRecords.code).toBe(0);
+    expect(without.code).toBe(0);
+    const written = readFileSync(flowsFile, 'utf8').trim().split('\n').length;
+    expect(written).toBeGreaterThan(50);
+    const counted = (out: string) => Number(/TCP headers, ([\d,]+) flows/.exec(out)?.[1]?.replace(/,/g, ''));
+    expect(counted(withRecords.out)).toBe(written);
+    expect(counted(without.out)).toBe(written);
   });
 
   it('analyze --store warns when the capture is older than the retention, and names the setting', () => {

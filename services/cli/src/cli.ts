@@ -4,7 +4,7 @@
  * code (see EXIT_CODES_HELP); configuration errors name the key and the allowed values.
  */
 import { access } from 'node:fs/promises';
-import { AGENT_VERSION } from '@rstwatch/agent';
+import { AGENT_VERSION } from '@rstwatch/agent/version';
 import { LOG_LEVELS } from '@rstwatch/config';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INPUT, EXIT_OK, EXIT_USAGE } from './exit.js';

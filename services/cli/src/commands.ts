@@ -1,10 +1,9 @@
 /** Subcommand handlers: load the configuration with the flags as overrides, start the job, map errors. */
 
-import { type Agent, agentRunConfig, registerAgentMetrics, runAgent } from '@rstwatch/agent';
+// Each command loads the packages it needs when it runs (Kafka, ClickHouse and metrics clients cost
+// tenths of a second to load; `analyze` and `--help` need none of them).
+import type { Agent } from '@rstwatch/agent';
 import { type Config, ConfigError, type DeepPartial, dumpConfig, loadConfig } from '@rstwatch/config';
-import { getQuery, planDdl, QUERIES, runQuery } from '@rstwatch/store';
-import { createLogger, createMetrics, startHttpServer } from '@rstwatch/telemetry';
-import { generateTrace } from '@rstwatch/tracegen';
 import type { Command } from 'commander';
 import { type CliIo, errorChain, readable } from './cli.js';
 import { CliError, EXIT_FAILURE, EXIT_INPUT, EXIT_OK, EXIT_USAGE } from './exit.js';
@@ -43,7 +42,8 @@ export async function configFor(cmd: Command, io: CliIo, overrides: Overrides): 
   }
 }
 
-function logger(config: Config, name: string) {
+async function logger(config: Config, name: string) {
+  const { createLogger } = await import('@rstwatch/telemetry');
   return createLogger({ level: config.log.level, format: config.log.format, name });
 }
 
@@ -72,6 +72,8 @@ export async function agentCommand(cmd: Command, io: CliIo): Promise<number> {
       ['kafka.topics.headers', o.topic],
     ]),
   );
+  const { agentRunConfig, registerAgentMetrics, runAgent } = await import('@rstwatch/agent');
+  const { createMetrics, startHttpServer } = await import('@rstwatch/telemetry');
   const run = agentRunConfig(config);
   if ((run.iface === undefined) === (run.pcap === undefined)) {
     throw new CliError(
@@ -80,7 +82,7 @@ export async function agentCommand(cmd: Command, io: CliIo): Promise<number> {
     );
   }
   if (run.pcap !== undefined) await readable(run.pcap, 'capture file');
-  const log = logger(config, 'agent');
+  const log = await logger(config, 'agent');
   let agent: Agent | undefined;
   let running = false;
   let server: { close(): Promise<void> } | undefined;
@@ -141,7 +143,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
     ]),
   );
   await readable(file, 'capture file');
-  const { analyze } = await processor();
+  const { analyze } = await import('@rstwatch/processor/analyze');
   return analyze({
     file,
     format: o.format as 'table' | 'ndjson',
@@ -178,7 +180,7 @@ export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
       ...(iface !== undefined ? { iface } : {}),
       ...(pcap !== undefined ? { pcap } : {}),
       signal: io.signal,
-      logger: logger(config, 'run'),
+      logger: await logger(config, 'run'),
     });
     return EXIT_OK;
   } catch (err) {
@@ -200,7 +202,7 @@ export async function processorCommand(cmd: Command, io: CliIo): Promise<number>
   );
   const { runProcessor } = await processor();
   try {
-    await runProcessor(config, { signal: io.signal, logger: logger(config, 'processor') });
+    await runProcessor(config, { signal: io.signal, logger: await logger(config, 'processor') });
     return EXIT_OK;
   } catch (err) {
     return jobFailed(err, io, 'processor');
@@ -215,6 +217,7 @@ export async function migrateCommand(cmd: Command, io: CliIo): Promise<number> {
     ttlDays: config.clickhouse.ttlDays,
   };
   if (o.dryRun === true) {
+    const { planDdl } = await import('@rstwatch/store');
     for (const sql of planDdl(config.clickhouse.database, migrateOpts)) io.stdout.write(`${sql.trim()};\n\n`);
     return EXIT_OK;
   }
@@ -233,6 +236,7 @@ export async function migrateCommand(cmd: Command, io: CliIo): Promise<number> {
 
 export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
+  const { getQuery, QUERIES, runQuery } = await import('@rstwatch/store');
   if (o.list === true) {
     for (const q of QUERIES) {
       io.stdout.write(`${q.name}\n  ${q.description}\n`);
@@ -281,6 +285,7 @@ export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
 
 export async function generateCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
+  const { generateTrace } = await import('@rstwatch/tracegen');
   try {
     const s = await generateTrace({
       out: o.out as string,

@@ -78,11 +78,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   let stored: StoreSink | null = null;
   /** Oldest timestamp written with --store, to warn when retention drops the rows at once. */
   let oldestTs = '';
-  let flowCount = 0;
   const pipeline = new LocalPipeline({
     workers: Math.max(1, Math.min(opts.shards ?? 1, 64)),
     engine: config.classifier,
     sensor: config.sensor.id,
+    // The summary only counts flows; records are built when they are written somewhere.
+    flowRecords: flowsOut !== null || opts.store === true,
     onEvents: async (events) => {
       for (const e of events) summary.add(e);
       if (opts.format === 'ndjson') {
@@ -96,7 +97,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       }
     },
     onFlows: async (flows) => {
-      flowCount += flows.length;
       if (flowsOut) {
         let chunk = '';
         for (const f of flows) chunk += `${JSON.stringify(f)}\n`;
@@ -156,7 +156,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   if (opts.format === 'table') {
     opts.stdout.write(
-      summary.render({ file: opts.file, headers: pipeline.headers, flows: flowCount, seconds }),
+      summary.render({ file: opts.file, headers: pipeline.headers, flows: pipeline.flowsEnded, seconds }),
     );
   }
   if (opts.store && oldestTs !== '') warnRetention(config, oldestTs, stderr);

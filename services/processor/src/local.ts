@@ -24,6 +24,8 @@ export interface LocalPipelineOptions {
   onEvents: (events: RstEvent[]) => Promise<void> | void;
   /** Flow records as flows end or expire. */
   onFlows: (flows: FlowRecord[]) => Promise<void> | void;
+  /** Build flow records for onFlows (default true); false when only `flowsEnded` is needed. */
+  flowRecords?: boolean;
   batchSize?: number;
 }
 
@@ -42,6 +44,8 @@ function tsUsOf(ts: string): number {
 
 export class LocalPipeline {
   headers = 0;
+  /** Flows that ended so far (each one passed to onFlows when flow records are on). */
+  flowsEnded = 0;
   private readonly pool: EnginePool;
   private readonly shards: number;
   private readonly engines: EngineHandle[];
@@ -67,7 +71,11 @@ export class LocalPipeline {
     this.shards = Math.max(1, opts.workers);
     this.batchSize = opts.batchSize ?? 8192;
     this.holdUs = opts.engine.holdMs * 1000;
-    this.pool = new EnginePool({ workers: this.shards, engine: opts.engine });
+    this.pool = new EnginePool({
+      workers: this.shards,
+      engine: opts.engine,
+      flowRecords: opts.flowRecords ?? true,
+    });
     this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
     this.open = Array.from({ length: this.shards }, () => this.allocate());
     this.chains = Array.from({ length: this.shards }, () => Promise.resolve());
@@ -146,6 +154,7 @@ export class LocalPipeline {
     if (this.failure !== null) throw this.failure;
     const finals = await Promise.all(this.engines.map((h) => this.pool.finish(h)));
     for (const r of finals) {
+      this.flowsEnded += r.flowsEnded;
       this.addPending(r.events);
       if (r.flows.length > 0) await this.opts.onFlows(r.flows);
     }
@@ -180,6 +189,7 @@ export class LocalPipeline {
 
   private async collect(s: number, r: BatchResult, nowUs: number): Promise<void> {
     if (nowUs > this.shardNowUs[s]!) this.shardNowUs[s] = nowUs;
+    this.flowsEnded += r.flowsEnded;
     this.addPending(r.events);
     if (r.flows.length > 0) await this.opts.onFlows(r.flows);
     await this.deliver(false);

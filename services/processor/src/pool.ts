@@ -14,6 +14,8 @@ export interface EnginePoolOptions {
   /** Worker threads (default: one per core). */
   workers?: number;
   engine: Partial<EngineConfig>;
+  /** Build flow records (default true); false for callers that only count flows. */
+  flowRecords?: boolean;
 }
 
 /** A handle on one engine's shared state. */
@@ -26,12 +28,14 @@ export class EnginePool {
   readonly workers: number;
   private readonly piscina: Piscina;
   private readonly engineConfig: Partial<EngineConfig>;
+  private readonly records: boolean;
   private readonly released = new BroadcastChannel(RELEASE_CHANNEL);
   private nextId = 1;
 
   constructor(opts: EnginePoolOptions) {
     this.workers = Math.max(1, opts.workers ?? availableParallelism());
     this.engineConfig = opts.engine;
+    this.records = opts.flowRecords ?? true;
     this.piscina = new Piscina({
       filename: new URL('./worker.js', import.meta.url).href,
       minThreads: this.workers,
@@ -66,6 +70,7 @@ export class EnginePool {
       sensor,
       emit,
       nowUs,
+      records: this.records,
     };
     const transferList = buffer instanceof ArrayBuffer ? [buffer] : [];
     return this.piscina.run(task, { transferList });
@@ -111,6 +116,7 @@ export class EnginePool {
       sensor: '',
       emit,
       nowUs,
+      records: this.records,
     };
   }
 }

@@ -31,22 +31,29 @@ function engineFor(task: EngineTask): Engine {
 /** Process one task; returns the events and flow records it produced, in capture order. */
 export default function run(task: EngineTask): BatchResult {
   const engine = engineFor(task);
+  const ended0 = engine.flowsEnded;
+  const opts = { emit: task.emit, flows: task.records };
   if (task.kind === 'finish') {
-    const out = engine.finish();
-    return { events: out.events, flows: out.flows, headers: 0 };
+    const out = engine.finish(opts);
+    return { events: out.events, flows: out.flows, headers: 0, flowsEnded: engine.flowsEnded - ended0 };
   }
   if (task.kind === 'tick') {
-    const out = engine.advanceTime(task.nowUs, { emit: task.emit });
-    return { events: out.events, flows: out.flows, headers: 0 };
+    const out = engine.advanceTime(task.nowUs, opts);
+    return { events: out.events, flows: out.flows, headers: 0, flowsEnded: engine.flowsEnded - ended0 };
   }
   const cols = HeaderColumns.fromBuffer(task.buffer!, task.capacity, task.length);
-  const out = engine.processBatch(cols, task.sensor, { emit: task.emit });
+  const out = engine.processBatch(cols, task.sensor, opts);
   if (task.nowUs > 0) {
-    const later = engine.advanceTime(task.nowUs);
+    const later = engine.advanceTime(task.nowUs, opts);
     if (later.events.length > 0 || later.flows.length > 0) {
       for (const e of later.events) out.events.push(e);
       for (const f of later.flows) out.flows.push(f);
     }
   }
-  return { events: out.events, flows: out.flows, headers: task.length };
+  return {
+    events: out.events,
+    flows: out.flows,
+    headers: task.length,
+    flowsEnded: engine.flowsEnded - ended0,
+  };
 }

@@ -17,12 +17,16 @@ export interface EngineTask {
   emit: boolean;
   /** Capture time the input has reached (µs); the engine releases held RSTs and idle flows up to it. 0 = none. */
   nowUs: number;
+  /** False: build no flow records (flows are only counted in `flowsEnded`). */
+  records: boolean;
 }
 
 export interface BatchResult {
   events: RstEvent[];
   flows: FlowRecord[];
   headers: number;
+  /** Flows that ended during the task (with or without a record in `flows`). */
+  flowsEnded: number;
 }
 
 /** BroadcastChannel on which the main thread announces released engine ids. */
