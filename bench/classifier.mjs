@@ -1,12 +1,25 @@
 #!/usr/bin/env node
-// Classifier core benchmark (one thread): a deterministic, seeded stream of TCP headers with many
-// concurrent flows (handshakes, data, retransmissions, FIN closes, RSTs of several causes) is generated and
-// encoded in the wire format up front; each timed run decodes every batch and runs Engine.processBatch on
-// it, then Engine.finish (so every flow record is built), on a fresh engine after one untimed warm-up run.
-// headers_per_s is the median over runs. Prints name=value lines.
+// Classifier core benchmark, one thread: decode a wire-format batch + flow update + classify, as a
+// processor worker does. Two inputs, each encoded in the wire format up front (untimed), then per timed
+// run: a fresh engine decodes and processes every batch and finishes (so every flow record is built);
+// one untimed warm-up run first (a long-running worker is always warm). Medians over --runs.
 //
-//   node bench/classifier.mjs [--packets N] [--runs R] [--concurrent C] [--seed S]
+//  1. headers_per_s: the realistic mix of @rstwatch/tracegen (the generator every bench uses: thousands
+//     of concurrent connections, handshakes, request/response and bulk bursts, retransmissions, FIN
+//     closes, RSTs of every cause, IPv4/IPv6, VLANs), parsed from its pcap as the agent would, batches
+//     of --batch headers (the agent's default).
+//  2. random_interleave_headers_per_s: an adversarial synthetic stream (--concurrent connections picked
+//     uniformly at random for every packet, 2-32 packets each): no locality at all, every packet a
+//     cache miss in a table that keeps growing. A floor, not a typical figure.
+//
+// Prints name=value lines.
+//
+//   node bench/classifier.mjs [--packets 2000000] [--file PCAP] [--runs 5] [--seed 1] [--batch 4096]
+//                             [--random-packets N (default --packets; 0 skips)] [--concurrent 20000]
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENGINE_CONFIG, Engine } from '../packages/classify/dist/index.js';
 import {
@@ -20,21 +33,27 @@ import {
   TCP_RST,
   TCP_SYN,
 } from '../packages/core/dist/index.js';
+import { parseCaptureFile } from '../packages/packet/dist/index.js';
 import { decodeHeaderBatch, encodeHeaderBatch } from '../packages/wire/dist/index.js';
 
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     packets: { type: 'string', default: '2000000' },
+    file: { type: 'string' },
     runs: { type: 'string', default: '5' },
     concurrent: { type: 'string', default: '20000' },
-    seed: { type: 'string', default: '42' },
+    seed: { type: 'string', default: '1' },
     batch: { type: 'string', default: '4096' },
+    'random-packets': { type: 'string' },
   },
 });
 const PACKETS = Number(values.packets);
 const RUNS = Number(values.runs);
 const CONC = Number(values.concurrent);
 const BATCH = Number(values.batch);
+const RANDOM_PACKETS = Number(values['random-packets'] ?? values.packets);
+const log = (m) => process.stderr.write(`# ${m}\n`);
 
 function mulberry32(a) {
   return () => {
@@ -185,18 +204,48 @@ class Gen {
   }
 }
 
-/** The bench input: the generated stream, encoded batch by batch in the wire format a worker receives. */
-function encodeStream(seed) {
+/** The random-interleave stream, encoded batch by batch in the wire format a worker receives. */
+function encodeRandomStream(seed, packets) {
   const gen = new Gen(seed);
   const batch = HeaderColumns.allocate(BATCH + 16);
   const msgs = [];
   let done = 0;
-  while (done < PACKETS) {
-    gen.fill(batch, Math.min(BATCH, PACKETS - done));
+  while (done < packets) {
+    gen.fill(batch, Math.min(BATCH, packets - done));
     done += batch.length;
     msgs.push(encodeHeaderBatch({ sensorId: 'bench', batchSeq: BigInt(msgs.length) }, batch));
   }
   return msgs;
+}
+
+/** A capture file parsed as the agent parses it, encoded in batches of BATCH headers. */
+async function encodeCapture(file) {
+  const msgs = [];
+  await parseCaptureFile(file, {
+    batchSize: BATCH,
+    onBatch: async (b) => {
+      msgs.push(encodeHeaderBatch({ sensorId: 'bench', batchSeq: BigInt(msgs.length) }, b));
+    },
+  });
+  return msgs;
+}
+
+/** The tracegen capture of --packets / --seed in bench/out (generated once, shared with other benches). */
+async function traceFile() {
+  if (values.file) return values.file;
+  const outDir = join(root, 'bench/out');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `analyze-${PACKETS}-s${values.seed}.pcap`);
+  if (!existsSync(file)) {
+    const t0 = performance.now();
+    const { generateTrace } = await import('../packages/tracegen/dist/index.js');
+    const { renameSync } = await import('node:fs');
+    const tmp = `${file}.tmp`;
+    await generateTrace({ out: tmp, packets: PACKETS, seed: Number(values.seed) });
+    renameSync(tmp, file);
+    log(`generated ${file} in ${Math.round(performance.now() - t0)} ms`);
+  }
+  return file;
 }
 
 /** Reference in the same process: decode each batch and hash every header's key (a flow table's floor). */
@@ -244,31 +293,48 @@ function runOnce(msgs) {
   };
 }
 
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+/** Warm-up run, then RUNS timed runs: median wall and CPU rates, min/max wall rate, the last run. */
+function measure(msgs) {
+  runOnce(msgs);
+  const results = [];
+  for (let r = 0; r < RUNS; r++) results.push(runOnce(msgs));
+  const hps = results.map((r) => r.hps);
+  return {
+    hps: median(hps),
+    hpcs: median(results.map((r) => r.hpcs)),
+    min: Math.min(...hps),
+    max: Math.max(...hps),
+    last: results[results.length - 1],
+  };
+}
+
 const started = performance.now();
-const msgs = encodeStream(Number(values.seed));
-// One untimed run first: the JIT compiles the engine's hot paths (a long-running worker is always warm).
-runOnce(msgs);
-const results = [];
-for (let r = 0; r < RUNS; r++) results.push(runOnce(msgs));
-const refs = [];
-for (let r = 0; r < RUNS; r++) refs.push(referenceOnce(msgs).hpcs);
-refs.sort((a, b) => a - b);
-const hps = results.map((r) => r.hps).sort((a, b) => a - b);
-const med = hps[Math.floor(hps.length / 2)];
-const last = results[results.length - 1];
-console.log(`packets=${PACKETS}`);
+const file = await traceFile();
+const traceMsgs = await encodeCapture(file);
+const trace = measure(traceMsgs);
+const refMed = median(Array.from({ length: RUNS }, () => referenceOnce(traceMsgs).hpcs));
+console.log(`file=${file}`);
+console.log(`packets=${trace.last.stats.headers}`);
 console.log(`runs=${RUNS}`);
-console.log(`headers_per_s=${Math.round(med)}`);
-const cpu = results.map((r) => r.hpcs).sort((a, b) => a - b);
-console.log(`headers_per_cpu_s=${Math.round(cpu[Math.floor(cpu.length / 2)])}`);
-const refMed = refs[Math.floor(refs.length / 2)];
+console.log(`headers_per_s=${Math.round(trace.hps)}`);
+console.log(`headers_per_cpu_s=${Math.round(trace.hpcs)}`);
+console.log(`headers_per_s_min=${Math.round(trace.min)}`);
+console.log(`headers_per_s_max=${Math.round(trace.max)}`);
 console.log(`reference_hash_only_per_cpu_s=${Math.round(refMed)}`);
-console.log(`ratio_engine_vs_hash_only=${(cpu[Math.floor(cpu.length / 2)] / refMed).toFixed(3)}`);
-console.log(`headers_per_s_min=${Math.round(hps[0])}`);
-console.log(`headers_per_s_max=${Math.round(hps[hps.length - 1])}`);
+console.log(`ratio_engine_vs_hash_only=${(trace.hpcs / refMed).toFixed(3)}`);
+console.log(`flows=${trace.last.flows}`);
+console.log(`events=${trace.last.events}`);
+console.log(`evictions=${trace.last.stats.evictions}`);
+if (RANDOM_PACKETS > 0) {
+  const random = measure(encodeRandomStream(42, RANDOM_PACKETS));
+  console.log(`random_interleave_packets=${random.last.stats.headers}`);
+  console.log(`random_interleave_concurrent=${CONC}`);
+  console.log(`random_interleave_headers_per_s=${Math.round(random.hps)}`);
+  console.log(`random_interleave_headers_per_cpu_s=${Math.round(random.hpcs)}`);
+  console.log(`random_interleave_flows=${random.last.flows}`);
+}
 console.log(`bytes_per_flow=${Engine.bytesPerFlow(DEFAULT_ENGINE_CONFIG).toFixed(1)}`);
 console.log(`max_flows=${DEFAULT_ENGINE_CONFIG.maxFlows}`);
-console.log(`flows=${last.flows}`);
-console.log(`events=${last.events}`);
-console.log(`evictions=${last.stats.evictions}`);
 console.log(`wall_s=${((performance.now() - started) / 1000).toFixed(1)}`);

@@ -264,9 +264,9 @@ export class Engine {
     let lastTs = t.nowUs;
     const pm = this.p.meta;
     t.bindBatch(cols);
+    c[K_HEADERS] = c[K_HEADERS]! + n;
     for (let i = 0; i < n; i++) {
       if ((i & (PREPARE_CHUNK - 1)) === 0) t.prepare(cols, s, i, Math.min(n, i + PREPARE_CHUNK));
-      c[K_HEADERS]!++;
       const ts = cols.tsUs[i]!;
       const v = cols.ipVersion[i]!;
       if (v !== 4 && v !== 6) {

@@ -925,27 +925,33 @@ export class FlowTracker {
     ep32[e32 + 4] = (ep32[e32 + 4]! + 1) >>> 0;
     ep32[e32 + 5] = (ep32[e32 + 5]! + c.ipLen[i]!) >>> 0;
     this.ttlChanged = false;
+    let nff = ff;
     if (!rst) {
-      if ((ep8[e8 + 8]! & DF_TTL_SET) === 0 || ep8[e8 + 3] !== c.ttl[i]) this.ttlChanged = true;
-      ep8[e8 + 3] = c.ttl[i]!;
+      const ttl = c.ttl[i]!;
+      let df = ep8[e8 + 8]!;
+      if ((df & DF_TTL_SET) === 0 || ep8[e8 + 3] !== ttl) this.ttlChanged = true;
+      ep8[e8 + 3] = ttl;
       ep16[e16 + 1] = c.ipId[i]!;
-      ep8[e8 + 8]! |= DF_TTL_SET;
+      df |= DF_TTL_SET;
       const fc = ep32[e32 + 6]!;
       const n = fc >>> 20;
       if (n < FIRST_MAX) {
         const code = syn ? PC_SYN : len > 0 ? PC_DATA : ackf && !fin ? PC_ACK : PC_OTHER;
         ep32[e32 + 6] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
       }
-      if (syn) ep8[e8 + 8]! |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
-      if (len > 0) ep8[e8 + 8]! |= DF_SENT_DATA;
-      if (ackf) ep8[e8 + 8]! |= DF_SENT_ACK;
-      if ((ff & FF_GRACEFUL) !== 0) f16[fb16 + 2]! |= FF_PKT_AFTER_CLOSE;
-      if (ackf) ep32[e32 + 3] = ack;
+      if (syn) df |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
+      if (len > 0) df |= DF_SENT_DATA;
+      if (ackf) {
+        df |= DF_SENT_ACK;
+        ep32[e32 + 3] = ack;
+      }
+      ep8[e8 + 8] = df;
+      if ((ff & FF_GRACEFUL) !== 0) nff |= FF_PKT_AFTER_CLOSE;
     }
-    if (d === 1) f16[fb16 + 2]! |= FF_LAST_FROM_RESP;
-    else f16[fb16 + 2]! &= ~FF_LAST_FROM_RESP;
-    if (syn && !ackf && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0)
-      f16[fb16 + 2]! |= FF_MALFORMED_SYN;
+    if (d === 1) nff |= FF_LAST_FROM_RESP;
+    else nff &= ~FF_LAST_FROM_RESP;
+    if (syn && !ackf && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0) nff |= FF_MALFORMED_SYN;
+    f16[fb16 + 2] = nff;
 
     // Sequence space of this segment.
     let segLen = len;
@@ -1092,7 +1098,9 @@ export class FlowTracker {
       }
     }
 
-    this.stateMachine(f, e, p, d, flags, seq, ack, len);
+    // Without SYN, FIN or RST only an endpoint's first packet (INACTIVE) changes a state.
+    if ((flags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0 || ep8[e8] === EP_INACTIVE)
+      this.stateMachine(f, e, p, d, flags, seq, ack, len);
 
     // Graceful close: both FINs seen and acknowledged.
     if (
