@@ -143,6 +143,12 @@ describe('named queries', () => {
     expect(await runQuery(c, 'top-causes', { limit: 1 })).toHaveLength(1);
     const wide = await runQuery(c, 'top-causes', { hours: 24 * 7 });
     expect(wide.map((r) => r.cause)).toContain('app_abort');
+    // "Everything": a window reaching before 1970 must not wrap around and match nothing.
+    for (const hours of [1_000_000, 4_294_967_295]) {
+      const all = await runQuery(c, 'top-causes', { hours });
+      expect(all.map((r) => r.cause)).toEqual(wide.map((r) => r.cause));
+      expect((await runQuery(c, 'scanners', { hours })).length).toBeGreaterThan(0);
+    }
   });
 
   it('resets-by-origin splits by origin', async () => {

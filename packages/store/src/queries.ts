@@ -23,7 +23,12 @@ export interface NamedQuery {
 
 const hours: QueryParam = { type: 'UInt32', default: 24, description: 'Look back this many hours from now.' };
 const limit: QueryParam = { type: 'UInt32', default: 20, description: 'Maximum rows.' };
-const since = (col = 'ts') => `${col} >= now() - toIntervalHour({hours:UInt32})`;
+/**
+ * The start of the look-back window, `hours` before now, clamped at 1970: `now() - INTERVAL h HOUR` on a
+ * DateTime wraps around below 1970, so a large `hours` ("everything") would silently match nothing.
+ */
+const cutoff = 'toDateTime(greatest(toInt64(toUnixTimestamp(now())) - 3600 * toInt64({hours:UInt32}), 0))';
+const since = (col = 'ts') => `${col} >= ${cutoff}`;
 
 /** Counters of `sensor_stats` turned into per-window deltas (restart-aware) by `sensor-health`. */
 const HEALTH_COUNTERS = ['packets', 'tcp_headers', 'kernel_drops', 'send_failures'] as const;
@@ -116,7 +121,7 @@ LIMIT {limit:UInt32}`,
   sum(rejected_events) AS rejected_events, uniqMerge(dst_ports) AS distinct_ports, uniqMerge(dst_hosts) AS distinct_hosts,
   groupUniqArray(sensor) AS sensors
 FROM {db}.rst_by_source_1h
-WHERE ts >= toStartOfHour(now() - toIntervalHour({hours:UInt32}))
+WHERE ts >= toStartOfHour(${cutoff})
 GROUP BY orig_ip
 HAVING distinct_ports >= {min_ports:UInt32} OR distinct_hosts >= {min_hosts:UInt32}
 ORDER BY distinct_ports DESC, distinct_hosts DESC, source

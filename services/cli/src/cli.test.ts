@@ -162,6 +162,35 @@ describe('rstwatch CLI', () => {
     expect(counted(without.out)).toBe(written);
   });
 
+  it('analyze --store stores a capture once; --store-again adds a copy', () => {
+    const sample = fileURLToPath(new URL('../../../test/fixtures/sample.pcap', import.meta.url));
+    // Kept forever: the fixture's capture date must not age out of the retention in later runs.
+    const env = {
+      RSTWATCH_CLICKHOUSE__EMBEDDED_PATH: join(tmp, 'chdb-once'),
+      RSTWATCH_CLICKHOUSE__TTL_DAYS__RST_EVENTS: '0',
+      RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS: '0',
+      RSTWATCH_CLICKHOUSE__TTL_DAYS__ROLLUPS: '0',
+    };
+    const events = () => {
+      const q = cli(['query', 'top-causes', '--param', 'hours=4294967295', '--format', 'json'], env);
+      expect(q.code).toBe(0);
+      return (JSON.parse(q.out) as { events: number }[]).reduce((n, r) => n + Number(r.events), 0);
+    };
+    const first = cli(['analyze', sample, '--store', '--no-progress'], env);
+    expect(first.code).toBe(0);
+    expect(first.err).not.toMatch(/already stored/);
+    expect(events()).toBe(74);
+    const second = cli(['analyze', sample, '--store', '--no-progress'], env);
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('74 RSTs');
+    expect(second.err).toMatch(/is already stored \(74 events, 78 flows .*--store-again adds another copy/);
+    expect(events()).toBe(74);
+    const again = cli(['analyze', sample, '--store-again', '--no-progress'], env);
+    expect(again.code).toBe(0);
+    expect(again.err).not.toMatch(/already stored/);
+    expect(events()).toBe(148);
+  });
+
   it('analyze --store warns when the capture is older than the retention, and names the setting', () => {
     const old = join(tmp, 'old.pcap'); // tracegen starts on 2026-01-01 unless told otherwise
     expect(cli(['generate', '--packets', '2000', '--seed', '5', '--out', old]).code).toBe(0);

@@ -100,7 +100,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .argument('<file>', 'pcap or pcapng capture')
       .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'ndjson']).default('table'))
       .option('--flows <out.ndjson>', 'also write one flow record per connection (NDJSON)')
-      .option('--store', 'also write events and flows to ClickHouse (embedded by default)')
+      .option('--store', 'also write events and flows to ClickHouse (embedded by default; once per capture)')
+      .option('--store-again', 'with --store: store a capture that is already stored (adds another copy)')
       .option('--clickhouse <url>', "ClickHouse for --store: http(s)://host:port or 'embedded'")
       .option(
         '--idle-timeout <seconds>',
@@ -109,7 +110,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       )
       .option(
         '--shards <n>',
-        'classify with N engines in parallel (faster on big captures; per-host evidence is then learned per shard)',
+        'classify with N engines in parallel (default 1; pays on big captures with more than 2 cores; per-host evidence is then learned per shard)',
         positiveInt('--shards'),
       )
       .option('--sensor-id <id>', 'sensor id recorded with the events (default: this host name)')

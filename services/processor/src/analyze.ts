@@ -22,6 +22,11 @@ export interface AnalyzeOptions {
   flowsOut?: string;
   /** Also write events and flows into ClickHouse (embedded by default). */
   store?: boolean;
+  /**
+   * With `store`: write even when rows of this capture (same path, size and modification time) are
+   * already stored, adding another copy. By default a capture is stored once.
+   */
+  storeAgain?: boolean;
   config: Config;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
@@ -115,7 +120,15 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   );
   let stats: ParseStats;
   try {
-    if (opts.store) stored = await openStore(config, opts.file);
+    if (opts.store) {
+      const s = await openStore(config, opts.file, opts.storeAgain === true);
+      if ('already' in s) {
+        const a = s.already;
+        stderr.write(
+          `rstwatch analyze: ${opts.file} is already stored (${a.events} events, ${a.flows} flows with ingest_token '${a.prefix}...'); not storing it twice. --store-again adds another copy.\n`,
+        );
+      } else stored = s;
+    }
     let pipelineError: unknown = null;
     try {
       stats = await parseCaptureFile(opts.file, {
@@ -234,12 +247,18 @@ interface StoreSink {
   close(): Promise<void>;
 }
 
+/** Rows of this capture already in ClickHouse (from an earlier `--store`). */
+interface AlreadyStored {
+  already: { events: number; flows: number; prefix: string };
+}
+
 /**
- * Writes analyze's output into ClickHouse (embedded unless `clickhouse.url` names a server). Each run
- * appends: rows carry `ingest_token` = `analyze:<file digest>:<run>:<unit>`, so one run's rows can be
- * found (and deleted) by prefix.
+ * Writes analyze's output into ClickHouse (embedded unless `clickhouse.url` names a server). Rows carry
+ * `ingest_token` = `analyze:<file digest>:<run>:<unit>` (the digest covers path, size and modification
+ * time), so one capture's or one run's rows can be found (and deleted) by prefix. A capture that already
+ * has rows is not stored again (that would double every count and rollup) unless `again` is set.
  */
-async function openStore(config: Config, file: string): Promise<StoreSink> {
+async function openStore(config: Config, file: string, again: boolean): Promise<StoreSink | AlreadyStored> {
   const st = await stat(file);
   const fileId = createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
   const runId = Date.now().toString(36);
@@ -255,6 +274,27 @@ async function openStore(config: Config, file: string): Promise<StoreSink> {
     await client.close().catch(() => {});
     throw new Error(`preparing ClickHouse at ${client.url}`, { cause: err });
   }
+  const prefix = `analyze:${fileId}:`;
+  if (!again) {
+    const db = client.database;
+    let rows: { events: string | number; flows: string | number }[];
+    try {
+      rows = await client.query(
+        `SELECT (SELECT count() FROM ${db}.rst_events WHERE startsWith(ingest_token, {p:String})) AS events,
+                (SELECT count() FROM ${db}.flows WHERE startsWith(ingest_token, {p:String})) AS flows`,
+        { p: prefix },
+      );
+    } catch (err) {
+      await client.close().catch(() => {});
+      throw new Error(`checking ClickHouse at ${client.url} for rows of this capture`, { cause: err });
+    }
+    const events = Number(rows[0]?.events ?? 0);
+    const flows = Number(rows[0]?.flows ?? 0);
+    if (events + flows > 0) {
+      await client.close();
+      return { already: { events, flows, prefix } };
+    }
+  }
   const writer = new RowWriter(client, {
     maxRows: config.clickhouse.writer.maxRows,
     maxDelayMs: config.clickhouse.writer.flushMs,
@@ -262,7 +302,7 @@ async function openStore(config: Config, file: string): Promise<StoreSink> {
   let unit = 0;
   const pending: Promise<void>[] = [];
   const submit = (events: RstEvent[], flows: FlowRecord[]) => {
-    const p = writer.insert({ token: `analyze:${fileId}:${runId}:${unit++}`, events, flows });
+    const p = writer.insert({ token: `${prefix}${runId}:${unit++}`, events, flows });
     p.catch(() => {}); // awaited in close(); don't let an early failure go unhandled meanwhile
     pending.push(p);
   };
