@@ -226,6 +226,11 @@ function endpointHash(a: Uint32Array, o: number, port: number): number {
   return h;
 }
 
+/** Whether the four words of `x` at `a` equal the four words of `y` at `b` (one 16-byte address). */
+function same128(x: Uint32Array, a: number, y: Uint32Array, b: number): boolean {
+  return x[a] === y[b] && x[a + 1] === y[b + 1] && x[a + 2] === y[b + 2] && x[a + 3] === y[b + 3];
+}
+
 /** Swap the `count` elements of `arr` at offsets a and b. */
 function swapRange(arr: Uint32Array | Uint16Array | Uint8Array, a: number, b: number, count: number): void {
   for (let k = 0; k < count; k++) {
@@ -513,32 +518,10 @@ export class FlowTracker {
     const u = this.f32;
     const ao = f * R32 + AO32;
     const ar = f * R32 + AR32;
-    if (
-      this.f16[f * R16 + F16] === sp &&
-      this.f16[f * R16 + F16 + 1] === dp &&
-      u[ao] === s[o] &&
-      u[ao + 1] === s[o + 1] &&
-      u[ao + 2] === s[o + 2] &&
-      u[ao + 3] === s[o + 3] &&
-      u[ar] === d[o] &&
-      u[ar + 1] === d[o + 1] &&
-      u[ar + 2] === d[o + 2] &&
-      u[ar + 3] === d[o + 3]
-    )
-      return 0;
-    if (
-      this.f16[f * R16 + F16] === dp &&
-      this.f16[f * R16 + F16 + 1] === sp &&
-      u[ao] === d[o] &&
-      u[ao + 1] === d[o + 1] &&
-      u[ao + 2] === d[o + 2] &&
-      u[ao + 3] === d[o + 3] &&
-      u[ar] === s[o] &&
-      u[ar + 1] === s[o + 1] &&
-      u[ar + 2] === s[o + 2] &&
-      u[ar + 3] === s[o + 3]
-    )
-      return 1;
+    const po = this.f16[f * R16 + F16]!;
+    const pr = this.f16[f * R16 + F16 + 1]!;
+    if (po === sp && pr === dp && same128(u, ao, s, o) && same128(u, ar, d, o)) return 0;
+    if (po === dp && pr === sp && same128(u, ao, d, o) && same128(u, ar, s, o)) return 1;
     return -1;
   }
 
@@ -774,6 +757,9 @@ export class FlowTracker {
         flip = LIKELY_SERVER_PORTS[dp] === 1 ? (flags & TCP_SYN) === 0 && sp < dp : true;
       }
     }
+    // A fresh record: every field 0 (EP_INACTIVE states, no counters, no history) unless set below.
+    this.f8.fill(0, f * R8, (f + 1) * R8);
+    this.histMark.fill(0, f * 6, f * 6 + 6);
     const o = i * ADDR_BYTES;
     const ao = this.origAddrAt(f);
     const ar = this.respAddrAt(f);
@@ -794,41 +780,9 @@ export class FlowTracker {
     this.f64[f * R64 + F64] = ts;
     this.f64[f * R64 + F64 + 1] = ts;
     this.f64[f * R64 + F64 + 2] = ts;
-    this.f32[f * R32 + F32 + 2] = 0;
-    this.f8[f * R8 + F8 + 2] = 0;
-    this.f32[f * R32 + F32 + 3] = 0;
-    this.f16[f * R16 + F16 + 3] = 0;
     this.f8[f * R8 + F8 + 3] = 255;
     this.f8[f * R8 + F8 + 4] = 255;
     this.f16[f * R16 + F16 + 2] = FF_LIVE;
-    for (let d = 0; d < 2; d++) {
-      const e = f * 2 + d;
-      this.ep8[e * E8 + EP8] = EP_INACTIVE;
-      this.ep8[e * E8 + EP8 + 1] = EP_INACTIVE;
-      this.ep32[e * E32] = 0;
-      this.ep32[e * E32 + 1] = 0;
-      this.ep32[e * E32 + 2] = 0;
-      this.ep32[e * E32 + 3] = 0;
-      this.histMark[e * 3] = 0;
-      this.histMark[e * 3 + 1] = 0;
-      this.histMark[e * 3 + 2] = 0;
-      this.ep16[e * E16 + EP16 + 2] = 0;
-      this.ep16[e * E16 + EP16 + 3] = 0;
-      this.ep16[e * E16 + EP16 + 4] = 0;
-      this.ep32[e * E32 + 4] = 0;
-      this.ep32[e * E32 + 5] = 0;
-      this.ep32[e * E32 + 6] = 0;
-      this.ep32[e * E32 + 7] = 0;
-      this.ep8[e * E8 + EP8 + 6] = 0;
-      this.ep16[e * E16 + EP16] = 0;
-      this.ep8[e * E8 + EP8 + 2] = 0;
-      this.ep8[e * E8 + EP8 + 3] = 0;
-      this.ep16[e * E16 + EP16 + 1] = 0;
-      this.ep8[e * E8 + EP8 + 4] = 0;
-      this.ep8[e * E8 + EP8 + 5] = 0;
-      this.ep8[e * E8 + EP8 + 7] = 0;
-      this.ep8[e * E8 + EP8 + 8] = 0;
-    }
     this.dir = flip ? 1 : 0;
     if (flip) this.addHistory(f, 0x5e); // '^'
     if ((flags & TCP_RST) !== 0) {
