@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ADDR_BYTES,
+  bucketOf,
   bytesPerHeader,
   flowHash,
   formatAddr,
@@ -76,5 +77,22 @@ describe('addresses and formatting', () => {
     expect(formatFlags(0x004)).toBe('R');
     expect(formatFlags(0x012)).toBe('S.');
     expect(formatFlags(0x018)).toBe('P.');
+  });
+});
+
+describe('bucketOf', () => {
+  it('maps every uint32 into [0, n), spreading the hash range evenly', () => {
+    for (const n of [1, 2, 3, 1000, 327_681, 1_310_721, 20_971_521]) {
+      for (const h of [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, -1, 123_456_789]) {
+        const b = bucketOf(h, n);
+        expect(Number.isInteger(b) && b >= 0 && b < n, `bucketOf(${h}, ${n}) = ${b}`).toBe(true);
+      }
+      expect(bucketOf(0xffffffff, n)).toBe(n - 1);
+      expect(bucketOf(0, n)).toBe(0);
+    }
+    // Equal slices of the hash range land in each bucket (the high bits choose it).
+    const counts = new Array(7).fill(0);
+    for (let k = 0; k < 7000; k++) counts[bucketOf(Math.floor((k + 0.5) * (2 ** 32 / 7000)), 7)]++;
+    expect(counts).toEqual(new Array(7).fill(1000));
   });
 });
