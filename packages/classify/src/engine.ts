@@ -263,7 +263,6 @@ export class Engine {
     const c = this.counters;
     let lastTs = t.nowUs;
     const pm = this.p.meta;
-    t.bindBatch(cols);
     c[K_HEADERS] = c[K_HEADERS]! + n;
     for (let i = 0; i < n; i++) {
       if ((i & (PREPARE_CHUNK - 1)) === 0) t.prepare(cols, s, i, Math.min(n, i + PREPARE_CHUNK));

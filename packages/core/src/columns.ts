@@ -160,6 +160,9 @@ export class HeaderColumns {
   readonly srcAddr!: Uint8Array;
   readonly dstAddr!: Uint8Array;
   readonly rstPayload!: Uint8Array;
+  /** The address columns as 32-bit words (host order; 4 per header), for word-wise compares and hashing. */
+  readonly srcAddr32: Uint32Array;
+  readonly dstAddr32: Uint32Array;
 
   private constructor(buffer: ArrayBuffer | SharedArrayBuffer, capacity: number, length: number) {
     this.buffer = buffer;
@@ -172,6 +175,8 @@ export class HeaderColumns {
       self[c.name] = new c.ctor(buffer as ArrayBuffer, off, n);
       off = align8(off + c.ctor.BYTES_PER_ELEMENT * n);
     }
+    this.srcAddr32 = new Uint32Array(buffer as ArrayBuffer, this.srcAddr.byteOffset, capacity * 4);
+    this.dstAddr32 = new Uint32Array(buffer as ArrayBuffer, this.dstAddr.byteOffset, capacity * 4);
   }
 
   /** A new, empty batch. `shared` backs it with a SharedArrayBuffer. */

@@ -60,6 +60,22 @@ describe('flowHash', () => {
     expect(flowHash(c, 0)).not.toBe(flowHash(c, 2));
     expect(flowHash(c, 0)).toBeGreaterThanOrEqual(0);
   });
+
+  it('is direction-free for IPv6, depends on the seed, and spreads flows evenly over partitions', () => {
+    const c = HeaderColumns.allocate(20_002);
+    put(c, '2001:db8::1', 40000, '2001:db8::2', 443);
+    put(c, '2001:db8::2', 443, '2001:db8::1', 40000);
+    expect(flowHash(c, 0)).toBe(flowHash(c, 1));
+    expect(flowHash(c, 0, 7)).toBe(flowHash(c, 1, 7));
+    expect(flowHash(c, 0, 7)).not.toBe(flowHash(c, 0));
+    // Clients of one /16 talking to a few servers (a realistic, highly structured key set).
+    const counts = new Array(12).fill(0);
+    for (let k = 0; k < 20_000; k++) {
+      const i = put(c, `198.18.${(k >> 8) & 255}.${k & 255}`, 32768 + (k % 28000), `198.19.0.${k % 5}`, 443);
+      counts[bucketOf(flowHash(c, i), 12)]++;
+    }
+    for (const n of counts) expect(Math.abs(n - 20_000 / 12)).toBeLessThan(150);
+  });
 });
 
 describe('addresses and formatting', () => {

@@ -1,7 +1,8 @@
 /**
  * Direction-free flow hashing. Both directions of a connection hash to the same value, so the agent
- * can partition by it and the flow table can index by it. The hash is a fast 32-bit mix, not a unique
- * key: tables compare the full 5-tuple on collision.
+ * can partition by it and the flow table can index by it. The hash is a fast 32-bit mix (each endpoint
+ * hashed alone, the two combined symmetrically), not a unique key: tables compare the full 5-tuple on
+ * collision.
  */
 import { ADDR_BYTES, type HeaderColumns } from './columns.js';
 
@@ -20,42 +21,49 @@ export function compareEndpoints(c: HeaderColumns, i: number): number {
   return c.srcPort[i]! - c.dstPort[i]!;
 }
 
-/** One murmur3 mixing round of the 32-bit word `k` into the hash state `h` (shared by every flow hash). */
-export function mix32(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-function addrWord(a: Uint8Array, o: number): number {
-  return a[o]! | (a[o + 1]! << 8) | (a[o + 2]! << 16) | (a[o + 3]! << 24) | 0;
+/**
+ * Hash of one endpoint (the four words of a 16-byte address and the port): a multiply-add of the words
+ * by distinct odd constants, then one xor-shift-multiply round; {@link combineEndpoints} finishes it.
+ */
+export function endpointHash(a: Uint32Array, o: number, port: number): number {
+  let h =
+    (Math.imul(a[o]!, 0x9e3779b1) +
+      Math.imul(a[o + 1]!, 0x85ebca77) +
+      Math.imul(a[o + 2]!, 0xc2b2ae3d) +
+      Math.imul(a[o + 3]!, 0x27d4eb2f) +
+      Math.imul(port + 1, 0x165667b1)) |
+    0;
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h;
 }
 
 /**
- * Direction-free 32-bit hash (murmur3 mixing) of header `i`'s endpoints and ports, optionally seeded
- * with the VLAN id. Returns an unsigned 32-bit integer. Allocation-free.
+ * Symmetric combination of two endpoint hashes and a seed into an unsigned 32-bit flow hash: the same
+ * value whichever endpoint comes first, so both directions of a connection agree without ordering them.
  */
-export function flowHash(c: HeaderColumns, i: number, seed = 0): number {
-  const lowFirst = compareEndpoints(c, i) <= 0;
-  const a = lowFirst ? c.srcAddr : c.dstAddr;
-  const b = lowFirst ? c.dstAddr : c.srcAddr;
-  const pa = lowFirst ? c.srcPort[i]! : c.dstPort[i]!;
-  const pb = lowFirst ? c.dstPort[i]! : c.srcPort[i]!;
-  const o = i * ADDR_BYTES;
-  let h = seed | 0;
-  for (let k = 0; k < ADDR_BYTES; k += 4) h = mix32(h, addrWord(a, o + k));
-  for (let k = 0; k < ADDR_BYTES; k += 4) h = mix32(h, addrWord(b, o + k));
-  h = mix32(h, (pa << 16) | pb);
-  h ^= 36;
+export function combineEndpoints(hs: number, hd: number, seed: number): number {
+  let h = (hs + hd) ^ Math.imul(hs ^ hd, 0x9e3779b1) ^ Math.imul(seed + 1, 0x85ebca6b);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * Direction-free 32-bit hash of header `i`'s endpoints and ports, optionally seeded (the flow table
+ * seeds it with the sensor ordinal). Returns an unsigned 32-bit integer. Allocation-free.
+ */
+export function flowHash(c: HeaderColumns, i: number, seed = 0): number {
+  const o = i * 4;
+  return combineEndpoints(
+    endpointHash(c.srcAddr32, o, c.srcPort[i]!),
+    endpointHash(c.dstAddr32, o, c.dstPort[i]!),
+    seed,
+  );
 }
 
 /**

@@ -14,7 +14,10 @@
 import {
   ADDR_BYTES,
   bucketOf,
+  combineEndpoints,
   compareEndpoints,
+  endpointHash,
+  flowHash,
   type HeaderColumns,
   OPT_WSCALE,
   TCP_ACK,
@@ -197,35 +200,6 @@ const M_NOW = 6;
 /** One past the highest slot ever allocated: slots at and above it were never used (the free list is LIFO). */
 const M_HIGH = 7;
 
-/** Symmetric combination of two endpoint hashes and the sensor ordinal into the flow's key hash (uint32). */
-function combineEndpoints(hs: number, hd: number, sensor: number): number {
-  let h = (hs + hd) ^ Math.imul(hs ^ hd, 0x9e3779b1) ^ Math.imul(sensor + 1, 0x85ebca6b);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
- * Hash of one endpoint (four address words and the port): a multiply-add of the words by distinct odd
- * constants, then one xor-shift-multiply round; combineEndpoints finishes the mixing.
- */
-function endpointHash(a: Uint32Array, o: number, port: number): number {
-  let h =
-    (Math.imul(a[o]!, 0x9e3779b1) +
-      Math.imul(a[o + 1]!, 0x85ebca77) +
-      Math.imul(a[o + 2]!, 0xc2b2ae3d) +
-      Math.imul(a[o + 3]!, 0x27d4eb2f) +
-      Math.imul(port + 1, 0x165667b1)) |
-    0;
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h;
-}
-
 /** Whether the four words of `x` at `a` equal the four words of `y` at `b` (one 16-byte address). */
 function same128(x: Uint32Array, a: number, y: Uint32Array, b: number): boolean {
   return x[a] === y[b] && x[a + 1] === y[b + 1] && x[a + 2] === y[b + 2] && x[a + 3] === y[b + 3];
@@ -284,13 +258,10 @@ export class FlowTracker {
   readonly ep8: Uint8Array;
   /** Byte view of the records: flow f's originator address at origAddrAt(f), responder at respAddrAt(f). */
   readonly addr: Uint8Array;
-  private boundCols: HeaderColumns | null = null;
   /** Key hashes of the batch being processed, filled by `prepare`. */
   batchHashes: Uint32Array = new Uint32Array(0);
   /** Where `prepare`'s loads go, so they are not optimised away. */
   sink = 0;
-  private src32: Uint32Array = new Uint32Array(0);
-  private dst32: Uint32Array = new Uint32Array(0);
   private readonly sensorLen: Uint8Array;
   private readonly sensorNames: Uint8Array;
   private readonly sensorNameCache: string[] = [];
@@ -439,31 +410,6 @@ export class FlowTracker {
   // ---- index -------------------------------------------------------------------------------------
 
   /**
-   * Bind the batch about to be processed: 32-bit views of its address columns, so key comparisons are
-   * four word compares per address. Call once per batch (allocates two views), before `locate`.
-   */
-  bindBatch(c: HeaderColumns): void {
-    if (this.boundCols === c) return;
-    this.boundCols = c;
-    this.src32 = new Uint32Array(c.srcAddr.buffer, c.srcAddr.byteOffset, c.srcAddr.length >>> 2);
-    this.dst32 = new Uint32Array(c.dstAddr.buffer, c.dstAddr.byteOffset, c.dstAddr.length >>> 2);
-  }
-
-  /**
-   * Direction-free 32-bit hash of header i's endpoints (+ sensor): each endpoint is hashed alone and the
-   * two are combined symmetrically, so both directions land in the same bucket without ordering them.
-   */
-  private hashOf(c: HeaderColumns, i: number, sensor: number): number {
-    if (this.boundCols !== c) this.bindBatch(c);
-    const o = i * 4;
-    return combineEndpoints(
-      endpointHash(this.src32, o, c.srcPort[i]!),
-      endpointHash(this.dst32, o, c.dstPort[i]!),
-      sensor,
-    );
-  }
-
-  /**
    * Hash headers [from, to) of batch `c` into `batchHashes` and touch the index slot and flow record each
    * one will need. The loads do not depend on each other, so the CPU overlaps their cache misses; the
    * in-order pass that follows finds the lines in cache. Reads only (grows `batchHashes` when needed).
@@ -476,7 +422,7 @@ export class FlowTracker {
     const u = this.f32;
     let acc = 0;
     for (let i = from; i < to; i++) {
-      const h = this.hashOf(c, i, sensor);
+      const h = flowHash(c, i, sensor);
       hs[i] = h;
       const v = idx[bucketOf(h, size)]!;
       if (v !== 0) {
@@ -487,7 +433,7 @@ export class FlowTracker {
     this.sink = acc;
   }
 
-  /** The key hash of flow f (the same value `hashOf` gives its packets), recomputed from the record. */
+  /** The key hash of flow f (the same value `flowHash` gives its packets), recomputed from the record. */
   keyHash(f: number): number {
     const u = this.f32;
     return combineEndpoints(
@@ -509,10 +455,9 @@ export class FlowTracker {
 
   private keyMatch(f: number, c: HeaderColumns, i: number): number {
     // Returns 0 (src is originator), 1 (src is responder) or -1 (no match).
-    if (this.boundCols !== c) this.bindBatch(c);
     const o = i * 4;
-    const s = this.src32;
-    const d = this.dst32;
+    const s = c.srcAddr32;
+    const d = c.dstAddr32;
     const sp = c.srcPort[i]!;
     const dp = c.dstPort[i]!;
     const u = this.f32;
@@ -711,7 +656,7 @@ export class FlowTracker {
    * Find the flow of header `i` (creating it when new, replacing an expired or reused one). Sets `dir`
    * and `created`. Returns the flow slot.
    */
-  locate(c: HeaderColumns, i: number, sensor: number, h: number = this.hashOf(c, i, sensor)): number {
+  locate(c: HeaderColumns, i: number, sensor: number, h: number = flowHash(c, i, sensor)): number {
     const ts = c.tsUs[i]!;
     this.created = false;
     let f = this.find(c, i, h, sensor);

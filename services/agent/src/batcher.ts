@@ -1,10 +1,10 @@
 /**
  * Partitioner and batcher: routes each TCP header to the Kafka partition of its canonical flow
- * (`flowHash % partitions`, so both directions of a connection share a partition) and keeps one open
+ * (`bucketOf(flowHash, partitions)`, so both directions of a connection share a partition) and keeps one open
  * columnar batch per partition, flushed when it reaches `maxHeaders`, `maxBytes` (estimated encoded
  * size) or `lingerMs` after its first header. Nothing is allocated per header.
  */
-import { HeaderColumns as Columns, flowHash, type HeaderColumns } from '@rstwatch/core';
+import { bucketOf, HeaderColumns as Columns, flowHash, type HeaderColumns } from '@rstwatch/core';
 
 /** Why a batch was closed. */
 export type FlushReason = 'count' | 'bytes' | 'linger' | 'final';
@@ -37,7 +37,7 @@ export const HEADER_FIXED_BYTES = 84;
 
 /** Canonical partition of header `i`: both directions of a flow map to the same value. */
 export function partitionOf(cols: HeaderColumns, i: number, partitions: number): number {
-  return flowHash(cols, i) % partitions;
+  return bucketOf(flowHash(cols, i), partitions);
 }
 
 /** The Kafka message key for a batch: its first header's flow hash, 4 bytes big-endian. */
@@ -89,7 +89,7 @@ export class PartitionBatcher {
   /** Add header `i` of `src` to its partition's batch, flushing that batch first or after as needed. */
   add(src: HeaderColumns, i: number): number {
     const h = flowHash(src, i);
-    const p = h % this.partitions;
+    const p = bucketOf(h, this.partitions);
     let b = this.open[p];
     if (b === undefined) {
       b = Columns.allocate(this.maxHeaders);

@@ -7,6 +7,7 @@
 import type { EngineConfig } from '@rstwatch/classify';
 import {
   ADDR_BYTES,
+  bucketOf,
   type FlowRecord,
   flowHash,
   HeaderColumns,
@@ -116,7 +117,7 @@ export class LocalPipeline {
     }
     const shardOf = this.shardOf;
     const shards = this.shards;
-    for (let i = 0; i < n; i++) shardOf[i] = flowHash(b, i) % shards;
+    for (let i = 0; i < n; i++) shardOf[i] = bucketOf(flowHash(b, i), shards);
     const rows = this.rows;
     const src = new GatherSource(b);
     for (let s = 0; s < shards; s++) {
