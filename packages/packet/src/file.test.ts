@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseCaptureFile } from './file.js';
+import { parseCaptureFile, parseCaptureStream } from './file.js';
 import { pcapFile, sampleTcpFrame } from './testing.js';
 import { PcapWriter } from './writer.js';
 
@@ -109,5 +109,66 @@ describe('parseCaptureFile', () => {
         },
       }),
     ).rejects.toThrow('sink failed');
+  });
+});
+
+describe('parseCaptureStream', () => {
+  const noop = () => {};
+  /** The bytes of `path` as a stream of odd-sized chunks (records split across chunks). */
+  async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+    for (let o = 0; o < bytes.length; o += size) yield bytes.subarray(o, Math.min(bytes.length, o + size));
+  }
+
+  it('parses a capture arriving in odd-sized chunks, in order, one batch in flight', async () => {
+    const bytes = readFileSync(writeCapture('s.pcap', 5000));
+    const seqs: number[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const progress: number[] = [];
+    const stats = await parseCaptureStream(chunked(bytes, 997), 'standard input', {
+      batchSize: 700,
+      onBatch: async (b) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((r) => setTimeout(r, 0));
+        for (let i = 0; i < b.length; i++) seqs.push(b.seq[i]!);
+        inFlight--;
+      },
+      onProgress: (read, total) => {
+        expect(total).toBe(0);
+        progress.push(read);
+      },
+    });
+    expect(stats.tcp).toBe(5000);
+    expect(seqs).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(maxInFlight).toBe(1);
+    expect(progress.at(-1)).toBe(bytes.length);
+  });
+
+  it('names the input in errors: empty, not a capture, a failing source; stops the source early', async () => {
+    await expect(
+      parseCaptureStream(chunked(new Uint8Array(0), 10), 'stdin', { onBatch: noop }),
+    ).rejects.toThrow('stdin is empty, not a pcap or pcapng capture');
+    const garbage = new TextEncoder().encode('this is not a capture file at all\n'.repeat(10));
+    let returned = false;
+    async function* tracked(): AsyncGenerator<Uint8Array> {
+      try {
+        yield* chunked(garbage, 16);
+      } finally {
+        returned = true;
+      }
+    }
+    await expect(parseCaptureStream(tracked(), 'stdin', { onBatch: noop })).rejects.toThrow(
+      'stdin is not a pcap or pcapng capture (unknown magic number)',
+    );
+    expect(returned).toBe(true);
+    const good = readFileSync(writeCapture('f.pcap', 10));
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield good.subarray(0, 100);
+      throw new Error('EPIPE');
+    }
+    await expect(parseCaptureStream(failing(), 'stdin', { onBatch: noop })).rejects.toThrow(
+      'cannot read stdin: EPIPE',
+    );
   });
 });

@@ -102,3 +102,71 @@ export async function parseCaptureFile(path: string, opts: ParseCaptureFileOptio
   }
   return parser.stats;
 }
+
+/**
+ * Parse a pcap or pcapng capture arriving as a stream of chunks (e.g. `process.stdin` fed by
+ * `tcpdump -w -` or `zcat`), with backpressure from async batch consumers: the next chunk is read only
+ * after the batches parsed so far were handed over. `label` names the input in errors. `onProgress`
+ * gets the bytes read so far and a total of 0 (unknown). Resolves with the parse counters.
+ */
+export async function parseCaptureStream(
+  input: AsyncIterable<Uint8Array>,
+  label: string,
+  opts: ParseCaptureFileOptions,
+): Promise<ParseStats> {
+  opts.signal?.throwIfAborted();
+  const ready: HeaderColumns[] = [];
+  const parser = new CaptureParser({
+    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+    ...(opts.newBatch !== undefined ? { newBatch: opts.newBatch } : {}),
+    onBatch: (b) => {
+      ready.push(b);
+    },
+  });
+  const drain = async () => {
+    for (let i = 0; i < ready.length; i++) {
+      const r = opts.onBatch(ready[i]!);
+      if (r !== undefined) await r;
+    }
+    ready.length = 0;
+  };
+  let read = 0;
+  const it = input[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        throw new Error(`cannot read ${label}: ${(err as Error).message}`, { cause: err });
+      }
+      if (next.done === true) {
+        done = true;
+        break;
+      }
+      opts.signal?.throwIfAborted();
+      const chunk = next.value;
+      read += chunk.length;
+      parser.push(chunk);
+      if (parser.stats.drops.bad_magic > 0) {
+        throw new Error(`${label} is not a pcap or pcapng capture (unknown magic number)`);
+      }
+      if (ready.length > 0) await drain();
+      opts.onProgress?.(read, 0);
+    }
+  } finally {
+    // Stopped early (bad input, a failing consumer, abort): let the source release what it holds.
+    if (!done) await it.return?.().catch(() => undefined);
+  }
+  parser.end();
+  await drain();
+  if (parser.format === undefined) {
+    throw new Error(
+      read === 0
+        ? `${label} is empty, not a pcap or pcapng capture`
+        : `${label} is not a pcap or pcapng capture (too short for a file header)`,
+    );
+  }
+  return parser.stats;
+}

@@ -1,5 +1,5 @@
 // Packet parsing: streaming pcap/pcapng readers, link layers, tunnels, IPv4/IPv6/TCP headers into HeaderColumns.
-export { type ParseCaptureFileOptions, parseCaptureFile } from './file.js';
+export { type ParseCaptureFileOptions, parseCaptureFile, parseCaptureStream } from './file.js';
 export {
   decodePacket,
   isSupportedLinkType,

@@ -10,12 +10,13 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = join(root, 'services/cli/dist/main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'rstwatch-cli-'));
 
-function cli(args: string[], env: Record<string, string> = {}) {
+function cli(args: string[], env: Record<string, string> = {}, input?: Uint8Array) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',
     timeout: 60_000,
     env: { PATH: process.env.PATH ?? '', HOME: tmp, ...env },
     cwd: tmp,
+    ...(input !== undefined ? { input } : {}),
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
@@ -146,6 +147,24 @@ describe('rstwatch CLI', () => {
     const bad = cli(['analyze', sample, '--shards', '0']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--shards must be an integer >= 1/);
+  });
+
+  it('analyze -: a capture on standard input gives the same events as the file; bad input exits 3', () => {
+    const sample = fileURLToPath(new URL('../../../test/fixtures/sample.pcap', import.meta.url));
+    const bytes = readFileSync(sample);
+    const fromFile = cli(['analyze', sample, '--format', 'ndjson', '--sensor-id', 's']);
+    const fromStdin = cli(['analyze', '-', '--format', 'ndjson', '--sensor-id', 's'], {}, bytes);
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.out.trim().split('\n')).toHaveLength(74);
+    expect(fromStdin.out).toBe(fromFile.out);
+    const table = cli(['analyze', '-', '--no-progress'], {}, bytes);
+    expect(table.out).toMatch(/^standard input: 653 TCP headers, 78 flows, 74 RSTs/);
+    const garbage = cli(['analyze', '-'], {}, new TextEncoder().encode('not a capture\n'));
+    expect(garbage.code).toBe(3);
+    expect(garbage.err).toContain('standard input is not a pcap or pcapng capture');
+    const empty = cli(['analyze', '-'], {}, new Uint8Array(0));
+    expect(empty.code).toBe(3);
+    expect(empty.err).toContain('standard input is empty');
   });
 
   it('analyze: the table counts the same flows that --flows writes (records are built only for --flows)', () => {

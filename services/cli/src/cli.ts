@@ -97,7 +97,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     program
       .command('analyze')
       .description('classify every RST in a capture file, in this process (no Kafka)')
-      .argument('<file>', 'pcap or pcapng capture')
+      .argument('<file>', "pcap or pcapng capture; '-' reads one from standard input (tcpdump -w - ...)")
       .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'ndjson']).default('table'))
       .option('--flows <out.ndjson>', 'also write one flow record per connection (NDJSON)')
       .option('--store', 'also write events and flows to ClickHouse (embedded by default; once per capture)')

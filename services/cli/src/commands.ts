@@ -142,7 +142,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
       ['sensor.id', o.sensorId],
     ]),
   );
-  await readable(file, 'capture file');
+  if (file !== '-') await readable(file, 'capture file');
   const { analyze } = await import('@rstwatch/processor/analyze');
   return analyze({
     file,

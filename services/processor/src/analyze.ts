@@ -10,13 +10,16 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
-import type { FlowRecord, RstEvent } from '@rstwatch/core';
-import { type ParseStats, parseCaptureFile } from '@rstwatch/packet';
+import type { FlowRecord, HeaderColumns, RstEvent } from '@rstwatch/core';
+import { type ParseStats, parseCaptureFile, parseCaptureStream } from '@rstwatch/packet';
 import { LocalPipeline } from './local.js';
 import { Summary } from './summary.js';
 
 export interface AnalyzeOptions {
+  /** Capture file path, or `-` for a capture streamed on `stdin` (e.g. `tcpdump -w -`). */
   file: string;
+  /** Where `-` reads from (default process.stdin). */
+  stdin?: AsyncIterable<Uint8Array>;
   format: 'table' | 'ndjson';
   /** Write flow records (NDJSON) to this path. */
   flowsOut?: string;
@@ -70,12 +73,16 @@ async function checkReadable(file: string): Promise<number> {
 export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const { config, stderr } = opts;
   const started = performance.now();
-  let totalBytes: number;
-  try {
-    totalBytes = await checkReadable(opts.file);
-  } catch (err) {
-    stderr.write(`rstwatch analyze: ${(err as Error).message}\n`);
-    return EXIT_INPUT;
+  const fromStdin = opts.file === '-';
+  const label = fromStdin ? 'standard input' : opts.file;
+  let totalBytes = 0;
+  if (!fromStdin) {
+    try {
+      totalBytes = await checkReadable(opts.file);
+    } catch (err) {
+      stderr.write(`rstwatch analyze: ${(err as Error).message}\n`);
+      return EXIT_INPUT;
+    }
   }
 
   const summary = new Summary();
@@ -121,20 +128,21 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   let stats: ParseStats;
   try {
     if (opts.store) {
-      const s = await openStore(config, opts.file, opts.storeAgain === true);
+      const s = await openStore(config, fromStdin ? null : opts.file, opts.storeAgain === true);
       if ('already' in s) {
         const a = s.already;
         stderr.write(
-          `rstwatch analyze: ${opts.file} is already stored (${a.events} events, ${a.flows} flows with ingest_token '${a.prefix}...'); not storing it twice. --store-again adds another copy.\n`,
+          `rstwatch analyze: ${label} is already stored (${a.events} events, ${a.flows} flows with ingest_token '${a.prefix}...'); not storing it twice. --store-again adds another copy.\n`,
         );
       } else stored = s;
     }
     let pipelineError: unknown = null;
     try {
-      stats = await parseCaptureFile(opts.file, {
+      const parseOpts = {
         batchSize: 8192,
-        onProgress: (read) => progress.update(read, pipeline.headers, summary.events + pipeline.rstsSeen),
-        onBatch: async (b) => {
+        onProgress: (read: number) =>
+          progress.update(read, pipeline.headers, summary.events + pipeline.rstsSeen),
+        onBatch: async (b: HeaderColumns) => {
           try {
             await pipeline.push(b);
           } catch (err) {
@@ -142,10 +150,15 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
             throw err;
           }
         },
-      });
+      };
+      stats = fromStdin
+        ? await parseCaptureStream(opts.stdin ?? process.stdin, label, parseOpts)
+        : await parseCaptureFile(opts.file, parseOpts);
     } catch (err) {
       if (pipelineError !== null) throw pipelineError;
-      throw new InputError(`${opts.file}: ${(err as Error).message}`, { cause: err });
+      throw new InputError(fromStdin ? (err as Error).message : `${opts.file}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     await pipeline.finish();
     if (stored) await stored.close();
@@ -169,14 +182,14 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   if (opts.format === 'table') {
     opts.stdout.write(
-      summary.render({ file: opts.file, headers: pipeline.headers, flows: pipeline.flowsEnded, seconds }),
+      summary.render({ file: label, headers: pipeline.headers, flows: pipeline.flowsEnded, seconds }),
     );
   }
   if (opts.store && oldestTs !== '') warnRetention(config, oldestTs, stderr);
   const skipped = Object.entries(stats.drops).filter(([, v]) => (v as number) > 0);
   if (skipped.length > 0) {
     stderr.write(
-      `rstwatch analyze: ${opts.file}: skipped packets: ${skipped.map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
+      `rstwatch analyze: ${label}: skipped packets: ${skipped.map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
     );
   }
   return EXIT_OK;
@@ -228,9 +241,13 @@ class Progress {
     if (now - this.last < (tty ? 250 : 5000)) return;
     this.last = now;
     const secs = (now - this.start) / 1000;
-    const pct = this.total > 0 ? ((100 * read) / this.total).toFixed(0) : '?';
     const rate = secs > 0 ? Math.round(headers / secs).toLocaleString('en-US') : '0';
-    const line = `analyze: ${pct}% of ${(this.total / 1e6).toFixed(0)} MB, ${headers.toLocaleString('en-US')} headers, ${rsts.toLocaleString('en-US')} RSTs, ${rate} headers/s`;
+    // A stream (stdin) has no known size: bytes read so far instead of a percentage.
+    const where =
+      this.total > 0
+        ? `${((100 * read) / this.total).toFixed(0)}% of ${(this.total / 1e6).toFixed(0)} MB`
+        : `${(read / 1e6).toFixed(0)} MB read`;
+    const line = `analyze: ${where}, ${headers.toLocaleString('en-US')} headers, ${rsts.toLocaleString('en-US')} RSTs, ${rate} headers/s`;
     this.out.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
     this.wrote = tty;
   }
@@ -258,10 +275,18 @@ interface AlreadyStored {
  * time), so one capture's or one run's rows can be found (and deleted) by prefix. A capture that already
  * has rows is not stored again (that would double every count and rollup) unless `again` is set.
  */
-async function openStore(config: Config, file: string, again: boolean): Promise<StoreSink | AlreadyStored> {
-  const st = await stat(file);
-  const fileId = createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+async function openStore(
+  config: Config,
+  file: string | null,
+  again: boolean,
+): Promise<StoreSink | AlreadyStored> {
   const runId = Date.now().toString(36);
+  // A stream (stdin, file = null) has no identity to check: every run is stored, under its own id.
+  let fileId = `stdin-${runId}`;
+  if (file !== null) {
+    const st = await stat(file);
+    fileId = createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
+  }
   // Loaded only for --store: the ClickHouse client (and run.js's Kafka wiring) cost ~0.3 s of start-up.
   const [{ clickhouseFromConfig, migrateFromConfig }, { RowWriter }] = await Promise.all([
     import('./run.js'),
@@ -275,7 +300,7 @@ async function openStore(config: Config, file: string, again: boolean): Promise<
     throw new Error(`preparing ClickHouse at ${client.url}`, { cause: err });
   }
   const prefix = `analyze:${fileId}:`;
-  if (!again) {
+  if (!again && file !== null) {
     const db = client.database;
     let rows: { events: string | number; flows: string | number }[];
     try {
