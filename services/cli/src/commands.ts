@@ -143,6 +143,11 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
     ]),
   );
   if (file !== '-') await readable(file, 'capture file');
+  else if (process.stdin.isTTY)
+    throw new CliError(
+      'analyze -: standard input is a terminal; pipe a capture into it (tcpdump -w - ... | rstwatch analyze -)',
+      EXIT_USAGE,
+    );
   const { analyze } = await import('@rstwatch/processor/analyze');
   return analyze({
     file,
