@@ -23,21 +23,14 @@ export interface ParseCaptureFileOptions {
 }
 
 /**
- * Parse a pcap or pcapng file without loading it into memory. Resolves with the parse counters.
- * Rejects with an Error naming the path when the file cannot be read or is not a pcap/pcapng capture.
+ * A CaptureParser whose batches wait in `ready` until `drain` hands them, in order, to `opts.onBatch`
+ * (awaiting each), so reading pauses while the consumer is busy.
  */
-export async function parseCaptureFile(path: string, opts: ParseCaptureFileOptions): Promise<ParseStats> {
-  let total: number;
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    total = st.size;
-  } catch (err) {
-    throw new Error(`cannot read capture file ${path}: ${(err as Error).message}`, { cause: err });
-  }
-  if (total === 0) throw new Error(`${path} is empty, not a pcap or pcapng capture`);
-  opts.signal?.throwIfAborted();
-
+function batchedParser(opts: ParseCaptureFileOptions): {
+  parser: CaptureParser;
+  ready: HeaderColumns[];
+  drain: () => Promise<void>;
+} {
   const ready: HeaderColumns[] = [];
   const parser = new CaptureParser({
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
@@ -53,6 +46,26 @@ export async function parseCaptureFile(path: string, opts: ParseCaptureFileOptio
     }
     ready.length = 0;
   };
+  return { parser, ready, drain };
+}
+
+/**
+ * Parse a pcap or pcapng file without loading it into memory. Resolves with the parse counters.
+ * Rejects with an Error naming the path when the file cannot be read or is not a pcap/pcapng capture.
+ */
+export async function parseCaptureFile(path: string, opts: ParseCaptureFileOptions): Promise<ParseStats> {
+  let total: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new Error('not a regular file');
+    total = st.size;
+  } catch (err) {
+    throw new Error(`cannot read capture file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (total === 0) throw new Error(`${path} is empty, not a pcap or pcapng capture`);
+  opts.signal?.throwIfAborted();
+
+  const { parser, ready, drain } = batchedParser(opts);
 
   // Two reusable buffers: the next read runs in libuv's thread pool while this thread parses the current
   // chunk (the parser copies any record split across chunks, so a buffer can be refilled afterwards).
@@ -115,21 +128,7 @@ export async function parseCaptureStream(
   opts: ParseCaptureFileOptions,
 ): Promise<ParseStats> {
   opts.signal?.throwIfAborted();
-  const ready: HeaderColumns[] = [];
-  const parser = new CaptureParser({
-    ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-    ...(opts.newBatch !== undefined ? { newBatch: opts.newBatch } : {}),
-    onBatch: (b) => {
-      ready.push(b);
-    },
-  });
-  const drain = async () => {
-    for (let i = 0; i < ready.length; i++) {
-      const r = opts.onBatch(ready[i]!);
-      if (r !== undefined) await r;
-    }
-    ready.length = 0;
-  };
+  const { parser, ready, drain } = batchedParser(opts);
   let read = 0;
   const it = input[Symbol.asyncIterator]();
   let done = false;
