@@ -117,6 +117,31 @@ export function columnsByteLength(capacity: number): number {
   return off;
 }
 
+// Gather helpers: dst[j..] = src[rows[from..to)], one typed-array type each (monomorphic loops).
+function g64(d: Float64Array, s: Float64Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function g32(d: Uint32Array, s: Uint32Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function g16(d: Uint16Array, s: Uint16Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function g8(d: Uint8Array, s: Uint8Array, rows: Int32Array, from: number, to: number, j: number): void {
+  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
+}
+function gAddr(d: Uint32Array, s: Uint32Array, rows: Int32Array, from: number, to: number, j: number): void {
+  let o = j * 4;
+  for (let k = from; k < to; k++) {
+    const i = rows[k]! * 4;
+    d[o] = s[i]!;
+    d[o + 1] = s[i + 1]!;
+    d[o + 2] = s[i + 2]!;
+    d[o + 3] = s[i + 3]!;
+    o += 4;
+  }
+}
+
 /**
  * A batch of up to `capacity` TCP headers stored column by column. Header `i` is the i-th element of
  * every column; addresses and RST payloads are fixed-width slots (`i * 16`, `i * 64`).
@@ -211,6 +236,50 @@ export class HeaderColumns {
     this.length = 0;
   }
 
+  /**
+   * Append headers `rows[from..to)` of `src` (in that order) to this batch, column by column: the same
+   * result as `copyFrom` per row, with far fewer typed-array switches. The caller ensures there is room.
+   */
+  gatherFrom(src: HeaderColumns, rows: Int32Array, from: number, to: number): void {
+    const j = this.length;
+    if (j + (to - from) > this.capacity)
+      throw new RangeError(`gatherFrom: ${to - from} headers do not fit (${j} of ${this.capacity} used)`);
+    g64(this.tsUs, src.tsUs, rows, from, to, j);
+    g32(this.seq, src.seq, rows, from, to, j);
+    g32(this.ack, src.ack, rows, from, to, j);
+    g32(this.tsVal, src.tsVal, rows, from, to, j);
+    g32(this.tsEcr, src.tsEcr, rows, from, to, j);
+    g32(this.ipLen, src.ipLen, rows, from, to, j);
+    g32(this.payloadLen, src.payloadLen, rows, from, to, j);
+    g16(this.srcPort, src.srcPort, rows, from, to, j);
+    g16(this.dstPort, src.dstPort, rows, from, to, j);
+    g16(this.window, src.window, rows, from, to, j);
+    g16(this.flags, src.flags, rows, from, to, j);
+    g16(this.ipId, src.ipId, rows, from, to, j);
+    g16(this.mss, src.mss, rows, from, to, j);
+    g16(this.vlan, src.vlan, rows, from, to, j);
+    g8(this.ipVersion, src.ipVersion, rows, from, to, j);
+    g8(this.ttl, src.ttl, rows, from, to, j);
+    g8(this.wscale, src.wscale, rows, from, to, j);
+    g8(this.optFlags, src.optFlags, rows, from, to, j);
+    g8(this.tunnel, src.tunnel, rows, from, to, j);
+    g8(this.rstPayloadLen, src.rstPayloadLen, rows, from, to, j);
+    gAddr(this.srcAddr32, src.srcAddr32, rows, from, to, j);
+    gAddr(this.dstAddr32, src.dstAddr32, rows, from, to, j);
+    // RST payloads: only the (rare) headers that carry one.
+    const spl = src.rstPayloadLen;
+    let jj = j;
+    for (let k = from; k < to; k++, jj++) {
+      const i = rows[k]!;
+      const pl = spl[i]!;
+      if (pl > 0) {
+        const po = i * RST_PAYLOAD_MAX;
+        this.rstPayload.set(src.rstPayload.subarray(po, po + pl), jj * RST_PAYLOAD_MAX);
+      }
+    }
+    this.length = j + (to - from);
+  }
+
   /** Copy header `i` of `src` to the end of this batch. Returns false when full. */
   copyFrom(src: HeaderColumns, i: number): boolean {
     if (this.length >= this.capacity) return false;
@@ -236,14 +305,21 @@ export class HeaderColumns {
     this.tunnel[j] = src.tunnel[i]!;
     const pl = src.rstPayloadLen[i]!;
     this.rstPayloadLen[j] = pl;
-    const sa = src.srcAddr;
-    const da = src.dstAddr;
-    const so = i * ADDR_BYTES;
-    const jo = j * ADDR_BYTES;
-    for (let k = 0; k < ADDR_BYTES; k++) {
-      this.srcAddr[jo + k] = sa[so + k]!;
-      this.dstAddr[jo + k] = da[so + k]!;
-    }
+    // Addresses as four 32-bit words each.
+    const sa = src.srcAddr32;
+    const da = src.dstAddr32;
+    const dsa = this.srcAddr32;
+    const dda = this.dstAddr32;
+    const so = i * 4;
+    const jo = j * 4;
+    dsa[jo] = sa[so]!;
+    dsa[jo + 1] = sa[so + 1]!;
+    dsa[jo + 2] = sa[so + 2]!;
+    dsa[jo + 3] = sa[so + 3]!;
+    dda[jo] = da[so]!;
+    dda[jo + 1] = da[so + 1]!;
+    dda[jo + 2] = da[so + 2]!;
+    dda[jo + 3] = da[so + 3]!;
     const sp = src.rstPayload;
     const po = i * RST_PAYLOAD_MAX;
     const jp = j * RST_PAYLOAD_MAX;

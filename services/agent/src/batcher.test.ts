@@ -1,4 +1,4 @@
-import { flowHash } from '@rstwatch/core';
+import { flowHash, HeaderColumns } from '@rstwatch/core';
 import { describe, expect, it } from 'vitest';
 import { type FlushReason, HEADER_FIXED_BYTES, PartitionBatcher, partitionOf } from './batcher.js';
 import { makeHeaders } from './testing.js';
@@ -96,6 +96,70 @@ describe('PartitionBatcher', () => {
     expect(out[0]!.seqs).toEqual([0, 1]);
     expect(out[0]!.reason).toBe('linger');
     expect(b.tick()).toBe(0);
+  });
+
+  it('addBatch gives the same batches, keys, reasons and payloads as add() per header', () => {
+    // Seeded mix: 40 connections both ways, some RSTs with payloads, so count and bytes limits both hit.
+    let seed = 7;
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const specs = Array.from({ length: 3000 }, () => {
+      const k = Math.floor(rnd() * 40);
+      const fwd = rnd() < 0.5;
+      const rst = rnd() < 0.1 ? Math.floor(rnd() * 65) : 0;
+      return fwd
+        ? { src: 1 + k, dst: 900, sport: 20000 + k, dport: 443, rst }
+        : { src: 900, dst: 1 + k, sport: 443, dport: 20000 + k, rst };
+    });
+    const cols = makeHeaders(specs);
+    for (let i = 0; i < cols.length; i++) {
+      const pl = cols.rstPayloadLen[i]!;
+      for (let j = 0; j < pl; j++) cols.rstPayload[i * 64 + j] = (i + j) & 0xff;
+    }
+    const run = (batched: boolean) => {
+      const byPart = new Map<number, string[]>();
+      const b = new PartitionBatcher({
+        partitions: 5,
+        maxHeaders: 15,
+        maxBytes: HEADER_FIXED_BYTES * 14 + 100,
+        lingerMs: 1000,
+        now: () => 0,
+        onFlush: (p, c, key, reason) => {
+          const rows: string[] = [];
+          for (let i = 0; i < c.length; i++)
+            rows.push(
+              `${c.seq[i]}:${c.srcPort[i]}>${c.dstPort[i]}:${Array.from(c.srcAddr.subarray(i * 16, i * 16 + 16))}:${Array.from(c.rstPayload.subarray(i * 64, i * 64 + c.rstPayloadLen[i]!))}`,
+            );
+          const list = byPart.get(p) ?? [];
+          list.push(`${key}/${reason}/${rows.join(',')}`);
+          byPart.set(p, list);
+        },
+      });
+      // Three source batches, so open batches carry over between addBatch calls.
+      for (const [from, to] of [
+        [0, 1000],
+        [1000, 1001],
+        [1001, 3000],
+      ] as const) {
+        const part = HeaderColumns.allocate(to - from);
+        for (let i = from; i < to; i++) part.copyFrom(cols, i);
+        if (batched) b.addBatch(part);
+        else for (let i = 0; i < part.length; i++) b.add(part, i);
+      }
+      const pending = b.pendingHeaders;
+      b.flushAll();
+      return { byPart, pending };
+    };
+    const one = run(false);
+    const many = run(true);
+    expect(many.pending).toBe(one.pending);
+    expect([...many.byPart.keys()].sort()).toEqual([...one.byPart.keys()].sort());
+    for (const [p, list] of one.byPart) expect(many.byPart.get(p), `partition ${p}`).toEqual(list);
+    const reasons = [...one.byPart.values()].flat().map((x) => x.split('/')[1]);
+    expect(reasons).toContain('count');
+    expect(reasons).toContain('bytes');
   });
 
   it('rejects nonsense options', () => {

@@ -59,6 +59,12 @@ export class PartitionBatcher {
   private readonly bytes: Float64Array;
   private readonly openedAt: Float64Array;
   private readonly keyHash: Uint32Array;
+  /** Scratch for addBatch: rows sorted by partition, their hashes and partitions, partition starts. */
+  private rows = new Int32Array(0);
+  private hashes = new Uint32Array(0);
+  private partOf = new Uint32Array(0);
+  private readonly starts: Int32Array;
+  private readonly cursor: Int32Array;
   /** Headers currently held in open batches. */
   pendingHeaders = 0;
 
@@ -79,11 +85,78 @@ export class PartitionBatcher {
     this.bytes = new Float64Array(opts.partitions);
     this.openedAt = new Float64Array(opts.partitions);
     this.keyHash = new Uint32Array(opts.partitions);
+    this.starts = new Int32Array(opts.partitions + 1);
+    this.cursor = new Int32Array(opts.partitions);
   }
 
-  /** Add every header of `src` in order. */
+  /**
+   * Add every header of `src`: the same batches as `add` per header in order (each partition's headers
+   * keep their order, flushed at the same points), built column by column. Partitions flush in partition
+   * order within one call.
+   */
   addBatch(src: HeaderColumns): void {
-    for (let i = 0; i < src.length; i++) this.add(src, i);
+    const n = src.length;
+    if (n === 0) return;
+    const parts = this.partitions;
+    if (this.rows.length < n) {
+      this.rows = new Int32Array(src.capacity);
+      this.hashes = new Uint32Array(src.capacity);
+      this.partOf = new Uint32Array(src.capacity);
+    }
+    const rows = this.rows;
+    const hashes = this.hashes;
+    const partOf = this.partOf;
+    // Stable counting sort of the rows by partition.
+    const start = this.starts;
+    start.fill(0);
+    for (let i = 0; i < n; i++) {
+      const h = flowHash(src, i);
+      const p = bucketOf(h, parts);
+      hashes[i] = h;
+      partOf[i] = p;
+      start[p + 1]!++;
+    }
+    for (let p = 0; p < parts; p++) start[p + 1]! += start[p]!;
+    const next = this.cursor;
+    next.set(start.subarray(0, parts));
+    for (let i = 0; i < n; i++) rows[next[partOf[i]!]!++] = i;
+
+    const lens = src.rstPayloadLen;
+    for (let p = 0; p < parts; p++) {
+      const end = start[p + 1]!;
+      let k = start[p]!;
+      while (k < end) {
+        let b = this.open[p];
+        if (b === undefined) {
+          b = Columns.allocate(this.maxHeaders);
+          this.open[p] = b;
+        }
+        const from = k;
+        let len = b.length;
+        let full = false;
+        while (k < end) {
+          const i = rows[k]!;
+          const size = HEADER_FIXED_BYTES + lens[i]!;
+          if (len > 0 && this.bytes[p]! + size > this.maxBytes) {
+            full = true;
+            break;
+          }
+          if (len === 0) {
+            this.openedAt[p] = this.now();
+            this.keyHash[p] = hashes[i]!;
+            this.bytes[p] = 0;
+          }
+          this.bytes[p]! += size;
+          k++;
+          len++;
+          if (len >= this.maxHeaders) break;
+        }
+        b.gatherFrom(src, rows, from, k);
+        this.pendingHeaders += k - from;
+        if (b.length >= this.maxHeaders) this.flush(p, 'count');
+        else if (full) this.flush(p, 'bytes');
+      }
+    }
   }
 
   /** Add header `i` of `src` to its partition's batch, flushing that batch first or after as needed. */

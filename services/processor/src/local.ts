@@ -5,15 +5,7 @@
  */
 
 import type { EngineConfig } from '@rstwatch/classify';
-import {
-  ADDR_BYTES,
-  bucketOf,
-  type FlowRecord,
-  flowHash,
-  HeaderColumns,
-  RST_PAYLOAD_MAX,
-  type RstEvent,
-} from '@rstwatch/core';
+import { bucketOf, type FlowRecord, flowHash, HeaderColumns, type RstEvent } from '@rstwatch/core';
 import type { BatchResult } from './internal/tasks.js';
 import { type EngineHandle, EnginePool } from './pool.js';
 
@@ -119,7 +111,6 @@ export class LocalPipeline {
     const shards = this.shards;
     for (let i = 0; i < n; i++) shardOf[i] = bucketOf(flowHash(b, i), shards);
     const rows = this.rows;
-    const src = new GatherSource(b);
     for (let s = 0; s < shards; s++) {
       let m = 0;
       for (let i = 0; i < n; i++) if (shardOf[i] === s) rows[m++] = i;
@@ -132,7 +123,7 @@ export class LocalPipeline {
           this.open[s] = dst;
         }
         const to = Math.min(m, from + (dst.capacity - dst.length));
-        gather(dst, src, rows, from, to);
+        dst.gatherFrom(b, rows, from, to);
         from = to;
       }
     }
@@ -238,79 +229,3 @@ export class LocalPipeline {
 }
 
 /** 32-bit word views over a batch's address columns (16-byte slots, 8-byte aligned in the buffer). */
-class GatherSource {
-  readonly srcAddr32: Uint32Array;
-  readonly dstAddr32: Uint32Array;
-  constructor(readonly c: HeaderColumns) {
-    this.srcAddr32 = addr32(c, c.srcAddr);
-    this.dstAddr32 = addr32(c, c.dstAddr);
-  }
-}
-
-function addr32(c: HeaderColumns, a: Uint8Array): Uint32Array {
-  return new Uint32Array(c.buffer as ArrayBuffer, a.byteOffset, c.capacity * (ADDR_BYTES / 4));
-}
-
-function g64(d: Float64Array, s: Float64Array, rows: Int32Array, from: number, to: number, j: number): void {
-  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
-}
-function g32(d: Uint32Array, s: Uint32Array, rows: Int32Array, from: number, to: number, j: number): void {
-  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
-}
-function g16(d: Uint16Array, s: Uint16Array, rows: Int32Array, from: number, to: number, j: number): void {
-  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
-}
-function g8(d: Uint8Array, s: Uint8Array, rows: Int32Array, from: number, to: number, j: number): void {
-  for (let k = from; k < to; k++) d[j++] = s[rows[k]!]!;
-}
-function gAddr(d: Uint32Array, s: Uint32Array, rows: Int32Array, from: number, to: number, j: number): void {
-  let o = j * 4;
-  for (let k = from; k < to; k++) {
-    const i = rows[k]! * 4;
-    d[o] = s[i]!;
-    d[o + 1] = s[i + 1]!;
-    d[o + 2] = s[i + 2]!;
-    d[o + 3] = s[i + 3]!;
-    o += 4;
-  }
-}
-
-/** Append rows `rows[from..to)` of `src` to `dst` (which has room): same result as `copyFrom` per row. */
-function gather(dst: HeaderColumns, src: GatherSource, rows: Int32Array, from: number, to: number): void {
-  const s = src.c;
-  const j = dst.length;
-  g64(dst.tsUs, s.tsUs, rows, from, to, j);
-  g32(dst.seq, s.seq, rows, from, to, j);
-  g32(dst.ack, s.ack, rows, from, to, j);
-  g32(dst.tsVal, s.tsVal, rows, from, to, j);
-  g32(dst.tsEcr, s.tsEcr, rows, from, to, j);
-  g32(dst.ipLen, s.ipLen, rows, from, to, j);
-  g32(dst.payloadLen, s.payloadLen, rows, from, to, j);
-  g16(dst.srcPort, s.srcPort, rows, from, to, j);
-  g16(dst.dstPort, s.dstPort, rows, from, to, j);
-  g16(dst.window, s.window, rows, from, to, j);
-  g16(dst.flags, s.flags, rows, from, to, j);
-  g16(dst.ipId, s.ipId, rows, from, to, j);
-  g16(dst.mss, s.mss, rows, from, to, j);
-  g16(dst.vlan, s.vlan, rows, from, to, j);
-  g8(dst.ipVersion, s.ipVersion, rows, from, to, j);
-  g8(dst.ttl, s.ttl, rows, from, to, j);
-  g8(dst.wscale, s.wscale, rows, from, to, j);
-  g8(dst.optFlags, s.optFlags, rows, from, to, j);
-  g8(dst.tunnel, s.tunnel, rows, from, to, j);
-  g8(dst.rstPayloadLen, s.rstPayloadLen, rows, from, to, j);
-  gAddr(addr32(dst, dst.srcAddr), src.srcAddr32, rows, from, to, j);
-  gAddr(addr32(dst, dst.dstAddr), src.dstAddr32, rows, from, to, j);
-  // RST payloads: only the (rare) headers that carry one.
-  const spl = s.rstPayloadLen;
-  let jj = j;
-  for (let k = from; k < to; k++, jj++) {
-    const i = rows[k]!;
-    const pl = spl[i]!;
-    if (pl > 0) {
-      const po = i * RST_PAYLOAD_MAX;
-      dst.rstPayload.set(s.rstPayload.subarray(po, po + pl), jj * RST_PAYLOAD_MAX);
-    }
-  }
-  dst.length = j + (to - from);
-}
