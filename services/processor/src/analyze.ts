@@ -140,6 +140,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     try {
       const parseOpts = {
         batchSize: 8192,
+        newBatch: () => pipeline.newBatch(),
         onProgress: (read: number) =>
           progress.update(read, pipeline.headers, summary.events + pipeline.rstsSeen),
         onBatch: async (b: HeaderColumns) => {

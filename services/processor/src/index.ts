@@ -9,7 +9,7 @@ export {
   errorChain,
   InputError,
 } from './analyze.js';
-export { LocalPipeline, type LocalPipelineOptions } from './local.js';
+export { compareEvents, LocalPipeline, type LocalPipelineOptions } from './local.js';
 export { ProcessorMetrics } from './metrics.js';
 export { type EngineHandle, EnginePool, type EnginePoolOptions } from './pool.js';
 export { ConsumerLoop, sensorStatsRow } from './processor.js';

@@ -53,6 +53,8 @@ export class LocalPipeline {
   private pendingUs: number[] = [];
   /** Shard batches the workers are done with, reused instead of allocating (and faulting in) new ones. */
   private readonly free: HeaderColumns[] = [];
+  /** Batches allocated by the pool (only these are reused). */
+  private readonly pooled = new WeakSet<HeaderColumns>();
   private shardOf = new Uint8Array(0);
   private rows = new Int32Array(0);
   private lastTsUs = 0;
@@ -91,6 +93,11 @@ export class LocalPipeline {
       this.submit(0, b);
     } else {
       this.split(b);
+      // Its rows were copied into the shards' batches: a pool batch can be refilled at once.
+      if (this.pooled.has(b)) {
+        b.reset();
+        this.free.push(b);
+      }
     }
     for (let s = 0; s < this.shards; s++) while (this.queued[s]! > 2) await this.chains[s];
     if (this.failure !== null) throw this.failure;
@@ -129,14 +136,25 @@ export class LocalPipeline {
     }
   }
 
-  /** An empty shard batch (shared memory, so it can be reused once its task is done). */
+  /**
+   * An empty batch from the pipeline's pool, for a producer to fill and `push` (e.g. the capture parser's
+   * `newBatch`): it comes back to the pool when its task is done, so a long capture reuses a handful of
+   * buffers instead of allocating (and faulting in) a new one per batch.
+   */
+  newBatch(): HeaderColumns {
+    return this.allocate();
+  }
+
+  /** An empty batch of the pool (shared memory, so it can be reused once its task is done). */
   private allocate(): HeaderColumns {
     const b = this.free.pop();
     if (b !== undefined) {
       b.reset();
       return b;
     }
-    return HeaderColumns.allocate(this.batchSize, true);
+    const b2 = HeaderColumns.allocate(this.batchSize, true);
+    this.pooled.add(b2);
+    return b2;
   }
 
   /** Submit partial batches, wait for the workers, then let every engine release what it holds. */
@@ -166,9 +184,8 @@ export class LocalPipeline {
       try {
         if (this.failure === null) {
           const r = await this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
-          // With shards, every submitted batch came from allocate() (shared memory): ours again now.
-          // (Unsharded, the caller's own batch was submitted: never reuse that.)
-          if (this.shards > 1 && batch.buffer instanceof SharedArrayBuffer) this.free.push(batch);
+          // A batch of the pool is ours again now (a caller's own batch is never reused).
+          if (this.pooled.has(batch)) this.free.push(batch);
           await this.collect(s, r, nowUs);
         }
       } catch (err) {
