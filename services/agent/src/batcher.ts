@@ -98,11 +98,7 @@ export class PartitionBatcher {
     const n = src.length;
     if (n === 0) return;
     const parts = this.partitions;
-    if (this.rows.length < n) {
-      this.rows = new Int32Array(src.capacity);
-      this.hashes = new Uint32Array(src.capacity);
-      this.partOf = new Uint32Array(src.capacity);
-    }
+    this.ensureScratch(src.capacity);
     const rows = this.rows;
     const hashes = this.hashes;
     const partOf = this.partOf;
@@ -120,66 +116,65 @@ export class PartitionBatcher {
     const next = this.cursor;
     next.set(start.subarray(0, parts));
     for (let i = 0; i < n; i++) rows[next[partOf[i]!]!++] = i;
-
-    const lens = src.rstPayloadLen;
-    for (let p = 0; p < parts; p++) {
-      const end = start[p + 1]!;
-      let k = start[p]!;
-      while (k < end) {
-        let b = this.open[p];
-        if (b === undefined) {
-          b = Columns.allocate(this.maxHeaders);
-          this.open[p] = b;
-        }
-        const from = k;
-        let len = b.length;
-        let full = false;
-        while (k < end) {
-          const i = rows[k]!;
-          const size = HEADER_FIXED_BYTES + lens[i]!;
-          if (len > 0 && this.bytes[p]! + size > this.maxBytes) {
-            full = true;
-            break;
-          }
-          if (len === 0) {
-            this.openedAt[p] = this.now();
-            this.keyHash[p] = hashes[i]!;
-            this.bytes[p] = 0;
-          }
-          this.bytes[p]! += size;
-          k++;
-          len++;
-          if (len >= this.maxHeaders) break;
-        }
-        b.gatherFrom(src, rows, from, k);
-        this.pendingHeaders += k - from;
-        if (b.length >= this.maxHeaders) this.flush(p, 'count');
-        else if (full) this.flush(p, 'bytes');
-      }
-    }
+    for (let p = 0; p < parts; p++) this.append(src, p, rows, start[p]!, start[p + 1]!);
   }
 
   /** Add header `i` of `src` to its partition's batch, flushing that batch first or after as needed. */
   add(src: HeaderColumns, i: number): number {
+    this.ensureScratch(src.capacity);
     const h = flowHash(src, i);
     const p = bucketOf(h, this.partitions);
-    let b = this.open[p];
-    if (b === undefined) {
-      b = Columns.allocate(this.maxHeaders);
-      this.open[p] = b;
-    }
-    const size = HEADER_FIXED_BYTES + src.rstPayloadLen[i]!;
-    if (b.length > 0 && this.bytes[p]! + size > this.maxBytes) this.flush(p, 'bytes');
-    if (b.length === 0) {
-      this.openedAt[p] = this.now();
-      this.keyHash[p] = h;
-      this.bytes[p] = 0;
-    }
-    b.copyFrom(src, i);
-    this.bytes[p]! += size;
-    this.pendingHeaders++;
-    if (b.length >= this.maxHeaders) this.flush(p, 'count');
+    this.hashes[i] = h;
+    this.rows[0] = i;
+    this.append(src, p, this.rows, 0, 1);
     return p;
+  }
+
+  private ensureScratch(capacity: number): void {
+    if (this.rows.length >= capacity) return;
+    this.rows = new Int32Array(capacity);
+    this.hashes = new Uint32Array(capacity);
+    this.partOf = new Uint32Array(capacity);
+  }
+
+  /**
+   * Append rows `rows[k..end)` of `src` (all of partition `p`, in capture order; their hashes in
+   * `this.hashes`) to p's open batch, flushing it before a header that would pass `maxBytes` and when it
+   * reaches `maxHeaders`.
+   */
+  private append(src: HeaderColumns, p: number, rows: Int32Array, k: number, end: number): void {
+    const lens = src.rstPayloadLen;
+    while (k < end) {
+      let b = this.open[p];
+      if (b === undefined) {
+        b = Columns.allocate(this.maxHeaders);
+        this.open[p] = b;
+      }
+      const from = k;
+      let len = b.length;
+      let full = false;
+      while (k < end) {
+        const i = rows[k]!;
+        const size = HEADER_FIXED_BYTES + lens[i]!;
+        if (len > 0 && this.bytes[p]! + size > this.maxBytes) {
+          full = true;
+          break;
+        }
+        if (len === 0) {
+          this.openedAt[p] = this.now();
+          this.keyHash[p] = this.hashes[i]!;
+          this.bytes[p] = 0;
+        }
+        this.bytes[p]! += size;
+        k++;
+        len++;
+        if (len >= this.maxHeaders) break;
+      }
+      b.gatherFrom(src, rows, from, k);
+      this.pendingHeaders += k - from;
+      if (b.length >= this.maxHeaders) this.flush(p, 'count');
+      else if (full) this.flush(p, 'bytes');
+    }
   }
 
   /** Close batches older than the linger time. Returns how many were flushed. */

@@ -72,7 +72,7 @@ export class LocalPipeline {
       flowRecords: opts.flowRecords ?? true,
     });
     this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
-    this.open = Array.from({ length: this.shards }, () => this.allocate());
+    this.open = Array.from({ length: this.shards }, () => this.newBatch());
     this.chains = Array.from({ length: this.shards }, () => Promise.resolve());
     this.queued = new Int32Array(this.shards);
     this.shardNowUs = new Float64Array(this.shards);
@@ -126,7 +126,7 @@ export class LocalPipeline {
         let dst = this.open[s]!;
         if (dst.length >= dst.capacity) {
           this.submit(s, dst);
-          dst = this.allocate();
+          dst = this.newBatch();
           this.open[s] = dst;
         }
         const to = Math.min(m, from + (dst.capacity - dst.length));
@@ -142,11 +142,6 @@ export class LocalPipeline {
    * buffers instead of allocating (and faulting in) a new one per batch.
    */
   newBatch(): HeaderColumns {
-    return this.allocate();
-  }
-
-  /** An empty batch of the pool (shared memory, so it can be reused once its task is done). */
-  private allocate(): HeaderColumns {
     const b = this.free.pop();
     if (b !== undefined) {
       b.reset();

@@ -202,9 +202,11 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     const source = createSource(agentRunConfig({ ...config, agent }));
     log.info({ source: source.describe, clickhouse: clickhouse.url }, 'run: capturing');
     try {
-      // Sources own their batches only during the call, so the pipeline gets a copy.
+      // Sources own their batches only during the call, so the pipeline gets a copy (in a batch of its
+      // pool, which comes back after the task).
       await source.run(async (b) => {
-        const copy = HeaderColumns.allocate(Math.max(1, b.length));
+        let copy = pipeline.newBatch();
+        if (copy.capacity < b.length) copy = HeaderColumns.allocate(b.length);
         for (let i = 0; i < b.length; i++) copy.copyFrom(b, i);
         await pipeline.push(copy);
       }, opts.signal);
