@@ -261,7 +261,7 @@ export class FlowTracker {
   /** Key hashes of the batch being processed, filled by `prepare`. */
   batchHashes: Uint32Array = new Uint32Array(0);
   /** Where `prepare`'s loads go, so they are not optimised away. */
-  sink = 0;
+  private sink = 0;
   private readonly sensorLen: Uint8Array;
   private readonly sensorNames: Uint8Array;
   private readonly sensorNameCache: string[] = [];
