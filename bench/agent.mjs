@@ -7,7 +7,7 @@
 //   pnpm build && node bench/agent.mjs [--packets 500000] [--runs 3] [--codecs none,gzip,lz4,zstd,snappy]
 //                                      [--file PCAP] [--brokers H:P --kafka-dir DIR] [--max-request-bytes N]
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,19 @@ function logBytes(topic) {
 }
 
 const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+/** CPU seconds (user + system) the broker process has used so far, or NaN when it cannot be read. */
+function brokerCpuS() {
+  try {
+    const pid = readFileSync(join(kafkaDir, 'kafka.pid'), 'utf8').trim();
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    // utime and stime (fields 14 and 15 of /proc/PID/stat) in clock ticks (100 per second on Linux).
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 const admin = kafka.admin();
 await admin.connect();
 const results = {};
@@ -89,6 +102,8 @@ try {
       const topic = `bench-agent-${codec}-${Date.now().toString(36)}`;
       await admin.createTopics([{ topic, numPartitions: 4 }]);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const broker0 = brokerCpuS();
       const agent = await runAgent(
         {
           sensorId: 'bench',
@@ -111,13 +126,19 @@ try {
         { signal: new AbortController().signal },
       );
       const s = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const brokerS = brokerCpuS() - broker0;
       await new Promise((res) => setTimeout(res, 500)); // let the broker flush the segment
       const st = agent.stats;
-      results[codec] ??= { hps: [], wire: [], value: [] };
+      results[codec] ??= { hps: [], wire: [], value: [], agentCpu: [], brokerCpu: [] };
       const res = results[codec];
       res.hps.push(st.headersSent / s);
       res.wire.push(logBytes(topic) / st.headersSent);
       res.value.push(st.bytesSent / st.headersSent);
+      // CPU per million headers: this process (the agent: parse, batch, encode, compress, produce) and
+      // the broker process (everything it did meanwhile: produce requests, log appends).
+      res.agentCpu.push(((cpu.user + cpu.system) / 1e6 / st.headersSent) * 1e6);
+      res.brokerCpu.push((brokerS / st.headersSent) * 1e6);
       await admin.deleteTopics([topic, `${topic}-stats`]).catch(() => {});
     }
   }
@@ -130,6 +151,9 @@ for (const [codec, r] of Object.entries(results)) {
   console.log(`${codec}_headers_per_s=${Math.round(median(r.hps))}`);
   console.log(`${codec}_wire_bytes_per_header=${median(r.wire).toFixed(2)}`);
   console.log(`${codec}_value_bytes_per_header=${median(r.value).toFixed(2)}`);
+  console.log(`${codec}_agent_cpu_s_per_million=${median(r.agentCpu).toFixed(2)}`);
+  const b = median(r.brokerCpu);
+  if (Number.isFinite(b)) console.log(`${codec}_broker_cpu_s_per_million=${b.toFixed(2)}`);
 }
 if (results.none) {
   for (const [codec, r] of Object.entries(results)) {

@@ -21,7 +21,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -136,9 +136,12 @@ log(
 
 // ---- servers ----
 let brokers = process.env.KAFKA_BROKERS;
+/** The private broker's directory (its kafka.pid), when this bench started one. */
+let brokerDir = null;
 if (!brokers) {
   const port = await freePort();
   const dir = join(work, 'kafka');
+  brokerDir = dir;
   const t0 = performance.now();
   execFileSync(join(root, 'infra/kafka/build.sh'), { stdio: ['ignore', 'ignore', 'inherit'] });
   const out = execFileSync(
@@ -151,6 +154,21 @@ if (!brokers) {
   log(`private broker ${brokers} started in ${Math.round(performance.now() - t0)} ms`);
 }
 const brokerList = brokers.split(',');
+
+/** CPU seconds (user + system) the private broker has used so far; NaN for an external broker. */
+function brokerCpuS() {
+  if (brokerDir === null) return Number.NaN;
+  try {
+    const pid = readFileSync(join(brokerDir, 'kafka.pid'), 'utf8').trim();
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    // utime and stime (fields 14 and 15 of /proc/PID/stat) in clock ticks (100 per second on Linux).
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+const cpuS = (u) => (u.user + u.system) / 1e6;
 const chUrl = process.env.CLICKHOUSE_URL ?? 'embedded';
 const database = `bench_pipeline_${Date.now().toString(36)}`;
 const clickhouse = createClickHouse({
@@ -295,6 +313,12 @@ async function phase(name, pcap, speed, onRunning) {
   // First produce: the topic's end offsets move. Last commit: committed == end after the agent is done.
   let tFirst = 0;
   let tLast = 0;
+  // CPU used between the first record and the last commit: this process (processor, its workers and the
+  // embedded ClickHouse) and the broker.
+  let cpuFirst = null;
+  let brokerFirst = Number.NaN;
+  let cpuWindow = Number.NaN;
+  let brokerWindow = Number.NaN;
   const deadline = performance.now() + Number(values.timeout) * 1000;
   let agentCode = null;
   agentDone.then((c) => {
@@ -304,13 +328,19 @@ async function phase(name, pcap, speed, onRunning) {
     if (procError) throw procError;
     const now = performance.now();
     const end = await endOffsets(topic);
-    if (tFirst === 0 && end > 0) tFirst = now;
+    if (tFirst === 0 && end > 0) {
+      tFirst = now;
+      cpuFirst = process.cpuUsage();
+      brokerFirst = brokerCpuS();
+    }
     if (agentCode !== null) {
       if (agentCode !== 0)
         throw new Error(`agent exited ${agentCode}: ${JSON.stringify(agentLog.slice(-5))}`);
       const c = await committed(group, topic);
       if (c >= end && end > 0) {
         tLast = performance.now();
+        cpuWindow = cpuS(process.cpuUsage(cpuFirst ?? undefined));
+        brokerWindow = brokerCpuS() - brokerFirst;
         break;
       }
     }
@@ -346,6 +376,9 @@ async function phase(name, pcap, speed, onRunning) {
     headersSent: stopped.headersSent ?? Number.NaN,
     tcpHeaders: ended.tcpHeaders ?? Number.NaN,
     agentDropped: stopped.headersDropped ? sum(Object.values(stopped.headersDropped)) : Number.NaN,
+    agentCpuS: stopped.cpuSeconds ?? Number.NaN,
+    processorCpuS: cpuWindow,
+    brokerCpuS: brokerWindow,
     agentStartMs: Date.parse(started.time),
     processed,
     events: Number(events),
@@ -425,6 +458,20 @@ try {
     out.push(`headers_processed=${r.processed}`);
     out.push(`lost=${info.headers - r.processed}`);
     out.push(`events=${r.events}`);
+    // CPU per million headers, and what two cores (this machine) could sustain at that cost.
+    const perM = (s) => (s / r.processed) * 1e6;
+    const parts = [
+      ['agent', perM(r.agentCpuS)],
+      ['broker', perM(r.brokerCpuS)],
+      ['processor', perM(r.processorCpuS)],
+    ];
+    for (const [k, v] of parts) if (Number.isFinite(v)) out.push(`${k}_cpu_s_per_million=${v.toFixed(2)}`);
+    if (parts.every(([, v]) => Number.isFinite(v))) {
+      const total = parts.reduce((n, [, v]) => n + v, 0);
+      const cores = availableParallelism();
+      out.push(`total_cpu_s_per_million=${total.toFixed(2)}`);
+      out.push(`cpu_bound_headers_per_s=${Math.round((cores / total) * 1e6)}`);
+    }
     for (const l of out) console.log(l);
     out.length = 0;
   }

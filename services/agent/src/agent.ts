@@ -367,6 +367,8 @@ export class Agent {
         headersSent: this.stats.headersSent,
         batchesSent: this.stats.batchesSent,
         headersDropped: this.stats.headersDropped,
+        // CPU seconds (user + system) of this process since it started, for sizing sensors.
+        cpuSeconds: Number(((process.cpuUsage().user + process.cpuUsage().system) / 1e6).toFixed(3)),
       },
       'agent stopped',
     );
