@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DEFAULT_ENGINE_CONFIG, Engine } from '@rstwatch/classify';
 import type { HeaderColumns, RstEvent } from '@rstwatch/core';
 import { parseCaptureFile } from '@rstwatch/packet';
-import { compareEvents, LocalPipeline } from '@rstwatch/processor';
+import { compareEvents, EnginePool, LocalPipeline } from '@rstwatch/processor';
 import { generateTrace } from '@rstwatch/tracegen';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -102,5 +102,29 @@ describe('LocalPipeline', () => {
     const key = (e: RstEvent) => `${e.ts} ${e.src_ip}:${e.src_port} ${e.dst_ip}:${e.dst_port} ${e.seq}`;
     expect(r.events.map(key)).toEqual(reference.map(key));
     expect(r.flowsEnded).toBe(flowsReference);
+  }, 60_000);
+
+  it('a one-worker pool takes several batches of one engine at once and runs them in order', async () => {
+    const batches: HeaderColumns[] = [];
+    await parseCaptureFile(file, {
+      batchSize: 4096,
+      onBatch: (b) => {
+        batches.push(b);
+      },
+    });
+    const pool = new EnginePool({ workers: 1, engine: DEFAULT_ENGINE_CONFIG });
+    expect(pool.sequential).toBe(true);
+    expect(new EnginePool({ workers: 2, engine: DEFAULT_ENGINE_CONFIG }).sequential).toBe(false);
+    try {
+      const h = pool.createEngine();
+      // Every batch submitted before the first result comes back: the worker must still see them in order.
+      const results = await Promise.all(batches.map((b) => pool.process(h, b, 'test', true)));
+      const fin = await pool.finish(h);
+      const events = [...results.flatMap((r) => r.events), ...fin.events].sort(compareEvents);
+      expect(events).toEqual(reference);
+      expect(results.reduce((n, r) => n + r.headers, 0)).toBe(60_000);
+    } finally {
+      await pool.close();
+    }
   }, 60_000);
 });

@@ -71,6 +71,7 @@ import {
   R32,
   R64,
   seqDelta,
+  type TrackerListener,
   type TrackerShared,
 } from '@rstwatch/flow';
 import { classifyFacts, PH_CLOSED, PH_CLOSING, PH_ESTABLISHED, PH_HANDSHAKE, PH_NONE } from './classifier.js';
@@ -184,7 +185,7 @@ function stageOf(first: number): number {
   return k === n - 1 ? 3 : 4;
 }
 
-export class Engine {
+export class Engine implements TrackerListener {
   readonly config: EngineConfig;
   readonly shared: EngineShared;
   readonly tracker: FlowTracker;
@@ -195,6 +196,13 @@ export class Engine {
   private records = true;
   private lastSensor = '';
   private lastSensorOrd = -1;
+  /**
+   * Capture time from which the oldest held RST may be due (+Infinity when none is held, -Infinity when
+   * its packet budget is used up): the per-packet test is one comparison, and `releaseDue` makes the
+   * exact decision. Derived from shared state, so it is recomputed when a call begins (another thread
+   * may have used the engine since).
+   */
+  private dueUs = Number.POSITIVE_INFINITY;
 
   /** A new engine; all state is allocated in SharedArrayBuffers. Throws on invalid configuration. */
   static create(config: Partial<EngineConfig> = {}): Engine {
@@ -243,13 +251,18 @@ export class Engine {
     this.tracker = tracker;
     this.p = F.mapPending(shared.pending);
     this.counters = new Float64Array(shared.counters);
-    tracker.onEnd = (f, reason) => {
-      if (reason === END_EVICTED) this.counters[K_EVICTIONS]!++;
-      this.onFlowEnd(f);
-    };
-    tracker.onHistoryOverflow = () => {
-      this.counters[A_HIST]!++;
-    };
+    tracker.listener = this;
+  }
+
+  /** @internal The tracker's listener: flow f is ending. */
+  flowEnded(f: number, reason: number): void {
+    if (reason === END_EVICTED) this.counters[K_EVICTIONS]!++;
+    this.onFlowEnd(f);
+  }
+
+  /** @internal The tracker's listener: a history letter did not fit. */
+  historyOverflow(): void {
+    this.counters[A_HIST]!++;
   }
 
   // ---- public API ------------------------------------------------------------------------------
@@ -262,7 +275,6 @@ export class Engine {
     const n = cols.length;
     const c = this.counters;
     let lastTs = t.nowUs;
-    const pm = this.p.meta;
     c[K_HEADERS] = c[K_HEADERS]! + n;
     for (let i = 0; i < n; i++) {
       if ((i & (PREPARE_CHUNK - 1)) === 0) t.prepare(cols, s, i, Math.min(n, i + PREPARE_CHUNK));
@@ -278,7 +290,7 @@ export class Engine {
       }
       if (ts < lastTs) c[A_TS_BACK]!++;
       else lastTs = ts;
-      if (pm[P_HEAD]! < pm[P_TAIL]!) this.releaseDue(lastTs);
+      if (lastTs >= this.dueUs) this.releaseDue(lastTs);
       const flags = cols.flags[i]!;
       const imp = impossibleFlags(flags);
       if (imp !== 0) c[A_SYN_RST + imp - 1]!++;
@@ -371,6 +383,23 @@ export class Engine {
     this.emitting = emit;
     this.records = emit && (opts?.flows ?? true);
     this.out = emit ? { events: [], flows: [] } : NO_OUTPUT;
+    this.refreshDue();
+  }
+
+  /** Recompute `dueUs` from the oldest held RST. */
+  private refreshDue(): void {
+    const meta = this.p.meta;
+    if (meta[P_HEAD]! >= meta[P_TAIL]!) {
+      this.dueUs = Number.POSITIVE_INFINITY;
+      return;
+    }
+    const r = this.p.facts;
+    const b = (meta[P_HEAD]! & F.HELD_MASK) * F.FACTS;
+    // One microsecond early: the exact test in releaseDue decides, whatever the rounding of the sum.
+    this.dueUs =
+      r[b + F.F_POST_PKTS]! >= this.config.holdPackets
+        ? Number.NEGATIVE_INFINITY
+        : r[b + F.F_TS]! + this.config.holdMs * 1000 - 1;
   }
 
   private end(): EngineOutput {
@@ -609,6 +638,7 @@ export class Engine {
     this.p.meta[P_TAIL] = seqNo + 1;
     t.f32[f * R32 + F32 + 3] = seqNo + 1;
     this.counters[K_RST]!++;
+    if (seqNo === this.p.meta[P_HEAD]) this.refreshDue();
   }
 
   /** Update held RSTs of flow f with header i (which came after them). */
@@ -630,6 +660,8 @@ export class Engine {
       const b = ((s - 1) & F.HELD_MASK) * F.FACTS;
       if (r[b + F.F_GEN] !== gen || r[b + F.F_FLOW] !== f) break;
       r[b + F.F_POST_PKTS]!++;
+      if (s - 1 === head && r[b + F.F_POST_PKTS]! >= this.config.holdPackets)
+        this.dueUs = Number.NEGATIVE_INFINITY;
       const sender = r[b + F.F_DIR];
       if (sender === d || sender === 2) {
         if (rst) {
@@ -694,6 +726,7 @@ export class Engine {
       if (t.f32[f * R32 + F32 + 3] === seqNo + 1) t.f32[f * R32 + F32 + 3] = 0;
     }
     meta[P_HEAD] = seqNo + 1;
+    this.refreshDue();
     if (this.emitting) this.out.events.push(this.buildEvent(slot, v));
   }
 

@@ -32,9 +32,12 @@ function track(cols: HeaderColumns, cfg = CFG): { records: FlowRecord[]; reasons
   const t = FlowTracker.create(cfg);
   const records: FlowRecord[] = [];
   const reasons: number[] = [];
-  t.onEnd = (f, reason) => {
-    records.push(buildFlowRecord(t, f));
-    reasons.push(reason);
+  t.listener = {
+    flowEnded(f, reason) {
+      records.push(buildFlowRecord(t, f));
+      reasons.push(reason);
+    },
+    historyOverflow() {},
   };
   const s = t.sensorOrdinal('s1');
   for (let i = 0; i < cols.length; i++) {
@@ -222,7 +225,7 @@ describe('FlowTracker: table bounds', () => {
     const cols = buildColumns(pkts);
     const t = FlowTracker.create({ ...CFG, maxFlows: 16 });
     const reasons: number[] = [];
-    t.onEnd = (_f, reason) => reasons.push(reason);
+    t.listener = { flowEnded: (_f, reason) => reasons.push(reason), historyOverflow() {} };
     const s = t.sensorOrdinal('x');
     for (let i = 0; i < cols.length; i++) {
       const f = t.locate(cols, i, s);

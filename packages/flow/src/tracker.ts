@@ -9,7 +9,7 @@
  * same segment). The state machine follows Zeek's TCPSessionAdapter: one function per endpoint state, and
  * RST packets never seed or move sequence/TTL state beyond what Zeek itself does.
  *
- * Hot path: no allocation per packet. Flow ends (expiry, eviction, reuse) are reported through `onEnd`.
+ * Hot path: no allocation per packet. Flow ends (expiry, eviction, reuse) are reported to the `listener`.
  */
 import {
   ADDR_BYTES,
@@ -228,6 +228,20 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
 /** Flow table + endpoints + host baselines + TIME_WAIT memory, all in shared memory. */
+/** What a tracker tells its owner. */
+export interface TrackerListener {
+  /** Flow f is about to leave the table (its record is still readable): expiry, eviction, reuse, finish. */
+  flowEnded(f: number, reason: number): void;
+  /** A history letter did not fit (the history keeps its first HISTORY_MAX letters). */
+  historyOverflow(): void;
+}
+
+class IgnoreListener implements TrackerListener {
+  flowEnded(): void {}
+  historyOverflow(): void {}
+}
+const IGNORE: TrackerListener = new IgnoreListener();
+
 export class FlowTracker {
   readonly config: TrackerConfig;
   readonly shared: TrackerShared;
@@ -272,10 +286,12 @@ export class FlowTracker {
   ttlChanged = false;
   /** Whether the last `locate` created the flow. */
   created = false;
-  /** Called before a flow leaves the table (expiry, eviction, reuse, finish). Set by the owner. */
-  onEnd: (f: number, reason: number) => void = () => {};
-  /** Called when a history letter does not fit. */
-  onHistoryOverflow: () => void = () => {};
+  /**
+   * Told when a flow ends and when a history letter does not fit. Set by the owner. An object with
+   * methods rather than callback fields: every owner of one class shares the same call targets, so the
+   * hot path's compiled code stays valid when a thread attaches to another engine.
+   */
+  listener: TrackerListener = IGNORE;
 
   static create(config: TrackerConfig): FlowTracker {
     const flows = new SharedArrayBuffer(layoutBytes(flowColumns(config.maxFlows)));
@@ -535,7 +551,7 @@ export class FlowTracker {
   end(f: number, reason: number): void {
     if ((this.f16[f * R16 + F16 + 2]! & FF_LIVE) === 0) return;
     this.rememberIfGraceful(f);
-    this.onEnd(f, reason);
+    this.listener.flowEnded(f, reason);
     this.release(f);
   }
 
@@ -755,7 +771,7 @@ export class FlowTracker {
   private addHistory(f: number, code: number): void {
     const n = this.f8[f * R8 + F8 + 2]!;
     if (n >= HISTORY_MAX) {
-      this.onHistoryOverflow();
+      this.listener.historyOverflow();
       return;
     }
     this.hist[f * HISTORY_MAX + n] = code;

@@ -44,6 +44,8 @@ export class LocalPipeline {
   private readonly engines: EngineHandle[];
   private readonly open: HeaderColumns[];
   private readonly chains: Promise<void>[];
+  /** Per shard, the chain link of every batch submitted and not yet collected, oldest first. */
+  private readonly links: Promise<void>[][];
   private readonly queued: Int32Array;
   private readonly shardNowUs: Float64Array;
   private readonly batchSize: number;
@@ -74,6 +76,7 @@ export class LocalPipeline {
     this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
     this.open = Array.from({ length: this.shards }, () => this.newBatch());
     this.chains = Array.from({ length: this.shards }, () => Promise.resolve());
+    this.links = Array.from({ length: this.shards }, () => []);
     this.queued = new Int32Array(this.shards);
     this.shardNowUs = new Float64Array(this.shards);
   }
@@ -99,7 +102,8 @@ export class LocalPipeline {
         this.free.push(b);
       }
     }
-    for (let s = 0; s < this.shards; s++) while (this.queued[s]! > 2) await this.chains[s];
+    // Wait for the oldest batch of a full shard only, so the worker always has the next one queued.
+    for (let s = 0; s < this.shards; s++) while (this.queued[s]! > 2) await this.links[s]![0];
     if (this.failure !== null) throw this.failure;
   }
 
@@ -175,20 +179,31 @@ export class LocalPipeline {
   private submit(s: number, batch: HeaderColumns): void {
     const nowUs = this.lastTsUs;
     this.queued[s]!++;
+    // A sequential pool queues the batch now (its one thread runs tasks in order, and goes on to this one
+    // as soon as the previous result reaches this thread); otherwise the batch waits for the engine's
+    // previous one. Results are collected in order either way.
+    let started: Promise<BatchResult> | null = null;
+    if (this.pool.sequential && this.failure === null) {
+      started = this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
+      started.catch(() => {}); // handled in the chain below, in order
+    }
     this.chains[s] = this.chains[s]!.then(async () => {
       try {
-        if (this.failure === null) {
-          const r = await this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
+        if (started !== null || this.failure === null) {
+          const r = await (started ??
+            this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs));
           // A batch of the pool is ours again now (a caller's own batch is never reused).
           if (this.pooled.has(batch)) this.free.push(batch);
-          await this.collect(s, r, nowUs);
+          if (this.failure === null) await this.collect(s, r, nowUs);
         }
       } catch (err) {
         this.failure ??= err;
       } finally {
         this.queued[s]!--;
+        this.links[s]!.shift();
       }
     });
+    this.links[s]!.push(this.chains[s]!);
   }
 
   private async collect(s: number, r: BatchResult, nowUs: number): Promise<void> {

@@ -1,7 +1,10 @@
 /**
  * The worker pool: a pinned Piscina pool (no idle-timeout churn) that runs engine tasks. One engine per
  * Kafka partition (or per shard in `analyze`); callers keep at most one batch per engine in flight, so
- * whichever worker takes an engine's next batch has it to itself.
+ * whichever worker takes an engine's next batch has it to itself. A pool of one worker is `sequential`:
+ * Piscina queues tasks in submission order and gives its single thread one at a time, so a caller may
+ * queue an engine's next batches while one runs; the next one starts as soon as the result of the last
+ * reaches the main thread, without waiting for the caller to submit it.
  */
 import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
@@ -26,22 +29,35 @@ export interface EngineHandle {
 
 export class EnginePool {
   readonly workers: number;
+  /**
+   * One thread runs every task, one at a time, in submission order: several batches of one engine may be
+   * queued at once. With more workers, keep one batch per engine in flight.
+   */
+  readonly sequential: boolean;
   private readonly piscina: Piscina;
   private readonly engineConfig: Partial<EngineConfig>;
   private readonly records: boolean;
   private readonly released = new BroadcastChannel(RELEASE_CHANNEL);
   private nextId = 1;
+  /** Per engine, the `seq` of its next task (sequential pools only). */
+  private readonly seqs = new Map<number, number>();
 
   constructor(opts: EnginePoolOptions) {
     this.workers = Math.max(1, opts.workers ?? availableParallelism());
     this.engineConfig = opts.engine;
     this.records = opts.flowRecords ?? true;
+    this.sequential = this.workers === 1;
     this.piscina = new Piscina({
       filename: new URL('./worker.js', import.meta.url).href,
       minThreads: this.workers,
       maxThreads: this.workers,
       idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
+      // A sequential pool's worker holds the next task while it runs one, so it goes straight on to it
+      // instead of waiting for this thread to answer its result.
+      concurrentTasksPerWorker: this.sequential ? 2 : 1,
+      // Without it, a task Piscina takes from its queue while the worker is busy goes back to the tail,
+      // behind later ones. The worker checks the order of a sequential pool's tasks (`seq`).
+      stricterFIFO: true,
     });
   }
 
@@ -71,6 +87,7 @@ export class EnginePool {
       emit,
       nowUs,
       records: this.records,
+      seq: this.nextSeq(h),
     };
     const transferList = buffer instanceof ArrayBuffer ? [buffer] : [];
     return this.piscina.run(task, { transferList });
@@ -91,6 +108,7 @@ export class EnginePool {
 
   /** Forget an engine (revoked partition, finished shard): every worker drops its view of it. */
   release(h: EngineHandle): void {
+    this.seqs.delete(h.id);
     this.released.postMessage(h.id);
   }
 
@@ -117,6 +135,14 @@ export class EnginePool {
       emit,
       nowUs,
       records: this.records,
+      seq: this.nextSeq(h),
     };
+  }
+
+  private nextSeq(h: EngineHandle): number {
+    if (!this.sequential) return -1;
+    const seq = this.seqs.get(h.id) ?? 0;
+    this.seqs.set(h.id, seq + 1);
+    return seq;
   }
 }

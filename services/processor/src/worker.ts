@@ -11,11 +11,16 @@ import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/t
 
 const attached = new Map<number, Engine>();
 
+/** Per engine of a sequential pool: the `seq` of the task it must run next. */
+const nextSeq = new Map<number, number>();
+
 // The main thread broadcasts the ids of engines it released (revoked partitions, finished shards) so
 // every worker drops its view and the shared memory can be collected.
 const released = new BroadcastChannel(RELEASE_CHANNEL);
 released.onmessage = (msg) => {
-  attached.delete((msg as { data: number }).data);
+  const id = (msg as { data: number }).data;
+  attached.delete(id);
+  nextSeq.delete(id);
 };
 released.unref();
 
@@ -28,8 +33,23 @@ function engineFor(task: EngineTask): Engine {
   return e;
 }
 
-/** Process one task; returns the events and flow records it produced, in capture order. */
+/**
+ * Process one task; returns the events and flow records it produced, in capture order. A numbered task
+ * (sequential pool) must be its engine's next one: running it out of order would corrupt the engine's
+ * state, so that is an error instead.
+ */
 export default function run(task: EngineTask): BatchResult {
+  if (task.seq >= 0) {
+    const want = nextSeq.get(task.engineId) ?? 0;
+    if (task.seq !== want) {
+      throw new Error(`engine ${task.engineId}: task ${task.seq} arrived before task ${want} (out of order)`);
+    }
+    nextSeq.set(task.engineId, want + 1);
+  }
+  return runTask(task);
+}
+
+function runTask(task: EngineTask): BatchResult {
   const engine = engineFor(task);
   const ended0 = engine.flowsEnded;
   const opts = { emit: task.emit, flows: task.records };

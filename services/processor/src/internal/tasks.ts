@@ -19,6 +19,12 @@ export interface EngineTask {
   nowUs: number;
   /** False: build no flow records (flows are only counted in `flowsEnded`). */
   records: boolean;
+  /**
+   * Position of the task among its engine's tasks (0, 1, 2, ...) in a sequential pool, where several may
+   * be queued: the worker refuses a task that comes out of this order. -1: not numbered (the caller keeps
+   * one task per engine in flight).
+   */
+  seq: number;
 }
 
 export interface BatchResult {
