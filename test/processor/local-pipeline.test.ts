@@ -127,4 +127,28 @@ describe('LocalPipeline', () => {
       await pool.close();
     }
   }, 60_000);
+
+  it('the worker refuses a numbered task that comes out of its engine order', async () => {
+    const { default: run } = await import('@rstwatch/processor/worker');
+    const engine = Engine.create({ maxFlows: 64, maxHosts: 64 });
+    const task = (seq: number) => ({
+      kind: 'tick' as const,
+      engineId: 1_000_001,
+      engine: engine.shared,
+      buffer: null,
+      capacity: 0,
+      length: 0,
+      sensor: '',
+      emit: true,
+      nowUs: 1,
+      records: false,
+      seq,
+    });
+    expect(() => run(task(1))).toThrow(/task 1 arrived before task 0/);
+    expect(run(task(0)).headers).toBe(0);
+    expect(run(task(1)).headers).toBe(0);
+    expect(() => run(task(1))).toThrow(/task 1 arrived before task 2/);
+    // Unnumbered tasks (pools of several workers) are not checked.
+    expect(run(task(-1)).headers).toBe(0);
+  });
 });

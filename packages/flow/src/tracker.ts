@@ -227,7 +227,6 @@ function letter(code: number, dir: number): number {
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-/** Flow table + endpoints + host baselines + TIME_WAIT memory, all in shared memory. */
 /** What a tracker tells its owner. */
 export interface TrackerListener {
   /** Flow f is about to leave the table (its record is still readable): expiry, eviction, reuse, finish. */
@@ -242,6 +241,7 @@ class IgnoreListener implements TrackerListener {
 }
 const IGNORE: TrackerListener = new IgnoreListener();
 
+/** Flow table + endpoints + host baselines + TIME_WAIT memory, all in shared memory. */
 export class FlowTracker {
   readonly config: TrackerConfig;
   readonly shared: TrackerShared;

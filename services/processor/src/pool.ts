@@ -2,9 +2,9 @@
  * The worker pool: a pinned Piscina pool (no idle-timeout churn) that runs engine tasks. One engine per
  * Kafka partition (or per shard in `analyze`); callers keep at most one batch per engine in flight, so
  * whichever worker takes an engine's next batch has it to itself. A pool of one worker is `sequential`:
- * Piscina queues tasks in submission order and gives its single thread one at a time, so a caller may
- * queue an engine's next batches while one runs; the next one starts as soon as the result of the last
- * reaches the main thread, without waiting for the caller to submit it.
+ * Piscina keeps tasks in submission order and its single thread runs them one after the other, holding
+ * the next one while it runs one, so a caller may queue an engine's next batches and the worker goes
+ * straight from one to the next.
  */
 import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
