@@ -43,10 +43,11 @@ export class LocalPipeline {
   private readonly shards: number;
   private readonly engines: EngineHandle[];
   private readonly open: HeaderColumns[];
-  private readonly chains: Promise<void>[];
-  /** Per shard, the chain link of every batch submitted and not yet collected, oldest first. */
-  private readonly links: Promise<void>[][];
-  private readonly queued: Int32Array;
+  /**
+   * Per shard, one promise per batch submitted and not yet collected, oldest first; each settles after
+   * the one before it (results are collected in order), so the last one settles when the shard is idle.
+   */
+  private readonly inFlight: Promise<void>[][];
   private readonly shardNowUs: Float64Array;
   private readonly batchSize: number;
   private readonly holdUs: number;
@@ -75,9 +76,7 @@ export class LocalPipeline {
     });
     this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
     this.open = Array.from({ length: this.shards }, () => this.newBatch());
-    this.chains = Array.from({ length: this.shards }, () => Promise.resolve());
-    this.links = Array.from({ length: this.shards }, () => []);
-    this.queued = new Int32Array(this.shards);
+    this.inFlight = Array.from({ length: this.shards }, () => []);
     this.shardNowUs = new Float64Array(this.shards);
   }
 
@@ -103,7 +102,7 @@ export class LocalPipeline {
       }
     }
     // Wait for the oldest batch of a full shard only, so the worker always has the next one queued.
-    for (let s = 0; s < this.shards; s++) while (this.queued[s]! > 2) await this.links[s]![0];
+    for (const q of this.inFlight) while (q.length > 2) await q[0];
     if (this.failure !== null) throw this.failure;
   }
 
@@ -159,7 +158,7 @@ export class LocalPipeline {
   /** Submit partial batches, wait for the workers, then let every engine release what it holds. */
   async finish(): Promise<void> {
     for (let s = 0; s < this.shards; s++) if (this.open[s]!.length > 0) this.submit(s, this.open[s]!);
-    await Promise.all(this.chains);
+    await Promise.all(this.inFlight.flat());
     if (this.failure !== null) throw this.failure;
     const finals = await Promise.all(this.engines.map((h) => this.pool.finish(h)));
     for (const r of finals) {
@@ -178,7 +177,7 @@ export class LocalPipeline {
 
   private submit(s: number, batch: HeaderColumns): void {
     const nowUs = this.lastTsUs;
-    this.queued[s]!++;
+    const q = this.inFlight[s]!;
     // A sequential pool queues the batch now (its one thread runs tasks in order, and goes on to this one
     // as soon as the previous result reaches this thread); otherwise the batch waits for the engine's
     // previous one. Results are collected in order either way.
@@ -187,7 +186,8 @@ export class LocalPipeline {
       started = this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
       started.catch(() => {}); // handled in the chain below, in order
     }
-    this.chains[s] = this.chains[s]!.then(async () => {
+    const previous = q.length > 0 ? q[q.length - 1]! : Promise.resolve();
+    const link = previous.then(async () => {
       try {
         if (started !== null || this.failure === null) {
           const r = await (started ??
@@ -199,11 +199,10 @@ export class LocalPipeline {
       } catch (err) {
         this.failure ??= err;
       } finally {
-        this.queued[s]!--;
-        this.links[s]!.shift();
+        q.shift(); // this batch's own promise: every earlier one has settled
       }
     });
-    this.links[s]!.push(this.chains[s]!);
+    q.push(link);
   }
 
   private async collect(s: number, r: BatchResult, nowUs: number): Promise<void> {
