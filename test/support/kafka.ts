@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,22 @@ export interface LocalBroker {
   stop(timeoutS?: number): Promise<void>;
   /** Milliseconds the last start() took. */
   lastStartMs: number;
+  /**
+   * Freezes the broker process (SIGSTOP to the pid start.sh recorded): connections stay open, requests
+   * queue in the socket buffers unanswered. `resume()` (SIGCONT) lets it process them.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/** Sends `signal` to the broker start.sh started for `dir`, after checking the pid is still that broker. */
+async function signalBroker(dir: string, signal: NodeJS.Signals): Promise<void> {
+  const pid = Number((await readFile(join(dir, 'kafka.pid'), 'utf8')).trim());
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!Number.isInteger(pid) || pid <= 1 || !cmdline.includes('kafka.Kafka')) {
+    throw new Error(`no local broker running for ${dir} (pid file says ${pid})`);
+  }
+  process.kill(pid, signal);
 }
 
 /**
@@ -114,6 +130,8 @@ export async function localBroker(opts: { port?: number; dir?: string } = {}): P
         timeout: (timeoutS + 15) * 1000,
       });
     },
+    pause: () => signalBroker(dir, 'SIGSTOP'),
+    resume: () => signalBroker(dir, 'SIGCONT'),
   };
   await broker.start();
   return broker;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KafkaError, wrapError } from './errors.js';
+import { KafkaError, producerStateLost, wrapError } from './errors.js';
 
 // Shapes of kafkajs errors (name/type/retriable/cause as kafkajs sets them).
 function kjs(name: string, message: string, extra: Record<string, unknown> = {}) {
@@ -53,5 +53,37 @@ describe('wrapError', () => {
   it('passes KafkaError through unchanged', () => {
     const e = new KafkaError('m', { kind: 'config' });
     expect(wrapError('x', e)).toBe(e);
+  });
+});
+
+describe('producerStateLost', () => {
+  it('is true for the idempotence-state codes kafkajs does not recover from, as kafkajs wraps them', () => {
+    // kafkajs's retrier bails on a non-retriable protocol error with KafkaJSNonRetriableError(cause).
+    const protocol = kjs('KafkaJSProtocolError', 'The broker received an out of order sequence number', {
+      type: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+      retriable: false,
+    });
+    const bailed = kjs('KafkaJSNonRetriableError', protocol.message, { retriable: false, cause: protocol });
+    const e = wrapError('producer: sending 31 message(s) to topic t failed', bailed);
+    expect(e.code).toBe('OUT_OF_ORDER_SEQUENCE_NUMBER');
+    expect(producerStateLost(e)).toBe(true);
+    for (const type of ['UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED']) {
+      expect(producerStateLost(wrapError('x', kjs('KafkaJSProtocolError', 'm', { type })))).toBe(true);
+    }
+  });
+
+  it('is false for other failures and for anything that is not a KafkaError', () => {
+    expect(producerStateLost(wrapError('x', kjs('KafkaJSConnectionError', 'connect ECONNREFUSED')))).toBe(
+      false,
+    );
+    expect(
+      producerStateLost(
+        wrapError('x', kjs('KafkaJSProtocolError', 'm', { type: 'NOT_LEADER_FOR_PARTITION' })),
+      ),
+    ).toBe(false);
+    expect(producerStateLost(Object.assign(new Error('m'), { code: 'OUT_OF_ORDER_SEQUENCE_NUMBER' }))).toBe(
+      false,
+    );
+    expect(producerStateLost(undefined)).toBe(false);
   });
 });

@@ -80,3 +80,21 @@ export function wrapError(doing: string, err: unknown): KafkaError {
     cause: err,
   });
 }
+
+/**
+ * Broker error codes that say the idempotent producer's state (producer id, epoch, per-partition
+ * sequence) no longer matches the broker's. kafkajs keeps the same producer id and sequence after them,
+ * so every later send fails the same way; only a new producer (a new producer id) gets going again.
+ */
+const producerStateCodes = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'PRODUCER_FENCED',
+]);
+
+/** True when `err` (a KafkaError from a send) means the producer must be replaced to send again. */
+export function producerStateLost(err: unknown): boolean {
+  return err instanceof KafkaError && err.code !== undefined && producerStateCodes.has(err.code);
+}

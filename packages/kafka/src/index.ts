@@ -19,6 +19,6 @@ export type {
   TopicPartition,
   TopicPartitionOffset,
 } from './consumer.js';
-export { KafkaError, type KafkaErrorKind } from './errors.js';
+export { KafkaError, type KafkaErrorKind, producerStateLost } from './errors.js';
 export { createKafka, type Kafka } from './kafka.js';
 export type { Producer, ProducerEvents, ProducerMessage, ProducerOptions } from './producer.js';

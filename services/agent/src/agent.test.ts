@@ -1,4 +1,5 @@
 import type { HeaderColumns } from '@rstwatch/core';
+import { KafkaError } from '@rstwatch/kafka';
 import { createParseStats } from '@rstwatch/packet';
 import { describe, expect, it } from 'vitest';
 import { Agent, type AgentCodec, type AgentOptions } from './agent.js';
@@ -207,7 +208,7 @@ describe('BufferedSender', () => {
       bufferMaxBytes: 10_000,
       sendTimeoutMs: 50,
       producer: { send: () => new Promise(() => {}) }, // never answers
-      onStuck: async () => fresh,
+      replaceProducer: async () => fresh,
     });
     sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 2, seq: 0n });
     sender.start();
@@ -216,6 +217,112 @@ describe('BufferedSender', () => {
     expect(stats.sendFailures).toBe(1);
     expect(fresh.sent).toHaveLength(1);
     expect(stats.headersSent).toBe(2);
+    expect(stats.producerReplacements).toEqual({ stuck: 1, producer_state: 0 });
+  });
+
+  it('resends a failed request with exactly its batches, not regrouped with batches queued since', async () => {
+    const stats = createAgentStats();
+    const calls: bigint[][] = [];
+    let fail = 2;
+    let offerMore: (() => void) | undefined;
+    const sender = new BufferedSender({
+      topic: 't',
+      stats,
+      bufferMaxBytes: 10_000,
+      maxRequestBytes: 1000,
+      backoffInitialMs: 1,
+      producer: {
+        async send(_t, m) {
+          calls.push(m.map((x) => x.value.readBigUInt64BE()));
+          offerMore?.();
+          offerMore = undefined;
+          if (fail-- > 0) throw new Error('connection lost after the broker wrote the request');
+        },
+      },
+    });
+    const batch = (seq: number) => {
+      const value = Buffer.alloc(100);
+      value.writeBigUInt64BE(BigInt(seq));
+      return { partition: seq % 2, key: Buffer.alloc(4), value, headers: 1, seq: BigInt(seq) };
+    };
+    sender.offer(batch(0));
+    sender.offer(batch(1));
+    offerMore = () => {
+      for (let i = 2; i < 6; i++) sender.offer(batch(i));
+    };
+    sender.start();
+    expect(await sender.drain(2000)).toBe(true);
+    // Two failures of [0, 1]: both resends are [0, 1] although 2..5 were queued during the first.
+    expect(calls).toEqual([
+      [0n, 1n],
+      [0n, 1n],
+      [0n, 1n],
+      [2n, 3n, 4n, 5n],
+    ]);
+    expect(stats.sendFailures).toBe(2);
+    expect(stats.batchesSent).toBe(6);
+  });
+
+  it('replaces the producer when the broker refuses its idempotent sequence, then resends', async () => {
+    const stats = createAgentStats();
+    const outOfOrder = new KafkaError('producer: sending 1 message(s) failed: out of order sequence number', {
+      kind: 'broker',
+      code: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+    });
+    let oldSends = 0;
+    const fresh = new FakeProducer(1);
+    const reasons: string[] = [];
+    const sender = new BufferedSender({
+      topic: 't',
+      stats,
+      bufferMaxBytes: 10_000,
+      backoffInitialMs: 1,
+      producer: {
+        async send() {
+          oldSends++;
+          throw outOfOrder; // kafkajs keeps the producer id: it would fail like this forever
+        },
+      },
+      replaceProducer: async (reason) => {
+        reasons.push(reason);
+        return fresh;
+      },
+    });
+    sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 3, seq: 0n });
+    sender.start();
+    expect(await sender.drain(2000)).toBe(true);
+    expect(oldSends).toBe(1);
+    expect(reasons).toEqual(['producer_state']);
+    expect(stats.producerReplacements).toEqual({ stuck: 0, producer_state: 1 });
+    expect(fresh.sent).toHaveLength(1);
+    expect(stats.headersSent).toBe(3);
+  });
+
+  it('keeps retrying on the same producer for other errors', async () => {
+    const stats = createAgentStats();
+    let sends = 0;
+    let replaced = 0;
+    const sender = new BufferedSender({
+      topic: 't',
+      stats,
+      bufferMaxBytes: 10_000,
+      backoffInitialMs: 1,
+      producer: {
+        async send() {
+          if (sends++ < 3) throw new KafkaError('connect ECONNREFUSED', { kind: 'connection' });
+        },
+      },
+      replaceProducer: async () => {
+        replaced++;
+        return undefined;
+      },
+    });
+    sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 1, seq: 0n });
+    sender.start();
+    expect(await sender.drain(2000)).toBe(true);
+    expect(sends).toBe(4);
+    expect(replaced).toBe(0);
+    expect(stats.producerReplacements).toEqual({ stuck: 0, producer_state: 0 });
   });
 
   it('drops a batch larger than the whole buffer as too_large', () => {

@@ -86,8 +86,9 @@ export interface AgentDeps {
   source: CaptureSource;
   producer: AgentProducer;
   /**
-   * Replaces a producer whose request stayed unanswered for `sendTimeoutMs` (disconnect the old one,
-   * connect a new one). Without it the stuck request is simply sent again on the same producer.
+   * Replaces a producer whose request stayed unanswered for `sendTimeoutMs`, or whose idempotence state
+   * the broker refused (disconnect the old one, connect a new one). Without it the request is simply
+   * sent again on the same producer.
    */
   reconnect?: () => Promise<AgentProducer>;
   codec: AgentCodec;
@@ -158,11 +159,13 @@ export class Agent {
       producer: this.producer,
       bufferMaxBytes: o.bufferMaxBytes,
       ...(o.sendTimeoutMs !== undefined ? { sendTimeoutMs: o.sendTimeoutMs } : {}),
-      onStuck: async () => {
+      replaceProducer: async (reason) => {
         const make = this.deps.reconnect;
         this.log.warn(
-          { reconnect: make !== undefined },
-          'produce request unanswered; replacing the Kafka producer',
+          { reason, reconnect: make !== undefined },
+          reason === 'stuck'
+            ? 'produce request unanswered; replacing the Kafka producer'
+            : 'the broker refused the producer state (idempotent sequence); replacing the Kafka producer',
         );
         if (make === undefined) return undefined;
         try {

@@ -40,6 +40,8 @@ export {
   BATCH_DROP_REASONS,
   type BatchDropReason,
   createAgentStats,
+  PRODUCER_REPLACE_REASONS,
+  type ProducerReplaceReason,
   totalBatchesDropped,
   totalHeadersDropped,
 } from './stats.js';

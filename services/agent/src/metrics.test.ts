@@ -45,6 +45,7 @@ describe('registerAgentMetrics', () => {
     expect(text).toContain('rstwatch_agent_kernel_drops_total{kind="kernel"} 3');
     expect(text).toContain('rstwatch_agent_kernel_drops_total{kind="interface"} 1');
     expect(text).toContain('rstwatch_agent_headers_dropped_total{reason="buffer_full"} 7');
+    expect(text).toContain('rstwatch_agent_producer_replacements_total{reason="producer_state"} 0');
     // A second scrape does not double-count.
     expect(await registry.metrics()).toContain(
       'rstwatch_agent_headers_dropped_total{reason="buffer_full"} 7',

@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Agent } from './agent.js';
-import { BATCH_DROP_REASONS } from './stats.js';
+import { BATCH_DROP_REASONS, PRODUCER_REPLACE_REASONS } from './stats.js';
 
 /**
  * Register the agent's metrics on `registry`. `get` returns the running agent (undefined before it
@@ -96,6 +96,17 @@ export function registerAgentMetrics(registry: Registry, get: () => Agent | unde
     (c) => {
       const s = stats();
       if (s) for (const r of BATCH_DROP_REASONS) follow(c, `hd:${r}`, s.headersDropped[r], { reason: r });
+    },
+  );
+  counter(
+    'rstwatch_agent_producer_replacements_total',
+    'Kafka producers replaced by a fresh one (new producer id), by reason: stuck (request unanswered for agent.sendTimeoutMs), producer_state (the broker refused the idempotent sequence).',
+    ['reason'],
+    (c) => {
+      const s = stats();
+      if (s)
+        for (const r of PRODUCER_REPLACE_REASONS)
+          follow(c, `pr:${r}`, s.producerReplacements[r], { reason: r });
     },
   );
   counter('rstwatch_agent_heartbeats_total', 'Heartbeats published, by result.', ['result'], (c) => {

@@ -4,9 +4,16 @@
  * requests are retried with exponential backoff, and when the buffer is full new batches are dropped
  * whole and counted instead of growing memory. In `block` mode (file replay at full speed) the caller
  * waits for room instead.
+ *
+ * A failed request is retried with exactly the same batches, never regrouped with batches queued
+ * since: the broker may have written it before the failure (a broker stopping or a lost response), and
+ * an idempotent producer's resend is recognised as a duplicate only if it carries the same sequence
+ * numbers and record counts per partition. Regrouped, the resend starts at the same sequence with more
+ * records, and the broker refuses it, and every resend after it, as out of order.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AgentStats, BatchDropReason } from './stats.js';
+import { producerStateLost } from '@rstwatch/kafka';
+import type { AgentStats, BatchDropReason, ProducerReplaceReason } from './stats.js';
 
 /** One Kafka record as the producer takes it. */
 export interface OutMessage {
@@ -37,12 +44,17 @@ export interface SenderOptions {
   /** Most bytes per produce request (several batches are grouped up to this). */
   maxRequestBytes?: number;
   /**
-   * A request that neither succeeds nor fails within this time is abandoned as stuck (default 0 = never):
-   * `onStuck` may return a fresh producer, and the same batches are sent again (at least once: the
-   * processor can drop a duplicate by its (sensor id, batchSeq)).
+   * A request that neither succeeds nor fails within this time is abandoned as stuck (default 0 = never).
    */
   sendTimeoutMs?: number;
-  onStuck?: () => Promise<ProducerPort | undefined>;
+  /**
+   * Called when the producer cannot go on: a request was stuck, or the broker refused the producer's
+   * idempotence state (out-of-order sequence, unknown producer id, fenced epoch; the kafkajs producer
+   * never recovers from those). May return a fresh producer (a new producer id); the same batches are
+   * then sent again on it (at least once: the processor drops a duplicate by its (sensor id, batchSeq)).
+   * Without a fresh producer the batches are retried on the old one.
+   */
+  replaceProducer?: (reason: ProducerReplaceReason) => Promise<ProducerPort | undefined>;
   /** Retry backoff after a failed request. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
@@ -54,13 +66,15 @@ export interface SenderOptions {
 }
 
 export class BufferedSender {
-  private readonly opts: Required<Omit<SenderOptions, 'onError' | 'onRecovered' | 'onStuck'>> &
-    Pick<SenderOptions, 'onError' | 'onRecovered' | 'onStuck'>;
+  private readonly opts: Required<Omit<SenderOptions, 'onError' | 'onRecovered' | 'replaceProducer'>> &
+    Pick<SenderOptions, 'onError' | 'onRecovered' | 'replaceProducer'>;
   private producer: ProducerPort;
   /** Requests abandoned as stuck. */
   stuck = 0;
   private readonly queue: PendingBatch[] = [];
   private head = 0;
+  /** End (exclusive) of the request that failed and must be resent as is; -1 when none. */
+  private retryEnd = -1;
   private bytes = 0;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -161,12 +175,21 @@ export class BufferedSender {
     for (let i = this.head; i < this.queue.length; i++) this.drop(this.queue[i]!, 'shutdown');
     this.queue.length = 0;
     this.head = 0;
+    this.retryEnd = -1;
     this.bytes = 0;
     this.syncStats();
     this.notifySpace();
     // The loop may be stuck in a produce request to a dead broker; do not wait for it past the deadline.
     if (this.loop !== undefined) await Promise.race([this.loop, sleep(100, undefined, { ref: false })]);
     return left === 0;
+  }
+
+  /** Swap in a fresh producer from `replaceProducer` (counted by reason); keeps the old one if none. */
+  private async replace(reason: ProducerReplaceReason): Promise<void> {
+    const fresh = await this.opts.replaceProducer?.(reason).catch(() => undefined);
+    if (fresh === undefined) return;
+    this.producer = fresh;
+    this.opts.stats.producerReplacements[reason]++;
   }
 
   private syncStats(): void {
@@ -198,14 +221,17 @@ export class BufferedSender {
         this.wake = undefined;
         continue;
       }
-      // Group consecutive batches into one request, up to maxRequestBytes.
-      let end = this.head;
-      let reqBytes = 0;
-      while (end < this.queue.length) {
-        const n = this.queue[end]!.value.length;
-        if (end > this.head && reqBytes + n > this.opts.maxRequestBytes) break;
-        reqBytes += n;
-        end++;
+      // Group consecutive batches into one request, up to maxRequestBytes; a failed request is resent as is.
+      let end = this.retryEnd;
+      if (end < 0) {
+        end = this.head;
+        let reqBytes = 0;
+        while (end < this.queue.length) {
+          const n = this.queue[end]!.value.length;
+          if (end > this.head && reqBytes + n > this.opts.maxRequestBytes) break;
+          reqBytes += n;
+          end++;
+        }
       }
       const group = this.queue.slice(this.head, end);
       try {
@@ -223,8 +249,7 @@ export class BufferedSender {
           const r = await Promise.race([sent, stuck]).finally(() => clearTimeout(timer));
           if (r === 'stuck') {
             this.stuck++;
-            const fresh = await this.opts.onStuck?.().catch(() => undefined);
-            if (fresh !== undefined) this.producer = fresh;
+            await this.replace('stuck');
             throw new Error(
               `produce request to ${this.opts.topic} unanswered after ${limit} ms; sending again`,
             );
@@ -232,6 +257,8 @@ export class BufferedSender {
         } else await sent;
       } catch (err) {
         if (!this.running) return;
+        this.retryEnd = end;
+        if (producerStateLost(err)) await this.replace('producer_state');
         stats.sendFailures++;
         this.failedAttempts++;
         this.opts.onError?.(err, this.failedAttempts);
@@ -247,6 +274,7 @@ export class BufferedSender {
         continue;
       }
       if (!this.running && this.queue.length === 0) return; // drained and dropped meanwhile
+      this.retryEnd = -1;
       if (this.failedAttempts > 0) {
         this.opts.onRecovered?.(this.failedAttempts);
         this.failedAttempts = 0;

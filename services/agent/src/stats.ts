@@ -16,6 +16,15 @@ export const BATCH_DROP_REASONS = [
 ] as const;
 export type BatchDropReason = (typeof BATCH_DROP_REASONS)[number];
 
+/** Why the agent replaced its Kafka producer. */
+export const PRODUCER_REPLACE_REASONS = [
+  /** A produce request stayed unanswered for `agent.sendTimeoutMs`. */
+  'stuck',
+  /** The broker refused the idempotent producer's state (out-of-order sequence, unknown producer id). */
+  'producer_state',
+] as const;
+export type ProducerReplaceReason = (typeof PRODUCER_REPLACE_REASONS)[number];
+
 export interface AgentStats {
   /** Packets the capture source read (live: delivered by the kernel; file: records). */
   packets: number;
@@ -47,6 +56,8 @@ export interface AgentStats {
   /** Heartbeats published and failed. */
   heartbeatsSent: number;
   heartbeatFailures: number;
+  /** Kafka producers replaced by a fresh one, by reason. */
+  producerReplacements: Record<ProducerReplaceReason, number>;
 }
 
 function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -76,6 +87,7 @@ export function createAgentStats(): AgentStats {
     lastAckedSeq: -1n,
     heartbeatsSent: 0,
     heartbeatFailures: 0,
+    producerReplacements: zeros(PRODUCER_REPLACE_REASONS),
   };
 }
 

@@ -1,0 +1,177 @@
+// A produce request the broker wrote but never answered in time: kafkajs gives up on it and rolls its
+// idempotent sequence back, the broker then writes it anyway. The agent's sender must resend exactly
+// that request (the broker recognises the duplicate) and not regroup it with batches queued since (the
+// broker would refuse the regrouped request as out of order, and every resend after it, forever: seen
+// in CI as an agent that never resumed after a broker restart).
+import { rm } from 'node:fs/promises';
+import {
+  type AgentStats,
+  BufferedSender,
+  createAgentStats,
+  type ProducerPort,
+  type ProducerReplaceReason,
+} from '@rstwatch/agent';
+import { createKafka, type Kafka, type Producer } from '@rstwatch/kafka';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTopic, type LocalBroker, localBroker, uniqueTopic } from '../support/kafka.js';
+import { readTopic } from './support.js';
+
+let broker: LocalBroker | undefined;
+const producers: Producer[] = [];
+afterAll(async () => {
+  await broker?.resume().catch(() => {});
+  await Promise.allSettled(producers.map((p) => p.disconnect()));
+  await broker?.stop().catch(() => {});
+  if (broker) await rm(broker.dir, { recursive: true, force: true });
+});
+
+const batch = (seq: number) => {
+  const value = Buffer.alloc(64);
+  value.writeUInt32BE(seq);
+  return { partition: seq % 2, key: Buffer.from(`k${seq}`), value, headers: 1, seq: BigInt(seq) };
+};
+
+async function setup(prefix: string) {
+  broker ??= await localBroker();
+  const brokers = broker.brokers;
+  const topic = uniqueTopic(prefix);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopic(brokers, topic, 2);
+      break;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  const retry = { retries: 1, initialRetryTime: 100, maxRetryTime: 1000 }; // idempotent needs retries > 0
+  const kafka = createKafka({ brokers, clientId: 'lost-response', requestTimeoutMs: 2000, retry });
+  const newProducer = async () => {
+    const p = kafka.producer({ idempotent: true, acks: -1, retry });
+    producers.push(p);
+    await p.connect();
+    return p;
+  };
+  return { brokers, topic, kafka, newProducer };
+}
+
+/** Records in `topic` (high - low summed over partitions): a duplicate counts. */
+async function recordCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+}
+
+/**
+ * Sends batches 0, 1; freezes the broker; sends 2, 3 (kafkajs times the request out); queues 4..7 at
+ * that failure; resumes the broker, which then writes 2, 3; drains.
+ */
+async function lostResponse(sender: BufferedSender, stats: AgentStats, hooks: { failed: Promise<void> }) {
+  sender.start();
+  sender.offer(batch(0));
+  sender.offer(batch(1));
+  await expect.poll(() => stats.batchesSent, { timeout: 30_000 }).toBe(2);
+  await broker!.pause();
+  sender.offer(batch(2));
+  sender.offer(batch(3));
+  await hooks.failed; // kafkajs gave up on [2, 3] after two 2 s request timeouts
+  await broker!.resume(); // the broker now reads and writes [2, 3]; the resend follows after the backoff
+  return sender.drain(60_000);
+}
+
+describe('agent sender: a request written by the broker but unanswered', () => {
+  it('is resent as is: every batch in Kafka exactly once, no out-of-order refusal', async () => {
+    const { brokers, topic, kafka, newProducer } = await setup('lost-response');
+    const stats = createAgentStats();
+    const errors: string[] = [];
+    const replaced: ProducerReplaceReason[] = [];
+    let failed!: () => void;
+    const hooks = { failed: new Promise<void>((r) => (failed = r)) };
+    const sender = new BufferedSender({
+      topic,
+      producer: await newProducer(),
+      stats,
+      bufferMaxBytes: 1 << 20,
+      backoffInitialMs: 1500,
+      backoffMaxMs: 1500,
+      onError: (err) => {
+        // Queued while the failed request [2, 3] waits to be resent.
+        if (errors.length === 0) for (let s = 4; s < 8; s++) sender.offer(batch(s));
+        errors.push((err as Error).message);
+        failed();
+      },
+      replaceProducer: async (reason) => {
+        replaced.push(reason);
+        return newProducer();
+      },
+    });
+    expect(await lostResponse(sender, stats, hooks)).toBe(true);
+
+    expect(errors.filter((e) => /out of order/i.test(e))).toEqual([]);
+    expect(replaced).toEqual([]);
+    expect(stats.batchesSent).toBe(8);
+    expect(await recordCount(kafka, topic)).toBe(8); // a duplicate would be a ninth
+    const got = await readTopic(
+      brokers,
+      topic,
+      (_p, _o, _k, v) => v.readUInt32BE(0),
+      (g) => g.length >= 8,
+      20_000,
+    );
+    expect(got.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('refused as out of order anyway: the producer is replaced and sending resumes', async () => {
+    // The resend carries one extra record (as a regrouping sender would), so the real broker refuses it
+    // with the real kafkajs error; the sender must recognise it, take a fresh producer, and go on.
+    const { brokers, topic, kafka, newProducer } = await setup('lost-response-oos');
+    const stats = createAgentStats();
+    const errors: string[] = [];
+    const replaced: ProducerReplaceReason[] = [];
+    let failed!: () => void;
+    const hooks = { failed: new Promise<void>((r) => (failed = r)) };
+    const first = await newProducer();
+    let calls = 0;
+    const regrouping: ProducerPort = {
+      send: (t, msgs) => {
+        calls++;
+        // Call 1: [0, 1]; call 2: [2, 3], timed out; call 3: the resend, with an extra record.
+        return first.send(t, calls === 3 ? [...msgs, { ...batch(98), partition: 0 }] : msgs);
+      },
+    };
+    const sender = new BufferedSender({
+      topic,
+      producer: regrouping,
+      stats,
+      bufferMaxBytes: 1 << 20,
+      backoffInitialMs: 1500,
+      backoffMaxMs: 1500,
+      onError: (err) => {
+        if (errors.length === 0) for (let s = 4; s < 8; s++) sender.offer(batch(s));
+        errors.push((err as Error).message);
+        failed();
+      },
+      replaceProducer: async (reason) => {
+        replaced.push(reason);
+        return newProducer();
+      },
+    });
+    expect(await lostResponse(sender, stats, hooks)).toBe(true);
+
+    expect(errors.some((e) => /out of order sequence/i.test(e))).toBe(true);
+    expect(replaced).toEqual(['producer_state']);
+    expect(stats.producerReplacements).toEqual({ stuck: 0, producer_state: 1 });
+    expect(stats.batchesSent).toBe(8);
+    // At least once: 2 and 3 are in Kafka from the frozen request and again from the fresh producer.
+    const n = await recordCount(kafka, topic);
+    expect(n).toBe(10);
+    const got = await readTopic(
+      brokers,
+      topic,
+      (_p, _o, _k, v) => v.readUInt32BE(0),
+      (g) => g.length >= n,
+      20_000,
+    );
+    expect(got.sort((a, b) => a - b)).toEqual([0, 1, 2, 2, 3, 3, 4, 5, 6, 7]);
+  });
+});
