@@ -1,5 +1,5 @@
 /** dumpConfig: the effective configuration as YAML, secrets redacted (for `--dump`). */
-import { stringify } from 'yaml';
+import { yaml } from './internal/yaml.js';
 import type { Config } from './schema.js';
 
 const SECRET = /^(password|secret|token)$|(Password|Secret|Token)$/;
@@ -19,5 +19,5 @@ function redact(v: unknown): unknown {
 /** YAML text of `cfg`; with `redact` (the default) passwords and other secrets read `<redacted>`. */
 export function dumpConfig(cfg: Config, opts: { redact?: boolean } = {}): string {
   const data = opts.redact === false ? JSON.parse(JSON.stringify(cfg)) : redact(cfg);
-  return stringify(data, { lineWidth: 0 });
+  return yaml().stringify(data, { lineWidth: 0 });
 }

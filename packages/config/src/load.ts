@@ -4,11 +4,11 @@
  * ConfigError naming the key, where the value came from and what is allowed.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { envOverrides } from './internal/env.js';
 import { child, describeType, keysOf } from './internal/types.js';
+import { yaml } from './internal/yaml.js';
 import { type Config, configSchema, type DeepPartial } from './schema.js';
 
 export interface LoadOptions {
@@ -67,6 +67,7 @@ function readYaml(file: string): YamlFile {
       cause: err,
     });
   }
+  const { LineCounter, parseDocument } = yaml();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
   const err = doc.errors[0];
@@ -102,10 +103,10 @@ function readYaml(file: string): YamlFile {
 export function loadConfig(opts: LoadOptions = {}): Config {
   const env = opts.env ?? process.env;
   const file = opts.file ?? (env.RSTWATCH_CONFIG || undefined);
-  const yaml = file === undefined ? undefined : readYaml(file);
+  const fromFile = file === undefined ? undefined : readYaml(file);
   const fromEnv = envOverrides(configSchema, env);
   const overridden = leafPaths(opts.overrides, [], new Set());
-  const merged = merge(merge(yaml?.values ?? {}, fromEnv.values), opts.overrides);
+  const merged = merge(merge(fromFile?.values ?? {}, fromEnv.values), opts.overrides);
 
   const source = (path: readonly (string | number)[]): string | undefined => {
     for (let n = path.length; n > 0; n--) {
@@ -114,7 +115,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
       const e = fromEnv.origins.get(p);
       if (e !== undefined) return `env ${e}`;
     }
-    return yaml?.locate(path);
+    return fromFile?.locate(path);
   };
   const issue = (path: readonly (string | number)[], message: string): ConfigIssue => {
     const src = source(path);

@@ -21,7 +21,9 @@ import {
   str,
 } from './internal/types.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+import { LOG_LEVELS } from './levels.js';
+
+export { LOG_LEVELS };
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export const SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;
 

@@ -5,7 +5,7 @@
  */
 import { access } from 'node:fs/promises';
 import { AGENT_VERSION } from '@rstwatch/agent/version';
-import { LOG_LEVELS } from '@rstwatch/config';
+import { LOG_LEVELS } from '@rstwatch/config/levels';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT_CODES_HELP, EXIT_FAILURE, EXIT_INPUT, EXIT_OK, EXIT_USAGE } from './exit.js';
 import { list, type Overrides, overridesFrom } from './overrides.js';

@@ -1,7 +1,8 @@
 /**
  * Duplicate HeaderBatch detection by `(sensorId, batchSeq)`, per partition.
  *
- * The agent's send watchdog may send a batch again after the original, into the same partition. Each
+ * The agent may send a batch again after the original, into the same partition: when its send watchdog
+ * abandons a request, or when it replaces a producer whose idempotent sequence the broker refused. Each
  * partition keeps, per sensor, the highest `batchSeq` seen and the identity of its recent batches; a batch
  * whose seq is not above the highest and whose identity matches the batch seen with that seq is a duplicate.
  * `batchSeq` restarts at 0 when the agent restarts: a seq that is not above the highest but does not match
