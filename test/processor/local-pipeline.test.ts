@@ -7,6 +7,7 @@ import { DEFAULT_ENGINE_CONFIG, Engine } from '@rstwatch/classify';
 import type { HeaderColumns, RstEvent } from '@rstwatch/core';
 import { parseCaptureFile } from '@rstwatch/packet';
 import { compareEvents, EnginePool, LocalPipeline } from '@rstwatch/processor';
+import { startWorkerThreads, type WorkerThreads } from '@rstwatch/processor/threads';
 import { generateTrace } from '@rstwatch/tracegen';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -35,11 +36,12 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function runPipeline(shards: number, flowRecords: boolean) {
+async function runPipeline(shards: number, flowRecords: boolean, threads?: WorkerThreads) {
   const events: RstEvent[] = [];
   let flows = 0;
   const pipeline = new LocalPipeline({
     workers: shards,
+    ...(threads ? { threads } : {}),
     engine: DEFAULT_ENGINE_CONFIG,
     sensor: 'test',
     batchSize: 1024,
@@ -87,6 +89,20 @@ describe('LocalPipeline', () => {
     expect(r.flows).toBe(flowsReference);
     expect(r.flowsEnded).toBe(flowsReference);
   }, 60_000);
+
+  it('on worker threads started before it (as analyze does): the same events', async () => {
+    const threads = startWorkerThreads(1);
+    const r = await runPipeline(1, true, threads);
+    expect(r.events).toEqual(reference);
+    expect(r.flowsEnded).toBe(flowsReference);
+    await threads.close(); // already closed with the pipeline: closing again is harmless
+    const more = startWorkerThreads(1);
+    const pool = new EnginePool({ workers: 3, engine: {}, threads: more });
+    expect(pool.workers).toBe(1); // the started threads' count wins
+    expect(pool.sequential).toBe(true);
+    expect((await pool.finish(pool.createEngine())).events).toEqual([]);
+    await pool.close();
+  });
 
   it('without flow records: the same events and flow count', async () => {
     const r = await runPipeline(1, false);

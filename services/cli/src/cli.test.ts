@@ -134,6 +134,23 @@ describe('rstwatch CLI', () => {
     expect(r.err).toMatch(/missing\.pcap/);
   });
 
+  it('analyze with a broken config or a missing file: the right exit code, at once', () => {
+    // analyze starts its worker thread before it reads the configuration: these errors come while the
+    // thread boots, and must still give their own exit code and message, without waiting on the thread.
+    const sample = fileURLToPath(new URL('../../../test/fixtures/sample.pcap', import.meta.url));
+    const broken = yaml('broken-analyze.yaml', 'classifier:\n  idleTimeoutS: soon\n');
+    for (const [args, code, msg] of [
+      [['analyze', sample, '--config', broken], 2, /classifier\.idleTimeoutS/],
+      [['analyze', join(tmp, 'missing.pcap'), '--shards', '2'], 3, /missing\.pcap/],
+    ] as const) {
+      const t0 = Date.now();
+      const r = cli([...args]);
+      expect(r.code, r.err).toBe(code);
+      expect(r.err).toMatch(msg);
+      expect(Date.now() - t0).toBeLessThan(20_000);
+    }
+  });
+
   it('analyze: ndjson events carry --sensor-id; --shards must be >= 1', () => {
     const sample = fileURLToPath(new URL('../../../test/fixtures/sample.pcap', import.meta.url));
     const r = cli(['analyze', sample, '--format', 'ndjson', '--sensor-id', 'tap-42', '--shards', '2']);

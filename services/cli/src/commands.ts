@@ -133,34 +133,43 @@ export async function agentCommand(cmd: Command, io: CliIo): Promise<number> {
 export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
   const file = cmd.args[0]!;
-  const config = await configFor(
-    cmd,
-    io,
-    overridesFrom([
-      ['classifier.idleTimeoutS', o.idleTimeout],
-      ['clickhouse.url', o.clickhouse],
-      ['sensor.id', o.sensorId],
-    ]),
-  );
-  if (file !== '-') await readable(file, 'capture file');
-  else if (process.stdin.isTTY)
-    throw new CliError(
-      'analyze -: standard input is a terminal; pipe a capture into it (tcpdump -w - ... | rstwatch analyze -)',
-      EXIT_USAGE,
+  const shards = (o.shards as number | undefined) ?? 1;
+  // The worker boots while the configuration and the analysis code load (closed on every way out).
+  const { startWorkerThreads } = await import('@rstwatch/processor/threads');
+  const threads = startWorkerThreads(Math.max(1, Math.min(shards, 64)));
+  try {
+    const config = await configFor(
+      cmd,
+      io,
+      overridesFrom([
+        ['classifier.idleTimeoutS', o.idleTimeout],
+        ['clickhouse.url', o.clickhouse],
+        ['sensor.id', o.sensorId],
+      ]),
     );
-  const { analyze } = await import('@rstwatch/processor/analyze');
-  return analyze({
-    file,
-    format: o.format as 'table' | 'ndjson',
-    ...(o.flows !== undefined ? { flowsOut: o.flows as string } : {}),
-    store: o.store === true || o.storeAgain === true,
-    storeAgain: o.storeAgain === true,
-    config,
-    stdout: io.stdout,
-    stderr: io.stderr,
-    ...(o.progress === false ? { progress: false } : {}),
-    ...(o.shards !== undefined ? { shards: o.shards as number } : {}),
-  });
+    if (file !== '-') await readable(file, 'capture file');
+    else if (process.stdin.isTTY)
+      throw new CliError(
+        'analyze -: standard input is a terminal; pipe a capture into it (tcpdump -w - ... | rstwatch analyze -)',
+        EXIT_USAGE,
+      );
+    const { analyze } = await import('@rstwatch/processor/analyze');
+    return await analyze({
+      file,
+      format: o.format as 'table' | 'ndjson',
+      ...(o.flows !== undefined ? { flowsOut: o.flows as string } : {}),
+      store: o.store === true || o.storeAgain === true,
+      storeAgain: o.storeAgain === true,
+      config,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      ...(o.progress === false ? { progress: false } : {}),
+      shards,
+      threads,
+    });
+  } finally {
+    await threads.close();
+  }
 }
 
 export async function runCommand(cmd: Command, io: CliIo): Promise<number> {

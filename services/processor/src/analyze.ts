@@ -14,6 +14,7 @@ import type { FlowRecord, HeaderColumns, RstEvent } from '@rstwatch/core';
 import { type ParseStats, parseCaptureFile, parseCaptureStream } from '@rstwatch/packet';
 import { LocalPipeline } from './local.js';
 import { Summary } from './summary.js';
+import type { WorkerThreads } from './threads.js';
 
 export interface AnalyzeOptions {
   /** Capture file path, or `-` for a capture streamed on `stdin` (e.g. `tcpdump -w -`). */
@@ -41,6 +42,11 @@ export interface AnalyzeOptions {
    * results can differ from a single engine's. Use more than 1 for speed on large captures.
    */
   shards?: number;
+  /**
+   * Worker threads the caller started early (`startWorkerThreads(shards)`, so they boot while the
+   * configuration loads). Closed when the analysis ends; the caller closes them if it never starts.
+   */
+  threads?: WorkerThreads;
 }
 
 /** Exit codes of the CLI. */
@@ -92,6 +98,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   let oldestTs = '';
   const pipeline = new LocalPipeline({
     workers: Math.max(1, Math.min(opts.shards ?? 1, 64)),
+    ...(opts.threads ? { threads: opts.threads } : {}),
     engine: config.classifier,
     sensor: config.sensor.id,
     // The summary only counts flows; records are built when they are written somewhere.

@@ -8,6 +8,7 @@ import type { EngineConfig } from '@rstwatch/classify';
 import { bucketOf, type FlowRecord, flowHash, HeaderColumns, type RstEvent } from '@rstwatch/core';
 import type { BatchResult } from './internal/tasks.js';
 import { type EngineHandle, EnginePool } from './pool.js';
+import type { WorkerThreads } from './threads.js';
 
 export interface LocalPipelineOptions {
   workers: number;
@@ -20,6 +21,8 @@ export interface LocalPipelineOptions {
   /** Build flow records for onFlows (default true); false when only `flowsEnded` is needed. */
   flowRecords?: boolean;
   batchSize?: number;
+  /** Worker threads started earlier (`startWorkerThreads(workers)`); closed with the pipeline. */
+  threads?: WorkerThreads;
 }
 
 /** Sorts events by capture time, then by a stable tuple so equal timestamps come out deterministically. */
@@ -73,6 +76,7 @@ export class LocalPipeline {
       workers: this.shards,
       engine: opts.engine,
       flowRecords: opts.flowRecords ?? true,
+      ...(opts.threads ? { threads: opts.threads } : {}),
     });
     this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
     this.open = Array.from({ length: this.shards }, () => this.newBatch());

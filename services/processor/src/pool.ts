@@ -10,8 +10,9 @@ import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Engine, type EngineConfig } from '@rstwatch/classify';
 import type { HeaderColumns } from '@rstwatch/core';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
+import { piscinaOf, startWorkerThreads, type WorkerThreads } from './threads.js';
 
 export interface EnginePoolOptions {
   /** Worker threads (default: one per core). */
@@ -19,6 +20,8 @@ export interface EnginePoolOptions {
   engine: Partial<EngineConfig>;
   /** Build flow records (default true); false for callers that only count flows. */
   flowRecords?: boolean;
+  /** Threads started earlier with `startWorkerThreads` (their count wins over `workers`); closed with the pool. */
+  threads?: WorkerThreads;
 }
 
 /** A handle on one engine's shared state. */
@@ -34,6 +37,7 @@ export class EnginePool {
    * queued at once. With more workers, keep one batch per engine in flight.
    */
   readonly sequential: boolean;
+  private readonly threads: WorkerThreads;
   private readonly piscina: Piscina;
   private readonly engineConfig: Partial<EngineConfig>;
   private readonly records: boolean;
@@ -43,22 +47,12 @@ export class EnginePool {
   private readonly seqs = new Map<number, number>();
 
   constructor(opts: EnginePoolOptions) {
-    this.workers = Math.max(1, opts.workers ?? availableParallelism());
+    this.threads = opts.threads ?? startWorkerThreads(opts.workers ?? availableParallelism());
+    this.workers = this.threads.workers;
     this.engineConfig = opts.engine;
     this.records = opts.flowRecords ?? true;
     this.sequential = this.workers === 1;
-    this.piscina = new Piscina({
-      filename: new URL('./worker.js', import.meta.url).href,
-      minThreads: this.workers,
-      maxThreads: this.workers,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // A sequential pool's worker holds the next task while it runs one, so it goes straight on to it
-      // instead of waiting for this thread to answer its result.
-      concurrentTasksPerWorker: this.sequential ? 2 : 1,
-      // Without it, a task Piscina takes from its queue while the worker is busy goes back to the tail,
-      // behind later ones. The worker checks the order of a sequential pool's tasks (`seq`).
-      stricterFIFO: true,
-    });
+    this.piscina = piscinaOf.get(this.threads)!;
   }
 
   /** Allocate a new engine's shared state (main thread); any worker can attach to it. */
@@ -119,7 +113,7 @@ export class EnginePool {
 
   async close(): Promise<void> {
     this.released.close();
-    await this.piscina.close();
+    await this.threads.close();
   }
 
   /** A task that carries no headers. */
