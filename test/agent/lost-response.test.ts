@@ -5,7 +5,6 @@
 // in CI as an agent that never resumed after a broker restart).
 import { rm } from 'node:fs/promises';
 import {
-  type AgentStats,
   BufferedSender,
   createAgentStats,
   type ProducerPort,
@@ -63,10 +62,35 @@ async function recordCount(kafka: Kafka, topic: string): Promise<number> {
 }
 
 /**
- * Sends batches 0, 1; freezes the broker; sends 2, 3 (kafkajs times the request out); queues 4..7 at
- * that failure; resumes the broker, which then writes 2, 3; drains.
+ * The scenario on a fresh topic: a sender (over `wrap(producer)`) sends batches 0, 1; the broker is
+ * frozen; it sends 2, 3 (kafkajs times the request out); 4..7 are queued at that failure; the broker
+ * resumes and writes 2, 3; the sender drains. Returns what happened and the batch numbers in the topic.
  */
-async function lostResponse(sender: BufferedSender, stats: AgentStats, hooks: { failed: Promise<void> }) {
+async function lostResponse(prefix: string, wrap: (p: Producer) => ProducerPort = (p) => p) {
+  const { brokers, topic, kafka, newProducer } = await setup(prefix);
+  const stats = createAgentStats();
+  const errors: string[] = [];
+  const replaced: ProducerReplaceReason[] = [];
+  let failed!: () => void;
+  const firstFailure = new Promise<void>((r) => (failed = r));
+  const sender: BufferedSender = new BufferedSender({
+    topic,
+    producer: wrap(await newProducer()),
+    stats,
+    bufferMaxBytes: 1 << 20,
+    backoffInitialMs: 1500,
+    backoffMaxMs: 1500,
+    onError: (err) => {
+      // Queued while the failed request [2, 3] waits to be resent.
+      if (errors.length === 0) for (let s = 4; s < 8; s++) sender.offer(batch(s));
+      errors.push((err as Error).message);
+      failed();
+    },
+    replaceProducer: async (reason) => {
+      replaced.push(reason);
+      return newProducer();
+    },
+  });
   sender.start();
   sender.offer(batch(0));
   sender.offer(batch(1));
@@ -74,104 +98,49 @@ async function lostResponse(sender: BufferedSender, stats: AgentStats, hooks: { 
   await broker!.pause();
   sender.offer(batch(2));
   sender.offer(batch(3));
-  await hooks.failed; // kafkajs gave up on [2, 3] after two 2 s request timeouts
+  await firstFailure; // kafkajs gave up on [2, 3] after two 2 s request timeouts
   await broker!.resume(); // the broker now reads and writes [2, 3]; the resend follows after the backoff
-  return sender.drain(60_000);
+  const drained = await sender.drain(60_000);
+  const records = await recordCount(kafka, topic); // a duplicate counts
+  const inTopic = await readTopic(
+    brokers,
+    topic,
+    (_p, _o, _k, v) => v.readUInt32BE(0),
+    (g) => g.length >= records,
+    20_000,
+  );
+  return { drained, stats, errors, replaced, records, inTopic: inTopic.sort((x, y) => x - y) };
 }
 
 describe('agent sender: a request written by the broker but unanswered', () => {
   it('is resent as is: every batch in Kafka exactly once, no out-of-order refusal', async () => {
-    const { brokers, topic, kafka, newProducer } = await setup('lost-response');
-    const stats = createAgentStats();
-    const errors: string[] = [];
-    const replaced: ProducerReplaceReason[] = [];
-    let failed!: () => void;
-    const hooks = { failed: new Promise<void>((r) => (failed = r)) };
-    const sender = new BufferedSender({
-      topic,
-      producer: await newProducer(),
-      stats,
-      bufferMaxBytes: 1 << 20,
-      backoffInitialMs: 1500,
-      backoffMaxMs: 1500,
-      onError: (err) => {
-        // Queued while the failed request [2, 3] waits to be resent.
-        if (errors.length === 0) for (let s = 4; s < 8; s++) sender.offer(batch(s));
-        errors.push((err as Error).message);
-        failed();
-      },
-      replaceProducer: async (reason) => {
-        replaced.push(reason);
-        return newProducer();
-      },
-    });
-    expect(await lostResponse(sender, stats, hooks)).toBe(true);
-
-    expect(errors.filter((e) => /out of order/i.test(e))).toEqual([]);
-    expect(replaced).toEqual([]);
-    expect(stats.batchesSent).toBe(8);
-    expect(await recordCount(kafka, topic)).toBe(8); // a duplicate would be a ninth
-    const got = await readTopic(
-      brokers,
-      topic,
-      (_p, _o, _k, v) => v.readUInt32BE(0),
-      (g) => g.length >= 8,
-      20_000,
-    );
-    expect(got.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const r = await lostResponse('lost-response');
+    expect(r.drained).toBe(true);
+    expect(r.errors.filter((e) => /out of order/i.test(e))).toEqual([]);
+    expect(r.replaced).toEqual([]);
+    expect(r.stats.batchesSent).toBe(8);
+    expect(r.records).toBe(8); // a duplicate would be a ninth
+    expect(r.inTopic).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('refused as out of order anyway: the producer is replaced and sending resumes', async () => {
     // The resend carries one extra record (as a regrouping sender would), so the real broker refuses it
     // with the real kafkajs error; the sender must recognise it, take a fresh producer, and go on.
-    const { brokers, topic, kafka, newProducer } = await setup('lost-response-oos');
-    const stats = createAgentStats();
-    const errors: string[] = [];
-    const replaced: ProducerReplaceReason[] = [];
-    let failed!: () => void;
-    const hooks = { failed: new Promise<void>((r) => (failed = r)) };
-    const first = await newProducer();
     let calls = 0;
-    const regrouping: ProducerPort = {
+    const r = await lostResponse('lost-response-oos', (first) => ({
       send: (t, msgs) => {
         calls++;
         // Call 1: [0, 1]; call 2: [2, 3], timed out; call 3: the resend, with an extra record.
         return first.send(t, calls === 3 ? [...msgs, { ...batch(98), partition: 0 }] : msgs);
       },
-    };
-    const sender = new BufferedSender({
-      topic,
-      producer: regrouping,
-      stats,
-      bufferMaxBytes: 1 << 20,
-      backoffInitialMs: 1500,
-      backoffMaxMs: 1500,
-      onError: (err) => {
-        if (errors.length === 0) for (let s = 4; s < 8; s++) sender.offer(batch(s));
-        errors.push((err as Error).message);
-        failed();
-      },
-      replaceProducer: async (reason) => {
-        replaced.push(reason);
-        return newProducer();
-      },
-    });
-    expect(await lostResponse(sender, stats, hooks)).toBe(true);
-
-    expect(errors.some((e) => /out of order sequence/i.test(e))).toBe(true);
-    expect(replaced).toEqual(['producer_state']);
-    expect(stats.producerReplacements).toEqual({ stuck: 0, producer_state: 1 });
-    expect(stats.batchesSent).toBe(8);
+    }));
+    expect(r.drained).toBe(true);
+    expect(r.errors.some((e) => /out of order sequence/i.test(e))).toBe(true);
+    expect(r.replaced).toEqual(['producer_state']);
+    expect(r.stats.producerReplacements).toEqual({ stuck: 0, producer_state: 1 });
+    expect(r.stats.batchesSent).toBe(8);
     // At least once: 2 and 3 are in Kafka from the frozen request and again from the fresh producer.
-    const n = await recordCount(kafka, topic);
-    expect(n).toBe(10);
-    const got = await readTopic(
-      brokers,
-      topic,
-      (_p, _o, _k, v) => v.readUInt32BE(0),
-      (g) => g.length >= n,
-      20_000,
-    );
-    expect(got.sort((a, b) => a - b)).toEqual([0, 1, 2, 2, 3, 3, 4, 5, 6, 7]);
+    expect(r.records).toBe(10);
+    expect(r.inTopic).toEqual([0, 1, 2, 2, 3, 3, 4, 5, 6, 7]);
   });
 });

@@ -263,26 +263,16 @@ describe('BufferedSender', () => {
     expect(stats.batchesSent).toBe(6);
   });
 
-  it('replaces the producer when the broker refuses its idempotent sequence, then resends', async () => {
+  /** One 3-header batch through a sender on `send`; `replaceProducer` hands out `fresh` (if any). */
+  async function oneBatch(send: () => Promise<void>, fresh?: FakeProducer) {
     const stats = createAgentStats();
-    const outOfOrder = new KafkaError('producer: sending 1 message(s) failed: out of order sequence number', {
-      kind: 'broker',
-      code: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
-    });
-    let oldSends = 0;
-    const fresh = new FakeProducer(1);
     const reasons: string[] = [];
     const sender = new BufferedSender({
       topic: 't',
       stats,
       bufferMaxBytes: 10_000,
       backoffInitialMs: 1,
-      producer: {
-        async send() {
-          oldSends++;
-          throw outOfOrder; // kafkajs keeps the producer id: it would fail like this forever
-        },
-      },
+      producer: { send },
       replaceProducer: async (reason) => {
         reasons.push(reason);
         return fresh;
@@ -290,39 +280,37 @@ describe('BufferedSender', () => {
     });
     sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 3, seq: 0n });
     sender.start();
-    expect(await sender.drain(2000)).toBe(true);
+    return { drained: await sender.drain(2000), stats, reasons };
+  }
+
+  it('replaces the producer when the broker refuses its idempotent sequence, then resends', async () => {
+    const outOfOrder = new KafkaError('producer: sending 1 message(s) failed: out of order sequence number', {
+      kind: 'broker',
+      code: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+    });
+    let oldSends = 0;
+    const fresh = new FakeProducer(1);
+    const r = await oneBatch(async () => {
+      oldSends++;
+      throw outOfOrder; // kafkajs keeps the producer id: it would fail like this forever
+    }, fresh);
+    expect(r.drained).toBe(true);
     expect(oldSends).toBe(1);
-    expect(reasons).toEqual(['producer_state']);
-    expect(stats.producerReplacements).toEqual({ stuck: 0, producer_state: 1 });
+    expect(r.reasons).toEqual(['producer_state']);
+    expect(r.stats.producerReplacements).toEqual({ stuck: 0, producer_state: 1 });
     expect(fresh.sent).toHaveLength(1);
-    expect(stats.headersSent).toBe(3);
+    expect(r.stats.headersSent).toBe(3);
   });
 
   it('keeps retrying on the same producer for other errors', async () => {
-    const stats = createAgentStats();
     let sends = 0;
-    let replaced = 0;
-    const sender = new BufferedSender({
-      topic: 't',
-      stats,
-      bufferMaxBytes: 10_000,
-      backoffInitialMs: 1,
-      producer: {
-        async send() {
-          if (sends++ < 3) throw new KafkaError('connect ECONNREFUSED', { kind: 'connection' });
-        },
-      },
-      replaceProducer: async () => {
-        replaced++;
-        return undefined;
-      },
+    const r = await oneBatch(async () => {
+      if (sends++ < 3) throw new KafkaError('connect ECONNREFUSED', { kind: 'connection' });
     });
-    sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 1, seq: 0n });
-    sender.start();
-    expect(await sender.drain(2000)).toBe(true);
+    expect(r.drained).toBe(true);
     expect(sends).toBe(4);
-    expect(replaced).toBe(0);
-    expect(stats.producerReplacements).toEqual({ stuck: 0, producer_state: 0 });
+    expect(r.reasons).toEqual([]);
+    expect(r.stats.producerReplacements).toEqual({ stuck: 0, producer_state: 0 });
   });
 
   it('drops a batch larger than the whole buffer as too_large', () => {
