@@ -93,4 +93,33 @@ describe(`kafkajs against the test broker (${inject('kafkaSource')})`, () => {
     expect(await producer.partitionsFor(topic)).toBe(4);
     await producer.disconnect();
   });
+
+  it('an idle connection arms no timers and raises no process warning (patches/kafkajs@2.2.4.patch)', async () => {
+    // Unpatched, kafkajs re-armed a 1 ms timer forever on every connection with nothing to send
+    // (~1,800 setTimeout calls/s, ~3% of a core per idle producer), with a negative delay that Node 23+
+    // reports as a TimeoutNegativeWarning on stderr, in the middle of the JSON log lines.
+    const topic = uniqueTopic('idle');
+    const producer = kafka.producer({ idempotent: true, acks: -1 });
+    await producer.connect();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    const realSetTimeout = globalThis.setTimeout;
+    let timers = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      timers++;
+      return realSetTimeout(...args);
+    }) as typeof setTimeout;
+    try {
+      await producer.send(topic, [{ value: Buffer.from('x') }]); // a request, answered: then idle
+      timers = 0;
+      await new Promise((r) => realSetTimeout(r, 2000));
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      process.off('warning', onWarning);
+      await producer.disconnect();
+    }
+    expect(timers).toBeLessThan(20);
+    expect(warnings.filter((w) => w.startsWith('TimeoutNegativeWarning'))).toEqual([]);
+  });
 });
