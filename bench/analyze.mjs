@@ -172,6 +172,8 @@ for (let r = 0; r < runs; r++) {
 
 const analyzeMs = median(t.analyze);
 console.log(`file=${file}`);
+// The Node that runs `analyze` (the first `node` on PATH): figures differ a lot between release lines.
+console.log(`node=${spawnSync('node', ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
 console.log(`packets=${Number.isFinite(headers) ? headers : values.packets}`);
 console.log('analyze_shards_default=1');
 console.log(`analyze_ms=${Math.round(analyzeMs)}`);

@@ -316,6 +316,7 @@ const traceMsgs = await encodeCapture(file);
 const trace = measure(traceMsgs);
 const refMed = median(Array.from({ length: RUNS }, () => referenceOnce(traceMsgs).hpcs));
 console.log(`file=${file}`);
+console.log(`node=${process.version}`);
 console.log(`packets=${trace.last.stats.headers}`);
 console.log(`runs=${RUNS}`);
 console.log(`headers_per_s=${Math.round(trace.hps)}`);
