@@ -133,10 +133,10 @@ export async function agentCommand(cmd: Command, io: CliIo): Promise<number> {
 export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
   const file = cmd.args[0]!;
-  const shards = (o.shards as number | undefined) ?? 1;
+  const shards = o.shards as number | undefined;
   // The worker boots while the configuration and the analysis code load (closed on every way out).
-  const { startWorkerThreads } = await import('@rstwatch/processor/threads');
-  const threads = startWorkerThreads(Math.max(1, Math.min(shards, 64)));
+  const { shardWorkers, startWorkerThreads } = await import('@rstwatch/processor/threads');
+  const threads = startWorkerThreads(shardWorkers(shards));
   try {
     const config = await configFor(
       cmd,
@@ -164,7 +164,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
       stdout: io.stdout,
       stderr: io.stderr,
       ...(o.progress === false ? { progress: false } : {}),
-      shards,
+      ...(shards !== undefined ? { shards } : {}),
       threads,
     });
   } finally {

@@ -14,7 +14,7 @@ import type { FlowRecord, HeaderColumns, RstEvent } from '@rstwatch/core';
 import { type ParseStats, parseCaptureFile, parseCaptureStream } from '@rstwatch/packet';
 import { LocalPipeline } from './local.js';
 import { Summary } from './summary.js';
-import type { WorkerThreads } from './threads.js';
+import { shardWorkers, type WorkerThreads } from './threads.js';
 
 export interface AnalyzeOptions {
   /** Capture file path, or `-` for a capture streamed on `stdin` (e.g. `tcpdump -w -`). */
@@ -97,7 +97,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   /** Oldest timestamp written with --store, to warn when retention drops the rows at once. */
   let oldestTs = '';
   const pipeline = new LocalPipeline({
-    workers: Math.max(1, Math.min(opts.shards ?? 1, 64)),
+    workers: shardWorkers(opts.shards),
     ...(opts.threads ? { threads: opts.threads } : {}),
     engine: config.classifier,
     sensor: config.sensor.id,

@@ -12,7 +12,7 @@ import { Engine, type EngineConfig } from '@rstwatch/classify';
 import type { HeaderColumns } from '@rstwatch/core';
 import type { Piscina } from 'piscina';
 import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
-import { piscinaOf, startWorkerThreads, type WorkerThreads } from './threads.js';
+import { WorkerThreads } from './threads.js';
 
 export interface EnginePoolOptions {
   /** Worker threads (default: one per core). */
@@ -47,12 +47,12 @@ export class EnginePool {
   private readonly seqs = new Map<number, number>();
 
   constructor(opts: EnginePoolOptions) {
-    this.threads = opts.threads ?? startWorkerThreads(opts.workers ?? availableParallelism());
+    this.threads = opts.threads ?? new WorkerThreads(opts.workers ?? availableParallelism());
     this.workers = this.threads.workers;
+    this.sequential = this.threads.sequential;
     this.engineConfig = opts.engine;
     this.records = opts.flowRecords ?? true;
-    this.sequential = this.workers === 1;
-    this.piscina = piscinaOf.get(this.threads)!;
+    this.piscina = this.threads.piscina;
   }
 
   /** Allocate a new engine's shared state (main thread); any worker can attach to it. */

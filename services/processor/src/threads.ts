@@ -5,41 +5,49 @@
  */
 import { Piscina } from 'piscina';
 
-export interface WorkerThreads {
-  readonly workers: number;
-  /** Stops the threads (idempotent). Threads handed to an EnginePool are closed with it. */
-  close(): Promise<void>;
+/** Most engines `analyze --shards` runs in parallel. */
+export const MAX_SHARDS = 64;
+
+/** The worker count for `--shards N` (default 1), within 1..MAX_SHARDS. */
+export function shardWorkers(shards: number | undefined): number {
+  return Math.max(1, Math.min(shards ?? 1, MAX_SHARDS));
 }
 
-/** The Piscina behind a WorkerThreads (for EnginePool only). */
-export const piscinaOf = new WeakMap<WorkerThreads, Piscina>();
-
 /**
- * Start `workers` pinned threads running the engine worker. With one thread the pool is sequential: the
- * thread holds the next task while it runs one (`concurrentTasksPerWorker: 2`), so a caller may queue
- * an engine's next batches and the worker goes straight from one to the next.
+ * Pinned threads running the engine worker. With one thread the pool is `sequential`: the thread holds
+ * the next task while it runs one (`concurrentTasksPerWorker: 2`), so a caller may queue an engine's
+ * next batches and the worker goes straight from one to the next.
  */
+export class WorkerThreads {
+  readonly workers: number;
+  readonly sequential: boolean;
+  /** For EnginePool only. */
+  readonly piscina: Piscina;
+  private closing: Promise<void> | undefined;
+
+  constructor(workers: number) {
+    this.workers = Math.max(1, Math.floor(workers));
+    this.sequential = this.workers === 1;
+    this.piscina = new Piscina({
+      filename: new URL('./worker.js', import.meta.url).href,
+      minThreads: this.workers,
+      maxThreads: this.workers,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: this.sequential ? 2 : 1,
+      // Without it, a task Piscina takes from its queue while the worker is busy goes back to the tail,
+      // behind later ones. The worker checks the order of a sequential pool's tasks (`seq`).
+      stricterFIFO: true,
+    });
+  }
+
+  /** Stops the threads (idempotent). Threads handed to an EnginePool are closed with it. */
+  close(): Promise<void> {
+    this.closing ??= this.piscina.close();
+    return this.closing;
+  }
+}
+
+/** Start `workers` threads now (see WorkerThreads). */
 export function startWorkerThreads(workers: number): WorkerThreads {
-  const n = Math.max(1, Math.floor(workers));
-  const sequential = n === 1;
-  const piscina = new Piscina({
-    filename: new URL('./worker.js', import.meta.url).href,
-    minThreads: n,
-    maxThreads: n,
-    idleTimeout: Number.POSITIVE_INFINITY,
-    concurrentTasksPerWorker: sequential ? 2 : 1,
-    // Without it, a task Piscina takes from its queue while the worker is busy goes back to the tail,
-    // behind later ones. The worker checks the order of a sequential pool's tasks (`seq`).
-    stricterFIFO: true,
-  });
-  let closing: Promise<void> | undefined;
-  const threads: WorkerThreads = {
-    workers: n,
-    close: () => {
-      closing ??= piscina.close();
-      return closing;
-    },
-  };
-  piscinaOf.set(threads, piscina);
-  return threads;
+  return new WorkerThreads(workers);
 }
