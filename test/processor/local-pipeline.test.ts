@@ -7,7 +7,12 @@ import { DEFAULT_ENGINE_CONFIG, Engine } from '@rstwatch/classify';
 import type { HeaderColumns, RstEvent } from '@rstwatch/core';
 import { parseCaptureFile } from '@rstwatch/packet';
 import { compareEvents, EnginePool, LocalPipeline } from '@rstwatch/processor';
-import { startWorkerThreads, type WorkerThreads } from '@rstwatch/processor/threads';
+import {
+  closePrestartedThreads,
+  prestartWorkerThreads,
+  startWorkerThreads,
+  type WorkerThreads,
+} from '@rstwatch/processor/threads';
 import { generateTrace } from '@rstwatch/tracegen';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -103,6 +108,35 @@ describe('LocalPipeline', () => {
     expect((await pool.finish(pool.createEngine())).events).toEqual([]);
     await pool.close();
   });
+
+  it('prestarted threads (the CLI starts them first thing for analyze): taken once, or closed', async () => {
+    const early = prestartWorkerThreads(1);
+    expect(prestartWorkerThreads(1)).toBe(early); // one set at a time
+    const taken = startWorkerThreads(1);
+    expect(taken).toBe(early);
+    const fresh = startWorkerThreads(1);
+    expect(fresh).not.toBe(early); // taken once: the next start makes new threads
+    await fresh.close();
+    const r = await runPipeline(1, true, taken);
+    expect(r.events).toEqual(reference);
+
+    // Another count: the prestarted threads are closed, new ones started.
+    const wrong = prestartWorkerThreads(1);
+    const two = startWorkerThreads(2);
+    expect(two).not.toBe(wrong);
+    expect(two.workers).toBe(2);
+    await expect(wrong.piscina.run({})).rejects.toThrow();
+    await two.close();
+
+    // Nobody takes them: closePrestartedThreads closes them (the CLI calls it on its way out).
+    const unused = prestartWorkerThreads(1);
+    await closePrestartedThreads();
+    await expect(unused.piscina.run({})).rejects.toThrow();
+    await closePrestartedThreads(); // nothing left: harmless
+    const after = startWorkerThreads(1);
+    expect(after).not.toBe(unused);
+    await after.close();
+  }, 60_000);
 
   it('without flow records: the same events and flow count', async () => {
     const r = await runPipeline(1, false);

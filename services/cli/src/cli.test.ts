@@ -135,13 +135,17 @@ describe('rstwatch CLI', () => {
   });
 
   it('analyze with a broken config or a missing file: the right exit code, at once', () => {
-    // analyze starts its worker thread before it reads the configuration: these errors come while the
-    // thread boots, and must still give their own exit code and message, without waiting on the thread.
+    // analyze starts its worker thread before it reads the configuration (the CLI even before it parses
+    // the command line): these errors come while the thread boots, and must still give their own exit
+    // code and message, without waiting on the thread.
     const sample = fileURLToPath(new URL('../../../test/fixtures/sample.pcap', import.meta.url));
     const broken = yaml('broken-analyze.yaml', 'classifier:\n  idleTimeoutS: soon\n');
     for (const [args, code, msg] of [
       [['analyze', sample, '--config', broken], 2, /classifier\.idleTimeoutS/],
       [['analyze', join(tmp, 'missing.pcap'), '--shards', '2'], 3, /missing\.pcap/],
+      // Usage errors, found before the analyze command runs, while the thread the CLI prestarted boots.
+      [['analyze', sample, '--format', 'bogus'], 2, /--format/],
+      [['analyze'], 2, /missing required argument 'file'/],
     ] as const) {
       const t0 = Date.now();
       const r = cli([...args]);

@@ -8,7 +8,7 @@ import type { EngineConfig } from '@rstwatch/classify';
 import { bucketOf, type FlowRecord, flowHash, HeaderColumns, type RstEvent } from '@rstwatch/core';
 import type { BatchResult } from './internal/tasks.js';
 import { type EngineHandle, EnginePool } from './pool.js';
-import type { WorkerThreads } from './threads.js';
+import { SEQUENTIAL_DEPTH, type WorkerThreads } from './threads.js';
 
 export interface LocalPipelineOptions {
   workers: number;
@@ -105,8 +105,9 @@ export class LocalPipeline {
         this.free.push(b);
       }
     }
-    // Wait for the oldest batch of a full shard only, so the worker always has the next one queued.
-    for (const q of this.inFlight) while (q.length > 2) await q[0];
+    // Wait for the oldest batch of a full shard only, so the worker always has the next ones queued.
+    const depth = this.pool.sequential ? SEQUENTIAL_DEPTH : 2;
+    for (const q of this.inFlight) while (q.length > depth) await q[0];
     if (this.failure !== null) throw this.failure;
   }
 

@@ -14,9 +14,18 @@ export function shardWorkers(shards: number | undefined): number {
 }
 
 /**
+ * Tasks the thread of a sequential pool holds at once: the one it runs and the next ones, queued in its
+ * message port. The caller's thread may be busy for a while without yielding (the capture parser reads
+ * 4 MiB, about four batches, at a time), and Piscina only hands a task over when its result comes back
+ * through that thread's event loop; with two, the worker ran dry during each such stretch (~140 ms of
+ * idle on a 2M-header capture, against ~40 ms with eight).
+ */
+export const SEQUENTIAL_DEPTH = 8;
+
+/**
  * Pinned threads running the engine worker. With one thread the pool is `sequential`: the thread holds
- * the next task while it runs one (`concurrentTasksPerWorker: 2`), so a caller may queue an engine's
- * next batches and the worker goes straight from one to the next.
+ * the next tasks while it runs one (`SEQUENTIAL_DEPTH`), so a caller may queue an engine's next batches
+ * and the worker goes straight from one to the next.
  */
 export class WorkerThreads {
   readonly workers: number;
@@ -33,7 +42,7 @@ export class WorkerThreads {
       minThreads: this.workers,
       maxThreads: this.workers,
       idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: this.sequential ? 2 : 1,
+      concurrentTasksPerWorker: this.sequential ? SEQUENTIAL_DEPTH : 1,
       // Without it, a task Piscina takes from its queue while the worker is busy goes back to the tail,
       // behind later ones. The worker checks the order of a sequential pool's tasks (`seq`).
       stricterFIFO: true,
@@ -47,7 +56,33 @@ export class WorkerThreads {
   }
 }
 
-/** Start `workers` threads now (see WorkerThreads). */
+let early: WorkerThreads | undefined;
+
+/**
+ * Start `workers` threads before the rest of the program has loaded (the CLI does it for `analyze` first
+ * thing, so the worker boots while the command line, configuration and analysis code load); the next
+ * `startWorkerThreads` with the same count takes them. Threads nobody took are closed by
+ * `closePrestartedThreads` (call it on the way out, or the pinned threads keep the process alive).
+ */
+export function prestartWorkerThreads(workers: number): WorkerThreads {
+  early ??= new WorkerThreads(workers);
+  return early;
+}
+
+/** Close prestarted threads that no `startWorkerThreads` took (idempotent). */
+export function closePrestartedThreads(): Promise<void> {
+  const e = early;
+  early = undefined;
+  return e?.close() ?? Promise.resolve();
+}
+
+/** `workers` threads: the prestarted ones when their count matches, else new ones (see WorkerThreads). */
 export function startWorkerThreads(workers: number): WorkerThreads {
+  const e = early;
+  early = undefined;
+  if (e !== undefined) {
+    if (e.workers === Math.max(1, Math.floor(workers))) return e;
+    void e.close();
+  }
   return new WorkerThreads(workers);
 }

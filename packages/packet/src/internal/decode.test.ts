@@ -449,3 +449,33 @@ describe('decodePacket: IPv4 and IPv6 details', () => {
 function v6Chain(chain: Uint8Array, next: number): Uint8Array {
   return ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next }, chain);
 }
+
+describe('decodePacket: addresses in a batch', () => {
+  it('writes the addresses of each header to its own slot, in network byte order (IPv4 as ::ffff:a.b.c.d)', () => {
+    const out = HeaderColumns.allocate(8);
+    const stats = createParseStats();
+    const want: [string, string][] = [];
+    for (let i = 0; i < 8; i++) {
+      const a = `198.18.${i}.${200 + i}`;
+      const b = `198.19.${255 - i}.${i + 1}`;
+      const c = `2001:db8:${i + 1}::${(0xa0 + i).toString(16)}`;
+      const d = `2001:db8:ffff:${i}:8000::1`;
+      const frame =
+        i % 2 === 0
+          ? ethernet(0x0800, ipv4({ src: a, dst: b }, seg))
+          : ethernet(0x86dd, ipv6({ src: c, dst: d }, seg));
+      want.push(i % 2 === 0 ? [a, b] : [c, d]);
+      expect(decodePacket(1, frame, 0, frame.length, i, out, stats)).toBe(true);
+    }
+    expect(out.length).toBe(8);
+    expect(
+      Array.from({ length: 8 }, (_, i) => [formatAddr(out.srcAddr, i * 16), formatAddr(out.dstAddr, i * 16)]),
+    ).toEqual(want);
+    expect(Array.from(out.srcAddr.subarray(0, 16))).toEqual([
+      0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 18, 0, 200,
+    ]);
+    expect(Array.from(out.dstAddr.subarray(16, 32))).toEqual([
+      0x20, 0x01, 0x0d, 0xb8, 0xff, 0xff, 0, 1, 0x80, 0, 0, 0, 0, 0, 0, 1,
+    ]);
+  });
+});
