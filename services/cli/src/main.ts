@@ -3,7 +3,7 @@
 import * as nodeModule from 'node:module';
 
 // Node >= 22.1 keeps the compiled code of every module on disk (os.tmpdir()/node-compile-cache unless
-// NODE_COMPILE_CACHE names a directory; NODE_DISABLE_COMPILE_CACHE=1 turns it off): start-up loads ~150
+// NODE_COMPILE_CACHE names a directory; NODE_DISABLE_COMPILE_CACHE=1 turns it off): start-up loads ~170
 // modules. The worker threads inherit the directory through the environment.
 // (Not in Node 20 or its type definitions.)
 const { enableCompileCache } = nodeModule as { enableCompileCache?: () => { directory?: string } };
