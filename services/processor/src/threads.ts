@@ -17,8 +17,7 @@ export function shardWorkers(shards: number | undefined): number {
  * Tasks the thread of a sequential pool holds at once: the one it runs and the next ones, queued in its
  * message port. The caller's thread may be busy for a while without yielding (the capture parser reads
  * 4 MiB, about four batches, at a time), and Piscina only hands a task over when its result comes back
- * through that thread's event loop; with two, the worker ran dry during each such stretch (~140 ms of
- * idle on a 2M-header capture, against ~40 ms with eight).
+ * through that thread's event loop; with two, the worker could run dry during each such stretch.
  */
 export const SEQUENTIAL_DEPTH = 8;
 
@@ -35,7 +34,7 @@ export class WorkerThreads {
   private closing: Promise<void> | undefined;
 
   constructor(workers: number) {
-    this.workers = Math.max(1, Math.floor(workers));
+    this.workers = threadCount(workers);
     this.sequential = this.workers === 1;
     this.piscina = new Piscina({
       filename: new URL('./worker.js', import.meta.url).href,
@@ -56,13 +55,18 @@ export class WorkerThreads {
   }
 }
 
+/** The thread count WorkerThreads makes of a requested `workers`. */
+function threadCount(workers: number): number {
+  return Math.max(1, Math.floor(workers));
+}
+
 let early: WorkerThreads | undefined;
 
 /**
  * Start `workers` threads before the rest of the program has loaded (the CLI does it for `analyze` first
  * thing, so the worker boots while the command line, configuration and analysis code load); the next
  * `startWorkerThreads` with the same count takes them. Threads nobody took are closed by
- * `closePrestartedThreads` (call it on the way out, or the pinned threads keep the process alive).
+ * `closePrestartedThreads` (call it on the way out, so they do not outlive the command they were for).
  */
 export function prestartWorkerThreads(workers: number): WorkerThreads {
   early ??= new WorkerThreads(workers);
@@ -81,7 +85,7 @@ export function startWorkerThreads(workers: number): WorkerThreads {
   const e = early;
   early = undefined;
   if (e !== undefined) {
-    if (e.workers === Math.max(1, Math.floor(workers))) return e;
+    if (e.workers === threadCount(workers)) return e;
     void e.close();
   }
   return new WorkerThreads(workers);
