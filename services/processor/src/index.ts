@@ -15,6 +15,7 @@ export { type EngineHandle, EnginePool, type EnginePoolOptions } from './pool.js
 export { ConsumerLoop, sensorStatsRow } from './processor.js';
 export {
   clickhouseFromConfig,
+  deadLetterProducer,
   migrateFromConfig,
   type RunEmbeddedOptions,
   type RunProcessorOptions,

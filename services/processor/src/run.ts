@@ -7,7 +7,7 @@
 import { agentRunConfig, createSource, kafkaConnectionFrom } from '@rstwatch/agent';
 import type { Config } from '@rstwatch/config';
 import { HeaderColumns } from '@rstwatch/core';
-import { createKafka } from '@rstwatch/kafka';
+import { createKafka, type Kafka, type Producer, type RetryOptions } from '@rstwatch/kafka';
 import { createClickHouse, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
 import { createLogger, createMetrics, type Logger, startHttpServer } from '@rstwatch/telemetry';
 import { exposeMetrics } from './expose.js';
@@ -67,6 +67,17 @@ export async function migrateFromConfig(client: StoreClient, config: Config): Pr
 }
 
 /** Runs the Kafka processor until `signal` aborts, then drains and exits within the shutdown deadline. */
+/**
+ * The dead-letter producer (the processor's one producer). Not idempotent on purpose: after a send that
+ * timed out although the broker wrote it, an idempotent producer reuses the sequence number for the next
+ * record, which the broker then drops as a duplicate without an error (a dead letter lost without
+ * trace). Plain acks=all with one request in flight gives at-least-once, in order: a dead letter may
+ * appear twice, never not at all. (Tested in test/processor/dead-letter.test.ts.)
+ */
+export function deadLetterProducer(kafka: Kafka, retry?: RetryOptions): Producer {
+  return kafka.producer({ acks: -1, maxInFlightRequests: 1, ...(retry ? { retry } : {}) });
+}
+
 export async function runProcessor(config: Config, opts: RunProcessorOptions): Promise<void> {
   const log =
     opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'processor' });
@@ -83,7 +94,7 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
       onError: (err, info) => log.warn({ ...info, err: err.message }, 'ClickHouse insert failed, retrying'),
     });
     const kafka = createKafka(kafkaConnectionFrom(config));
-    const dlq = kafka.producer({ idempotent: true, acks: -1 });
+    const dlq = deadLetterProducer(kafka);
     await step(`dead-letter producer (brokers ${config.kafka.brokers.join(',')})`, () => dlq.connect());
     stops.push(['dead-letter producer', () => dlq.disconnect()]);
     const pool = new EnginePool({ workers: config.processor.workers, engine: config.classifier });
