@@ -77,10 +77,24 @@ describe('agent: live capture on an interface', () => {
     await new Promise((r) => setTimeout(r, 2000));
     const result = n.execIn(n.a, process.execPath, ['-e', CLIENT, n.addrB, v6b], 30_000).trim();
     expect(result).toBe('ok,ok,ok,ok,ok,ok,ok,ok,ECONNREFUSED,ECONNREFUSED');
-    // Ring blocks are handed over within tcpdump's 1 s timeout.
+    // Ring blocks are handed over within tcpdump's 1 s timeout: stop once the count has not moved for 2 s.
+    // (A threshold alone raced: the exchanges can carry a few more packets than 8 each, so the count could
+    // pass it before the last block, with the refused connections' RSTs, arrived; stopping then lost them.)
+    let seen = -1;
+    let since = Date.now();
     await expect
-      .poll(() => agent?.stats.headersSent ?? 0, { timeout: 15_000 })
-      .toBeGreaterThanOrEqual(8 * 8 + 4);
+      .poll(
+        () => {
+          const sent = agent?.stats.headersSent ?? 0;
+          if (sent !== seen) {
+            seen = sent;
+            since = Date.now();
+          }
+          return sent >= 8 * 8 + 4 && Date.now() - since >= 2000;
+        },
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe(true);
     ac.abort();
     const done = await run;
     const s = done.stats;
