@@ -7,7 +7,13 @@ import { type Agent, runAgent, totalBatchesDropped, totalHeadersDropped } from '
 import { TCP_ACK, TCP_PSH } from '@rstwatch/core';
 import { ethernet, ipv4, type PcapRecord, pcapFile, tcp } from '@rstwatch/packet/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTopic, type LocalBroker, localBroker, uniqueTopic, workDir } from '../support/kafka.js';
+import {
+  createTopicWhenReady,
+  type LocalBroker,
+  localBroker,
+  uniqueTopic,
+  workDir,
+} from '../support/kafka.js';
 import { decodeBatch, decodeStats, readTopic, testAgentConfig } from './support.js';
 
 /** `seconds` of traffic at `pps` packets/s over 50 connections, capture time starting now. */
@@ -50,21 +56,8 @@ describe('agent: broker outage', () => {
     const brokers = broker.brokers;
     const topic = uniqueTopic('agent-outage');
     const statsTopic = uniqueTopic('agent-outage-stats');
-    // A broker that just started may still answer metadata requests with NOT_LEADER: retry briefly.
-    for (const [t, n] of [
-      [topic, 2],
-      [statsTopic, 1],
-    ] as const) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await createTopic(brokers, t, n);
-          break;
-        } catch (err) {
-          if (attempt >= 10) throw err;
-          await sleep(500);
-        }
-      }
-    }
+    await createTopicWhenReady(brokers, topic, 2);
+    await createTopicWhenReady(brokers, statsTopic, 1);
     await mkdir(workDir, { recursive: true });
     const pcap = join(workDir, `${topic}.pcap`);
     await writeFile(pcap, steadyTraffic(300, 200));

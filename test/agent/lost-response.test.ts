@@ -12,7 +12,7 @@ import {
 } from '@rstwatch/agent';
 import { createKafka, type Kafka, type Producer } from '@rstwatch/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTopic, type LocalBroker, localBroker, uniqueTopic } from '../support/kafka.js';
+import { createTopicWhenReady, type LocalBroker, localBroker, uniqueTopic } from '../support/kafka.js';
 import { readTopic } from './support.js';
 
 let broker: LocalBroker | undefined;
@@ -34,15 +34,7 @@ async function setup(prefix: string) {
   broker ??= await localBroker();
   const brokers = broker.brokers;
   const topic = uniqueTopic(prefix);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await createTopic(brokers, topic, 2);
-      break;
-    } catch (err) {
-      if (attempt >= 10) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  await createTopicWhenReady(brokers, topic, 2);
   const retry = { retries: 1, initialRetryTime: 100, maxRetryTime: 1000 }; // idempotent needs retries > 0
   const kafka = createKafka({ brokers, clientId: 'lost-response', requestTimeoutMs: 2000, retry });
   const newProducer = async () => {

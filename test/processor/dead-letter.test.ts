@@ -7,7 +7,7 @@ import { createKafka, type Producer } from '@rstwatch/kafka';
 import { deadLetterProducer } from '@rstwatch/processor';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readTopic } from '../agent/support.js';
-import { createTopic, type LocalBroker, localBroker, uniqueTopic } from '../support/kafka.js';
+import { createTopicWhenReady, type LocalBroker, localBroker, uniqueTopic } from '../support/kafka.js';
 
 let broker: LocalBroker | undefined;
 let producer: Producer | undefined;
@@ -23,15 +23,7 @@ describe('dead-letter producer', () => {
     broker = await localBroker();
     const brokers = broker.brokers;
     const topic = uniqueTopic('dead-letter-stall');
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await createTopic(brokers, topic, 1);
-        break;
-      } catch (err) {
-        if (attempt >= 10) throw err;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    await createTopicWhenReady(brokers, topic, 1);
     const retry = { retries: 1, initialRetryTime: 100, maxRetryTime: 1000 };
     const kafka = createKafka({ brokers, clientId: 'dead-letter-test', requestTimeoutMs: 2000, retry });
     producer = deadLetterProducer(kafka, retry);

@@ -199,3 +199,23 @@ export async function createTopic(brokers: string[], topic: string, partitions: 
     await admin.disconnect();
   }
 }
+
+/**
+ * createTopic on a broker that was just started (a test's own `localBroker()`), which may still answer
+ * metadata requests with NOT_LEADER: retried for ~5 s.
+ */
+export async function createTopicWhenReady(
+  brokers: string[],
+  topic: string,
+  partitions: number,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopic(brokers, topic, partitions);
+      return;
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
