@@ -13,7 +13,7 @@ import type { Config, DeepPartial } from '@rstwatch/config';
 import { createKafka } from '@rstwatch/kafka';
 import { ipText } from '@rstwatch/store';
 import { testAgentConfig } from '../agent/support.js';
-import { createTopic, uniqueTopic } from '../support/kafka.js';
+import { createTopicWhenReady, uniqueTopic } from '../support/kafka.js';
 
 const run = promisify(execFile);
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -37,23 +37,10 @@ export async function testTopics(prefix: string, brokers: string[], partitions: 
     deadLetter: uniqueTopic(`${prefix}-dlq`),
     group: uniqueTopic(`${prefix}-group`),
   };
-  await createTopicRetrying(brokers, t.headers, partitions);
-  await createTopicRetrying(brokers, t.sensors, 1);
-  await createTopicRetrying(brokers, t.deadLetter, 1);
+  await createTopicWhenReady(brokers, t.headers, partitions);
+  await createTopicWhenReady(brokers, t.sensors, 1);
+  await createTopicWhenReady(brokers, t.deadLetter, 1);
   return t;
-}
-
-/** createTopic, retried: a fresh broker sometimes answers the leader wait with UNKNOWN_TOPIC_OR_PARTITION. */
-async function createTopicRetrying(brokers: string[], topic: string, partitions: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await createTopic(brokers, topic, partitions);
-      return;
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await sleep(500 * attempt);
-    }
-  }
 }
 
 /** Rows are kept regardless of their capture time (tracegen files are dated 2026-01-01); not more than

@@ -201,8 +201,8 @@ export async function createTopic(brokers: string[], topic: string, partitions: 
 }
 
 /**
- * createTopic on a broker that was just started (a test's own `localBroker()`), which may still answer
- * metadata requests with NOT_LEADER: retried for ~5 s.
+ * createTopic on a broker that was just started, which may still answer metadata requests with
+ * NOT_LEADER or the leader wait with UNKNOWN_TOPIC_OR_PARTITION: retried for ~9 s.
  */
 export async function createTopicWhenReady(
   brokers: string[],
@@ -215,7 +215,7 @@ export async function createTopicWhenReady(
       return;
     } catch (err) {
       if (attempt >= 10) throw err;
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 1000)));
     }
   }
 }
