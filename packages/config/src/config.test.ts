@@ -117,7 +117,7 @@ describe('loadConfig', () => {
     expect(e.message).toMatch(
       /^config error at kafka\.topics\.hedaers \(.*c\d+\.yaml:4\): unknown key "hedaers"/,
     );
-    expect(e.message).toContain('allowed keys here: headers, sensors, alerts, deadLetter');
+    expect(e.message).toContain('allowed keys here: headers, sensors, alerts, events, deadLetter');
     const top = configError(() => loadConfig({ file: file('kafak: {}\n'), env: {} }));
     expect(top.path).toBe('kafak');
     const env = configError(() => loadConfig({ env: { RSTWATCH_KAFKA__BROKER: 'a:1' } }));
