@@ -26,8 +26,21 @@ export {
   resolveParams,
   runQuery,
 } from './queries.js';
-export { EVENT_SELECT, eventToRow, FLOW_COLUMN_OF, FLOW_SELECT, flowToRow } from './rows.js';
 export {
+  ALERT_LINK_SELECT,
+  ALERT_SELECT,
+  type AlertRow,
+  alertLinkToRow,
+  alertToRow,
+  EVENT_SELECT,
+  eventToRow,
+  FLOW_COLUMN_OF,
+  FLOW_SELECT,
+  flowToRow,
+  rowToAlert,
+} from './rows.js';
+export {
+  type AlertLink,
   type ColumnDef,
   type HeaderBatchRow,
   ipText,
@@ -42,7 +55,9 @@ export {
   type ViewDef,
 } from './schema.js';
 export {
+  type AlertUnit,
   batchToken,
+  insertAlerts,
   isPermanentError,
   RowWriter,
   type RowWriterConfig,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { event, sampleEvents, sensorStats, testClient, tsAgo } from './internal/testing.js';
+import { alert, event, sampleEvents, sensorStats, testClient, tsAgo } from './internal/testing.js';
 import { currentTtl, migrate, planDdl, schemaVersion } from './migrate.js';
-import { EVENT_SELECT } from './rows.js';
+import { alertToRow, EVENT_SELECT } from './rows.js';
 import { SCHEMA_VERSION, TABLES, VIEWS } from './schema.js';
 
 const clients: { close(): Promise<void> }[] = [];
@@ -91,10 +91,10 @@ describe('migrate', () => {
     const { agent_batch_drops: _, ...old } = sensorStats({ sensor: 'old' });
     await c.insert('sensor_stats', [old]);
 
-    const up = await migrate(c);
+    const up = await migrate(c, { targetVersion: 3 });
     expect(up.version).toBe(3);
     expect(up.applied).toEqual(['create-table:header_batches', 'add-column:sensor_stats.agent_batch_drops']);
-    expect((await migrate(c)).applied).toEqual([]);
+    expect((await migrate(c, { targetVersion: 3 })).applied).toEqual([]);
 
     // The old row reads back with an empty map; new rows carry it; header_batches takes rows.
     await c.insert('sensor_stats', [sensorStats({ sensor: 'new', agent_batch_drops: { buffer_full: 2 } })]);
@@ -127,6 +127,64 @@ describe('migrate', () => {
     expect(await schemaVersion(c)).toBe(3);
   });
 
+  it('upgrades a v3 database with data to v4: alerts (latest version per id) and alert_events', async () => {
+    const c = client();
+    expect((await migrate(c, { targetVersion: 3 })).version).toBe(3);
+    expect(await tables(c)).not.toContain('alerts');
+    await c.insert('rst_events', [event({ cause: 'reset_attack' })]);
+
+    const up = await migrate(c);
+    expect(up.version).toBe(4);
+    expect(up.applied).toEqual(['create-table:alerts', 'create-table:alert_events']);
+    expect((await migrate(c)).applied).toEqual([]);
+    expect(await schemaVersion(c)).toBe(4);
+
+    const engines = await c.query<{ name: string; engine: string; e: string }>(
+      "SELECT name, engine, engine_full AS e FROM system.tables WHERE database = {db:String} AND name LIKE 'alert%' ORDER BY name",
+      { db: c.database },
+    );
+    expect(engines.map((r) => [r.name, r.engine])).toEqual([
+      ['alert_events', 'MergeTree'],
+      ['alerts', 'ReplacingMergeTree'],
+    ]);
+    expect(engines[1]!.e).toMatch(
+      /^ReplacingMergeTree\(version\) PARTITION BY toYYYYMM\(first_seen\) ORDER BY id /,
+    );
+    expect(currentTtl(engines[1]!.e)).toBe('toDateTime(updated) + toIntervalDay(365)');
+    expect(currentTtl(engines[0]!.e)).toBe('toDateTime(ts) + toIntervalDay(30)');
+
+    // Two versions of one id: both rows until a merge, one (the highest version) with FINAL and after it.
+    await c.insert('alerts', [alertToRow(alert({ version: 2, count: 50 }))]);
+    await c.insert('alerts', [alertToRow(alert())]);
+    const n = async (final: string) =>
+      (
+        await c.query<{ n: number; v: number }>(
+          `SELECT count() AS n, max(version) AS v FROM ${c.database}.alerts ${final}`,
+        )
+      )[0];
+    expect(await n('')).toEqual({ n: 2, v: 2 });
+    expect(await n('FINAL')).toEqual({ n: 1, v: 2 });
+    await c.command(`OPTIMIZE TABLE ${c.database}.alerts FINAL`);
+    const left = await c.query<{ version: number; count: number }>(
+      `SELECT version, count FROM ${c.database}.alerts`,
+    );
+    expect(left).toEqual([{ version: 2, count: 50 }]);
+    // The v3 rows are untouched.
+    expect(await c.query(`SELECT cause FROM ${c.database}.rst_events`)).toEqual([{ cause: 'reset_attack' }]);
+  });
+
+  it('alert_events keeps rows as long as rst_events unless it has its own ttlDays; alerts has its own', () => {
+    const ddl = planDdl('rstwatch', { ttlDays: { rst_events: 5 } }).join('\n');
+    const tableDdl = (name: string) =>
+      ddl.split(/\n(?=CREATE )/).find((d) => d.startsWith('CREATE TABLE') && d.includes(`.\`${name}\` (`)) ??
+      '';
+    expect(tableDdl('alert_events')).toContain('TTL toDateTime(ts) + toIntervalDay(5)');
+    expect(tableDdl('alerts')).toContain('TTL toDateTime(updated) + toIntervalDay(365)');
+    const own = planDdl('rstwatch', { ttlDays: { rst_events: 5, alert_events: 9, alerts: 0 } }).join('\n');
+    expect(own).toContain('TTL toDateTime(ts) + toIntervalDay(9)');
+    expect(own).not.toContain('toDateTime(updated)');
+  });
+
   it('converges a half-applied state (some v2 steps done by hand)', async () => {
     const c = client();
     await migrate(c, { targetVersion: 1 });
@@ -150,12 +208,14 @@ describe('migrate', () => {
     expect(await ttlOf('rst_events')).toBe('toDateTime(ts) + toIntervalDay(30)');
     expect(await ttlOf('rst_rollup_1h')).toBe('ts + toIntervalDay(365)');
     const r = await migrate(c, { ttlDays: { rst_events: 7, flows: 0 } });
-    expect(r.applied).toEqual(['ttl:rst_events', 'ttl:flows']);
+    // alert_events follows rst_events (no entry of its own).
+    expect(r.applied).toEqual(['ttl:rst_events', 'ttl:flows', 'ttl:alert_events']);
     expect(await ttlOf('rst_events')).toBe('toDateTime(ts) + toIntervalDay(7)');
+    expect(await ttlOf('alert_events')).toBe('toDateTime(ts) + toIntervalDay(7)');
     expect(await ttlOf('flows')).toBe('');
     expect((await migrate(c, { ttlDays: { rst_events: 7, flows: 0 } })).applied).toEqual([]);
     // Back to defaults.
-    expect((await migrate(c)).applied).toEqual(['ttl:rst_events', 'ttl:flows']);
+    expect((await migrate(c)).applied).toEqual(['ttl:rst_events', 'ttl:flows', 'ttl:alert_events']);
     // Old rows actually expire under a TTL.
     await c.insert('rst_events', [event({ ts: '2020-01-01T00:00:00.000001Z' }), event()]);
     await c.command(`OPTIMIZE TABLE ${c.database}.rst_events FINAL`);
@@ -180,7 +240,7 @@ describe('migrate', () => {
       /unknown table "nope"; allowed: rollups, rst_events/,
     );
     await expect(migrate(c, { targetVersion: 99 })).rejects.toThrow(
-      /targetVersion must be an integer in 1\.\.3/,
+      new RegExp(`targetVersion must be an integer in 1\\.\\.${SCHEMA_VERSION}`),
     );
     await expect(migrate(c, { ttlDays: { flows: -1 } })).rejects.toThrow(
       /ttlDays.flows must be a non-negative integer/,
@@ -198,8 +258,9 @@ describe('cluster DDL', () => {
         s.startsWith(`CREATE TABLE IF NOT EXISTS \`rstwatch\`.\`${t.name}_local\``),
       );
       expect(local, t.name).toBeDefined();
+      const version = t.versionColumn ? `, \`${t.versionColumn}\`` : '';
       expect(local).toContain(
-        `ENGINE = Replicated${t.engine}('/clickhouse/tables/{shard}/rstwatch/${t.name}_local', '{replica}')`,
+        `ENGINE = Replicated${t.engine}('/clickhouse/tables/{shard}/rstwatch/${t.name}_local', '{replica}'${version})`,
       );
       expect(local).toContain('replicated_deduplication_window = 10000');
       expect(local).not.toContain('non_replicated_deduplication_window');
@@ -212,6 +273,21 @@ describe('cluster DDL', () => {
       expect(ddl.indexOf(local as string)).toBeLessThan(ddl.indexOf(dist as string));
     }
     expect(ddl.find((s) => s.includes('`flows_local`') && s.startsWith('CREATE'))).not.toMatch(/\nTTL /);
+  });
+
+  it('alerts is a ReplicatedReplacingMergeTree on its version, sharded by id like alert_events by alert_id', () => {
+    const local = ddl.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS `rstwatch`.`alerts_local`'));
+    expect(local).toContain(
+      "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/rstwatch/alerts_local', '{replica}', `version`)\nPARTITION BY toYYYYMM(first_seen)\nORDER BY id\nTTL toDateTime(updated) + toIntervalDay(365)\n",
+    );
+    const dist = ddl.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS `rstwatch`.`alerts` '));
+    expect(dist).toContain('ENGINE = Distributed(`dc1`, `rstwatch`, `alerts_local`, cityHash64(id))');
+    const links = ddl.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS `rstwatch`.`alert_events` '));
+    expect(links).toContain('cityHash64(alert_id))');
+    const single = planDdl('rstwatch').find((s) =>
+      s.startsWith('CREATE TABLE IF NOT EXISTS `rstwatch`.`alerts`'),
+    );
+    expect(single).toContain('ENGINE = ReplacingMergeTree(`version`)\n');
   });
 
   it('feeds local rollups from local tables', () => {

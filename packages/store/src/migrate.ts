@@ -56,7 +56,8 @@ interface Step {
 const q = (ctx: DdlContext, name: string) => `${ident(ctx.database)}.${ident(name)}`;
 const onCluster = (ctx: DdlContext) => (ctx.cluster ? ` ON CLUSTER ${ident(ctx.cluster)}` : '');
 /** Name of the table that stores the rows: `X_local` in cluster mode, `X` otherwise. */
-export const storageName = (ctx: DdlContext, name: string) => (ctx.cluster ? `${name}_local` : name);
+export const storageName = (ctx: Pick<DdlContext, 'cluster'>, name: string) =>
+  ctx.cluster ? `${name}_local` : name;
 
 function columnSql(c: ColumnDef): string {
   let s = `${ident(c.name)} ${c.type}`;
@@ -68,7 +69,10 @@ function columnSql(c: ColumnDef): string {
 /** Desired retention of a table in days (0 = none). */
 export function ttlDaysFor(t: TableDef, ttl: TtlDays): number {
   const d =
-    ttl[t.name] ?? (t.engine === 'AggregatingMergeTree' ? ttl.rollups : undefined) ?? t.defaultTtlDays;
+    ttl[t.name] ??
+    (t.engine === 'AggregatingMergeTree' ? ttl.rollups : undefined) ??
+    (t.ttlLike !== undefined ? ttl[t.ttlLike] : undefined) ??
+    t.defaultTtlDays;
   if (!Number.isInteger(d) || d < 0)
     throw new Error(`ttlDays.${t.name} must be a non-negative integer, got ${d}`);
   return d;
@@ -82,12 +86,18 @@ export function ttlExpr(t: TableDef, days: number): string {
   return `${base} + toIntervalDay(${days})`;
 }
 
-function engineSql(t: TableDef, ctx: DdlContext): string {
+/** `MergeTree()`, `ReplacingMergeTree(version)`; in cluster mode the Replicated variant with its Keeper path first. */
+export function engineSql(t: TableDef, ctx: Pick<DdlContext, 'database' | 'cluster'>): string {
+  const args: string[] = [];
+  if (t.engine === 'ReplacingMergeTree') {
+    if (!t.versionColumn) throw new Error(`table ${t.name}: ReplacingMergeTree needs a versionColumn`);
+    args.push(ident(t.versionColumn));
+  }
   if (ctx.cluster) {
     const path = `'/clickhouse/tables/{shard}/${ctx.database}/${storageName(ctx, t.name)}'`;
-    return `Replicated${t.engine}(${path}, '{replica}')`;
+    return `Replicated${t.engine}(${[path, "'{replica}'", ...args].join(', ')})`;
   }
-  return `${t.engine}()`;
+  return `${t.engine}(${args.join(', ')})`;
 }
 
 function settingsSql(ctx: DdlContext): string {

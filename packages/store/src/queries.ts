@@ -197,6 +197,47 @@ GROUP BY conn_state
 ORDER BY flows DESC, conn_state
 LIMIT {limit:UInt32}`,
   },
+  {
+    name: 'alerts',
+    description:
+      'Recent alerts, newest first: the latest version of each alert updated within the window (optionally of one rule).',
+    params: {
+      hours,
+      rule: {
+        type: 'String',
+        default: '',
+        description: 'Only this rule (`reset_attack`, `port_scan`, ...); empty for all.',
+      },
+      limit: { type: 'UInt32', default: 100, description: 'Maximum rows.' },
+    },
+    sql: `SELECT updated, rule, severity, status, entity, count, summary, id, version
+FROM {db}.alerts FINAL
+WHERE ${since('updated')} AND ({rule:String} = '' OR rule = {rule:String})
+ORDER BY updated DESC, id
+LIMIT {limit:UInt32}`,
+  },
+  {
+    name: 'alert-events',
+    description:
+      "The RST events behind one alert, oldest first, with their classification from rst_events (empty cause: the event's row has expired).",
+    params: {
+      id: { type: 'String', default: '', description: 'Alert id (`alerts.id`).' },
+      limit: { type: 'UInt32', default: 1000, description: 'Maximum rows.' },
+    },
+    sql: `SELECT a.ts AS ts, a.sensor AS sensor, ${ipText('a.src_ip')} AS src_ip, a.src_port AS src_port,
+  ${ipText('a.dst_ip')} AS dst_ip, a.dst_port AS dst_port, a.community_id AS community_id,
+  e.cause AS cause, e.origin AS origin, e.direction AS direction, e.confidence AS confidence, e.flags AS flags,
+  e.evidence AS evidence
+FROM {db}.alert_events AS a
+GLOBAL LEFT JOIN (
+  SELECT community_id, ts, cause, origin, direction, confidence, flags, evidence
+  FROM {db}.rst_events
+  WHERE community_id GLOBAL IN (SELECT community_id FROM {db}.alert_events WHERE alert_id = {id:String})
+) AS e ON e.community_id = a.community_id AND e.ts = a.ts
+WHERE a.alert_id = {id:String}
+ORDER BY a.ts, a.community_id
+LIMIT {limit:UInt32}`,
+  },
 ];
 
 export function getQuery(name: string): NamedQuery {

@@ -1,7 +1,8 @@
-/** Mapping between the contract objects (`RstEvent`, `FlowRecord`) and table rows, both ways. */
+/** Mapping between the contract objects (`RstEvent`, `FlowRecord`, `Alert`) and table rows, both ways. */
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 import { RST_EVENT_FIELDS } from '@rstwatch/core';
-import type { SensorStatsRow } from './schema.js';
+import type { Alert } from '@rstwatch/detect';
+import type { AlertLink, SensorStatsRow } from './schema.js';
 import { ipText } from './schema.js';
 
 /** Zeek's dotted conn.log names and the `flows` columns they are stored in. */
@@ -70,3 +71,66 @@ export function sensorStatsToRow(
 ): SensorStatsRow & { ingest_token?: string } {
   return token === undefined ? s : { ...s, ingest_token: token };
 }
+
+/** An `alerts` row: the Alert with `details` as JSON text. */
+export type AlertRow = Omit<Alert, 'details'> & { details: string; ingest_token?: string };
+
+export function alertToRow(a: Alert, token?: string): AlertRow {
+  const row: AlertRow = { ...a, details: JSON.stringify(a.details) };
+  if (token !== undefined) row.ingest_token = token;
+  return row;
+}
+
+export function alertLinkToRow(l: AlertLink, token?: string): AlertLink & { ingest_token?: string } {
+  return token === undefined ? l : { ...l, ingest_token: token };
+}
+
+const ALERT_FIELDS = [
+  'id',
+  'version',
+  'rule',
+  'status',
+  'severity',
+  'severity_score',
+  'summary',
+  'first_seen',
+  'last_seen',
+  'updated',
+  'count',
+  'entity_kind',
+  'entity',
+  'source_ips',
+  'destination_ip',
+  'destination_port',
+  'sensors',
+  'community_ids',
+  'evidence',
+  'details',
+] as const satisfies readonly (keyof Alert)[];
+
+/**
+ * SELECT list that reads `alerts` rows back as {@link AlertRow}s (timestamps in the contract's text form);
+ * {@link rowToAlert} parses `details`. Add `FINAL` after the table to get the latest version per id only.
+ */
+export const ALERT_SELECT = ALERT_FIELDS.map((f) =>
+  f === 'first_seen' || f === 'last_seen' || f === 'updated' ? `${TS_ISO(f)} AS ${f}` : f,
+).join(', ');
+
+/** An `alerts` row read with {@link ALERT_SELECT}, back to the Alert contract. */
+export function rowToAlert(row: AlertRow): Alert {
+  const { ingest_token: _, details, ...rest } = row;
+  return { ...rest, details: details === '' ? {} : (JSON.parse(details) as Alert['details']) };
+}
+
+/** SELECT list that reads `alert_events` rows back as {@link AlertLink}s. */
+export const ALERT_LINK_SELECT = [
+  'alert_id',
+  'rule',
+  `${TS_ISO('ts')} AS ts`,
+  'community_id',
+  'sensor',
+  `${ipText('src_ip')} AS src_ip`,
+  'src_port',
+  `${ipText('dst_ip')} AS dst_ip`,
+  'dst_port',
+].join(', ');

@@ -3,9 +3,10 @@
  * introduced each), sort keys, TTL columns and the materialized views that feed the rollups.
  * `migrate.ts` turns it into DDL for a single server or a cluster; `docs/clickhouse.md` documents it.
  */
+import type { AlertRule } from '@rstwatch/detect';
 
 /** Current schema version (the highest `since` of any table, column or view). */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export interface ColumnDef {
   name: string;
@@ -21,7 +22,9 @@ export interface ColumnDef {
 
 export interface TableDef {
   name: TableName;
-  engine: 'MergeTree' | 'AggregatingMergeTree';
+  engine: 'MergeTree' | 'AggregatingMergeTree' | 'ReplacingMergeTree';
+  /** `ReplacingMergeTree` only: the version column (the row with the highest value per sort key is kept). */
+  versionColumn?: string;
   columns: ColumnDef[];
   partitionBy: string;
   orderBy: string;
@@ -29,6 +32,8 @@ export interface TableDef {
   ttlColumn: string;
   /** Default retention in days; 0 = keep forever. */
   defaultTtlDays: number;
+  /** When `ttlDays` has no entry for this table, use the entry of that table (before the default). */
+  ttlLike?: TableName;
   /** Sharding key of the Distributed table in cluster mode. */
   shardingKey: string;
   /** Skip indexes: `name expr TYPE ... GRANULARITY n`. */
@@ -56,6 +61,8 @@ export const TABLE_NAMES = [
   'rst_rollup_1m',
   'rst_rollup_1h',
   'rst_by_source_1h',
+  'alerts',
+  'alert_events',
 ] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
@@ -628,6 +635,216 @@ const bySource: TableDef = {
   ],
 };
 
+/**
+ * One row per RST event that contributed to an alert (`alert_events`, v4): the link from `alerts.id` to
+ * `rst_events`, joined on `(community_id, ts)`. Addresses as text (IPv4 dotted, IPv6 any form).
+ */
+export interface AlertLink {
+  alert_id: string;
+  rule: AlertRule;
+  /** Capture time of the RST event, RFC 3339 with microseconds, UTC (the event's `ts`). */
+  ts: string;
+  community_id: string;
+  sensor: string;
+  src_ip: string;
+  src_port: number;
+  dst_ip: string;
+  dst_port: number;
+}
+
+const alerts: TableDef = {
+  name: 'alerts',
+  engine: 'ReplacingMergeTree',
+  versionColumn: 'version',
+  since: 4,
+  doc: 'One row per alert version (the Alert contract of packages/detect, same field names). An alert is updated by writing its next version under the same `id`; `ReplacingMergeTree(version)` keeps the highest version per `id` when parts merge, so read with `FINAL` (or `argMax(..., version)` grouped by `id`) to see each alert once.',
+  partitionBy: 'toYYYYMM(first_seen)',
+  orderBy: 'id',
+  ttlColumn: 'updated',
+  defaultTtlDays: 365,
+  shardingKey: 'cityHash64(id)',
+  indexes: [
+    'idx_updated updated TYPE minmax GRANULARITY 1',
+    'idx_entity entity TYPE bloom_filter(0.01) GRANULARITY 4',
+  ],
+  columns: [
+    {
+      name: 'id',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Stable alert id (32 hex characters, derived from rule, entity and the first contributing event); the same across versions and replays.',
+    },
+    {
+      name: 'version',
+      type: 'UInt32',
+      since: 4,
+      doc: '1 when raised, +1 on each update; the highest version of an `id` is the current state.',
+    },
+    { name: 'rule', type: LC, since: 4, doc: 'Detection rule (`reset_attack`, `port_scan`, ...).' },
+    { name: 'status', type: LC, since: 4, doc: '`open` or `closed`.' },
+    { name: 'severity', type: LC, since: 4, doc: '`low`, `medium`, `high` or `critical`.' },
+    {
+      name: 'severity_score',
+      type: 'UInt8',
+      since: 4,
+      doc: 'ECS `event.severity` of `severity` (21, 47, 73, 99).',
+    },
+    { name: 'summary', type: 'String', codec: 'ZSTD(3)', since: 4, doc: 'One line for people.' },
+    {
+      name: 'first_seen',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Capture time of the first contributing event (the same for every version; partition key).',
+    },
+    {
+      name: 'last_seen',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Capture time of the last contributing event so far.',
+    },
+    {
+      name: 'updated',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Capture time of this version: `last_seen` while open, the closing time once closed (TTL column).',
+    },
+    { name: 'count', type: 'UInt64', since: 4, doc: 'RST events that contributed, in total.' },
+    { name: 'entity_kind', type: LC, since: 4, doc: '`victim`, `scanner` or `service`.' },
+    {
+      name: 'entity',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'What the alert is about: an IP (`victim`, `scanner`) or `ip:port` (`service`), as text.',
+    },
+    {
+      name: 'source_ips',
+      type: 'Array(String)',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Sources involved (RST senders or the scanner), sampled and sorted, as text.',
+    },
+    {
+      name: 'destination_ip',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Destination host the alert is about, as text.',
+    },
+    {
+      name: 'destination_port',
+      type: 'UInt16',
+      since: 4,
+      doc: 'Destination port the alert is about (0 when several).',
+    },
+    { name: 'sensors', type: `Array(${LC})`, since: 4, doc: 'Sensors that saw contributing events, sorted.' },
+    {
+      name: 'community_ids',
+      type: 'Array(String)',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Community IDs of contributing flows (a sample; `alert_events` has every event).',
+    },
+    {
+      name: 'evidence',
+      type: `Array(${LC})`,
+      since: 4,
+      doc: 'Machine-readable reasons (`rsts=42`, `window_s=60`, ...).',
+    },
+    {
+      name: 'details',
+      type: 'String',
+      codec: 'ZSTD(3)',
+      since: 4,
+      doc: "Rule-specific figures as a JSON object; read with `JSONExtract*` (`JSONExtractInt(details, 'ports')`).",
+    },
+    {
+      name: 'ingest_token',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      default: "''",
+      since: 4,
+      doc: 'Deduplication token of the insert that wrote the row.',
+    },
+    {
+      name: 'inserted_at',
+      type: "DateTime64(3, 'UTC')",
+      codec: 'ZSTD(1)',
+      default: 'now64(3)',
+      since: 4,
+      doc: 'Server time of the insert; `inserted_at - updated` is the capture-to-alert-stored latency.',
+    },
+  ],
+};
+
+const alertEvents: TableDef = {
+  name: 'alert_events',
+  engine: 'MergeTree',
+  since: 4,
+  doc: 'One row per RST event that contributed to an alert: the link from `alerts.id` to `rst_events`, joined on `(community_id, ts)`. Kept as long as `rst_events` unless `ttlDays.alert_events` says otherwise.',
+  partitionBy: 'toDate(ts)',
+  orderBy: '(alert_id, ts)',
+  ttlColumn: 'ts',
+  defaultTtlDays: 30,
+  ttlLike: 'rst_events',
+  shardingKey: 'cityHash64(alert_id)',
+  columns: [
+    { name: 'alert_id', type: 'String', codec: 'ZSTD(1)', since: 4, doc: '`alerts.id` of the alert.' },
+    { name: 'rule', type: LC, since: 4, doc: 'Rule of the alert.' },
+    {
+      name: 'ts',
+      type: "DateTime64(6, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      since: 4,
+      doc: 'Capture time of the RST event (`rst_events.ts`).',
+    },
+    {
+      name: 'community_id',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Community ID of the event (`rst_events.community_id`).',
+    },
+    { name: 'sensor', type: LC, since: 4, doc: 'Sensor that saw the event.' },
+    {
+      name: 'src_ip',
+      type: 'IPv6',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Sender of the RST (IPv4-mapped for IPv4, like `rst_events`).',
+    },
+    { name: 'src_port', type: 'UInt16', since: 4, doc: 'Source port of the RST.' },
+    {
+      name: 'dst_ip',
+      type: 'IPv6',
+      codec: 'ZSTD(1)',
+      since: 4,
+      doc: 'Receiver of the RST (IPv4-mapped for IPv4).',
+    },
+    { name: 'dst_port', type: 'UInt16', since: 4, doc: 'Destination port of the RST.' },
+    {
+      name: 'ingest_token',
+      type: 'String',
+      codec: 'ZSTD(1)',
+      default: "''",
+      since: 4,
+      doc: 'Deduplication token of the insert that wrote the row (the same as the alerts it links).',
+    },
+    {
+      name: 'inserted_at',
+      type: "DateTime64(3, 'UTC')",
+      codec: 'Delta, ZSTD(1)',
+      default: 'now64(3)',
+      since: 4,
+      doc: 'Server time of the insert.',
+    },
+  ],
+};
+
 export const TABLES: readonly TableDef[] = [
   events,
   flows,
@@ -636,6 +853,8 @@ export const TABLES: readonly TableDef[] = [
   rollup1m,
   rollup1h,
   bySource,
+  alerts,
+  alertEvents,
 ];
 
 export const VIEWS: readonly ViewDef[] = [

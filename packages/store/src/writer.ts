@@ -4,12 +4,14 @@
  * inserts each table's rows with an `insert_deduplication_token` derived from the unit tokens,
  * retries with exponential backoff until a deadline, and resolves each unit's promise only once
  * ClickHouse acknowledged all of its rows: commit the Kafka offsets then, not before.
+ * {@link insertAlerts} is the unbatched form for alerts alone.
  */
 import { createHash } from 'node:crypto';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import type { Alert } from '@rstwatch/detect';
 import type { StoreClient } from './client.js';
-import { eventToRow, flowToRow, sensorStatsToRow } from './rows.js';
-import type { SensorStatsRow } from './schema.js';
+import { alertLinkToRow, alertToRow, eventToRow, flowToRow, sensorStatsToRow } from './rows.js';
+import type { AlertLink, SensorStatsRow } from './schema.js';
 
 /** The rows derived from one range of input, written together and acknowledged together. */
 export interface WriteUnit {
@@ -18,6 +20,10 @@ export interface WriteUnit {
   events: readonly RstEvent[];
   flows: readonly FlowRecord[];
   sensorStats?: readonly SensorStatsRow[];
+  /** Alert versions raised, updated or closed by this input (`alerts`). */
+  alerts?: readonly Alert[];
+  /** The RST events behind them (`alert_events`). */
+  alertLinks?: readonly AlertLink[];
 }
 
 export interface RowWriterConfig {
@@ -41,7 +47,7 @@ export interface WriterStats {
   inFlightRows: number;
   /** Age of the oldest queued unit, ms (0 when none). */
   oldestQueuedMs: number;
-  insertedRows: { rst_events: number; flows: number; sensor_stats: number };
+  insertedRows: Record<WriterTable, number>;
   batches: number;
   /** Failed insert attempts (each retry that fails counts once). */
   failures: number;
@@ -63,8 +69,41 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-const TABLE_ORDER = ['rst_events', 'flows', 'sensor_stats'] as const;
+/** Insert order: links before their alerts, so a reader who sees an alert finds its events. */
+const TABLE_ORDER = ['rst_events', 'flows', 'sensor_stats', 'alert_events', 'alerts'] as const;
 type WriterTable = (typeof TABLE_ORDER)[number];
+type TableCounts = Record<WriterTable, number>;
+
+const zero = (): TableCounts => ({ rst_events: 0, flows: 0, sensor_stats: 0, alert_events: 0, alerts: 0 });
+
+/** Rows a unit adds to each table. */
+function unitRows(u: WriteUnit): TableCounts {
+  return {
+    rst_events: u.events.length,
+    flows: u.flows.length,
+    sensor_stats: u.sensorStats?.length ?? 0,
+    alert_events: u.alertLinks?.length ?? 0,
+    alerts: u.alerts?.length ?? 0,
+  };
+}
+
+const add = (a: TableCounts, b: TableCounts, sign = 1): TableCounts => {
+  const out = zero();
+  for (const t of TABLE_ORDER) out[t] = a[t] + sign * b[t];
+  return out;
+};
+const sum = (c: TableCounts) => TABLE_ORDER.reduce((n, t) => n + c[t], 0);
+const most = (c: TableCounts) => Math.max(...TABLE_ORDER.map((t) => c[t]));
+
+/** Settings of every insert: the unit's dedup token, also for the rollup views, unknown fields skipped. */
+function insertSettings(token: string) {
+  return {
+    insert_deduplication_token: token,
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    // A field added to the contract before the schema caught up must not block the pipeline.
+    input_format_skip_unknown_fields: 1,
+  } as const;
+}
 
 /** Deduplication token of a batch: the unit's own token, or a digest of all of them in order. */
 export function batchToken(tokens: readonly string[]): string {
@@ -79,7 +118,7 @@ export class RowWriter {
   readonly #cfg: Required<Omit<RowWriterConfig, 'onError'>>;
   readonly #onError: RowWriterConfig['onError'];
   #queue: Pending[] = [];
-  #queuedRows = { rst_events: 0, flows: 0, sensor_stats: 0 };
+  #queuedRows = zero();
   #inFlightRows = 0;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -87,7 +126,7 @@ export class RowWriter {
   #retrying = false;
   #abort = new AbortController();
   #stats = {
-    insertedRows: { rst_events: 0, flows: 0, sensor_stats: 0 },
+    insertedRows: zero(),
     batches: 0,
     failures: 0,
     rejectedUnits: 0,
@@ -117,13 +156,10 @@ export class RowWriter {
   insert(unit: WriteUnit): Promise<void> {
     if (this.#closing) return Promise.reject(new Error('RowWriter is closed'));
     return new Promise<void>((resolve, reject) => {
-      const rows = unit.events.length + unit.flows.length + (unit.sensorStats?.length ?? 0);
-      this.#queue.push({ unit, at: Date.now(), rows, resolve, reject });
-      this.#queuedRows.rst_events += unit.events.length;
-      this.#queuedRows.flows += unit.flows.length;
-      this.#queuedRows.sensor_stats += unit.sensorStats?.length ?? 0;
-      const q = this.#queuedRows;
-      if (Math.max(q.rst_events, q.flows, q.sensor_stats) >= this.#cfg.maxRows) this.#kick();
+      const n = unitRows(unit);
+      this.#queue.push({ unit, at: Date.now(), rows: sum(n), resolve, reject });
+      this.#queuedRows = add(this.#queuedRows, n);
+      if (most(this.#queuedRows) >= this.#cfg.maxRows) this.#kick();
       else this.#timer ??= setTimeout(() => this.#kick(), this.#cfg.maxDelayMs);
     });
   }
@@ -157,7 +193,7 @@ export class RowWriter {
     const oldest = this.#queue[0] ? Date.now() - this.#queue[0].at : 0;
     return {
       queuedUnits: this.#queue.length,
-      queuedRows: this.#queuedRows.rst_events + this.#queuedRows.flows + this.#queuedRows.sensor_stats,
+      queuedRows: sum(this.#queuedRows),
       inFlightRows: this.#inFlightRows,
       oldestQueuedMs: oldest,
       insertedRows: { ...s.insertedRows },
@@ -192,27 +228,17 @@ export class RowWriter {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch: Pending[] = [];
-      const n = { rst_events: 0, flows: 0, sensor_stats: 0 };
+      let n = zero();
       while (this.#queue.length > 0) {
-        const p = this.#queue[0]!;
-        const u = p.unit;
-        const next = {
-          rst_events: n.rst_events + u.events.length,
-          flows: n.flows + u.flows.length,
-          sensor_stats: n.sensor_stats + (u.sensorStats?.length ?? 0),
-        };
-        if (batch.length > 0 && Math.max(next.rst_events, next.flows, next.sensor_stats) > this.#cfg.maxRows)
-          break;
+        const next = add(n, unitRows(this.#queue[0]!.unit));
+        if (batch.length > 0 && most(next) > this.#cfg.maxRows) break;
         batch.push(this.#queue.shift()!);
-        Object.assign(n, next);
+        n = next;
       }
-      this.#queuedRows.rst_events -= n.rst_events;
-      this.#queuedRows.flows -= n.flows;
-      this.#queuedRows.sensor_stats -= n.sensor_stats;
+      this.#queuedRows = add(this.#queuedRows, n, -1);
       await this.#write(batch);
       // With a partial batch left and no size pressure, wait for the timer unless closing.
-      const q = this.#queuedRows;
-      if (!this.#closing && Math.max(q.rst_events, q.flows, q.sensor_stats) < this.#cfg.maxRows) {
+      if (!this.#closing && most(this.#queuedRows) < this.#cfg.maxRows) {
         const oldest = this.#queue[0];
         if (oldest && Date.now() - oldest.at < this.#cfg.maxDelayMs) return;
       }
@@ -221,11 +247,19 @@ export class RowWriter {
 
   async #write(batch: Pending[]): Promise<void> {
     const token = batchToken(batch.map((p) => p.unit.token));
-    const rows: Record<WriterTable, object[]> = { rst_events: [], flows: [], sensor_stats: [] };
+    const rows: Record<WriterTable, object[]> = {
+      rst_events: [],
+      flows: [],
+      sensor_stats: [],
+      alert_events: [],
+      alerts: [],
+    };
     for (const { unit } of batch) {
       for (const e of unit.events) rows.rst_events.push(eventToRow(e, unit.token));
       for (const f of unit.flows) rows.flows.push(flowToRow(f, unit.token));
       for (const s of unit.sensorStats ?? []) rows.sensor_stats.push(sensorStatsToRow(s, unit.token));
+      for (const l of unit.alertLinks ?? []) rows.alert_events.push(alertLinkToRow(l, unit.token));
+      for (const a of unit.alerts ?? []) rows.alerts.push(alertToRow(a, unit.token));
     }
     const total = batch.reduce((a, p) => a + p.rows, 0);
     this.#inFlightRows = total;
@@ -252,12 +286,7 @@ export class RowWriter {
     for (let attempt = 1; ; attempt++) {
       const t0 = performance.now();
       try {
-        await this.#client.insert(table, rows, {
-          insert_deduplication_token: token,
-          deduplicate_blocks_in_dependent_materialized_views: 1,
-          // A field added to the contract before the schema caught up must not block the pipeline.
-          input_format_skip_unknown_fields: 1,
-        });
+        await this.#client.insert(table, rows, insertSettings(token));
         const ms = performance.now() - t0;
         const s = this.#stats;
         s.lastInsertMs = ms;
@@ -289,6 +318,33 @@ export class RowWriter {
       }
     }
   }
+}
+
+/** Alert versions and their RST-event links derived from one range of input, with its dedup token. */
+export interface AlertUnit {
+  /** Unique and deterministic for the input range (e.g. `${topic}:${partition}:${first}-${last}` of the events topic). */
+  token: string;
+  alerts: readonly Alert[];
+  links: readonly AlertLink[];
+}
+
+/**
+ * Insert one unit of alerts without batching: `alert_events` first, then `alerts`, each with the unit's
+ * token. One attempt per table; on failure (a `ClickHouseStoreError`) retry the same unit: ClickHouse
+ * drops blocks whose token it already has, and `alerts` keeps one row per `(id, version)` anyway.
+ */
+export async function insertAlerts(client: StoreClient, unit: AlertUnit): Promise<void> {
+  const settings = insertSettings(unit.token);
+  await client.insert(
+    'alert_events',
+    unit.links.map((l) => alertLinkToRow(l, unit.token)),
+    settings,
+  );
+  await client.insert(
+    'alerts',
+    unit.alerts.map((a) => alertToRow(a, unit.token)),
+    settings,
+  );
 }
 
 /**

@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 import { formatTsUs } from '@rstwatch/core';
+import type { Alert } from '@rstwatch/detect';
 import { createClickHouse, type StoreClient } from '../client.js';
-import type { SensorStatsRow } from '../schema.js';
+import type { AlertLink, SensorStatsRow } from '../schema.js';
 
 let dir: string | undefined;
 
@@ -185,6 +186,49 @@ export function sensorStats(over: Partial<SensorStatsRow> = {}): SensorStatsRow 
     last_batch_seq: 899,
     lost_batches: 0,
     agent_batch_drops: {},
+    ...over,
+  };
+}
+
+/** A `reset_attack` alert (version 1, open) with every field set; override what a test is about. */
+export function alert(over: Partial<Alert> = {}): Alert {
+  return {
+    id: '0123456789abcdef0123456789abcdef',
+    version: 1,
+    rule: 'reset_attack',
+    status: 'open',
+    severity: 'high',
+    severity_score: 73,
+    summary: '42 forged RSTs aimed at 198.18.0.2:443 from 3 peers within 60 s',
+    first_seen: tsAgo(600, 1),
+    last_seen: tsAgo(540, 999_999),
+    updated: tsAgo(540, 999_999),
+    count: 42,
+    entity_kind: 'victim',
+    entity: '198.18.0.2',
+    source_ips: ['2001:db8::7', '203.0.113.1', '203.0.113.2'],
+    destination_ip: '198.18.0.2',
+    destination_port: 443,
+    sensors: ['sensor-a', 'sensor-b'],
+    community_ids: ['1:LQU9qZlK+B5F3KDmev6m5PMibrg=', '1:abc='],
+    evidence: ['rsts=42', 'window_s=60', 'seq_in_window_not_exact=40'],
+    details: { peers: 3, ports: [443], ratio: 0.95, scan_type: 'n/a', spoofed: true, hosts: ['a', 'b'] },
+    ...over,
+  };
+}
+
+/** A link from alert `alert_id` to the RST event `event(over)` would describe. */
+export function alertLink(over: Partial<AlertLink> = {}): AlertLink {
+  return {
+    alert_id: '0123456789abcdef0123456789abcdef',
+    rule: 'reset_attack',
+    ts: tsAgo(60),
+    community_id: '1:LQU9qZlK+B5F3KDmev6m5PMibrg=',
+    sensor: 'sensor-a',
+    src_ip: '10.0.0.2',
+    src_port: 443,
+    dst_ip: '192.168.1.10',
+    dst_port: 51234,
     ...over,
   };
 }
