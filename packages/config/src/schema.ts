@@ -394,6 +394,11 @@ const clickhouse = section(
             'Days `header_batches` rows are kept (one per consumed header batch; `sensor-health` counts received batches since each agent started, so keep at least an agent uptime).',
           ),
         rollups: intRange(0, 25_000).default(365).describe('Days rollup rows are kept.'),
+        alerts: intRange(0, 25_000)
+          .default(365)
+          .describe(
+            'Days `alerts` rows are kept, counted from the `updated` time of each version (`alert_events`, the links to the RST events, follow `rst_events`).',
+          ),
       },
       'Retention per table (ClickHouse TTL), in days; 0 keeps rows forever. At most 25000: longer would overflow ClickHouse DateTime and expire every row at once.',
     ),
