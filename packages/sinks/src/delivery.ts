@@ -238,6 +238,7 @@ export class Delivery {
 
   async #drive(lane: Lane): Promise<void> {
     const name = lane.sink.name;
+    await Promise.resolve(); // alerts pushed in the same tick go out in one batch
     while (lane.queue.length > 0 && !lane.aborted) {
       let batch = lane.queue.peek(lane.maxBatch);
       let attempt = 0;
