@@ -228,13 +228,15 @@ LIMIT {limit:UInt32}`,
   ${ipText('a.dst_ip')} AS dst_ip, a.dst_port AS dst_port, a.community_id AS community_id,
   e.cause AS cause, e.origin AS origin, e.direction AS direction, e.confidence AS confidence, e.flags AS flags,
   e.evidence AS evidence
-FROM {db}.alert_events AS a
+FROM (
+  SELECT DISTINCT ts, sensor, src_ip, src_port, dst_ip, dst_port, community_id
+  FROM {db}.alert_events WHERE alert_id = {id:String}
+) AS a
 GLOBAL LEFT JOIN (
   SELECT community_id, ts, cause, origin, direction, confidence, flags, evidence
   FROM {db}.rst_events
   WHERE community_id GLOBAL IN (SELECT community_id FROM {db}.alert_events WHERE alert_id = {id:String})
 ) AS e ON e.community_id = a.community_id AND e.ts = a.ts
-WHERE a.alert_id = {id:String}
 ORDER BY a.ts, a.community_id
 LIMIT {limit:UInt32}`,
   },
