@@ -174,6 +174,10 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
   if (ackChange) ev.push('rst_ack_change');
   if (payload) ev.push('rst_with_payload');
   if (burst >= cfg.burstMinRsts) ev.push(`burst_rsts=${burst}`);
+  // The idle gap before every mid-connection RST, whatever its cause: the detectors learn idle timers
+  // from it (a load balancer's 350 s is not idle_timeout under a 400 s threshold, but is a timer).
+  const idleGap = (phase === PH_ESTABLISHED || phase === PH_CLOSING) && idle >= 1 && !has(C_NEW);
+  if (idleGap) ev.push(`idle_gap_s=${Math.floor(idle)}`);
 
   let cause: Cause = 'other';
   let conf = 0.3;
@@ -333,7 +337,7 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
       conf = Math.min(0.95, 0.55 + 0.1 * mb);
       origin = 'middlebox';
     } else if (idle > cfg.idleTimeoutS) {
-      ev.push(`idle_gap_s=${Math.floor(idle)}`);
+      if (!idleGap) ev.push(`idle_gap_s=${Math.floor(idle)}`);
       cause = 'idle_timeout';
       conf = 0.8;
       origin =

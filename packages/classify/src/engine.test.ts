@@ -169,6 +169,28 @@ describe('RST causes from wire evidence', () => {
     // a larger configured threshold makes it an ordinary abort
     const e2 = only(tr, { idleTimeoutS: 200 });
     expect(e2.cause).toBe('app_abort');
+    // the gap is evidence whatever the cause (detectors learn idle timers from it)
+    expect(e2.evidence).toContain('idle_gap_s=130');
+    expect(e2.evidence.filter((x) => x.startsWith('idle_gap_s='))).toHaveLength(1);
+  });
+
+  it('idle_gap_s: every established/closing RST after >= 1 s of silence carries it, shorter gaps do not', () => {
+    const mk = (gapUs: number, fin: boolean) => {
+      const tr = new Trace();
+      const c = tr.conn(`${CLIENT}:40019`, `${SERVER}:8080`).handshake().data('o', 10).data('r', 10).ack('o');
+      if (fin) c.fin('o');
+      c.rst('r', { after: gapUs });
+      return only(tr);
+    };
+    const est = mk(7_600_000, false);
+    expect(est.phase).toBe('established');
+    expect(est.cause).toBe('app_abort');
+    expect(est.evidence).toContain('idle_gap_s=7');
+    const closing = mk(3_000_000, true);
+    expect(closing.phase).toBe('closing');
+    expect(closing.evidence).toContain('idle_gap_s=3');
+    const short = mk(900_000, false);
+    expect(short.evidence.some((x) => x.startsWith('idle_gap_s='))).toBe(false);
   });
 
   it('app_abort: SO_LINGER 0 style RST+ACK at the exact next sequence number', () => {
