@@ -22,6 +22,18 @@ export function exposeMetrics(
     () => partitioned(pm.headersByPartition),
   );
   m.followCounter('processor_rst_events_total', 'RST events emitted.', [], () => [[{}, pm.eventsTotal]]);
+  m.followCounter(
+    'processor_rst_events_by_cause_total',
+    'RST events emitted, by cause (rst-taxonomy.md).',
+    ['cause'],
+    () => [...pm.eventsByCause.entries()].map(([cause, v]) => [{ cause }, v] as const),
+  );
+  m.followCounter(
+    'processor_rst_events_by_origin_total',
+    'RST events emitted, by origin (endpoint, middlebox, spoofed, unknown).',
+    ['origin'],
+    () => [...pm.eventsByOrigin.entries()].map(([origin, v]) => [{ origin }, v] as const),
+  );
   m.followCounter('processor_flows_total', 'Flow records emitted.', [], () => [[{}, pm.flowsTotal]]);
   m.followCounter(
     'processor_units_written_total',

@@ -2,6 +2,7 @@
  * The processor's counters, kept as plain numbers by the components and read by the Prometheus
  * endpoint (see `exposeMetrics`) and the logs. Partition-labelled series are dropped on revoke.
  */
+import type { RstEvent } from '@rstwatch/core';
 import type { TopicPartition } from '@rstwatch/kafka';
 
 const tpKey = (tp: TopicPartition) => `${tp.topic}/${tp.partition}`;
@@ -9,6 +10,9 @@ const tpKey = (tp: TopicPartition) => `${tp.topic}/${tp.partition}`;
 export class ProcessorMetrics {
   headersTotal = 0;
   eventsTotal = 0;
+  /** RST events emitted, by taxonomy `cause` (at most the 17 causes) and by `origin` (4). */
+  readonly eventsByCause = new Map<string, number>();
+  readonly eventsByOrigin = new Map<string, number>();
   flowsTotal = 0;
   unitsWritten = 0;
   insertMsLast = 0;
@@ -28,11 +32,21 @@ export class ProcessorMetrics {
     this.duplicateBatches++;
   }
 
-  headers(tp: TopicPartition, n: number, events: number): void {
+  /** `n` headers processed on `tp`, which emitted `events` (none during the warm-up replay). */
+  headers(tp: TopicPartition, n: number, events: readonly Pick<RstEvent, 'cause' | 'origin'>[]): void {
     this.headersTotal += n;
-    this.eventsTotal += events;
+    this.rstEvents(events);
     const k = tpKey(tp);
     this.headersByPartition.set(k, (this.headersByPartition.get(k) ?? 0) + n);
+  }
+
+  /** Count emitted RST events, in total and by cause and origin (once per batch, off the worker threads). */
+  rstEvents(events: readonly Pick<RstEvent, 'cause' | 'origin'>[]): void {
+    this.eventsTotal += events.length;
+    for (const e of events) {
+      this.eventsByCause.set(e.cause, (this.eventsByCause.get(e.cause) ?? 0) + 1);
+      this.eventsByOrigin.set(e.origin, (this.eventsByOrigin.get(e.origin) ?? 0) + 1);
+    }
   }
 
   unitWritten(_tp: TopicPartition, events: number, flows: number, ms: number): void {

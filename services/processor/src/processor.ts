@@ -386,7 +386,7 @@ export class ConsumerLoop {
         },
       );
       this.o.metrics.unitWritten(st.tp, r.events.length, r.flows.length, performance.now() - t0);
-      this.o.metrics.headers(st.tp, 0, r.events.length);
+      this.o.metrics.headers(st.tp, 0, r.events);
     }
     st.tick = { after, us, pending: false };
     if (st.revoked) return;
@@ -550,7 +550,7 @@ export class ConsumerLoop {
       if (emit) await this.deadLetter(st.tp, m, 'process_failed', (err as Error).message);
       return null;
     }
-    this.o.metrics.headers(st.tp, r.headers, emit ? r.events.length : 0);
+    this.o.metrics.headers(st.tp, r.headers, emit ? r.events : []);
     if (!emit) return null;
     const batch: HeaderBatchRow = {
       sensor: meta.sensorId,
