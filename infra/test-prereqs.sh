@@ -11,7 +11,7 @@ for pair in tcpdump:tcpdump tshark:tshark nmap:nmap iptables:iptables ip:iproute
 done
 python3 -c 'import scapy' >/dev/null 2>&1 || need+=(python3-scapy)
 # Alert sink tests (test/alerts): a private rsyslogd over UDP, TCP and TLS (gtls driver), certificates by openssl.
-command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
+command -v rsyslogd >/dev/null 2>&1 || [ -x /usr/sbin/rsyslogd ] || need+=(rsyslog)
 [ -e "/usr/lib/$(uname -m)-linux-gnu/rsyslog/lmnsd_gtls.so" ] || need+=(rsyslog-gnutls)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # The local Kafka (infra/kafka) needs a JDK 17+ and Maven, unless KAFKA_BROKERS points at a broker.

@@ -311,6 +311,26 @@ describe('syslog sink → rsyslogd', () => {
     }
   }
 
+  it('tls: a server certificate the sink does not trust fails the send (and nothing is written)', async () => {
+    const other = await rsyslog({ start: false }); // only for its certificate
+    cleanups.push(() => other.dispose());
+    const sink = new SyslogSink({
+      url: rs.url('tls'),
+      format: 'json',
+      appName: 'rstwatch',
+      facility: 4,
+      ca: other.caFile,
+      rejectUnauthorized: true,
+      timeoutMs: 2000,
+    });
+    cleanups.push(() => sink.close());
+    const [a] = alerts(1, 'tlsbad');
+    const err = await sink.send([a!]).catch((e: unknown) => e);
+    expect(String((err as Error).cause)).toMatch(/self[- ]signed|certificate/i);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await rs.records('tls')).filter((r) => r.sd.includes('id="tlsbad'))).toEqual([]);
+  });
+
   for (const t of ['tcp', 'tls'] as const) {
     it(`${t}: a receiver that is down and then up gets every alert at least once`, async () => {
       const down = await rsyslog({ start: false });

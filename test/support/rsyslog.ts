@@ -6,6 +6,7 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -50,6 +51,8 @@ export interface Rsyslog {
 }
 
 const PROBE_MSGID = 'rstwatch-probe';
+/** Debian installs it in /usr/sbin, which is not on a normal user's PATH. */
+const RSYSLOGD = existsSync('/usr/sbin/rsyslogd') ? '/usr/sbin/rsyslogd' : 'rsyslogd';
 
 function config(dir: string, ports: Record<SyslogTransport, number>): string {
   const f = (name: string) => join(dir, name);
@@ -133,7 +136,7 @@ export async function rsyslog(opts: { start?: boolean } = {}): Promise<Rsyslog> 
     async start() {
       if (h.pid !== undefined) return;
       let stderr = '';
-      const c = spawn('rsyslogd', ['-n', '-f', confPath, '-i', join(dir, 'rsyslogd.pid')], {
+      const c = spawn(RSYSLOGD, ['-n', '-f', confPath, '-i', join(dir, 'rsyslogd.pid')], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;

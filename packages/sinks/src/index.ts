@@ -1,4 +1,6 @@
 // @rstwatch/sinks: alert formats (ECS JSON, CEF, RFC 5424) and delivery (Kafka, webhook, syslog, file).
+
+export { type AlertSinksConfig, type AlertSinksDeps, sinksFromConfig } from './config.js';
 export {
   type BackoffOptions,
   backoffDelay,

@@ -1,0 +1,93 @@
+/**
+ * The sinks the `alerts` config section asks for (`alerts.webhook`, `alerts.syslog`; see
+ * packages/config), plus the Kafka and file sinks a service adds, ready for `new Delivery`. The shape is
+ * declared here structurally so this package does not depend on the config package.
+ */
+import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { DeliverySinkOptions } from './delivery.js';
+import type { EcsOptions } from './format/ecs.js';
+import { FileSink } from './sinks/file.js';
+import { KafkaAlertSink, type KafkaAlertSinkOptions } from './sinks/kafka.js';
+import { SyslogSink } from './sinks/syslog.js';
+import { WebhookSink } from './sinks/webhook.js';
+
+/** The delivery keys of the config's `alerts` section. */
+export interface AlertSinksConfig {
+  webhook: {
+    url: string;
+    secret?: string | undefined;
+    secretFile?: string | undefined;
+    timeoutMs: number;
+    retries: number;
+  };
+  syslog: {
+    url: string;
+    format: 'json' | 'cef';
+    appName: string;
+    facility: number;
+    ca?: string | undefined;
+    rejectUnauthorized: boolean;
+    timeoutMs: number;
+    retries: number;
+  };
+}
+
+export interface AlertSinksDeps {
+  /** Kafka sink (the `kafka.topics.alerts` topic and a producer made as KafkaAlertSink says). */
+  kafka?: KafkaAlertSinkOptions & { retries?: number };
+  /** File sink target (path or stream). */
+  file?: string | Writable;
+  /** Observer fields of the ECS documents (`observer.hostname` = this host). */
+  ecs?: EcsOptions;
+  /** RFC 5424 HOSTNAME; default the machine's host name. */
+  hostname?: string;
+}
+
+/** Builds the configured sinks; throws (with what to fix) on a bad URL or an unreadable file. */
+export function sinksFromConfig(cfg: AlertSinksConfig, deps: AlertSinksDeps = {}): DeliverySinkOptions[] {
+  const out: DeliverySinkOptions[] = [];
+  const ecs = deps.ecs ?? {};
+  if (deps.kafka) {
+    const { retries, ...opts } = deps.kafka;
+    out.push({ sink: new KafkaAlertSink({ ecs, ...opts }), ...(retries !== undefined ? { retries } : {}) });
+  }
+  const w = cfg.webhook;
+  if (w.url !== '') {
+    let secret = w.secret;
+    if (w.secretFile !== undefined) {
+      try {
+        secret = readFileSync(w.secretFile, 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        throw new Error(`alerts.webhook.secretFile: reading '${w.secretFile}' failed`, { cause: err });
+      }
+    }
+    out.push({
+      sink: new WebhookSink({
+        url: w.url,
+        timeoutMs: w.timeoutMs,
+        ecs,
+        ...(secret !== undefined ? { secret } : {}),
+      }),
+      retries: w.retries,
+    });
+  }
+  const s = cfg.syslog;
+  if (s.url !== '') {
+    out.push({
+      sink: new SyslogSink({
+        url: s.url,
+        format: s.format,
+        appName: s.appName,
+        facility: s.facility,
+        rejectUnauthorized: s.rejectUnauthorized,
+        timeoutMs: s.timeoutMs,
+        ...(s.ca !== undefined ? { ca: s.ca } : {}),
+        ...(deps.hostname !== undefined ? { hostname: deps.hostname } : {}),
+      }),
+      retries: s.retries,
+    });
+  }
+  if (deps.file !== undefined) out.push({ sink: new FileSink({ target: deps.file, ecs }) });
+  return out;
+}
