@@ -2,7 +2,7 @@
 /**
  * Writes infra/grafana/dashboards/rstwatch.json from the named queries of @rstwatch/store
  * (packages/store/src/queries.ts), so the dashboard's tables are the same SQL as `rstwatch query NAME`:
- * the look-back `ts >= now() - toIntervalHour({hours:UInt32})` becomes Grafana's `$__timeFilter(ts)`,
+ * the look-back `ts >= <hours before now>` becomes Grafana's `$__timeFilter(ts)`,
  * `{limit:UInt32}` a fixed row count, other parameters dashboard variables.
  *
  *   pnpm build && node infra/grafana/gen-dashboard.mjs            # regenerate the JSON
@@ -23,14 +23,14 @@ const DB = 'rstwatch';
 /** A Grafana dashboard variable reference, `${name}`. */
 const VAR = (name) => `$${'{'}${name}}`;
 
+/** The look-back start of the named queries (`hours` before now, clamped at 1970; queries.ts `cutoff`). */
+const CUTOFF = 'toDateTime(greatest(toInt64(toUnixTimestamp(now())) - 3600 * toInt64({hours:UInt32}), 0))';
+
 /** A named query's SQL with Grafana macros in place of its ClickHouse parameters. */
 function namedSql(name, limit = 50) {
   const sql = querySql(getQuery(name), DB)
-    .replaceAll('ts >= now() - toIntervalHour({hours:UInt32})', '$__timeFilter(ts)')
-    .replaceAll(
-      'ts >= toStartOfHour(now() - toIntervalHour({hours:UInt32}))',
-      'ts >= toStartOfHour($__fromTime) AND ts <= $__toTime',
-    )
+    .replaceAll(`ts >= ${CUTOFF}`, '$__timeFilter(ts)')
+    .replaceAll(`ts >= toStartOfHour(${CUTOFF})`, 'ts >= toStartOfHour($__fromTime) AND ts <= $__toTime')
     .replaceAll('{limit:UInt32}', String(limit))
     .replaceAll('{min_ports:UInt32}', VAR('min_ports'))
     .replaceAll('{min_hosts:UInt32}', VAR('min_hosts'));
