@@ -35,6 +35,8 @@ export const DEDUPE_WINDOW_US = 120 * S;
 export const DEDUPE_MAX = 65_536;
 /** Alert-event links kept between two `takeLinks()` calls; beyond it they are dropped and counted. */
 export const MAX_LINKS = 100_000;
+/** Hits of an armed episode kept for its links until it is raised. */
+export const MAX_HELD = 10_000;
 /** Distinct sources, peers and ports counted per alert (the samples are `sampleSize`). */
 export const MAX_DISTINCT = 4096;
 /** Values kept per histogram in an alert (TTL deltas, IP ID gaps, signatures, causes). */

@@ -1,16 +1,26 @@
 /**
  * One alert episode: the open alert of one rule on one entity, with everything its versions report
- * (counts, samples, histograms) and what was last emitted (for rate-limited updates).
+ * (counts, samples, histograms) and what was last emitted (for rate-limited updates). An episode is
+ * first *armed* (its threshold was met) and raised once the watermark is LATENESS_US past that point, so
+ * that events arriving a little late still count and the id names the same first event whatever the
+ * arrival order.
  */
 import type { AlertRule, EntityKind } from './alert.js';
 import { MAX_DISTINCT, MAX_HISTOGRAM, MAX_SENSORS } from './config.js';
 import { bump, type Hit, Sample } from './window.js';
 
 export class Episode {
+  /** Set when the episode is confirmed (raised); '' while armed. */
+  id = '';
+  /** Armed (threshold met) until the watermark passes this time, µs; 0 once raised. */
+  armedUntil: number;
+  /** Hits counted while armed, linked once raised (bounded by MAX_HELD). */
+  held: Hit[] = [];
   version = 0;
   count = 0;
   firstUs: number;
   firstTs: string;
+  firstCid: string;
   lastUs: number;
   lastTs: string;
   /** Sources (senders or scanner), peers (victim hosts, probed hosts, clients) and flows: earliest first. */
@@ -35,15 +45,17 @@ export class Episode {
   lastEmitSources = 0;
 
   constructor(
-    readonly id: string,
     readonly rule: AlertRule,
     readonly kind: EntityKind,
     readonly entity: string,
     first: Hit,
     sampleSize: number,
+    armedUntil: number,
   ) {
+    this.armedUntil = armedUntil;
     this.firstUs = first.us;
     this.firstTs = first.ts;
+    this.firstCid = first.community_id;
     this.lastUs = first.us;
     this.lastTs = first.ts;
     this.sources = new Sample(sampleSize);
@@ -54,9 +66,10 @@ export class Episode {
   /** Count one contributing hit. */
   add(h: Hit): void {
     this.count++;
-    if (h.us < this.firstUs) {
+    if (h.us < this.firstUs || (h.us === this.firstUs && h.community_id < this.firstCid)) {
       this.firstUs = h.us;
       this.firstTs = h.ts;
+      this.firstCid = h.community_id;
     }
     if (h.us > this.lastUs) {
       this.lastUs = h.us;

@@ -7,7 +7,14 @@
 import type { RstEvent } from '@rstwatch/core';
 import { formatTsUs } from '@rstwatch/core';
 import { type Alert, type AlertRule, type EntityKind, SEVERITY_NUMBER, type Severity } from '../alert.js';
-import { type AlertsConfig, type ClassifierThresholds, LATENESS_US, S, UPDATE_EVERY_US } from '../config.js';
+import {
+  type AlertsConfig,
+  type ClassifierThresholds,
+  LATENESS_US,
+  MAX_HELD,
+  S,
+  UPDATE_EVERY_US,
+} from '../config.js';
 import { Episode } from '../episode.js';
 import { alertId } from '../keys.js';
 import type { DetectionStats, RuleStats } from '../stats.js';
@@ -98,31 +105,40 @@ export abstract class Detector<St extends EntityState = EntityState> {
     return ep;
   }
 
-  /** Open an episode on `entity` from `hits` (all contributing); the earliest hit names it. */
+  /**
+   * Arm an episode on `entity` from `hits` (all contributing); it is raised (id from its earliest hit,
+   * suppression checked, version 1) once the watermark is LATENESS_US further.
+   */
   protected raise(
     entity: string,
     st: St,
     hits: readonly Hit[],
     info?: Record<string, number | string>,
   ): Episode {
-    let first = hits[0]!;
-    for (const h of hits)
-      if (h.us < first.us || (h.us === first.us && h.community_id < first.community_id)) first = h;
-    const id = alertId(this.rule, entity, first.ts, first.community_id);
-    const ep = new Episode(id, this.rule, this.kind, entity, first, this.ctx.config.sampleSize);
+    const until = this.ctx.watermark() + LATENESS_US;
+    const ep = new Episode(this.rule, this.kind, entity, hits[0]!, this.ctx.config.sampleSize, until);
     if (info !== undefined) Object.assign(ep.info, info);
     for (const h of hits) ep.add(h);
+    ep.held = hits.slice(0, MAX_HELD);
     st.ep = ep;
     this.open.set(entity, ep);
-    if (this.ctx.suppressor.suppressed(this.rule, entity, ep.sources.values)) {
+    return ep;
+  }
+
+  /** Raise an armed episode: its id, the suppression check, its links and version 1. */
+  private confirm(ep: Episode): void {
+    ep.armedUntil = 0;
+    ep.id = alertId(this.rule, ep.entity, ep.firstTs, ep.firstCid);
+    const held = ep.held;
+    ep.held = [];
+    if (this.ctx.suppressor.suppressed(this.rule, ep.entity, ep.sources.values)) {
       ep.suppressed = true;
       this.ruleStats.suppressed++;
-      return ep;
+      return;
     }
-    for (const h of hits) this.ctx.link(id, this.rule, h);
+    for (const h of held) this.ctx.link(ep.id, this.rule, h);
     this.ruleStats.raised++;
     this.emit(ep, 'open', ep.lastUs);
-    return ep;
   }
 
   /**
@@ -145,6 +161,12 @@ export abstract class Detector<St extends EntityState = EntityState> {
   /** Count one more hit in an open episode; emits a version when the policy says so. */
   protected contribute(ep: Episode, h: Hit): void {
     ep.add(h);
+    if (ep.armedUntil !== 0) {
+      if (ep.held.length < MAX_HELD) ep.held.push(h);
+      else this.ctx.stats.linksDropped++;
+      if (this.ctx.watermark() >= ep.armedUntil) this.confirm(ep);
+      return;
+    }
     if (ep.suppressed) return;
     this.ctx.link(ep.id, this.rule, h);
     if (
@@ -160,8 +182,14 @@ export abstract class Detector<St extends EntityState = EntityState> {
   /** Close quiet episodes and flush updates held back by the rate limit. */
   sweep(watermark: number): void {
     for (const ep of this.open.values()) {
+      if (ep.armedUntil !== 0 && watermark >= ep.armedUntil) this.confirm(ep);
       if (watermark - ep.lastUs >= this.quietUs + LATENESS_US) this.close(ep, ep.lastUs + this.quietUs);
-      else if (!ep.suppressed && ep.pending && watermark - ep.lastEmitUs >= UPDATE_EVERY_US) {
+      else if (
+        ep.armedUntil === 0 &&
+        !ep.suppressed &&
+        ep.pending &&
+        watermark - ep.lastEmitUs >= UPDATE_EVERY_US
+      ) {
         this.ruleStats.updated++;
         this.emit(ep, 'open', ep.lastUs);
       }
@@ -174,6 +202,7 @@ export abstract class Detector<St extends EntityState = EntityState> {
   }
 
   private close(ep: Episode, atUs: number): void {
+    if (ep.armedUntil !== 0) this.confirm(ep);
     this.open.delete(ep.entity);
     const st = this.states.get(ep.entity);
     if (st !== undefined && st.ep === ep) st.ep = undefined;

@@ -2,8 +2,9 @@
  * `idle_timeout_fingerprint`: a load balancer or firewall idle timer, learned from the traffic. Every
  * mid-connection RST carries `idle_gap_s=N` (the classifier's floor of the flow's silence before it,
  * whatever its cause); gaps of at least `minIdleS` are kept per service (the last MAX_GAPS). When
- * `minRsts` of them lie within `toleranceS` of each other (max - min <= toleranceS), the service's
- * timer is learned as their median and the alert fires. From then on, every RST of that service whose
+ * `minRsts` of them, and at least a quarter of the gaps remembered (MIN_SHARE: random idle gaps of a busy
+ * service cluster by chance now and then, a timer dominates), lie within `toleranceS` of each other
+ * (max - min <= toleranceS), the service's timer is learned as their median and the alert fires. From then on, every RST of that service whose
  * gap is within `toleranceS` of the timer gets `learned_idle_timer_s=N` appended to its evidence (also
  * those the fixed `classifier.idleTimeoutS` did not call `idle_timeout`) and joins the open alert.
  */
@@ -21,6 +22,8 @@ import {
 
 /** Gaps remembered per service while no timer explains them. */
 const MAX_GAPS = 64;
+/** Share of the remembered gaps a cluster needs besides `minRsts`. */
+const MIN_SHARE = 0.25;
 export const LEARNED_EVIDENCE = 'learned_idle_timer_s=';
 
 interface State extends EntityState {
@@ -95,7 +98,7 @@ export class IdleTimerDetector extends Detector<State> {
         bestN = n;
       }
     }
-    return bestN >= this.need ? best : -1;
+    return bestN >= this.need && bestN >= MIN_SHARE * gaps.length ? best : -1;
   }
 
   protected describe(ep: Episode): Description {

@@ -68,9 +68,10 @@ export class PortScanDetector extends Detector<State> {
     const vertical = ports.size >= this.minPorts;
     const horizontal = hosts.size >= this.minHosts;
     if (!vertical && !horizontal) return;
+    // every probe of the window contributes (also those to other hosts and ports)
     const hits = new Set<Hit>();
-    if (vertical) for (const x of ports.values()) hits.add(x);
-    if (horizontal) for (const x of hosts.values()) hits.add(x);
+    for (const inner of st.byHost.values()) for (const x of inner.values()) hits.add(x);
+    for (const inner of st.byPort.values()) for (const x of inner.values()) hits.add(x);
     st.byHost.clear();
     st.byPort.clear();
     const scanType = vertical && horizontal ? 'vertical+horizontal' : vertical ? 'vertical' : 'horizontal';
