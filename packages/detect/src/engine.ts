@@ -89,7 +89,11 @@ export class Detection {
   private readonly byKind = new Map<EntityKind, Detector[]>();
   private watermarkUs = Number.NEGATIVE_INFINITY;
   private nextSweepUs = Number.NEGATIVE_INFINITY;
-  private readonly recent = new Map<string, number>();
+  private readonly recent = new Map<string, Recent[]>();
+  private readonly ringKeys: Recent[] = new Array(DEDUPE_MAX);
+  private readonly ringUs = new Float64Array(DEDUPE_MAX);
+  private ringHead = 0;
+  private ringLen = 0;
   private linkIds: string[] = [];
   private linkRules: AlertRule[] = [];
   private linkHits: Hit[] = [];
@@ -205,15 +209,61 @@ export class Detection {
 
   /** Same sensor, flow, time, seq, ack and sender (and kind) as a recent event. */
   private duplicate(e: RstEvent, us: number, kind: EntityKind | undefined): boolean {
-    const key = `${kind ?? '*'}|${e.sensor}|${e.community_id}|${e.ts}|${e.seq}|${e.ack}|${e.src_ip}|${e.src_port}`;
-    const recent = this.recent;
-    if (recent.has(key)) return true;
-    recent.set(key, us);
-    const horizon = Math.max(us, this.watermarkUs) - DEDUPE_WINDOW_US;
-    for (const [k, t] of recent) {
-      if (recent.size <= DEDUPE_MAX && t >= horizon) break;
-      recent.delete(k);
+    // Keyed by the time string (its hash is cached on the string); the few events of one instant compared.
+    const k = kind ?? '*';
+    const same = this.recent.get(e.ts);
+    if (same !== undefined) {
+      for (const r of same) {
+        if (
+          r.seq === e.seq &&
+          r.ack === e.ack &&
+          r.src_port === e.src_port &&
+          r.community_id === e.community_id &&
+          r.src_ip === e.src_ip &&
+          r.sensor === e.sensor &&
+          r.kind === k
+        )
+          return true;
+      }
     }
+    // A ring of the recent events in arrival order: the oldest go when it is full or out of the window.
+    const horizon = Math.max(us, this.watermarkUs) - DEDUPE_WINDOW_US;
+    while (this.ringLen > 0 && (this.ringLen >= DEDUPE_MAX || this.ringUs[this.ringHead]! < horizon)) {
+      const old = this.ringKeys[this.ringHead]!;
+      const list = this.recent.get(old.ts)!;
+      if (list.length === 1) this.recent.delete(old.ts);
+      else list.splice(list.indexOf(old), 1);
+      this.ringHead = (this.ringHead + 1) % DEDUPE_MAX;
+      this.ringLen--;
+    }
+    const r: Recent = {
+      ts: e.ts,
+      sensor: e.sensor,
+      community_id: e.community_id,
+      seq: e.seq,
+      ack: e.ack,
+      src_ip: e.src_ip,
+      src_port: e.src_port,
+      kind: k,
+    };
+    const tail = (this.ringHead + this.ringLen) % DEDUPE_MAX;
+    this.ringKeys[tail] = r;
+    this.ringUs[tail] = us;
+    this.ringLen++;
+    if (same !== undefined) same.push(r);
+    else this.recent.set(e.ts, [r]);
     return false;
   }
+}
+
+/** What the duplicate check keeps of a recent event. */
+interface Recent {
+  ts: string;
+  sensor: string;
+  community_id: string;
+  seq: number;
+  ack: number;
+  src_ip: string;
+  src_port: number;
+  kind: string;
 }

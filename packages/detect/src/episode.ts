@@ -28,7 +28,8 @@ export class Episode {
   readonly peers: Sample;
   readonly cids: Sample;
   readonly distinctSources = new Set<string>();
-  readonly distinctPeers = new Set<string>();
+  /** Hits per peer (at most MAX_DISTINCT peers). */
+  readonly distinctPeers = new Map<string, number>();
   readonly sensors = new Set<string>();
   /** Hits per reported port, per evidence bit, and histograms of the detector's figures and labels. */
   readonly ports = new Map<number, number>();
@@ -79,7 +80,7 @@ export class Episode {
     this.peers.add(h.peer, h.us);
     this.cids.add(h.community_id, h.us);
     if (this.distinctSources.size < MAX_DISTINCT) this.distinctSources.add(h.source);
-    if (this.distinctPeers.size < MAX_DISTINCT) this.distinctPeers.add(h.peer);
+    bump(this.distinctPeers, h.peer, MAX_DISTINCT);
     if (this.sensors.size < MAX_SENSORS) this.sensors.add(h.sensor);
     bump(this.ports, h.port, MAX_DISTINCT);
     for (let m = h.mark, bit = 0; m !== 0; m >>>= 1, bit++) if ((m & 1) !== 0) this.marks[bit]!++;

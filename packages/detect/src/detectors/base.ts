@@ -51,6 +51,9 @@ export abstract class Detector<St extends EntityState = EntityState> {
   abstract readonly kind: EntityKind;
   private readonly states = new Map<string, St>();
   private readonly open = new Map<string, Episode>();
+  /** The most recently seen entity (already last in `states`: a flood on one entity skips the move). */
+  private lastEntity = '';
+  private lastState: St | undefined;
   protected readonly quietUs: number;
 
   constructor(protected readonly ctx: DetectorContext) {
@@ -71,15 +74,20 @@ export abstract class Detector<St extends EntityState = EntityState> {
 
   /** The entity's state, created if new, marked most recently seen; evicts the least recent beyond the bound. */
   protected state(entity: string): St {
+    if (entity === this.lastEntity && this.lastState !== undefined) return this.lastState;
     let st = this.states.get(entity);
     if (st !== undefined) {
       this.states.delete(entity);
       this.states.set(entity, st);
+      this.lastEntity = entity;
+      this.lastState = st;
       return st;
     }
     st = this.newState();
     this.states.set(entity, st);
     if (this.states.size > this.ctx.config.maxEntities) this.evictOldest();
+    this.lastEntity = entity;
+    this.lastState = st;
     return st;
   }
 

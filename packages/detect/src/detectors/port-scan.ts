@@ -75,7 +75,7 @@ export class PortScanDetector extends Detector<State> {
     st.byHost.clear();
     st.byPort.clear();
     const scanType = vertical && horizontal ? 'vertical+horizontal' : vertical ? 'vertical' : 'horizontal';
-    this.raise(scanner, st, [...hits], { scan_type: scanType, host: h.peer, port: h.port });
+    this.raise(scanner, st, [...hits], { scan_type: scanType });
   }
 
   /** Record the first probe of (k1, k2) in the window; returns k1's map after expiring old probes. */
@@ -132,13 +132,16 @@ export class PortScanDetector extends Detector<State> {
       details[`${cause}_rsts`] = n;
     }
     const vertical = scanType.startsWith('vertical');
-    const target = vertical ? String(ep.info.host) : `port ${ep.info.port} on ${nHosts} hosts`;
+    // the most probed host and port (ties: the smallest), whatever order the probes came in
+    const host = topCounts(ep.distinctPeers, 1)[0]![0];
+    const port = topCounts(ep.ports, 1)[0]![0];
+    const target = vertical ? host : `port ${port} on ${nHosts} hosts`;
     return {
       summary: `${ep.entity} scanned ${vertical ? `${nPorts} ports of ${target}` : target} (${scanType} ${mix} scan, ${ep.count} RSTs)`,
       evidence,
       details,
-      destination_ip: vertical ? String(ep.info.host) : (hosts[0] ?? ''),
-      destination_port: nPorts === 1 ? ports[0]! : vertical ? 0 : Number(ep.info.port),
+      destination_ip: host,
+      destination_port: nPorts === 1 || !vertical ? port : 0,
     };
   }
 }
