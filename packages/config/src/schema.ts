@@ -230,7 +230,6 @@ const classifier = section(
   'RST classification (names and defaults shared with the classifier engine).',
 );
 
-
 const severity = oneOf(['low', 'medium', 'high', 'critical']);
 const rule = <S extends z.ZodRawShape>(shape: S, sev: 'low' | 'medium' | 'high' | 'critical', doc: string) =>
   section(
@@ -250,21 +249,41 @@ const alerts = section(
       .describe('An open alert closes after this many seconds of capture time without new evidence.'),
     maxEntities: posInt()
       .default(100000)
-      .describe('Entities (hosts, services) tracked per detector; the least recently seen is evicted and counted.'),
+      .describe(
+        'Entities (hosts, services) tracked per detector; the least recently seen is evicted and counted.',
+      ),
     sampleSize: intRange(1, 1000)
       .default(10)
       .describe('Community IDs and source addresses kept per alert as a sample.'),
     groupId: str()
       .default('rstwatch-detect')
-      .describe('Kafka consumer group of the detection stage (`rstwatch detect`), reading `kafka.topics.events`.'),
+      .describe(
+        'Kafka consumer group of the detection stage (`rstwatch detect`), reading `kafka.topics.events`.',
+      ),
+    replayMessages: nonNegInt()
+      .default(20000)
+      .describe(
+        'Events replayed before the committed offset when the detection stage takes over a partition, to rebuild windows and open alerts; their alerts are not written again.',
+      ),
     suppress: z
       .array(
         z.strictObject({
-          rule: oneOf(['reset_attack', 'port_scan', 'middlebox_tampering', 'backlog_overflow_storm', 'rst_rate_anomaly', 'idle_timeout_fingerprint'])
+          rule: oneOf([
+            'reset_attack',
+            'port_scan',
+            'middlebox_tampering',
+            'backlog_overflow_storm',
+            'rst_rate_anomaly',
+            'idle_timeout_fingerprint',
+          ])
             .optional()
             .describe('Rule to suppress (all rules when omitted).'),
-          entity: anyStr().optional().describe('Exact entity (`ip` or `ip:port`), or a CIDR such as `198.18.0.0/15`.'),
-          source: anyStr().optional().describe('Source address or CIDR: suppress alerts whose every source is in it.'),
+          entity: anyStr()
+            .optional()
+            .describe('Exact entity (`ip` or `ip:port`), or a CIDR such as `198.18.0.0/15`.'),
+          source: anyStr()
+            .optional()
+            .describe('Source address or CIDR: suppress alerts whose every source is in it.'),
           reason: anyStr().optional().describe('Why (shown in `config dump`; for people).'),
         }),
       )
@@ -274,7 +293,9 @@ const alerts = section(
       ),
     reset_attack: rule(
       {
-        windowS: posInt().default(60).describe('Window in which forged-looking RSTs to one victim are counted.'),
+        windowS: posInt()
+          .default(60)
+          .describe('Window in which forged-looking RSTs to one victim are counted.'),
       },
       'high',
       'Forged RSTs aimed at one victim. Fires at `classifier.burstMinRsts` (default 5) RSTs classified `reset_attack`, or in-window-but-inexact / stepping / racing live data, within `windowS`.',
@@ -283,22 +304,30 @@ const alerts = section(
       {
         minHosts: posInt()
           .default(10)
-          .describe('Distinct hosts probed on one port by one source within the window that make a horizontal scan.'),
+          .describe(
+            'Distinct hosts probed on one port by one source within the window that make a horizontal scan.',
+          ),
       },
       'medium',
       'One source probing many ports of a host (`classifier.scanMinPorts`, default 10) or many hosts on one port (`minHosts`) within `classifier.scanWindowS`, seen through `syn_scan`, `connect_scan` and `closed_port` RSTs.',
     ),
     middlebox_tampering: rule(
       {
-        windowS: posInt().default(300).describe('Window in which injected and firewall resets per service are counted.'),
-        minRsts: posInt().default(3).describe('Injected or firewall resets on one service within the window.'),
+        windowS: posInt()
+          .default(300)
+          .describe('Window in which injected and firewall resets per service are counted.'),
+        minRsts: posInt()
+          .default(3)
+          .describe('Injected or firewall resets on one service within the window.'),
       },
       'medium',
       'Resets injected by an on-path device (`injected_reset`, `firewall_reject`, origin `middlebox`) on one service, with TTL/hop and tampering-signature evidence.',
     ),
     backlog_overflow_storm: rule(
       {
-        windowS: posInt().default(10).describe('Window in which `backlog_overflow` resets per server:port are counted.'),
+        windowS: posInt()
+          .default(10)
+          .describe('Window in which `backlog_overflow` resets per server:port are counted.'),
         minRsts: posInt().default(10).describe('Resets within the window that make a storm.'),
       },
       'high',
@@ -306,19 +335,38 @@ const alerts = section(
     ),
     rst_rate_anomaly: rule(
       {
-        bucketS: posInt().default(60).describe('Seconds per rate bucket (RSTs per service and cause are counted per bucket).'),
-        alpha: z.number().gt(0).lt(1).default(0.1).describe('EWMA weight of the newest bucket in the learned mean and variance.'),
-        warmupBuckets: posInt().default(10).describe('Buckets learned before the detector may fire for a series.'),
-        zScore: z.number().positive().default(4).describe('Standard deviations above the learned mean that make an anomaly.'),
-        minRsts: posInt().default(20).describe('A bucket needs at least this many RSTs to be anomalous (quiet services stay quiet).'),
+        bucketS: posInt()
+          .default(60)
+          .describe('Seconds per rate bucket (RSTs per service and cause are counted per bucket).'),
+        alpha: z
+          .number()
+          .gt(0)
+          .lt(1)
+          .default(0.1)
+          .describe('EWMA weight of the newest bucket in the learned mean and variance.'),
+        warmupBuckets: posInt()
+          .default(10)
+          .describe('Buckets learned before the detector may fire for a series.'),
+        zScore: z
+          .number()
+          .positive()
+          .default(4)
+          .describe('Standard deviations above the learned mean that make an anomaly.'),
+        minRsts: posInt()
+          .default(20)
+          .describe('A bucket needs at least this many RSTs to be anomalous (quiet services stay quiet).'),
       },
       'medium',
       'RST rate per service and cause against a learned baseline (EWMA of mean and variance, with a warm-up).',
     ),
     idle_timeout_fingerprint: rule(
       {
-        minRsts: posInt().default(5).describe('Resets after the same idle duration on one service that make a fingerprint.'),
-        toleranceS: posInt().default(2).describe('Idle durations within this many seconds count as the same timer.'),
+        minRsts: posInt()
+          .default(5)
+          .describe('Resets after the same idle duration on one service that make a fingerprint.'),
+        toleranceS: posInt()
+          .default(2)
+          .describe('Idle durations within this many seconds count as the same timer.'),
         minIdleS: posInt().default(5).describe('Shortest idle gap before a RST that can be a timer.'),
       },
       'low',
@@ -327,10 +375,18 @@ const alerts = section(
     webhook: section(
       {
         url: anyStr().default('').describe('POST each alert as JSON to this http(s) URL; empty: off.'),
-        secret: str().optional().describe('HMAC-SHA256 key for the `X-Rstwatch-Signature` header. Prefer `secretFile`.'),
-        secretFile: filePath().optional().describe('File whose content (trailing newline removed) is the HMAC key.'),
+        secret: str()
+          .optional()
+          .describe('HMAC-SHA256 key for the `X-Rstwatch-Signature` header. Prefer `secretFile`.'),
+        secretFile: filePath()
+          .optional()
+          .describe('File whose content (trailing newline removed) is the HMAC key.'),
         timeoutMs: posInt().default(5000).describe('Timeout of one POST.'),
-        retries: nonNegInt().default(5).describe('Retries of a failed POST (exponential backoff) before the alert is kept as undelivered.'),
+        retries: nonNegInt()
+          .default(5)
+          .describe(
+            'Retries of a failed POST (exponential backoff) before the alert is kept as undelivered.',
+          ),
       },
       'Webhook delivery.',
     ),
@@ -338,20 +394,30 @@ const alerts = section(
       {
         url: anyStr()
           .default('')
-          .describe('`udp://host:port`, `tcp://host:port` or `tls://host:port` (RFC 5424; TCP and TLS octet-counted, RFC 6587/5425); empty: off.'),
-        format: oneOf(['json', 'cef']).default('json').describe('Message body: the ECS JSON document, or CEF.'),
+          .describe(
+            '`udp://host:port`, `tcp://host:port` or `tls://host:port` (RFC 5424; TCP and TLS octet-counted, RFC 6587/5425); empty: off.',
+          ),
+        format: oneOf(['json', 'cef'])
+          .default('json')
+          .describe('Message body: the ECS JSON document, or CEF.'),
         appName: str().default('rstwatch').describe('RFC 5424 APP-NAME.'),
         facility: intRange(0, 23).default(4).describe('Syslog facility number (4: security/authorization).'),
         ca: filePath().optional().describe('PEM CA certificates to trust for `tls://`.'),
-        rejectUnauthorized: bool().default(true).describe('Verify the TLS server certificate. Turn off only for tests.'),
+        rejectUnauthorized: bool()
+          .default(true)
+          .describe('Verify the TLS server certificate. Turn off only for tests.'),
         timeoutMs: posInt().default(5000).describe('Connect and write timeout.'),
-        retries: nonNegInt().default(5).describe('Retries of a failed send before the alert is kept as undelivered.'),
+        retries: nonNegInt()
+          .default(5)
+          .describe('Retries of a failed send before the alert is kept as undelivered.'),
       },
       'Syslog delivery.',
     ),
     undeliveredPath: anyStr()
       .default('')
-      .describe('NDJSON file where alerts that a sink could not deliver after its retries are kept; empty: `<embedded data dir>/../undelivered-alerts.ndjson`.'),
+      .describe(
+        'NDJSON file where alerts that a sink could not deliver after its retries are kept; empty: `<embedded data dir>/../undelivered-alerts.ndjson`.',
+      ),
   },
   'Detectors and alert delivery (see docs/alerts.md).',
 );

@@ -100,6 +100,15 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .argument('<file>', "pcap or pcapng capture; '-' reads one from standard input (tcpdump -w - ...)")
       .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'ndjson']).default('table'))
       .option('--flows <out.ndjson>', 'also write one flow record per connection (NDJSON)')
+      .option(
+        '--alerts <out.ndjson>',
+        'also write the alerts the detectors raise, one ECS JSON document per line',
+      )
+      .option('--webhook <url>', 'POST every alert as JSON to this URL (alerts.webhook.url)')
+      .option(
+        '--syslog <url>',
+        'send every alert to syslog: udp://, tcp:// or tls://host:port (alerts.syslog.url)',
+      )
       .option('--store', 'also write events and flows to ClickHouse (embedded by default; once per capture)')
       .option('--store-again', 'with --store: store a capture that is already stored (adds another copy)')
       .option('--clickhouse <url>', "ClickHouse for --store: http(s)://host:port or 'embedded'")
@@ -125,8 +134,31 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--pcap <file>', 'read this capture file')
       .option('--replay-speed <speed>', "pcap pacing: 'max' or '1x', '10x', ...", replaySpeed)
       .option('--clickhouse <url>', "http(s)://host:port or 'embedded'")
-      .option('--sensor-id <id>', 'sensor id recorded with the events'),
+      .option('--sensor-id <id>', 'sensor id recorded with the events')
+      .option('--alerts <out.ndjson>', 'also append the alerts raised, one ECS JSON document per line')
+      .option('--webhook <url>', 'POST every alert as JSON to this URL (alerts.webhook.url)')
+      .option(
+        '--syslog <url>',
+        'send every alert to syslog: udp://, tcp:// or tls://host:port (alerts.syslog.url)',
+      ),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.runCommand(cmd, io))));
+
+  withConfig(
+    program
+      .command('detect')
+      .description(
+        'the detection stage: consume RST events from Kafka, raise alerts (ClickHouse, Kafka, webhook, syslog)',
+      )
+      .option('--brokers <list>', 'Kafka bootstrap brokers, comma-separated', list)
+      .option('--clickhouse <url>', "http(s)://host:port or 'embedded'")
+      .option('--group <id>', 'consumer group id (alerts.groupId)')
+      .option('--metrics-listen <addr>', 'Prometheus endpoint, host:port')
+      .option('--webhook <url>', 'POST every alert as JSON to this URL (alerts.webhook.url)')
+      .option(
+        '--syslog <url>',
+        'send every alert to syslog: udp://, tcp:// or tls://host:port (alerts.syslog.url)',
+      ),
+  ).action(wrap((cmd) => import('./commands.js').then((m) => m.detectCommand(cmd, io))));
 
   withConfig(
     program

@@ -145,6 +145,8 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
         ['classifier.idleTimeoutS', o.idleTimeout],
         ['clickhouse.url', o.clickhouse],
         ['sensor.id', o.sensorId],
+        ['alerts.webhook.url', o.webhook],
+        ['alerts.syslog.url', o.syslog],
       ]),
     );
     if (file !== '-') await readable(file, 'capture file');
@@ -158,6 +160,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
       file,
       format: o.format as 'table' | 'ndjson',
       ...(o.flows !== undefined ? { flowsOut: o.flows as string } : {}),
+      ...(o.alerts !== undefined ? { alertsOut: o.alerts as string } : {}),
       store: o.store === true || o.storeAgain === true,
       storeAgain: o.storeAgain === true,
       config,
@@ -181,6 +184,8 @@ export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
       ['agent.replaySpeed', o.replaySpeed],
       ['clickhouse.url', o.clickhouse],
       ['sensor.id', o.sensorId],
+      ['alerts.webhook.url', o.webhook],
+      ['alerts.syslog.url', o.syslog],
     ]),
   );
   const iface = opt<string>(o, 'iface') ?? config.agent.iface;
@@ -194,6 +199,7 @@ export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
     await runEmbedded(config, {
       ...(iface !== undefined ? { iface } : {}),
       ...(pcap !== undefined ? { pcap } : {}),
+      ...(o.alerts !== undefined ? { alertsOut: o.alerts as string } : {}),
       signal: io.signal,
       logger: await logger(config, 'run'),
     });
@@ -221,6 +227,29 @@ export async function processorCommand(cmd: Command, io: CliIo): Promise<number>
     return EXIT_OK;
   } catch (err) {
     return jobFailed(err, io, 'processor');
+  }
+}
+
+export async function detectCommand(cmd: Command, io: CliIo): Promise<number> {
+  const o = cmd.opts() as Opts;
+  const config = await configFor(
+    cmd,
+    io,
+    overridesFrom([
+      ['kafka.brokers', o.brokers],
+      ['clickhouse.url', o.clickhouse],
+      ['alerts.groupId', o.group],
+      ['metrics.listen', o.metricsListen],
+      ['alerts.webhook.url', o.webhook],
+      ['alerts.syslog.url', o.syslog],
+    ]),
+  );
+  const { runDetect } = await processor();
+  try {
+    await runDetect(config, { signal: io.signal, logger: await logger(config, 'detect') });
+    return EXIT_OK;
+  } catch (err) {
+    return jobFailed(err, io, 'detect');
   }
 }
 

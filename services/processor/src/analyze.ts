@@ -11,7 +11,9 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, HeaderColumns, RstEvent } from '@rstwatch/core';
+import type { Alert } from '@rstwatch/detect';
 import { type ParseStats, parseCaptureFile, parseCaptureStream } from '@rstwatch/packet';
+import type { AlertLink, LocalAlerts } from './alerting.js';
 import { LocalPipeline } from './local.js';
 import { Summary } from './summary.js';
 import { shardWorkers, type WorkerThreads } from './threads.js';
@@ -24,6 +26,8 @@ export interface AnalyzeOptions {
   format: 'table' | 'ndjson';
   /** Write flow records (NDJSON) to this path. */
   flowsOut?: string;
+  /** Write every alert version (ECS JSON, NDJSON) to this path. */
+  alertsOut?: string;
   /** Also write events and flows into ClickHouse (embedded by default). */
   store?: boolean;
   /**
@@ -54,6 +58,9 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INPUT = 3;
+
+/** At the end of `analyze`, how long alert delivery (webhook, syslog) may still retry before the rest is kept. */
+const ALERT_DELIVERY_DEADLINE_MS = 15_000;
 
 /** Error for input that cannot be read or is not a capture: the CLI exits with EXIT_INPUT. */
 export class InputError extends Error {
@@ -94,6 +101,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const summary = new Summary();
   const flowsOut: WriteStream | null = opts.flowsOut ? createWriteStream(opts.flowsOut) : null;
   let stored: StoreSink | null = null;
+  // Loaded only when the detectors run (alerts.enabled, the default).
+  let alerts: LocalAlerts | null = null;
   /** Oldest timestamp written with --store, to warn when retention drops the rows at once. */
   let oldestTs = '';
   const pipeline = new LocalPipeline({
@@ -104,6 +113,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     // The summary only counts flows; records are built when they are written somewhere.
     flowRecords: flowsOut !== null || opts.store === true,
     onEvents: async (events) => {
+      // Detectors first: a learned idle timer adds its evidence to the events before they are written.
+      alerts?.observe(events);
       for (const e of events) summary.add(e);
       if (opts.format === 'ndjson') {
         let chunk = '';
@@ -143,6 +154,20 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
         );
       } else stored = s;
     }
+    if (config.alerts.enabled) {
+      const { LocalAlerts } = await import('./alerting.js');
+      const sink = stored;
+      alerts = new LocalAlerts({
+        config,
+        ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}),
+        ...(sink ? { output: { write: (token, a, l) => sink.alerts(token, a, l) } } : {}),
+        onAlert: (a) => summary.alert(a),
+        log: {
+          warn: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
+          error: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
+        },
+      });
+    }
     let pipelineError: unknown = null;
     try {
       const parseOpts = {
@@ -169,11 +194,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       });
     }
     await pipeline.finish();
+    if (alerts) await alerts.finish(stored?.prefix ?? '', ALERT_DELIVERY_DEADLINE_MS);
     if (stored) await stored.close();
   } catch (err) {
     progress.done();
     await pipeline.close().catch(() => {});
     flowsOut?.destroy();
+    await alerts?.delivery.close(0).catch(() => {});
     if (err instanceof InputError) {
       stderr.write(`rstwatch analyze: ${err.message}\n`);
       return EXIT_INPUT;
@@ -267,8 +294,11 @@ class Progress {
 }
 
 interface StoreSink {
+  /** `ingest_token` prefix of this run's rows. */
+  prefix: string;
   events(e: RstEvent[]): Promise<void>;
   flows(f: FlowRecord[]): Promise<void>;
+  alerts(token: string, a: readonly Alert[], links: readonly AlertLink[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -340,8 +370,14 @@ async function openStore(
     pending.push(p);
   };
   return {
+    prefix: `${prefix}${runId}:`,
     events: async (e) => submit(e, []),
     flows: async (f) => submit([], f),
+    alerts: async (token, alerts, alertLinks) => {
+      const p = writer.insert({ token, events: [], flows: [], alerts, alertLinks });
+      p.catch(() => {});
+      pending.push(p);
+    },
     close: async () => {
       try {
         await writer.close();

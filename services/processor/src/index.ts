@@ -1,4 +1,6 @@
 // Processor: Kafka to Piscina workers (flow state + classification) to ClickHouse; also `analyze` and `run`.
+
+export { type AlertLink, type AlertOutput, LocalAlerts } from './alerting.js';
 export {
   type AnalyzeOptions,
   analyze,
@@ -9,6 +11,8 @@ export {
   errorChain,
   InputError,
 } from './analyze.js';
+export { DetectStage, parseEvent } from './detect-stage.js';
+export { ENTITY_KIND_HEADER, EventPublisher, eventMessages } from './event-publisher.js';
 export { compareEvents, LocalPipeline, type LocalPipelineOptions } from './local.js';
 export { ProcessorMetrics } from './metrics.js';
 export { type EngineHandle, EnginePool, type EnginePoolOptions } from './pool.js';
@@ -17,8 +21,10 @@ export {
   clickhouseFromConfig,
   deadLetterProducer,
   migrateFromConfig,
+  type RunDetectOptions,
   type RunEmbeddedOptions,
   type RunProcessorOptions,
+  runDetect,
   runEmbedded,
   runProcessor,
   StartupError,

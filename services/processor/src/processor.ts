@@ -22,6 +22,7 @@ import type { Batch, ConsumedMessage, Consumer, Kafka, Producer, TopicPartition 
 import type { HeaderBatchRow, SensorStatsRow, StoreClient } from '@rstwatch/store';
 import { decodeHeaderBatch, decodeSensorStats, type SensorStats, WireError } from '@rstwatch/wire';
 import { admitBatch, batchIdentity, type SensorSeq } from './batch-seq.js';
+import type { EventPublisher } from './event-publisher.js';
 import type { ProcessorMetrics } from './metrics.js';
 import type { EngineHandle, EnginePool } from './pool.js';
 import type { UnitWriter } from './unit-writer.js';
@@ -104,6 +105,8 @@ export interface ConsumerLoopOptions {
   dlq: Producer;
   pool: EnginePool;
   writer: UnitWriter;
+  /** Publishes each written unit's RST events to the events topic (detection stage); none: alerts off. */
+  events?: EventPublisher;
   metrics: ProcessorMetrics;
   log: ProcessorLogger;
   signal: AbortSignal;
@@ -385,6 +388,7 @@ export class ConsumerLoop {
           signal: this.o.signal,
         },
       );
+      await this.o.events?.publish(r.events, this.o.signal);
       this.o.metrics.unitWritten(st.tp, r.events.length, r.flows.length, performance.now() - t0);
       this.o.metrics.headers(st.tp, 0, r.events);
     }
@@ -482,6 +486,7 @@ export class ConsumerLoop {
         signal: this.o.signal,
       },
     );
+    await this.o.events?.publish(u.events, this.o.signal);
     this.o.metrics.unitWritten(st.tp, u.events.length, u.flows.length, performance.now() - t0);
     st.unit = null;
     if (st.revoked) return;

@@ -7,9 +7,15 @@
 import { agentRunConfig, createSource, kafkaConnectionFrom } from '@rstwatch/agent';
 import type { Config } from '@rstwatch/config';
 import { HeaderColumns } from '@rstwatch/core';
+import type { Alert } from '@rstwatch/detect';
 import { createKafka, type Kafka, type Producer, type RetryOptions } from '@rstwatch/kafka';
-import { createClickHouse, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
+import { KafkaAlertSink } from '@rstwatch/sinks';
+import { createClickHouse, insertAlerts, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
 import { createLogger, createMetrics, type Logger, startHttpServer } from '@rstwatch/telemetry';
+import { type AlertLink, type AlertOutput, deliveryFor, LocalAlerts } from './alerting.js';
+import { exposeDetectMetrics } from './detect-metrics.js';
+import { DetectStage } from './detect-stage.js';
+import { EventPublisher } from './event-publisher.js';
 import { exposeMetrics } from './expose.js';
 import { LocalPipeline } from './local.js';
 import { ProcessorMetrics } from './metrics.js';
@@ -22,6 +28,22 @@ export interface RunProcessorOptions {
   /** Use this ClickHouse client instead of `config.clickhouse` (tests wrap one to inject failures). */
   clickhouse?: StoreClient;
   logger?: Logger;
+}
+
+/** Stops components in reverse start order, all within `deadlineS`; a failed stop is logged, not thrown. */
+async function stopInReverse(
+  stops: [string, () => Promise<void>][],
+  deadlineS: number,
+  log: Logger,
+): Promise<void> {
+  const deadline = Date.now() + deadlineS * 1000;
+  for (const [name, stop] of stops.reverse()) {
+    const left = Math.max(100, deadline - Date.now());
+    await Promise.race([
+      stop().catch((err: unknown) => log.warn({ err: (err as Error).message }, `stopping ${name} failed`)),
+      new Promise((r) => setTimeout(r, left).unref()),
+    ]);
+  }
 }
 
 /** Thrown when a component fails to start; names the component. */
@@ -105,6 +127,18 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
       maxBytes: Math.min(config.processor.maxInFlightBytes, 64 << 20),
     });
     await step(`Kafka consumer (group ${config.processor.groupId})`, () => consumer.connect());
+    // RST events for the detection stage (`rstwatch detect`) go out on the same acks=all producer.
+    const events = config.alerts.enabled
+      ? new EventPublisher({
+          producer: dlq,
+          topic: config.kafka.topics.events,
+          onError: (err, attempt) =>
+            log.warn(
+              { err: err.message, attempt, topic: config.kafka.topics.events },
+              'publishing RST events failed, retrying',
+            ),
+        })
+      : undefined;
     const loop = new ConsumerLoop({
       config,
       kafka,
@@ -112,6 +146,7 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
       dlq,
       pool,
       writer,
+      ...(events ? { events } : {}),
       metrics,
       log,
       signal: opts.signal,
@@ -152,20 +187,15 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
     log.info({}, 'shutting down');
   } finally {
     ready = false;
-    const deadline = Date.now() + config.processor.shutdownDeadlineS * 1000;
-    for (const [name, stop] of stops.reverse()) {
-      const left = Math.max(100, deadline - Date.now());
-      await Promise.race([
-        stop().catch((err: unknown) => log.warn({ err: (err as Error).message }, `stopping ${name} failed`)),
-        new Promise((r) => setTimeout(r, left).unref()),
-      ]);
-    }
+    await stopInReverse(stops, config.processor.shutdownDeadlineS, log);
   }
 }
 
 export interface RunEmbeddedOptions {
   iface?: string;
   pcap?: string;
+  /** Append every alert version (ECS JSON, NDJSON) to this file. */
+  alertsOut?: string;
   signal: AbortSignal;
   logger?: Logger;
 }
@@ -201,12 +231,31 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
         },
       );
     };
+    const runId = `run:${config.sensor.id}:${Date.now()}:`;
+    const alerts = config.alerts.enabled
+      ? new LocalAlerts({
+          config,
+          ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}),
+          output: {
+            write: (token, a, links) =>
+              writer.insert({ token, events: [], flows: [], alerts: a, alertLinks: links }),
+          },
+          log,
+        })
+      : null;
     // One engine, as in `analyze`: per-host evidence (TTL baselines, scan counts) sees every flow.
     const pipeline = new LocalPipeline({
       workers: 1,
       engine: config.classifier,
       sensor: config.sensor.id,
-      onEvents: (events) => write(events, []),
+      onEvents: (events) => {
+        // Detectors first: a learned idle timer adds its evidence to the events before they are written.
+        alerts?.observe(events);
+        write(events, []);
+        alerts
+          ?.flush(runId)
+          .catch((err: unknown) => log.error({ err: (err as Error).message }, 'alerts could not be written'));
+      },
       onFlows: (flows) => write([], flows),
     });
     const agent = { ...config.agent, iface: opts.iface, pcap: opts.pcap };
@@ -222,13 +271,128 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
         await pipeline.push(copy);
       }, opts.signal);
       await pipeline.finish();
+      await alerts?.finish(runId, 10_000);
     } finally {
       await pipeline.close();
+      await alerts?.delivery.close(0);
     }
     await writer.close();
     await Promise.allSettled([...pending]);
     log.info({ headers: pipeline.headers }, 'run: done');
   } finally {
     await clickhouse.close();
+  }
+}
+
+/** Retries `f` with backoff until it resolves or `signal` aborts (then rejects with what failed). */
+async function untilDone(
+  what: string,
+  f: () => Promise<void>,
+  signal: AbortSignal,
+  log: Logger,
+): Promise<void> {
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await f();
+    } catch (err) {
+      log.warn({ err: (err as Error).message, attempt }, `${what} failed, retrying`);
+      if (signal.aborted) throw new Error(`${what} aborted by shutdown`, { cause: err });
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+export interface RunDetectOptions {
+  signal: AbortSignal;
+  /** Use this ClickHouse client instead of `config.clickhouse`. */
+  clickhouse?: StoreClient;
+  logger?: Logger;
+}
+
+/**
+ * The detection stage: consumes the events topic in its own group (`alerts.groupId`), runs the detectors
+ * per partition and writes alerts to ClickHouse and the alerts topic before committing, then hands them
+ * to the webhook and syslog sinks. Runs until `signal` aborts.
+ */
+export async function runDetect(config: Config, opts: RunDetectOptions): Promise<void> {
+  const log =
+    opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'detect' });
+  const stops: [string, () => Promise<void>][] = [];
+  let ready = false;
+  try {
+    const clickhouse =
+      opts.clickhouse ?? (await step('ClickHouse client', () => clickhouseFromConfig(config)));
+    stops.push(['ClickHouse client', () => (opts.clickhouse ? Promise.resolve() : clickhouse.close())]);
+    await step(`ClickHouse schema at ${clickhouse.url}`, () => migrateFromConfig(clickhouse, config));
+    const kafka = createKafka(kafkaConnectionFrom(config));
+    const producer = kafka.producer({ acks: -1, maxInFlightRequests: 1 });
+    await step(`alerts producer (brokers ${config.kafka.brokers.join(',')})`, () => producer.connect());
+    stops.push(['alerts producer', () => producer.disconnect()]);
+    const topicSink = new KafkaAlertSink({ producer, topic: config.kafka.topics.alerts });
+    const delivery = await step('alert sinks (alerts.webhook, alerts.syslog)', () =>
+      deliveryFor(config, {}, log),
+    );
+    stops.push(['alert delivery', () => delivery.close(5000)]);
+    const output: AlertOutput = {
+      write: async (token: string, alerts: readonly Alert[], links: readonly AlertLink[]) => {
+        await untilDone(
+          'writing alerts to ClickHouse',
+          () => insertAlerts(clickhouse, { token, alerts, links }),
+          opts.signal,
+          log,
+        );
+        if (alerts.length > 0) {
+          await untilDone(
+            `writing alerts to ${config.kafka.topics.alerts}`,
+            () => topicSink.send(alerts),
+            opts.signal,
+            log,
+          );
+        }
+        for (const a of alerts) delivery.push(a);
+      },
+    };
+    const consumer = kafka.consumer({ groupId: config.alerts.groupId, fromBeginning: true });
+    await step(`Kafka consumer (group ${config.alerts.groupId})`, () => consumer.connect());
+    const stage = new DetectStage({ config, consumer, output, log, signal: opts.signal });
+    stops.push([
+      'Kafka consumer',
+      async () => {
+        await stage.drain();
+        await consumer.disconnect();
+      },
+    ]);
+    if (config.metrics.enabled) {
+      const registry = createMetrics('rstwatch_', { service: 'detect' });
+      registry.collectProcessMetrics();
+      exposeDetectMetrics(
+        registry,
+        config,
+        { stats: () => stage.stats(), eventsByKind: () => stage.byKind },
+        delivery,
+      );
+      const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
+        startHttpServer({
+          listen: config.metrics.listen,
+          registry: registry.registry,
+          health: () => ({ ok: true }),
+          ready: () => ({ ok: ready, details: { partitions: stage.assignedPartitions } }),
+        }),
+      );
+      stops.push(['metrics endpoint', () => server.close()]);
+    }
+    await step('consuming', () => stage.start());
+    ready = true;
+    log.info({ group: config.alerts.groupId, topic: config.kafka.topics.events }, 'detection stage running');
+    await new Promise<void>((resolve) => {
+      if (opts.signal.aborted) resolve();
+      else opts.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    log.info({}, 'shutting down');
+  } finally {
+    ready = false;
+    await stopInReverse(stops, config.processor.shutdownDeadlineS, log);
   }
 }

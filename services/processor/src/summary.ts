@@ -1,5 +1,6 @@
 /** The human-readable `analyze --format table` report: counts by cause and origin, top talkers, services. */
 import { CAUSES, type Cause, ORIGINS, type RstEvent } from '@rstwatch/core';
+import type { Alert } from '@rstwatch/detect';
 
 /** One line per cause, for readers who don't have the taxonomy at hand. */
 export const CAUSE_EXPLANATIONS: Record<Cause, string> = {
@@ -43,6 +44,18 @@ export class Summary {
   private readonly senders = new Map<string, number>();
   private readonly receivers = new Map<string, number>();
   private readonly services = new Map<string, number>();
+  /** Latest version of each alert, by id (versions arrive in order). */
+  private readonly alertsById = new Map<string, Alert>();
+
+  /** An alert version raised by the detectors; the table shows the latest of each. */
+  alert(a: Alert): void {
+    const had = this.alertsById.get(a.id);
+    if (had === undefined || had.version < a.version) this.alertsById.set(a.id, a);
+  }
+
+  get alerts(): number {
+    return this.alertsById.size;
+  }
 
   add(e: RstEvent): void {
     this.events++;
@@ -105,7 +118,34 @@ export class Summary {
         top(this.services, n).map(([k, v]) => [k, String(v)]),
       ),
     );
+    lines.push('', ...this.renderAlerts(info.topN ?? 20));
     return `${lines.join('\n')}\n`;
+  }
+
+  /** The "Alerts" section: most severe first, then the earliest. */
+  private renderAlerts(n: number): string[] {
+    if (this.alertsById.size === 0) return ['Alerts: none raised.'];
+    const all = [...this.alertsById.values()].sort(
+      (a, b) =>
+        b.severity_score - a.severity_score ||
+        (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : 0),
+    );
+    const rows = all
+      .slice(0, n)
+      .map((a) => [
+        a.severity,
+        a.rule,
+        a.entity,
+        String(a.count),
+        a.first_seen.slice(0, 19).replace('T', ' '),
+        a.summary,
+      ]);
+    const more = all.length > n ? [`  ... and ${all.length - n} more (--alerts FILE writes them all)`] : [];
+    return [
+      `Alerts (${all.length}):`,
+      ...table(['severity', 'rule', 'entity', 'rsts', 'first seen (UTC)', 'summary'], rows),
+      ...more,
+    ];
   }
 }
 

@@ -1,0 +1,93 @@
+/**
+ * Alerts in the processes: the sinks a configuration asks for, and `LocalAlerts`, the detectors run in
+ * process by `analyze` and `run` (the embedded modes) over the events in capture order.
+ *
+ * Delivery paths: ClickHouse (`alerts` + `alert_events`) and the Kafka alerts topic are *durable outputs*,
+ * written before the offsets (or, embedded, the run) that produced them are done; the webhook, syslog and
+ * the `--alerts` file go through `Delivery`, which retries per sink and never blocks the caller.
+ */
+import { dirname, join, resolve } from 'node:path';
+import type { Config } from '@rstwatch/config';
+import type { RstEvent } from '@rstwatch/core';
+import { type Alert, Detection } from '@rstwatch/detect';
+import { type AlertSinksDeps, Delivery, sinksFromConfig } from '@rstwatch/sinks';
+
+export type AlertLink = ReturnType<Detection['takeLinks']>[number];
+
+/** Outputs that must hold an alert before its input counts as done (ClickHouse, the Kafka alerts topic). */
+export interface AlertOutput {
+  write(token: string, alerts: readonly Alert[], links: readonly AlertLink[]): Promise<void>;
+}
+
+export interface AlertLog {
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** Where undelivered alerts are kept: `alerts.undeliveredPath`, else beside the embedded data directory. */
+export function undeliveredPath(config: Config): string {
+  if (config.alerts.undeliveredPath !== '') return resolve(config.alerts.undeliveredPath);
+  return join(dirname(resolve(config.clickhouse.embeddedPath)), 'undelivered-alerts.ndjson');
+}
+
+/** A Delivery over the configured webhook and syslog sinks plus `deps` (Kafka, file). */
+export function deliveryFor(config: Config, deps: AlertSinksDeps, log?: AlertLog): Delivery {
+  return new Delivery({
+    sinks: sinksFromConfig(config.alerts, deps),
+    undeliveredPath: undeliveredPath(config),
+    ...(log ? { log } : {}),
+  });
+}
+
+export interface LocalAlertsOptions {
+  config: Config;
+  /** `--alerts FILE`: every alert version, one ECS document per line. */
+  alertsOut?: string;
+  /** Durable output (ClickHouse with `--store` / `run`); written by `flush`. */
+  output?: AlertOutput;
+  /** Each alert version as it is raised (the summary table). */
+  onAlert?: (a: Alert) => void;
+  log?: AlertLog;
+}
+
+/** The detectors in process (embedded modes): one `Detection` sees every event, in capture order. */
+export class LocalAlerts {
+  readonly detection: Detection;
+  readonly delivery: Delivery;
+  private pending: Alert[] = [];
+  private unit = 0;
+
+  constructor(private readonly o: LocalAlertsOptions) {
+    this.delivery = deliveryFor(o.config, o.alertsOut ? { file: o.alertsOut } : {}, o.log);
+    this.detection = new Detection({
+      config: o.config.alerts,
+      classifier: o.config.classifier,
+      onAlert: (a) => {
+        o.onAlert?.(a);
+        this.delivery.push(a);
+        if (o.output) this.pending.push(a);
+      },
+    });
+  }
+
+  /** Events in capture order, before they are printed or stored (a detector may add evidence). */
+  observe(events: readonly RstEvent[]): void {
+    for (const e of events) this.detection.observe(e);
+  }
+
+  /** Writes the alerts and links raised so far to the durable output, under `prefix` + a unit number. */
+  async flush(prefix: string): Promise<void> {
+    const links = this.detection.takeLinks();
+    if (!this.o.output || (this.pending.length === 0 && links.length === 0)) return;
+    const alerts = this.pending;
+    this.pending = [];
+    await this.o.output.write(`${prefix}alerts-${this.unit++}`, alerts, links);
+  }
+
+  /** End of input: closes open alerts, writes them, and delivers within `deadlineMs`. */
+  async finish(prefix: string, deadlineMs: number): Promise<void> {
+    this.detection.finish();
+    await this.flush(prefix);
+    await this.delivery.close(deadlineMs);
+  }
+}
