@@ -280,6 +280,13 @@ describe('idle_timeout_fingerprint', () => {
     ]);
   });
 
+  it('learns the timer amid RSTs after random idle gaps (a quarter of the remembered gaps suffices)', () => {
+    const gaps = [12, 340, 77, 350, 5, 351, 190, 349, 260, 350, 33, 351, 120, 64, 230, 350, 99, 410];
+    const a = first(runDetection(idleStream(gaps)).latest, 'idle_timeout_fingerprint');
+    expect(a.details.learned_idle_timer_s).toBe(350);
+    expect(a.count).toBe(6);
+  });
+
   it('stays quiet on 8 RSTs after scattered gaps, and ignores gaps below minIdleS', () => {
     expect(runDetection(idleStream([10, 60, 120, 200, 290, 350, 400, 30])).alerts).toHaveLength(0);
     expect(runDetection(idleStream([3, 3, 3, 3, 3, 3, 3, 3])).alerts).toHaveLength(0);

@@ -94,7 +94,7 @@ export class ResetAttackDetector extends Detector<State> {
     const where =
       ports.length === 1 ? `${ep.entity} port ${ports[0]![0]}` : `${ep.entity} (${ports.length} ports)`;
     return {
-      summary: `${ep.count} forged-looking RSTs aimed at ${where} from ${peers} peer${peers === 1 ? '' : 's'} within ${this.windowUs / S} s`,
+      summary: `${ep.count} forged-looking RSTs aimed at ${where} from ${peers} peer${peers === 1 ? '' : 's'} (at least ${this.need} within ${this.windowUs / S} s)`,
       evidence,
       details,
       destination_ip: ep.entity,
