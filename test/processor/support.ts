@@ -45,7 +45,7 @@ export async function testTopics(prefix: string, brokers: string[], partitions: 
 
 /** Rows are kept regardless of their capture time (tracegen files are dated 2026-01-01); not more than
  * ~80 years: `toDateTime(ts) + days` wraps past 2106 and every row would expire at once. */
-const LONG_TTL = { rst_events: 3650, flows: 3650, sensor_stats: 3650, rollups: 3650 };
+export const LONG_TTL = { rst_events: 3650, flows: 3650, sensor_stats: 3650, rollups: 3650, alerts: 3650 };
 
 /** Config overrides for a processor on `topics`, writing to the embedded engine at `embeddedPath`. */
 export function processorOverrides(
@@ -121,7 +121,7 @@ export async function publish(
   return agent.stats.headersSent;
 }
 
-/** A processor child process (`rstwatch processor --config FILE`), its log in a file. */
+/** A processor (or detection stage) child process (`rstwatch processor|detect --config FILE`), its log in a file. */
 export interface ProcessorChild {
   proc: ChildProcess;
   logFile: string;
@@ -131,14 +131,19 @@ export interface ProcessorChild {
   kill(sig: NodeJS.Signals): void;
 }
 
-export function startProcessor(dir: string, name: string, overrides: DeepPartial<Config>): ProcessorChild {
+export function startProcessor(
+  dir: string,
+  name: string,
+  overrides: DeepPartial<Config>,
+  command: 'processor' | 'detect' = 'processor',
+): ProcessorChild {
   const configFile = join(dir, `${name}.yaml`);
   writeFileSync(configFile, JSON.stringify(overrides, null, 2)); // JSON is YAML
   const logFile = join(dir, `${name}.log`);
   const out = createWriteStream(logFile);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('RSTWATCH_')) delete env[k];
-  const proc = spawn(process.execPath, [cli, 'processor', '--config', configFile], {
+  const proc = spawn(process.execPath, [cli, command, '--config', configFile], {
     cwd: dir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
