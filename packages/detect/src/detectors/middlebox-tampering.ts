@@ -110,7 +110,7 @@ export class MiddleboxTamperingDetector extends Detector<State> {
     if (sigs.length > 0) evidence.push(`signature=${sigs[0]![0]}`);
     const how = ttl.length > 0 ? `, TTL off by ${ttl[0]![0]}` : '';
     return {
-      summary: `${ep.count} resets injected or refused by an on-path device on ${ep.entity} (${ep.distinctPeers.size} clients${how})`,
+      summary: `${ep.count} resets injected or refused by an on-path device on ${ep.entity} (${ep.distinctPeers.size} client${ep.distinctPeers.size === 1 ? '' : 's'}${how})`,
       evidence,
       details,
       destination_ip: host,
