@@ -105,6 +105,27 @@ describe('loadConfig', () => {
     );
   });
 
+  it('accepts alert sink URLs of the right scheme only, naming the key', () => {
+    const ok = loadConfig({
+      env: {
+        RSTWATCH_ALERTS__WEBHOOK__URL: 'https://siem.example:8443/hook',
+        RSTWATCH_ALERTS__SYSLOG__URL: 'tls://[2001:db8::1]:6514',
+      },
+    });
+    expect(ok.alerts.webhook.url).toBe('https://siem.example:8443/hook');
+    expect(ok.alerts.syslog.url).toBe('tls://[2001:db8::1]:6514');
+    expect(loadConfig({ env: {} }).alerts.syslog.url).toBe('');
+    expect(() => loadConfig({ env: { RSTWATCH_ALERTS__WEBHOOK__URL: 'ftp://x/y' } })).toThrow(
+      /alerts\.webhook\.url.*http\(s\)/,
+    );
+    expect(() => loadConfig({ env: { RSTWATCH_ALERTS__SYSLOG__URL: 'tcp://host' } })).toThrow(
+      /alerts\.syslog\.url.*udp:\/\/host:port/,
+    );
+    expect(() => loadConfig({ env: { RSTWATCH_ALERTS__SYSLOG__URL: 'udp://host:70000' } })).toThrow(
+      /alerts\.syslog\.url/,
+    );
+  });
+
   it('reads the file named by RSTWATCH_CONFIG', () => {
     const f = file('sensor:\n  id: tap-7\n');
     expect(loadConfig({ env: { RSTWATCH_CONFIG: f } }).sensor.id).toBe('tap-7');

@@ -19,6 +19,8 @@ import {
   runtimeDefault,
   section,
   str,
+  syslogUrl,
+  webhookUrl,
 } from './internal/types.js';
 
 import { LOG_LEVELS } from './levels.js';
@@ -374,7 +376,7 @@ const alerts = section(
     ),
     webhook: section(
       {
-        url: anyStr().default('').describe('POST each alert as JSON to this http(s) URL; empty: off.'),
+        url: webhookUrl().default('').describe('POST each alert as JSON to this http(s) URL; empty: off.'),
         secret: str()
           .optional()
           .describe('HMAC-SHA256 key for the `X-Rstwatch-Signature` header. Prefer `secretFile`.'),
@@ -392,7 +394,7 @@ const alerts = section(
     ),
     syslog: section(
       {
-        url: anyStr()
+        url: syslogUrl()
           .default('')
           .describe(
             '`udp://host:port`, `tcp://host:port` or `tls://host:port` (RFC 5424; TCP and TLS octet-counted, RFC 6587/5425); empty: off.',
@@ -416,7 +418,7 @@ const alerts = section(
     undeliveredPath: anyStr()
       .default('')
       .describe(
-        'NDJSON file where alerts that a sink could not deliver after its retries are kept; empty: `<embedded data dir>/../undelivered-alerts.ndjson`.',
+        'NDJSON file where alerts that a sink could not deliver after its retries are kept; empty: `undelivered-alerts.ndjson` beside the embedded data directory (`.rstwatch/undelivered-alerts.ndjson` by default).',
       ),
   },
   'Detectors and alert delivery (see docs/alerts.md).',

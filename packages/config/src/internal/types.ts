@@ -108,6 +108,33 @@ export const clickhouseUrl = () =>
     '"embedded" or an http(s):// URL',
   );
 
+/** Empty (off) or an http(s):// URL. */
+export const webhookUrl = () =>
+  typed(
+    z.string().refine((v) => {
+      if (v === '') return true;
+      if (!/^https?:\/\//.test(v)) return false;
+      try {
+        new URL(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+    'empty or an http(s):// URL',
+  );
+
+/** Empty (off) or `udp://`, `tcp://` or `tls://` host:port (IPv6 in brackets). */
+export const syslogUrl = () =>
+  typed(
+    z.string().refine((v) => {
+      if (v === '') return true;
+      const m = /^(udp|tcp|tls):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(v);
+      return m !== null && Number(m[3]) >= 1 && Number(m[3]) <= 65535;
+    }),
+    'empty or udp://host:port, tcp://host:port or tls://host:port',
+  );
+
 /** A default computed when the config is loaded; `doc` is what the docs say instead of a value. */
 export function runtimeDefault<T extends z.ZodType>(
   s: T,
