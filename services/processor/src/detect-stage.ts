@@ -137,8 +137,10 @@ export class DetectStage {
     const rows = await this.o.consumer.committedOffsets(batch.topic);
     const row = rows.find((r) => r.partition === batch.partition);
     const first = BigInt(batch.firstOffset() ?? batch.lastOffset());
-    const committed = row && row.offset !== '-1' ? BigInt(row.offset) : first;
-    const start = committed - this.replay > 0n ? committed - this.replay : 0n;
+    const hasCommit = row !== undefined && row.offset !== '-1';
+    const committed = hasCommit ? BigInt(row.offset) : first;
+    // A partition nobody committed on starts where Kafka put it; otherwise replay before the commit.
+    const start = !hasCommit ? first : committed - this.replay > 0n ? committed - this.replay : 0n;
     const st: PartState = {
       tp,
       detection: null as unknown as Detection,
