@@ -9,6 +9,8 @@ export interface DetectMetricsSource {
   stats(): DetectionStats;
   /** Events consumed per entity kind (the detection stage; empty in process). */
   eventsByKind?(): Record<string, number>;
+  /** Events-topic messages that were not RST events (skipped and logged). */
+  badMessages?(): number;
 }
 
 export function exposeDetectMetrics(
@@ -52,6 +54,12 @@ export function exposeDetectMetrics(
     Object.entries(src.eventsByKind?.() ?? { all: src.stats().events }).map(
       ([kind, v]) => [{ kind }, v] as const,
     ),
+  );
+  m.followCounter(
+    'detect_bad_messages_total',
+    'Events-topic messages that were not RST events (skipped, logged with their offset).',
+    [],
+    () => [[{}, (src.badMessages?.() ?? 0) + src.stats().badEvents]],
   );
   const sinks = (f: (s: Delivery['stats'][string]) => number) => () =>
     Object.entries(delivery.stats).map(([sink, s]) => [{ sink }, f(s)] as const);

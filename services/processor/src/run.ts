@@ -370,7 +370,11 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
       exposeDetectMetrics(
         registry,
         config,
-        { stats: () => stage.stats(), eventsByKind: () => stage.byKind },
+        {
+          stats: () => stage.stats(),
+          eventsByKind: () => stage.byKind,
+          badMessages: () => stage.badMessages,
+        },
         delivery,
       );
       const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
