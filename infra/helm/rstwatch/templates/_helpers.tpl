@@ -47,6 +47,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/* Paths where secrets are mounted; the config file refers to them. */}}
 {{- define "rstwatch.kafkaSaslPasswordFile" -}}/etc/rstwatch/secrets/kafka-sasl/{{ .Values.kafka.sasl.passwordKey }}{{- end -}}
+{{- define "rstwatch.webhookSecretFile" -}}/etc/rstwatch/secrets/webhook/{{ .Values.alerts.webhook.secretKey }}{{- end -}}
 {{- define "rstwatch.clickhousePasswordFile" -}}/etc/rstwatch/secrets/clickhouse/{{ .Values.clickhouse.passwordKey }}{{- end -}}
 
 {{/* The clickhouse section of rstwatch.yaml, as a dict (shared by the ConfigMap and the migrate Job). */}}
@@ -90,13 +91,23 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- with $a.batch }}{{- $_ := set $agent "batch" . -}}{{- end -}}
 {{- $p := .Values.processor -}}
 {{- $processor := dict "groupId" $p.groupId "workers" $p.workers "maxInFlightBytes" $p.maxInFlightBytes "shutdownDeadlineS" $p.shutdownDeadlineS -}}
+{{- $al := .Values.alerts -}}
+{{- $w := $al.webhook -}}
+{{- $webhook := dict "url" $w.url "timeoutMs" $w.timeoutMs "retries" $w.retries -}}
+{{- if $w.existingSecret -}}{{- $_ := set $webhook "secretFile" (include "rstwatch.webhookSecretFile" .) -}}{{- end -}}
+{{- $sl := $al.syslog -}}
+{{- $syslog := dict "url" $sl.url "format" $sl.format "appName" $sl.appName "facility" $sl.facility "rejectUnauthorized" $sl.rejectUnauthorized "timeoutMs" $sl.timeoutMs "retries" $sl.retries -}}
+{{- if $sl.caExistingSecret -}}{{- $_ := set $syslog "ca" (printf "/etc/rstwatch/syslog-ca/%s" $sl.caKey) -}}{{- end -}}
+{{- $alerts := dict "enabled" $al.enabled "quietS" $al.quietS "maxEntities" $al.maxEntities "sampleSize" $al.sampleSize "replayMessages" $al.replayMessages "suppress" $al.suppress "groupId" .Values.detect.groupId "webhook" $webhook "syslog" $syslog "undeliveredPath" "/var/lib/rstwatch/undelivered/undelivered-alerts.ndjson" -}}
+{{- $alerts = mergeOverwrite $alerts (deepCopy $al.rules) -}}
 {{- $cfg := dict
       "log" (dict "level" .Values.log.level "format" .Values.log.format)
       "metrics" (dict "enabled" true "listen" (printf "0.0.0.0:%v" .Values.metrics.port))
       "kafka" $kafka
       "clickhouse" (include "rstwatch.clickhouseConfig" . | fromYaml)
       "agent" $agent
-      "processor" $processor -}}
+      "processor" $processor
+      "alerts" $alerts -}}
 {{- toYaml (mergeOverwrite $cfg (deepCopy .Values.config)) -}}
 {{- end -}}
 
