@@ -126,6 +126,29 @@ describe('loadConfig', () => {
     );
   });
 
+  it('takes durations with units everywhere a time is configured; a bare number keeps the key unit', () => {
+    const c = loadConfig({
+      file: file('classifier:\n  holdMs: 1s\n  timeWaitS: 2m\nalerts:\n  quietS: 1h\n  webhook:\n    timeoutMs: 2.5s\n'),
+      env: { RSTWATCH_CLASSIFIER__IDLE_TIMEOUT_S: '500ms', RSTWATCH_CLASSIFIER__BURST_WINDOW_MS: '1500' },
+      overrides: { agent: { batch: { lingerMs: '20ms' } } } as never,
+    });
+    expect(c.classifier.holdMs).toBe(1000);
+    expect(c.classifier.timeWaitS).toBe(120);
+    expect(c.classifier.idleTimeoutS).toBe(0.5);
+    expect(c.classifier.burstWindowMs).toBe(1500);
+    expect(c.alerts.quietS).toBe(3600);
+    expect(c.alerts.webhook.timeoutMs).toBe(2500);
+    expect(c.agent.batch.lingerMs).toBe(20);
+    // Bare numbers keep the unit each key had before durations: no configuration changes meaning.
+    expect(loadConfig({ env: { RSTWATCH_CLASSIFIER__IDLE_TIMEOUT_S: '2' } }).classifier.idleTimeoutS).toBe(2);
+    expect(loadConfig({ env: { RSTWATCH_CLASSIFIER__HOLD_MS: '250' } }).classifier.holdMs).toBe(250);
+    const e = configError(() => loadConfig({ env: { RSTWATCH_CLASSIFIER__IDLE_TIMEOUT_S: 'soon' } }));
+    expect(e.message).toMatch(/classifier\.idleTimeoutS.*a duration such as 2s, 500ms/);
+    expect(() => loadConfig({ env: { RSTWATCH_CLASSIFIER__FLOW_IDLE_EXPIRY_S: '10ms' } })).toThrow(
+      /classifier\.flowIdleExpiryS.*at least 1/,
+    );
+  });
+
   it('reads the file named by RSTWATCH_CONFIG', () => {
     const f = file('sensor:\n  id: tap-7\n');
     expect(loadConfig({ env: { RSTWATCH_CONFIG: f } }).sensor.id).toBe('tap-7');

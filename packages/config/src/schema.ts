@@ -8,6 +8,7 @@ import {
   anyStr,
   bool,
   clickhouseUrl,
+  duration,
   filePath,
   hostPort,
   identifier,
@@ -137,7 +138,7 @@ const agent = section(
       {
         maxHeaders: posInt().default(4096).describe('Headers per Kafka message at most.'),
         maxBytes: posInt().default(1048576).describe('Encoded bytes per Kafka message at most.'),
-        lingerMs: nonNegInt()
+        lingerMs: duration('ms', 0)
           .default(50)
           .describe('Longest time a partly filled batch waits before it is sent.'),
       },
@@ -157,7 +158,7 @@ const agent = section(
     idempotent: bool()
       .default(true)
       .describe('Idempotent producer (no duplicates on retry; needs `acks: all`).'),
-    heartbeatIntervalS: posInt()
+    heartbeatIntervalS: duration('s', 0.1)
       .default(5)
       .describe('Seconds between sensor heartbeats on the sensors topic.'),
     retries: nonNegInt().default(5).describe('Producer retries per message before it counts as lost.'),
@@ -184,7 +185,7 @@ const processor = section(
       .describe(
         'Messages replayed before the committed offset when a partition is assigned, to rebuild flow state; output for them is suppressed.',
       ),
-    shutdownDeadlineS: posInt()
+    shutdownDeadlineS: duration('s', 1)
       .default(30)
       .describe('Seconds to flush and commit on shutdown before giving up (uncommitted work is replayed).'),
     fromBeginning: bool()
@@ -199,20 +200,22 @@ const classifier = section(
     maxFlows: posInt()
       .default(262144)
       .describe('Flows tracked per partition; the idlest is evicted (and counted) beyond it.'),
-    flowIdleExpiryS: posInt()
+    flowIdleExpiryS: duration('s', 1)
       .default(300)
       .describe('Seconds without packets after which a flow is expired and recorded.'),
-    idleTimeoutS: posInt()
+    idleTimeoutS: duration('s', 0.001)
       .default(120)
       .describe('A RST after a gap longer than this many seconds is an `idle_timeout`.'),
-    holdMs: nonNegInt()
+    holdMs: duration('ms', 0)
       .default(500)
       .describe('How long a RST is held (capture time) to see what follows it before it is classified.'),
     holdPackets: nonNegInt()
       .default(16)
       .describe('Packets of the same flow after which a held RST is classified anyway.'),
-    timeWaitS: posInt().default(60).describe('Seconds a closed 4-tuple is remembered as TIME_WAIT (2*MSL).'),
-    scanWindowS: posInt()
+    timeWaitS: duration('s', 0)
+      .default(60)
+      .describe('Seconds a closed 4-tuple is remembered as TIME_WAIT (2*MSL).'),
+    scanWindowS: duration('s', 0.001)
       .default(60)
       .describe('Window in which ports probed per source are counted for scan detection.'),
     scanMinPorts: posInt()
@@ -221,7 +224,9 @@ const classifier = section(
     retransmitMin: posInt()
       .default(3)
       .describe('Retransmissions of one segment before a RST from that side is a `retransmission_timeout`.'),
-    burstWindowMs: posInt().default(1000).describe('Window for counting RST bursts towards one victim.'),
+    burstWindowMs: duration('ms', 1)
+      .default(1000)
+      .describe('Window for counting RST bursts towards one victim.'),
     burstMinRsts: posInt()
       .default(5)
       .describe('RSTs within the burst window that make a burst (reset attack evidence).'),
@@ -246,7 +251,7 @@ const rule = <S extends z.ZodRawShape>(shape: S, sev: 'low' | 'medium' | 'high' 
 const alerts = section(
   {
     enabled: bool().default(true).describe('Run the detectors (embedded modes and the `detect` service).'),
-    quietS: posInt()
+    quietS: duration('s', 1)
       .default(300)
       .describe('An open alert closes after this many seconds of capture time without new evidence.'),
     maxEntities: posInt()
@@ -295,7 +300,7 @@ const alerts = section(
       ),
     reset_attack: rule(
       {
-        windowS: posInt()
+        windowS: duration('s', 1)
           .default(60)
           .describe('Window in which forged-looking RSTs to one victim are counted.'),
       },
@@ -315,7 +320,7 @@ const alerts = section(
     ),
     middlebox_tampering: rule(
       {
-        windowS: posInt()
+        windowS: duration('s', 1)
           .default(300)
           .describe('Window in which injected and firewall resets per service are counted.'),
         minRsts: posInt()
@@ -327,7 +332,7 @@ const alerts = section(
     ),
     backlog_overflow_storm: rule(
       {
-        windowS: posInt()
+        windowS: duration('s', 1)
           .default(10)
           .describe('Window in which `backlog_overflow` resets per server:port are counted.'),
         minRsts: posInt().default(10).describe('Resets within the window that make a storm.'),
@@ -337,7 +342,7 @@ const alerts = section(
     ),
     rst_rate_anomaly: rule(
       {
-        bucketS: posInt()
+        bucketS: duration('s', 1)
           .default(60)
           .describe('Seconds per rate bucket (RSTs per service and cause are counted per bucket).'),
         alpha: z
@@ -366,10 +371,10 @@ const alerts = section(
         minRsts: posInt()
           .default(5)
           .describe('Resets after the same idle duration on one service that make a fingerprint.'),
-        toleranceS: posInt()
+        toleranceS: duration('s', 0)
           .default(2)
           .describe('Idle durations within this many seconds count as the same timer.'),
-        minIdleS: posInt().default(5).describe('Shortest idle gap before a RST that can be a timer.'),
+        minIdleS: duration('s', 1).default(5).describe('Shortest idle gap before a RST that can be a timer.'),
       },
       'low',
       'Many resets after the same idle duration on one service: a load balancer or firewall timer, learned from the traffic.',
@@ -383,7 +388,7 @@ const alerts = section(
         secretFile: filePath()
           .optional()
           .describe('File whose content (trailing newline removed) is the HMAC key.'),
-        timeoutMs: posInt().default(5000).describe('Timeout of one POST.'),
+        timeoutMs: duration('ms', 1).default(5000).describe('Timeout of one POST.'),
         retries: nonNegInt()
           .default(5)
           .describe(
@@ -408,7 +413,7 @@ const alerts = section(
         rejectUnauthorized: bool()
           .default(true)
           .describe('Verify the TLS server certificate. Turn off only for tests.'),
-        timeoutMs: posInt().default(5000).describe('Connect and write timeout.'),
+        timeoutMs: duration('ms', 1).default(5000).describe('Connect and write timeout.'),
         retries: nonNegInt()
           .default(5)
           .describe('Retries of a failed send before the alert is kept as undelivered.'),
@@ -475,8 +480,8 @@ const clickhouse = section(
         maxRows: posInt()
           .default(50000)
           .describe('Rows per insert at most; a full buffer is flushed at once.'),
-        flushMs: posInt().default(1000).describe('Longest time rows wait before they are inserted.'),
-        retryMaxMs: posInt()
+        flushMs: duration('ms', 1).default(1000).describe('Longest time rows wait before they are inserted.'),
+        retryMaxMs: duration('ms', 1)
           .default(60000)
           .describe('Cap of the exponential backoff between insert retries.'),
       },

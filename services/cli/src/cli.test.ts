@@ -31,7 +31,17 @@ describe('rstwatch CLI', () => {
   it('--help lists every subcommand and the exit codes', () => {
     const r = cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['agent', 'analyze', 'run', 'processor', 'migrate', 'query', 'generate', 'config'])
+    for (const c of [
+      'agent',
+      'analyze',
+      'run',
+      'processor',
+      'detect',
+      'migrate',
+      'query',
+      'generate',
+      'config',
+    ])
       expect(r.out).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
     expect(r.out).toContain('Exit codes:');
     expect(r.out).toContain('3  input unreadable');
@@ -42,6 +52,7 @@ describe('rstwatch CLI', () => {
     ['analyze', '--format'],
     ['run', '--pcap'],
     ['processor', '--brokers'],
+    ['detect', '--webhook'],
     ['migrate', '--dry-run'],
     ['query', '--param'],
     ['generate', '--packets'],
@@ -153,6 +164,22 @@ describe('rstwatch CLI', () => {
       expect(r.err).toMatch(msg);
       expect(Date.now() - t0).toBeLessThan(20_000);
     }
+  });
+
+  it('analyze --idle-timeout takes durations: 2s and 2000ms mean 2 (seconds), 5s moves the verdict', () => {
+    const pcap = join(root, 'test/fixtures/scenarios/idle_timeout_v4.pcap');
+    const causes = (t: string) =>
+      cli(['analyze', pcap, '--format', 'ndjson', '--idle-timeout', t])
+        .out.trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { cause: string }).cause);
+    expect(causes('2')).toEqual(['idle_timeout']);
+    expect(causes('2s')).toEqual(['idle_timeout']);
+    expect(causes('2000ms')).toEqual(['idle_timeout']);
+    expect(causes('5s')).not.toEqual(['idle_timeout']);
+    const bad = cli(['analyze', pcap, '--idle-timeout', 'soon']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/classifier\.idleTimeoutS.*duration/);
   });
 
   it('analyze: ndjson events carry --sensor-id; --shards must be >= 1', () => {

@@ -113,9 +113,8 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--store-again', 'with --store: store a capture that is already stored (adds another copy)')
       .option('--clickhouse <url>', "ClickHouse for --store: http(s)://host:port or 'embedded'")
       .option(
-        '--idle-timeout <seconds>',
-        'a RST after an idle gap longer than this is idle_timeout (classifier.idleTimeoutS, default 120)',
-        positiveInt('--idle-timeout'),
+        '--idle-timeout <duration>',
+        'a RST after an idle gap longer than this is idle_timeout, e.g. 90s, 2m, 500ms; a bare number is seconds (classifier.idleTimeoutS, default 120)',
       )
       .option(
         '--shards <n>',

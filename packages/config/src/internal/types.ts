@@ -108,6 +108,45 @@ export const clickhouseUrl = () =>
     '"embedded" or an http(s):// URL',
   );
 
+const UNIT_MS: Record<string, number> = {
+  us: 0.001,
+  µs: 0.001,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * A duration given as `2s`, `500ms`, `2m`, `1h`, `1d` (or `250us`), or as a bare number in the key's
+ * own unit, converted to that unit. Anything else is returned unchanged so validation reports it.
+ */
+export function parseDuration(v: unknown, unit: 's' | 'ms'): unknown {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return v;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|µs|ms|s|m|h|d)?\s*$/.exec(v);
+  if (m === null) return v;
+  const n = Number(m[1]);
+  if (m[2] === undefined) return n;
+  return (n * UNIT_MS[m[2]]!) / (unit === 's' ? 1000 : 1);
+}
+
+/**
+ * A time setting in the key's unit (`S` keys seconds, `Ms` keys milliseconds) that also takes units:
+ * `2s`, `500ms`, `2m`, `1h`. A bare number keeps the key's unit, so existing configurations keep
+ * their meaning. `min` is in the key's unit; `integer` refuses fractions of the unit (`1500ms` for an
+ * integer seconds key).
+ */
+export function duration(unit: 's' | 'ms', min: number, opts: { integer?: boolean } = {}) {
+  const base = opts.integer ? z.number().int().min(min) : z.number().min(min);
+  const what = unit === 's' ? 'seconds' : 'milliseconds';
+  return typed(
+    z.preprocess((v) => parseDuration(v, unit), base),
+    `a duration such as 2s, 500ms, 2m, 1h (a bare number is ${what}; at least ${min}${opts.integer ? `, whole ${what}` : ''})`,
+  );
+}
+
 /** Empty (off) or an http(s):// URL. */
 export const webhookUrl = () =>
   typed(
