@@ -38,6 +38,8 @@ export interface AlertSinksDeps {
   kafka?: KafkaAlertSinkOptions & { retries?: number };
   /** File sink target (path or stream). */
   file?: string | Writable;
+  /** With a `file` path: append to it (default) or truncate it first. */
+  fileAppend?: boolean;
   /** Observer fields of the ECS documents (`observer.hostname` = this host). */
   ecs?: EcsOptions;
   /** RFC 5424 HOSTNAME; default the machine's host name. */
@@ -88,6 +90,9 @@ export function sinksFromConfig(cfg: AlertSinksConfig, deps: AlertSinksDeps = {}
       retries: s.retries,
     });
   }
-  if (deps.file !== undefined) out.push({ sink: new FileSink({ target: deps.file, ecs }) });
+  if (deps.file !== undefined) {
+    const append = deps.fileAppend ?? true;
+    out.push({ sink: new FileSink({ target: deps.file, ecs, append }) });
+  }
   return out;
 }

@@ -17,6 +17,7 @@ export {
   type EcsField,
   type EcsOptions,
   entityHost,
+  fromEcs,
   RULE_DESCRIPTIONS,
   toEcs,
 } from './format/ecs.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sampleAlert } from '../testing.js';
-import { ECS_FIELDS, entityHost, toEcs } from './ecs.js';
+import { sampleAlert, sampleAlerts } from '../testing.js';
+import { ECS_FIELDS, entityHost, fromEcs, toEcs } from './ecs.js';
 
 /** Dotted paths of the leaves of a document; arrays and `rstwatch.details` are leaves. */
 function leaves(doc: Record<string, unknown>, prefix = ''): string[] {
@@ -56,6 +56,7 @@ describe('toEcs', () => {
         count: 42,
         entity: '198.18.0.2',
         entity_kind: 'victim',
+        source_ips: ['203.0.113.7', '203.0.113.8', '203.0.113.9'],
         sensors: ['tap-a', 'tap-b'],
         evidence: ['rsts=42', 'window_s=60', 'seq_in_window_not_exact=40'],
         details: { peers: 3, ports: [443], exact: false },
@@ -108,5 +109,44 @@ describe('toEcs', () => {
     expect(entityHost('198.18.0.2:443')).toBe('198.18.0.2');
     expect(entityHost('2001:db8::1')).toBe('2001:db8::1');
     expect(entityHost('[2001:db8::1]:443')).toBe('2001:db8::1');
+  });
+});
+
+describe('fromEcs', () => {
+  it('gives back the alert of every document toEcs made (through JSON, as on the alerts topic)', () => {
+    const all = [
+      ...sampleAlerts(20),
+      sampleAlert({ source_ips: [], destination_port: 0, community_ids: [], status: 'closed', version: 7 }),
+      sampleAlert({
+        rule: 'port_scan',
+        entity_kind: 'scanner',
+        entity: '2001:db8::5',
+        destination_ip: '2001:db8::9',
+      }),
+    ];
+    for (const a of all) expect(fromEcs(JSON.parse(JSON.stringify(toEcs(a, { hostname: 'h' }))))).toEqual(a);
+  });
+
+  it('returns null for what is not an rstwatch alert document', () => {
+    const good = toEcs(sampleAlert());
+    const broken = (f: (d: Record<string, any>) => void) => {
+      const d = structuredClone(good) as Record<string, any>;
+      f(d);
+      return d;
+    };
+    for (const d of [
+      null,
+      42,
+      'alert',
+      {},
+      broken((d) => delete d.event),
+      broken((d) => (d.event.kind = 'event')),
+      broken((d) => (d.rule.id = 'no_such_rule')),
+      broken((d) => (d.rstwatch.severity = 'severe')),
+      broken((d) => (d.rstwatch.status = 'maybe')),
+      broken((d) => delete d['@timestamp']),
+    ]) {
+      expect(fromEcs(d)).toBeNull();
+    }
   });
 });

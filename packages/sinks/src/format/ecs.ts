@@ -33,7 +33,15 @@
  * | severity           | rstwatch.severity             | the word, beside event.severity                    |
  * | status, count, entity, entity_kind, sensors, evidence, details | rstwatch.* | same names                    |
  */
-import type { Alert, AlertRule } from '@rstwatch/detect';
+import {
+  ALERT_RULES,
+  type Alert,
+  type AlertRule,
+  type EntityKind,
+  SEVERITIES,
+  SEVERITY_NUMBER,
+  type Severity,
+} from '@rstwatch/detect';
 
 /** The ECS version the documents follow. */
 export const ECS_VERSION = '8.11.0';
@@ -131,6 +139,11 @@ export const ECS_FIELDS: readonly EcsField[] = Object.freeze([
   { field: 'entity', ecs: 'rstwatch.entity', meaning: 'The entity: an IP, or `ip:port` for a service.' },
   { field: 'entity_kind', ecs: 'rstwatch.entity_kind', meaning: '`victim`, `scanner` or `service`.' },
   {
+    field: 'source_ips',
+    ecs: 'rstwatch.source_ips',
+    meaning: 'Every sampled source address, sorted (`source.ip` holds only the first).',
+  },
+  {
     field: 'sensors',
     ecs: 'rstwatch.sensors',
     meaning: 'Every sensor that saw contributing events, sorted.',
@@ -216,9 +229,61 @@ export function toEcs(alert: Alert, observer: EcsOptions = {}): Record<string, u
     count: alert.count,
     entity: alert.entity,
     entity_kind: alert.entity_kind,
+    source_ips: [...alert.source_ips],
     sensors: [...alert.sensors],
     evidence: [...alert.evidence],
     details: structuredClone(alert.details),
   };
   return doc;
+}
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isStrs = (v: unknown): v is string[] => Array.isArray(v) && v.every(isStr);
+
+/**
+ * The Alert behind a document of {@link toEcs} (the Kafka alerts topic), or null when the document is not
+ * one (the caller counts it). Fields `toEcs` leaves out when empty come back empty.
+ */
+export function fromEcs(doc: unknown): Alert | null {
+  if (typeof doc !== 'object' || doc === null) return null;
+  const d = doc as Record<string, Record<string, unknown> | undefined> & {
+    '@timestamp'?: unknown;
+    message?: unknown;
+  };
+  const ev = d.event;
+  const rs = d.rstwatch;
+  const rule = d.rule?.id;
+  if (!ev || !rs || ev.kind !== 'alert' || !isStr(ev.id) || typeof ev.sequence !== 'number') return null;
+  if (!isStr(rule) || !(ALERT_RULES as readonly string[]).includes(rule)) return null;
+  const sev = rs.severity;
+  if (!isStr(sev) || !(SEVERITIES as readonly string[]).includes(sev)) return null;
+  if (!isStr(d['@timestamp']) || !isStr(ev.start) || !isStr(ev.end) || !isStr(d.message)) return null;
+  if (!isStr(rs.entity) || !isStr(rs.entity_kind) || typeof rs.count !== 'number') return null;
+  if (rs.status !== 'open' && rs.status !== 'closed') return null;
+  const community = d.network?.community_id;
+  return {
+    id: ev.id,
+    version: ev.sequence,
+    rule: rule as AlertRule,
+    status: rs.status,
+    severity: sev as Severity,
+    severity_score: typeof ev.severity === 'number' ? ev.severity : SEVERITY_NUMBER[sev as Severity],
+    summary: d.message,
+    first_seen: ev.start,
+    last_seen: ev.end,
+    updated: d['@timestamp'],
+    count: rs.count,
+    entity_kind: rs.entity_kind as EntityKind,
+    entity: rs.entity,
+    source_ips: isStrs(rs.source_ips) ? [...rs.source_ips] : [],
+    destination_ip: isStr(d.destination?.ip) ? d.destination.ip : '',
+    destination_port: typeof d.destination?.port === 'number' ? d.destination.port : 0,
+    sensors: isStrs(rs.sensors) ? [...rs.sensors] : [],
+    community_ids: isStrs(community) ? [...community] : [],
+    evidence: isStrs(rs.evidence) ? [...rs.evidence] : [],
+    details:
+      typeof rs.details === 'object' && rs.details !== null
+        ? (structuredClone(rs.details) as Alert['details'])
+        : {},
+  };
 }

@@ -10,8 +10,10 @@ import { type EcsOptions, toEcs } from '../format/ecs.js';
 import { type AlertSink, SinkError } from '../sink.js';
 
 export interface FileSinkOptions {
-  /** A file path (appended to) or a writable stream (not closed by `close()`). */
+  /** A file path or a writable stream (not closed by `close()`). */
   target: string | Writable;
+  /** A path is appended to (default) or, with false, truncated first. */
+  append?: boolean;
   /** Default `file`. */
   name?: string;
   /** Passed to `toEcs` (observer name, hostname, labels). */
@@ -31,7 +33,7 @@ export class FileSink implements AlertSink {
     this.#ecs = o.ecs ?? {};
     if (typeof o.target === 'string') {
       mkdirSync(dirname(o.target), { recursive: true });
-      this.#out = createWriteStream(o.target, { flags: 'a' });
+      this.#out = createWriteStream(o.target, { flags: o.append === false ? 'w' : 'a' });
       this.#owned = true;
     } else {
       this.#out = o.target;
