@@ -115,7 +115,7 @@ export async function publish(
     }),
     { signal: new AbortController().signal },
   );
-  if (agent.stats.sendFailures > 0 || agent.stats.headersDropped > 0) {
+  if (agent.stats.sendFailures > 0 || Object.values(agent.stats.headersDropped).some((n) => n > 0)) {
     throw new Error(`agent lost headers: ${JSON.stringify(agent.stats)}`);
   }
   return agent.stats.headersSent;

@@ -43,6 +43,8 @@ export interface LocalAlertsOptions {
   config: Config;
   /** `--alerts FILE`: every alert version, one ECS document per line. */
   alertsOut?: string;
+  /** Append to `alertsOut` (`run`) instead of writing it anew (`analyze`). */
+  appendAlerts?: boolean;
   /** Durable output (ClickHouse with `--store` / `run`); written by `flush`. */
   output?: AlertOutput;
   /** Each alert version as it is raised (the summary table). */
@@ -58,7 +60,11 @@ export class LocalAlerts {
   private unit = 0;
 
   constructor(private readonly o: LocalAlertsOptions) {
-    this.delivery = deliveryFor(o.config, o.alertsOut ? { file: o.alertsOut } : {}, o.log);
+    this.delivery = deliveryFor(
+      o.config,
+      o.alertsOut ? { file: o.alertsOut, fileAppend: o.appendAlerts ?? false } : {},
+      o.log,
+    );
     this.detection = new Detection({
       config: o.config.alerts,
       classifier: o.config.classifier,
@@ -84,10 +90,22 @@ export class LocalAlerts {
     await this.o.output.write(`${prefix}alerts-${this.unit++}`, alerts, links);
   }
 
-  /** End of input: closes open alerts, writes them, and delivers within `deadlineMs`. */
-  async finish(prefix: string, deadlineMs: number): Promise<void> {
+  /** End of input: closes the open alerts (their closing versions are raised) and writes them. */
+  async end(prefix: string): Promise<void> {
     this.detection.finish();
     await this.flush(prefix);
+  }
+
+  /**
+   * Delivers what is queued within `deadlineMs`; what a sink could not take is in the undelivered file.
+   * Returns a line for people when something was not delivered, else null.
+   */
+  async close(deadlineMs: number): Promise<string | null> {
     await this.delivery.close(deadlineMs);
+    const lost = Object.entries(this.delivery.stats)
+      .map(([sink, s]) => [sink, s.failed + s.overflowed + s.lost] as const)
+      .filter(([, n]) => n > 0);
+    if (lost.length === 0) return null;
+    return `${lost.map(([sink, n]) => `${n} alert version${n === 1 ? '' : 's'} not delivered to ${sink}`).join(', ')}; kept in ${undeliveredPath(this.o.config)}`;
   }
 }

@@ -194,7 +194,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       });
     }
     await pipeline.finish();
-    if (alerts) await alerts.finish(stored?.prefix ?? '', ALERT_DELIVERY_DEADLINE_MS);
+    if (alerts) await alerts.end(stored?.prefix ?? '');
     if (stored) await stored.close();
   } catch (err) {
     progress.done();
@@ -221,6 +221,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     );
   }
   if (opts.store && oldestTs !== '') warnRetention(config, oldestTs, stderr);
+  // The table is out; webhook and syslog may still be retrying.
+  const undelivered = alerts ? await alerts.close(ALERT_DELIVERY_DEADLINE_MS) : null;
+  if (undelivered !== null) stderr.write(`rstwatch analyze: alerts: ${undelivered}\n`);
   const skipped = Object.entries(stats.drops).filter(([, v]) => (v as number) > 0);
   if (skipped.length > 0) {
     stderr.write(

@@ -235,7 +235,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     const alerts = config.alerts.enabled
       ? new LocalAlerts({
           config,
-          ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}),
+          ...(opts.alertsOut ? { alertsOut: opts.alertsOut, appendAlerts: true } : {}),
           output: {
             write: (token, a, links) =>
               writer.insert({ token, events: [], flows: [], alerts: a, alertLinks: links }),
@@ -271,7 +271,9 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
         await pipeline.push(copy);
       }, opts.signal);
       await pipeline.finish();
-      await alerts?.finish(runId, 10_000);
+      await alerts?.end(runId);
+      const undelivered = await alerts?.close(10_000);
+      if (undelivered) log.warn({}, `alerts: ${undelivered}`);
     } finally {
       await pipeline.close();
       await alerts?.delivery.close(0);
