@@ -104,6 +104,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         '--alerts <out.ndjson>',
         'also write the alerts the detectors raise, one ECS JSON document per line',
       )
+      .option(
+        '--html <out.html>',
+        'also write a self-contained HTML report: charts, alerts, and ladder diagrams of selected RSTs',
+      )
       .option('--webhook <url>', 'POST every alert as JSON to this URL (alerts.webhook.url)')
       .option(
         '--syslog <url>',

@@ -161,6 +161,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
       format: o.format as 'table' | 'ndjson',
       ...(o.flows !== undefined ? { flowsOut: o.flows as string } : {}),
       ...(o.alerts !== undefined ? { alertsOut: o.alerts as string } : {}),
+      ...(o.html !== undefined ? { htmlOut: o.html as string } : {}),
       store: o.store === true || o.storeAgain === true,
       storeAgain: o.storeAgain === true,
       config,

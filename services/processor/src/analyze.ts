@@ -28,6 +28,8 @@ export interface AnalyzeOptions {
   flowsOut?: string;
   /** Write every alert version (ECS JSON, NDJSON) to this path. */
   alertsOut?: string;
+  /** Write the HTML report (charts, alerts, ladder diagrams) to this path. */
+  htmlOut?: string;
   /** Also write events and flows into ClickHouse (embedded by default). */
   store?: boolean;
   /**
@@ -99,6 +101,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   }
 
   const summary = new Summary();
+  // --html: the report module is loaded only when asked for.
+  const report = opts.htmlOut ? new (await import('./report/index.js')).HtmlReport(opts.htmlOut) : null;
   const flowsOut: WriteStream | null = opts.flowsOut ? createWriteStream(opts.flowsOut) : null;
   let stored: StoreSink | null = null;
   // Loaded only when the detectors run (alerts.enabled, the default).
@@ -116,6 +120,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       // Detectors first: a learned idle timer adds its evidence to the events before they are written.
       alerts?.observe(events);
       for (const e of events) summary.add(e);
+      report?.add(events);
       if (opts.format === 'ndjson') {
         let chunk = '';
         for (const e of events) chunk += `${JSON.stringify(e)}\n`;
@@ -161,7 +166,10 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
         config,
         ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}),
         ...(sink ? { output: { write: (token, a, l) => sink.alerts(token, a, l) } } : {}),
-        onAlert: (a) => summary.alert(a),
+        onAlert: (a) => {
+          summary.alert(a);
+          report?.alert(a);
+        },
         log: {
           warn: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
           error: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
@@ -219,6 +227,20 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     opts.stdout.write(
       summary.render({ file: label, headers: pipeline.headers, flows: pipeline.flowsEnded, seconds }),
     );
+  }
+  if (report) {
+    const w = {
+      capture: fromStdin ? null : opts.file,
+      label,
+      headers: pipeline.headers,
+      flows: pipeline.flowsEnded,
+    };
+    try {
+      await report.write({ ...w, seconds, alertsEnabled: config.alerts.enabled });
+    } catch (err) {
+      stderr.write(`rstwatch analyze: ${errorChain(err)}\n`);
+      return EXIT_FAILURE;
+    }
   }
   if (opts.store && oldestTs !== '') warnRetention(config, oldestTs, stderr);
   // The table is out; webhook and syslog may still be retrying.
