@@ -4,6 +4,8 @@
 //   is keyed by entity, not by which processor classified the flow.
 // - A detection stage killed with SIGKILL mid-stream and started again loses no alert and doubles none
 //   (the new owner replays before the committed offset; ids and versions come from the events).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Config, DeepPartial } from '@rstwatch/config';
 import { createKafka } from '@rstwatch/kafka';
@@ -51,13 +53,34 @@ function overrides(
   alerts: string,
   detectGroup: string,
   embeddedPath: string,
+  webhook = '',
 ): DeepPartial<Config> {
   const base = processorOverrides(brokers, topics, embeddedPath, { classifier: QUICK_EXPIRY });
   return {
     ...base,
     kafka: { ...base.kafka, topics: { ...base.kafka?.topics, events, alerts } },
-    alerts: { groupId: detectGroup, replayMessages: 100000 },
+    alerts: {
+      groupId: detectGroup,
+      replayMessages: 100000,
+      webhook: { url: webhook },
+      undeliveredPath: join(embeddedPath, '..', `${detectGroup}-undelivered.ndjson`),
+    },
   } as DeepPartial<Config>;
+}
+
+/** A webhook receiver: the `Idempotency-Key` (`id:version`) of every POST, in arrival order. */
+async function webhookReceiver(): Promise<{ url: string; keys: string[]; server: Server }> {
+  const keys: string[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      keys.push(String(req.headers['idempotency-key']));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, keys, server };
 }
 
 const alertKey = (a: AlertRow) => `${a.rule}|${a.entity}|${a.first_seen}|${a.count}|${a.id}`;
@@ -149,6 +172,9 @@ describe('detection stage (rstwatch detect) on a real broker', () => {
     // The alerts topic holds every version written to ClickHouse (latest per id included).
     const docs = await alertsTopic(a.alerts, rowsA.length);
     for (const r of rowsA) expect(docs).toContain(`${r.id}@${r.version}`);
+    // The webhook got every version on the topic, each once (no crash in this run).
+    hookA.server.close();
+    expect([...hookA.keys].sort()).toEqual(docs.map((d) => d.replace('@', ':')).sort());
 
     // Run B: two processors in one group; the detection stage is killed mid-stream and started again.
     const b = {
@@ -180,7 +206,7 @@ describe('detection stage (rstwatch detect) on a real broker', () => {
       console.log(`killing the detection stage at ${atKill.committed} of ${atKill.total} events committed`);
       dB1.kill('SIGKILL');
       await dB1.exited;
-      dB2 = startProcessor(dir, 'dB2', overrides(topicsB, b.events, b.alerts, b.group, b.chDetect), 'detect');
+      dB2 = startProcessor(dir, 'dB2', detectB, 'detect');
       await waitAllCommitted(brokers, topicsB.group, [topics.headers], 120_000, () => p1.log().slice(-2000));
       await waitFor('events to stop growing', stableTotal(b.events), 60_000);
       await detectDone(b.group, b.events, b.alerts, dB2);
@@ -193,6 +219,9 @@ describe('detection stage (rstwatch detect) on a real broker', () => {
     // Same alerts: same rules, entities, episodes, counts and ids; one row per id (FINAL) and no
     // second id for the same episode.
     expect(rowsB.map(alertKey)).toEqual(rowsA.map(alertKey));
+    // Across the crash the webhook got every current version at least once (at-least-once delivery).
+    hookB.server.close();
+    for (const r of rowsB) expect(hookB.keys).toContain(`${r.id}:${r.version}`);
     const [links] = await queryEmbedded<{ n: number; ids: number }>(
       b.chDetect,
       'SELECT count(DISTINCT alert_id, ts, community_id) AS n, uniqExact(alert_id) AS ids FROM rstwatch.alert_events',

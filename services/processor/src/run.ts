@@ -4,6 +4,7 @@
  * every start-up error says what was being started.
  */
 
+import { hostname } from 'node:os';
 import { agentRunConfig, createSource, kafkaConnectionFrom } from '@rstwatch/agent';
 import type { Config } from '@rstwatch/config';
 import { HeaderColumns } from '@rstwatch/core';
@@ -12,6 +13,7 @@ import { createKafka, type Kafka, type Producer, type RetryOptions } from '@rstw
 import { KafkaAlertSink } from '@rstwatch/sinks';
 import { createClickHouse, insertAlerts, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
 import { createLogger, createMetrics, type Logger, startHttpServer } from '@rstwatch/telemetry';
+import { AlertForwarder } from './alert-forwarder.js';
 import { type AlertLink, type AlertOutput, deliveryFor, LocalAlerts } from './alerting.js';
 import { exposeDetectMetrics } from './detect-metrics.js';
 import { DetectStage } from './detect-stage.js';
@@ -332,11 +334,8 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
     const producer = kafka.producer({ acks: -1, maxInFlightRequests: 1 });
     await step(`alerts producer (brokers ${config.kafka.brokers.join(',')})`, () => producer.connect());
     stops.push(['alerts producer', () => producer.disconnect()]);
-    const topicSink = new KafkaAlertSink({ producer, topic: config.kafka.topics.alerts });
-    const delivery = await step('alert sinks (alerts.webhook, alerts.syslog)', () =>
-      deliveryFor(config, {}, log),
-    );
-    stops.push(['alert delivery', () => delivery.close(5000)]);
+    const ecs = { hostname: hostname() };
+    const topicSink = new KafkaAlertSink({ producer, topic: config.kafka.topics.alerts, ecs });
     const output: AlertOutput = {
       write: async (token: string, alerts: readonly Alert[], links: readonly AlertLink[]) => {
         await untilDone(
@@ -345,17 +344,35 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
           opts.signal,
           log,
         );
-        if (alerts.length > 0) {
-          await untilDone(
-            `writing alerts to ${config.kafka.topics.alerts}`,
-            () => topicSink.send(alerts),
-            opts.signal,
-            log,
-          );
-        }
-        for (const a of alerts) delivery.push(a);
+        if (alerts.length === 0) return;
+        await untilDone(
+          `writing alerts to ${config.kafka.topics.alerts}`,
+          () => topicSink.send(alerts),
+          opts.signal,
+          log,
+        );
       },
     };
+    // Webhook and syslog read the alerts topic in a group of their own and commit after delivery, so a
+    // crash loses nothing queued for them (alert-forwarder.ts).
+    const delivery = await step('alert sinks (alerts.webhook, alerts.syslog)', () =>
+      deliveryFor(config, { ecs }, log),
+    );
+    stops.push(['alert delivery', () => delivery.close(5000)]);
+    if (config.alerts.webhook.url !== '' || config.alerts.syslog.url !== '') {
+      const group = `${config.alerts.groupId}.deliver`;
+      const fwdConsumer = kafka.consumer({ groupId: group, fromBeginning: true });
+      await step(`alert forwarder (group ${group})`, () => fwdConsumer.connect());
+      const forwarder = new AlertForwarder({
+        consumer: fwdConsumer,
+        topic: config.kafka.topics.alerts,
+        delivery,
+        log,
+        signal: opts.signal,
+      });
+      stops.push(['alert forwarder', () => fwdConsumer.disconnect()]);
+      await step('forwarding alerts', () => forwarder.start());
+    }
     const consumer = kafka.consumer({ groupId: config.alerts.groupId, fromBeginning: true });
     await step(`Kafka consumer (group ${config.alerts.groupId})`, () => consumer.connect());
     const stage = new DetectStage({ config, consumer, output, log, signal: opts.signal });
