@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /** `node packages/tracegen/dist/cli.js --packets N --seed S --out FILE`: writes a trace, prints its summary. */
 import { parseArgs } from 'node:util';
-import { generateTrace, type TraceOptions } from './index.js';
+import { generateTrace, isMixName, MIX_NAMES, type TraceOptions } from './index.js';
 
-const USAGE = `usage: tracegen --packets N --out FILE [--seed S] [--flows N] [--ipv6-share X] [--vlan-share X]
-                [--snaplen N] [--start-ts-us N] [--labels LABELS.ndjson]
+const USAGE = `usage: tracegen --packets N --out FILE [--seed S] [--flows N] [--mix short|medium|default|long]
+                [--ramp-us N] [--ipv6-share X] [--vlan-share X] [--snaplen N] [--start-ts-us N]
+                [--labels LABELS.ndjson]
 Writes a deterministic pcap with a realistic TCP mix and prints a JSON summary on stdout.
 --labels writes the ground truth: one {"frame":N,"cause":"..."} line per RST packet.`;
 
@@ -22,6 +23,8 @@ async function main(): Promise<number> {
       seed: { type: 'string', short: 's' },
       out: { type: 'string', short: 'o' },
       flows: { type: 'string' },
+      mix: { type: 'string' },
+      'ramp-us': { type: 'string' },
       'ipv6-share': { type: 'string' },
       'vlan-share': { type: 'string' },
       snaplen: { type: 'string' },
@@ -41,9 +44,15 @@ async function main(): Promise<number> {
   }
   const opts: TraceOptions = { out: values.out, packets: num('packets', values.packets)! };
   if (values.labels !== undefined) opts.labelsOut = values.labels;
+  if (values.mix !== undefined) {
+    if (!isMixName(values.mix))
+      throw new Error(`--mix: expected one of ${MIX_NAMES.join(', ')}, got "${values.mix}"`);
+    opts.mix = values.mix;
+  }
   const optional: [keyof TraceOptions, number | undefined][] = [
     ['seed', num('seed', values.seed)],
     ['concurrentFlows', num('flows', values.flows)],
+    ['rampUs', num('ramp-us', values['ramp-us'])],
     ['ipv6Share', num('ipv6-share', values['ipv6-share'])],
     ['vlanShare', num('vlan-share', values['vlan-share'])],
     ['snaplen', num('snaplen', values.snaplen)],

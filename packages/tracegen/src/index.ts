@@ -4,3 +4,4 @@
  * closes of every cause in the rstwatch taxonomy, over IPv4/IPv6 with optional 802.1Q tags.
  */
 export { generateTrace, type TraceOptions, type TraceSummary } from './internal/generate.js';
+export { isMixName, MIX_NAMES, type MixName } from './internal/mix.js';

@@ -251,6 +251,55 @@ describe('generateTrace', () => {
   });
 });
 
+describe('connection-length mix and start ramp', () => {
+  const base = { packets: 40_000, seed: 4, concurrentFlows: 500 };
+
+  it('keeps the default output byte-identical (pinned digest) when mix and ramp are left out or default', async () => {
+    // Digest of the file this generator wrote before the mix and ramp options existed.
+    const plain = await gen('pin.pcap', { packets: 20_000, seed: 5, concurrentFlows: 300 });
+    expect(sha(plain.buf)).toBe('5d3e5aab8d8169b2b7b6f53a2d842cea538bf00b049c2b8b0ecee1488d1f2724');
+    const a = await gen('m-omit.pcap', base);
+    const b = await gen('m-default.pcap', { ...base, mix: 'default', rampUs: 500 * 100 });
+    expect(sha(a.buf)).toBe(sha(b.buf));
+  });
+
+  it('short, medium and long mixes change packets per connection, each deterministic', async () => {
+    const perFlow: Record<string, number> = {};
+    for (const mix of ['short', 'medium', 'default', 'long'] as const) {
+      const a = await gen(`m-${mix}-1.pcap`, { ...base, mix });
+      const b = await gen(`m-${mix}-2.pcap`, { ...base, mix, chunkBytes: 65_536 });
+      expect(sha(a.buf), mix).toBe(sha(b.buf));
+      const { frames, badChecksums } = readPcap(a.buf);
+      expect(frames.length).toBe(base.packets);
+      expect(badChecksums).toBe(0);
+      perFlow[mix] = a.summary.packets / a.summary.flows;
+    }
+    expect(perFlow.short!).toBeGreaterThan(6);
+    expect(perFlow.short!).toBeLessThan(13);
+    expect(perFlow.medium!).toBeGreaterThan(perFlow.short!);
+    expect(perFlow.default!).toBeGreaterThan(perFlow.medium!);
+    expect(perFlow.long!).toBeGreaterThan(perFlow.default!);
+  });
+
+  it('a short ramp starts every concurrent connection early', async () => {
+    const o = { packets: 30_000, seed: 8, concurrentFlows: 20_000, mix: 'short' as const };
+    const slow = await gen('r-default.pcap', o);
+    const fast = await gen('r-0.pcap', { ...o, rampUs: 1000 });
+    // Default ramp (2 s) against 30k packets: few of the 20k connections start; 1 ms: nearly all do.
+    expect(fast.summary.flows).toBeGreaterThan(12_000);
+    expect(fast.summary.flows).toBeGreaterThan(2 * slow.summary.flows);
+  });
+
+  it('rejects an unknown mix and a negative ramp', async () => {
+    await expect(
+      generateTrace({ out: join(dir, 'x.pcap'), packets: 10, mix: 'huge' as unknown as 'short' }),
+    ).rejects.toThrow(/mix must be one of short, medium, default, long/);
+    await expect(generateTrace({ out: join(dir, 'x.pcap'), packets: 10, rampUs: -1 })).rejects.toThrow(
+      /rampUs/,
+    );
+  });
+});
+
 const tshark = spawnSync('tshark', ['--version'], { encoding: 'utf8' }).status === 0;
 
 describe.runIf(tshark)('tshark reads the trace', () => {

@@ -297,6 +297,42 @@ describe('rstwatch CLI', () => {
     expect(r.out).toContain('200 packets');
   });
 
+  it('generate --concurrent --mix --start: shapes and dates the capture; defaults unchanged', () => {
+    const first = (f: string) => {
+      const b = readFileSync(f);
+      return b.readUInt32LE(24) * 1e6 + b.readUInt32LE(28);
+    };
+    const def = join(tmp, 'gen-def.pcap');
+    const same = join(tmp, 'gen-same.pcap');
+    expect(cli(['generate', '--packets', '3000', '--out', def]).code).toBe(0);
+    expect(
+      cli(['generate', '--packets', '3000', '--out', same, '--mix', 'default', '--concurrent', '5000']).code,
+    ).toBe(0);
+    expect(readFileSync(same).equals(readFileSync(def))).toBe(true);
+    expect(first(def)).toBeGreaterThanOrEqual(Date.UTC(2026, 0, 1) * 1000);
+    expect(first(def)).toBeLessThan(Date.UTC(2026, 0, 1, 0, 0, 3) * 1000);
+
+    const short = join(tmp, 'gen-short.pcap');
+    const r = cli(['generate', '--packets', '3000', '--out', short, '--mix', 'short', '--concurrent', '50']);
+    expect(r.code).toBe(0);
+    const conns = (out: string) => Number(/(\d+) connections/.exec(out)![1]);
+    expect(conns(r.out)).toBeGreaterThan(200); // ~10 packets each (the default mix: ~90)
+
+    const rfc = join(tmp, 'gen-rfc.pcap');
+    const epoch = join(tmp, 'gen-epoch.pcap');
+    expect(
+      cli(['generate', '--packets', '500', '--out', rfc, '--start', '2027-03-01T12:00:00+01:00']).code,
+    ).toBe(0);
+    expect(cli(['generate', '--packets', '500', '--out', epoch, '--start', '1803898800']).code).toBe(0);
+    expect(readFileSync(rfc).equals(readFileSync(epoch))).toBe(true);
+    expect(Math.floor(first(rfc) / 1e6)).toBeGreaterThanOrEqual(1803898800);
+
+    const bad = cli(['generate', '--packets', '10', '--out', join(tmp, 'x.pcap'), '--start', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--start');
+    expect(cli(['generate', '--packets', '10', '--out', join(tmp, 'x.pcap'), '--mix', 'huge']).code).toBe(2);
+  });
+
   it('migrate --dry-run prints the DDL', () => {
     const m = cli(['migrate', '--dry-run']);
     expect(m.err).toBe('');

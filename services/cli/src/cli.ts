@@ -198,6 +198,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
     .requiredOption('--packets <n>', 'number of packets', positiveInt('--packets'))
     .option('--seed <n>', 'PRNG seed (same seed, same file)', nonNegativeInt('--seed'), 1)
     .requiredOption('--out <file>', 'output pcap path')
+    .option('--concurrent <n>', 'connections in progress at once (default 5000)', positiveInt('--concurrent'))
+    .addOption(
+      new Option('--mix <mix>', 'connection lengths: short ~10 packets, medium ~18, default ~90, long bulk')
+        .choices(['short', 'medium', 'default', 'long'])
+        .default('default'),
+    )
+    .option('--start <time>', 'capture start, RFC 3339 or epoch seconds (default 2026-01-01T00:00:00Z)')
     .action(wrap((cmd) => import('./commands.js').then((m) => m.generateCommand(cmd, io))));
 
   const config = program.command('config').description('check or print the effective configuration');

@@ -328,14 +328,35 @@ export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
   }
 }
 
+/** `generate --start`: RFC 3339 (`2026-03-01T12:00:00Z`, `...+02:00`, fractions) or epoch seconds; microseconds. */
+export function parseStartTime(v: string): number {
+  const t = v.trim();
+  if (/^\d+(\.\d{1,6})?$/.test(t)) {
+    const [sec, frac = ''] = t.split('.');
+    return Number(sec) * 1_000_000 + Number(frac.padEnd(6, '0'));
+  }
+  const m = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(t);
+  const ms = m ? Date.parse(`${m[1]!.replace(/[t ]/, 'T')}${m[3]!.toUpperCase()}`) : Number.NaN;
+  if (!m || !Number.isFinite(ms) || ms < 0)
+    throw new CliError(
+      `--start must be RFC 3339 (2026-01-01T00:00:00Z) or epoch seconds, got '${v}'`,
+      EXIT_USAGE,
+    );
+  return ms * 1000 + Number((m[2] ?? '').padEnd(6, '0'));
+}
+
 export async function generateCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
+  const startTsUs = o.start !== undefined ? parseStartTime(o.start as string) : undefined;
   const { generateTrace } = await import('@rstwatch/tracegen');
   try {
     const s = await generateTrace({
       out: o.out as string,
       packets: o.packets as number,
       seed: o.seed as number,
+      mix: o.mix as 'short' | 'medium' | 'default' | 'long',
+      ...(o.concurrent !== undefined ? { concurrentFlows: o.concurrent as number } : {}),
+      ...(startTsUs !== undefined ? { startTsUs } : {}),
     });
     io.stdout.write(
       `wrote ${o.out as string}: ${s.packets} packets, ${s.flows} connections, ${s.rsts} RSTs, ${s.bytes} bytes\n`,

@@ -4,6 +4,7 @@
  * straight into the current output chunk; nothing is allocated per packet.
  */
 import { CAUSES, TCP_ACK, TCP_RST, TCP_SYN } from '@rstwatch/core';
+import { type Mix, mixByName } from './mix.js';
 import type { Rng } from './rng.js';
 
 /** A host: address, TTL as seen at the sensor, IPv4 ID counter and TCP timestamp clock. */
@@ -102,6 +103,8 @@ export class Gen {
   ipIdOv = -1;
   /** Payload bytes for the next `pkt()` (e.g. a TLS ClientHello or a RST diagnostic text). */
   data: Uint8Array | null = null;
+  /** Connection-length mix: exchanges per connection, request and response sizes. */
+  mix: Mix = mixByName('default');
 
   buf: Uint8Array;
   off = 0;

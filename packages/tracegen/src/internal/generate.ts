@@ -6,6 +6,7 @@
 import { open, writeFile } from 'node:fs/promises';
 import { CAUSES } from '@rstwatch/core';
 import { Gen } from './gen.js';
+import { isMixName, MIX_NAMES, type MixName, mixByName } from './mix.js';
 import { Rng } from './rng.js';
 import { type Script, startScenario } from './scenarios.js';
 import { World } from './world.js';
@@ -20,6 +21,20 @@ export interface TraceOptions {
   seed?: number;
   /** Connections in progress at any time (long idle ones excepted). Default 5000. */
   concurrentFlows?: number;
+  /**
+   * Connection-length mix: `short` (handshake, one small request and response, close: ~10 packets),
+   * `medium` (a few small exchanges: ~18), `default` (~90 packets per connection, some bulk), `long`
+   * (bulk responses of 64 KB-16 MB). Applies to ordinary connections and to the exchanges inside the
+   * RST scenarios. Default `default`.
+   */
+  mix?: MixName;
+  /**
+   * The first `concurrentFlows` connections start at uniformly random times in [start, start + rampUs].
+   * Default min(2 s, concurrentFlows x 100 us). With many concurrent connections and a packet budget
+   * shorter than the ramp, only part of them ever start: use a shorter ramp to reach the concurrency
+   * early (0 = all start at once).
+   */
+  rampUs?: number;
   /** Share of connections over IPv6. Default 0.2. */
   ipv6Share?: number;
   /** Share of server segments behind an 802.1Q tag. Default 0.1. */
@@ -130,6 +145,9 @@ export async function generateTrace(opts: TraceOptions): Promise<TraceSummary> {
   const snaplen = opts.snaplen ?? 128;
   const chunkBytes = opts.chunkBytes ?? 4 << 20;
   const startTsUs = opts.startTsUs ?? DEFAULT_START_US;
+  const mix = opts.mix ?? 'default';
+  // Spread the first flows over a short ramp so the capture does not open with a wall of SYNs.
+  const rampUs = opts.rampUs ?? Math.min(2_000_000, concurrentFlows * 100);
   check('packets', packets, 0, Number.MAX_SAFE_INTEGER, true);
   check('seed', seed, 0, 0xffffffff, true);
   check('concurrentFlows', concurrentFlows, 1, 10_000_000, true);
@@ -138,9 +156,12 @@ export async function generateTrace(opts: TraceOptions): Promise<TraceSummary> {
   check('snaplen', snaplen, 64, 262_144, true);
   check('chunkBytes', chunkBytes, 4096, 1 << 30, true);
   check('startTsUs', startTsUs, 0, 4_000_000_000_000_000, true);
+  check('rampUs', rampUs, 0, 3_600_000_000, true);
+  if (!isMixName(mix)) throw new RangeError(`mix must be one of ${MIX_NAMES.join(', ')}, got ${String(mix)}`);
 
   const rng = new Rng(seed);
   const g = new Gen(rng, { snaplen, chunkBytes, packets });
+  g.mix = mixByName(mix);
   if (opts.labelsOut !== undefined) g.labels = [];
   const world = new World(rng, { concurrentFlows, ipv6Share, vlanShare });
   const heap = new Heap();
@@ -151,8 +172,6 @@ export async function generateTrace(opts: TraceOptions): Promise<TraceSummary> {
   g.now = startTsUs;
   let started = 0;
   let active = 0;
-  // Spread the first flows over a short ramp so the capture does not open with a wall of SYNs.
-  const rampUs = Math.min(2_000_000, concurrentFlows * 100);
 
   const fh = await open(opts.out, 'w');
   let pending: Promise<void> = Promise.resolve();

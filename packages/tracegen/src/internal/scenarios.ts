@@ -106,24 +106,10 @@ function* bulk(g: Gen, c: Conn, dir: number, total: number, gap: number): Script
   }
 }
 
-function requestSize(rng: Rng): number {
-  const p = rng.float();
-  return p < 0.7 ? rng.range(80, 600) : p < 0.95 ? rng.range(600, 4000) : rng.logUniform(4000, 256_000);
-}
-
-function responseSize(rng: Rng): number {
-  const p = rng.float();
-  return p < 0.62
-    ? rng.range(60, 4000)
-    : p < 0.94
-      ? rng.logUniform(4000, 64_000)
-      : rng.logUniform(64_000, 2_000_000);
-}
-
 /** The client's request (a few segments, or a bulk upload). */
 function* request(g: Gen, c: Conn, gap: number): Script {
   const rng = g.rng;
-  const req = requestSize(rng);
+  const req = g.mix.requestSize(rng);
   if (req > 4 * c.seg) {
     yield* bulk(g, c, C2S, req, gap);
     return;
@@ -147,7 +133,7 @@ function respDelay(rng: Rng, c: Conn): number {
 /** One request from the client and the server's response. */
 function* exchange(g: Gen, c: Conn, gap: number): Script {
   yield* request(g, c, gap);
-  yield* bulk(g, c, S2C, responseSize(g.rng), respDelay(g.rng, c));
+  yield* bulk(g, c, S2C, g.mix.responseSize(g.rng), respDelay(g.rng, c));
 }
 
 /** Gap before the i-th exchange of a connection: right after the handshake, then think time. */
@@ -169,9 +155,9 @@ const normal: Scenario = function* (g, w) {
   const c = w.randomConn(g);
   yield* handshake(g, c, 0);
   // Exchanges inlined (not via exchange()): one generator level less on the bulk of all packets.
-  for (let i = 0, n = 1 + g.rng.exp(2.5); i < n; i++) {
+  for (let i = 0, n = g.mix.exchanges(g.rng); i < n; i++) {
     yield* request(g, c, exGap(g.rng, i));
-    yield* bulk(g, c, S2C, responseSize(g.rng), respDelay(g.rng, c));
+    yield* bulk(g, c, S2C, g.mix.responseSize(g.rng), respDelay(g.rng, c));
   }
   yield* close(g, c, g.rng.chance(0.6) ? C2S : S2C, think(g.rng));
 };
