@@ -36,23 +36,13 @@ import {
   DF_SENT_SYN,
   DF_SENT_SYNACK,
   DF_TTL_SET,
-  E8,
-  E16,
-  E32,
   END_EVICTED,
   EP_ESTABLISHED,
   EP_INACTIVE,
   EP_PARTIAL,
-  EP8,
-  EP16,
-  F8,
-  F16,
-  F32,
-  F64,
   FF_FIRST_RST,
   FF_GRACEFUL,
   FF_LAST_FROM_RESP,
-  FF_LIVE,
   FF_MALFORMED_SYN,
   FF_PKT_AFTER_CLOSE,
   FF_TW_HIT,
@@ -66,10 +56,6 @@ import {
   PC_ACK,
   PC_DATA,
   PC_SYN,
-  R8,
-  R16,
-  R32,
-  R64,
   seqDelta,
   type TrackerListener,
   type TrackerShared,
@@ -307,7 +293,7 @@ export class Engine implements TrackerListener {
           t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
         }
       }
-      if (t.f32[f * R32 + F32 + 3] !== 0) this.observe(f, cols, i);
+      if (t.heldRst(f) !== 0) this.observe(f, cols, i);
       if (rst) this.commit(slot, f, cols, i, s);
     }
     t.nowUs = lastTs;
@@ -337,12 +323,8 @@ export class Engine implements TrackerListener {
     const t = this.tracker;
     const live: number[] = [];
     const used = t.usedSlots;
-    for (let f = 0; f < used; f++) if ((t.f16[f * R16 + F16 + 2]! & FF_LIVE) !== 0) live.push(f);
-    live.sort(
-      (a, b) =>
-        t.f64[a * R64 + F64]! - t.f64[b * R64 + F64]! ||
-        t.f32[a * R32 + F32 + 1]! - t.f32[b * R32 + F32 + 1]!,
-    );
+    for (let f = 0; f < used; f++) if (t.isLive(f)) live.push(f);
+    live.sort((a, b) => t.firstTs(a) - t.firstTs(b) || t.generation(a) - t.generation(b));
     for (const f of live) t.end(f, 3);
     return this.end();
   }
@@ -431,7 +413,7 @@ export class Engine implements TrackerListener {
     const t = this.tracker;
     this.counters[K_ENDED]!++;
     // Held RSTs of this flow must be decided before its record says how it ended.
-    const pend = t.f32[f * R32 + F32 + 3]!;
+    const pend = t.heldRst(f);
     if (pend !== 0) this.releaseThrough(pend - 1);
     if (this.records) this.out.flows.push(buildFlowRecord(t, f));
   }
@@ -457,13 +439,13 @@ export class Engine implements TrackerListener {
     const seq = cols.seq[i]!;
     const ack = cols.ack[i]!;
     const ts = cols.tsUs[i]!;
-    const ff = t.f16[f * R16 + F16 + 2]!;
+    const ff = t.flowFlags(f);
     const isNew = t.created;
     const v6 = cols.ipVersion[i] === 6;
 
     r[b + F.F_TS] = ts;
     r[b + F.F_FLOW] = f;
-    r[b + F.F_GEN] = t.f32[f * R32 + F32 + 1]!;
+    r[b + F.F_GEN] = t.generation(f);
     r[b + F.F_DIR] = isNew ? 2 : d;
     r[b + F.F_FLAGS] = flags;
     r[b + F.F_SEQ] = seq;
@@ -489,8 +471,8 @@ export class Engine implements TrackerListener {
     }
 
     let ctx = 0;
-    const dfE = t.ep8[e * E8 + EP8 + 8]!;
-    const dfP = t.ep8[p * E8 + EP8 + 8]!;
+    const dfE = t.epFlags(e);
+    const dfP = t.epFlags(p);
     if (isNew) {
       ctx |= F.C_NEW;
       if ((ff & FF_TW_HIT) !== 0) ctx |= F.C_TW_HIT;
@@ -506,43 +488,39 @@ export class Engine implements TrackerListener {
       if ((dfP & DF_SENT_SYNACK) !== 0) ctx |= F.C_RECV_SYNACK;
       if (((dfE | dfP) & DF_SENT_DATA) !== 0) ctx |= F.C_ANY_DATA;
       if ((dfE & (DF_SENT_SYN | DF_SENT_SYNACK | DF_TTL_SET)) !== 0) ctx |= F.C_SENDER_SEEN;
-      const origSyn = (t.ep8[o * E8 + EP8 + 8]! & DF_SENT_SYN) !== 0;
-      const respSynAck = (t.ep8[(o + 1) * E8 + EP8 + 8]! & DF_SENT_SYNACK) !== 0;
+      const origSyn = (t.epFlags(o) & DF_SENT_SYN) !== 0;
+      const respSynAck = (t.epFlags(o + 1) & DF_SENT_SYNACK) !== 0;
       const midstream = !origSyn && !respSynAck;
       if (midstream) ctx |= F.C_MIDSTREAM;
-      const origAcked = ackedAfterSyn(t.ep32[o * E32 + 6]!);
+      const origAcked = ackedAfterSyn(t.epFirstCodes(o));
       if (origSyn && respSynAck && origAcked) ctx |= F.C_HS_COMPLETE;
-      const finAny = t.ep8[e * E8 + EP8 + 4]! + t.ep8[p * E8 + EP8 + 4]! > 0;
+      const finAny = t.epFins(e) + t.epFins(p) > 0;
       if (finAny) ctx |= F.C_FIN_ANY;
-      const rstBefore = t.ep8[e * E8 + EP8 + 5]! + t.ep8[p * E8 + EP8 + 5]! > 0;
-      if (t.ep8[e * E8 + EP8 + 5]! > 0) ctx |= F.C_SENDER_PREV_RST;
+      const rstBefore = t.epRsts(e) + t.epRsts(p) > 0;
+      if (t.epRsts(e) > 0) ctx |= F.C_SENDER_PREV_RST;
       if (rstBefore) ctx |= F.C_PREV_RST;
       let phase: number;
-      if (
-        rstBefore ||
-        ((ff & FF_GRACEFUL) !== 0 && t.ep8[e * E8 + EP8 + 4]! > 0 && t.ep8[p * E8 + EP8 + 4]! > 0)
-      )
-        phase = PH_CLOSED;
+      if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.epFins(e) > 0 && t.epFins(p) > 0)) phase = PH_CLOSED;
       else if (finAny) phase = PH_CLOSING;
       else if (!midstream && !origAcked) phase = PH_HANDSHAKE;
       else phase = PH_ESTABLISHED;
       r[b + F.F_PHASE] = phase;
-      if (origSyn && ack === (t.ep32[o * E32]! + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
+      if (origSyn && ack === (t.epStartSeq(o) + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
 
       // Sequence checks against the receiver's view.
       let rcvNxt = -1;
-      if ((dfP & DF_SENT_ACK) !== 0 && (t.ep8[p * E8 + EP8] !== EP_INACTIVE || t.ep32[p * E32 + 4]! > 0))
-        rcvNxt = t.ep32[p * E32 + 3]!;
-      else if (t.ep8[e * E8 + EP8] !== EP_INACTIVE) rcvNxt = t.ep32[e * E32 + 1]!;
-      const senderKnown = t.ep8[e * E8 + EP8] !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
+      if ((dfP & DF_SENT_ACK) !== 0 && (t.epState(p) !== EP_INACTIVE || t.epPackets(p) > 0))
+        rcvNxt = t.epLastAckSent(p);
+      else if (t.epState(e) !== EP_INACTIVE) rcvNxt = t.epLastSeq(e);
+      const senderKnown = t.epState(e) !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
       if (phase === PH_HANDSHAKE && d === 1 && (dfE & DF_SENT_SYNACK) === 0) {
         r[b + F.F_IN_WIN] = -1;
         r[b + F.F_SEQ_EXACT] = -1;
       } else if (rcvNxt >= 0 && senderKnown) {
-        let wnd = t.ep16[p * E16 + EP16]! * 2 ** t.ep8[p * E8 + EP8 + 2]!;
+        let wnd = t.epWindow(p) * 2 ** t.epWindowScale(p);
         if (wnd === 0) wnd = 65535;
         const dl = seqDelta(seq, rcvNxt);
-        const exact = seq === rcvNxt || seq === t.ep32[e * E32 + 1];
+        const exact = seq === rcvNxt || seq === t.epLastSeq(e);
         r[b + F.F_SEQ_EXACT] = exact ? 1 : 0;
         r[b + F.F_IN_WIN] = exact || (dl >= 0 && dl < wnd) ? 1 : 0;
         r[b + F.F_RCV_NXT] = rcvNxt;
@@ -552,26 +530,26 @@ export class Engine implements TrackerListener {
       }
       // RST answering the receiver's last segment: seq = that segment's ack.
       const lastFromRecv = ((ff & FF_LAST_FROM_RESP) !== 0) === (d === 0);
-      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.ep32[p * E32 + 3]) ctx |= F.C_ANSWERS_LAST;
+      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.epLastAckSent(p)) ctx |= F.C_ANSWERS_LAST;
       // Retransmissions of the same segment still unacknowledged.
-      r[b + F.F_RX_SAME] = t.ep8[e * E8 + EP8 + 6]!;
-      if (seqDelta(t.ep32[e * E32 + 1]!, t.ep32[e * E32 + 2]!) > 0) ctx |= F.C_RX_UNACKED;
+      r[b + F.F_RX_SAME] = t.epRetransmitsSame(e);
+      if (seqDelta(t.epLastSeq(e), t.epAckSeq(e)) > 0) ctx |= F.C_RX_UNACKED;
       // Stepping RST sequence numbers beyond anything the sender sent.
-      if (t.ep8[e * E8 + EP8 + 5]! > 0) {
-        const prevSeq = t.histMark[e * 3 + 2]!;
-        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.ep32[e * E32 + 1]!) > 0)
+      if (t.epRsts(e) > 0) {
+        const prevSeq = t.epLastRstSeq(e);
+        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.epLastSeq(e)) > 0)
           ctx |= F.C_SEQ_STEP;
       }
-      r[b + F.F_IDLE_S] = (ts - t.f64[f * R64 + F64 + 2]!) / 1e6;
-      r[b + F.F_STAGE] = stageOf(t.ep32[e * E32 + 6]!);
+      r[b + F.F_IDLE_S] = (ts - t.activeTs(f)) / 1e6;
+      r[b + F.F_STAGE] = stageOf(t.epFirstCodes(e));
     }
 
     // TTL / IP-ID baseline of the claimed sender: this flow direction first, else the host.
     let ttlExp = -1;
     let lastId = -1;
     if (!isNew && (dfE & DF_TTL_SET) !== 0) {
-      ttlExp = t.ep8[e * E8 + EP8 + 3]!;
-      lastId = t.ep16[e * E16 + EP16 + 1]!;
+      ttlExp = t.epTtl(e);
+      lastId = t.epIpId(e);
       ctx |= F.C_TTL_FROM_FLOW;
     } else {
       // Another flow's IP IDs say nothing about this one (per-socket counters): TTL only.
@@ -595,16 +573,12 @@ export class Engine implements TrackerListener {
     r[b + F.F_GRP_RSTACK] = withAck ? 1 : 0;
     r[b + F.F_GRP_ACK] = ack;
     r[b + F.F_GRP_ACK0] = ack === 0 ? 1 : 0;
-    const prev = isNew ? 0 : t.f32[f * R32 + F32 + 3]!;
+    const prev = isNew ? 0 : t.heldRst(f);
     r[b + F.F_GRP_EXACT] = r[b + F.F_SEQ_EXACT] === 1 ? 1 : 0;
     r[b + F.F_PREV] = prev;
     if (prev !== 0 && prev - 1 >= meta[P_HEAD]!) {
       const pb = ((prev - 1) & F.HELD_MASK) * F.FACTS;
-      if (
-        r[pb + F.F_DIR] === d &&
-        r[pb + F.F_POST_SENDER_ANY] === 0 &&
-        r[pb + F.F_GEN] === t.f32[f * R32 + F32 + 1]
-      ) {
+      if (r[pb + F.F_DIR] === d && r[pb + F.F_POST_SENDER_ANY] === 0 && r[pb + F.F_GEN] === t.generation(f)) {
         r[b + F.F_GRP_RST] = r[b + F.F_GRP_RST]! + r[pb + F.F_GRP_RST]!;
         r[b + F.F_GRP_RSTACK] = r[b + F.F_GRP_RSTACK]! + r[pb + F.F_GRP_RSTACK]!;
         r[b + F.F_GRP_ACKDIFF] = r[pb + F.F_GRP_ACKDIFF] === 1 || r[pb + F.F_GRP_ACK] !== ack ? 1 : 0;
@@ -626,17 +600,16 @@ export class Engine implements TrackerListener {
     const t = this.tracker;
     const r = this.p.facts;
     const b = slot * F.FACTS;
-    const hl = t.f8[f * R8 + F8 + 2]!;
+    const hl = t.historyLength(f);
     r[b + F.F_HISTLEN] = hl;
     const ho = slot * HISTORY_MAX;
-    const fo = f * HISTORY_MAX;
-    for (let k = 0; k < hl; k++) this.p.hist[ho + k] = t.hist[fo + k]!;
+    t.copyHistory(f, this.p.hist, ho, hl);
     r[b + F.F_CONNSTATE] = flowConnStateCode(t, f);
     // A flip during update (SYN/SYN-ACK reversal) changes who the sender is.
     if (r[b + F.F_DIR] !== 2) r[b + F.F_DIR] = t.dir;
     const seqNo = this.p.meta[P_TAIL]!;
     this.p.meta[P_TAIL] = seqNo + 1;
-    t.f32[f * R32 + F32 + 3] = seqNo + 1;
+    t.setHeldRst(f, seqNo + 1);
     this.counters[K_RST]!++;
     if (seqNo === this.p.meta[P_HEAD]) this.refreshDue();
   }
@@ -646,7 +619,7 @@ export class Engine implements TrackerListener {
     const t = this.tracker;
     const r = this.p.facts;
     const head = this.p.meta[P_HEAD]!;
-    const gen = t.f32[f * R32 + F32 + 1]!;
+    const gen = t.generation(f);
     const d = t.dir;
     const flags = cols.flags[i]!;
     const rst = (flags & TCP_RST) !== 0;
@@ -654,7 +627,7 @@ export class Engine implements TrackerListener {
     const pureAck = (flags & (TCP_ACK | TCP_SYN | TCP_FIN | TCP_RST)) === TCP_ACK && len === 0;
     const withAck = (flags & TCP_ACK) !== 0;
     const ack = cols.ack[i]!;
-    let s = t.f32[f * R32 + F32 + 3]!;
+    let s = t.heldRst(f);
     let guard = 0;
     while (s !== 0 && s - 1 >= head && guard++ < F.HELD_MAX) {
       const b = ((s - 1) & F.HELD_MASK) * F.FACTS;
@@ -716,14 +689,13 @@ export class Engine implements TrackerListener {
     const r = this.p.facts;
     const t = this.tracker;
     const f = r[b + F.F_FLOW]!;
-    const same = (t.f16[f * R16 + F16 + 2]! & FF_LIVE) !== 0 && t.f32[f * R32 + F32 + 1] === r[b + F.F_GEN];
-    const prevCause = same ? t.f8[f * R8 + F8 + 3]! : 255;
+    const same = t.isLive(f) && t.generation(f) === r[b + F.F_GEN];
+    const prevCause = same ? t.rstCause(f) : 255;
     r[b + F.F_PREV_CAUSE] = prevCause < CAUSES.length ? prevCause : -1;
     const v = classifyFacts(r, b, this.config);
     if (same) {
-      t.f8[f * R8 + F8 + 3] = CAUSES.indexOf(v.cause);
-      t.f8[f * R8 + F8 + 4] = ORIGINS.indexOf(v.origin);
-      if (t.f32[f * R32 + F32 + 3] === seqNo + 1) t.f32[f * R32 + F32 + 3] = 0;
+      t.setVerdict(f, CAUSES.indexOf(v.cause), ORIGINS.indexOf(v.origin));
+      if (t.heldRst(f) === seqNo + 1) t.setHeldRst(f, 0);
     }
     meta[P_HEAD] = seqNo + 1;
     this.refreshDue();

@@ -2,6 +2,14 @@
 export { communityId } from './community-id.js';
 export * from './conn-state.js';
 export { HostTable, initialTtl } from './hosts.js';
+export {
+  COLD_BYTES,
+  describeFlowLayout,
+  type FieldInfo,
+  FLOW_FIELDS,
+  FLOW_SLACK,
+  HOT_BYTES,
+} from './layout.js';
 export { buildFlowRecord, flowCommunityId, flowConnStateCode, flowUid } from './record.js';
 export { formatTs } from './time.js';
 export { TimeWaitMemory } from './timewait.js';

@@ -37,10 +37,69 @@ import {
 } from './conn-state.js';
 import { HostTable } from './hosts.js';
 import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
+import {
+  COLD_BYTES,
+  COLD8,
+  COLD32,
+  EP_ACK_SEQ,
+  EP_FIN_MARK,
+  EP_FINS,
+  EP_FIRST,
+  EP_FLAGS,
+  EP_IP_BYTES,
+  EP_IP_ID,
+  EP_LAST_ACK_SENT,
+  EP_LAST_SEQ,
+  EP_PKTS,
+  EP_PREV_STATE,
+  EP_RST_MARK,
+  EP_RSTS,
+  EP_RX_SAME,
+  EP_RX_SEQ,
+  EP_SCALED,
+  EP_SEQ_WRAPS,
+  EP_START_SEQ,
+  EP_STATE,
+  EP_SYN_MARK,
+  EP_TTL,
+  EP_WINDOW,
+  EP_WSCALE,
+  FL_ACTIVE_TS,
+  FL_CAUSE,
+  FL_FIRST_TS,
+  FL_FLAGS,
+  FL_GEN,
+  FL_HELD,
+  FL_HIST_LEN,
+  FL_HIST_SEEN,
+  FL_HISTORY,
+  FL_LAST_TS,
+  FL_ORIG_ADDR,
+  FL_ORIG_PORT,
+  FL_ORIGIN,
+  FL_RESP_ADDR,
+  FL_RESP_PORT,
+  FL_RSTS,
+  FL_SENSOR,
+  FL_TUNNEL,
+  FLOW_FIELDS,
+  HISTORY_MAX,
+  HOT_EP8,
+  HOT_EP16,
+  HOT_EP32,
+  HOT8,
+  HOT16,
+  HOT32,
+  HOT64,
+  LINE32,
+  SCALED_G,
+  SCALED_T,
+  SCALED_W,
+} from './layout.js';
 import { TimeWaitMemory } from './timewait.js';
 
-/** Bytes of history kept per flow (letters beyond are counted as `history_overflow`). */
-export const HISTORY_MAX = 16;
+export { HISTORY_MAX };
+
 /** Sensors one engine can tell apart (names live in shared memory). */
 export const MAX_SENSORS = 256;
 const SENSOR_NAME_MAX = 64;
@@ -138,56 +197,16 @@ function timeWaitSize(maxFlows: number): number {
 function flowColumns(n: number): ColumnDef[] {
   return [
     { name: 'meta', ctor: Float64Array, length: 8 },
-    // One record per flow (REC bytes): everything a packet reads or writes for its flow, so a packet
-    // costs three or four adjacent cache lines instead of one line per field array.
-    { name: 'rec', ctor: Float64Array, length: n * R64 },
+    // The HOT records (see layout.ts): everything a packet reads or writes for its flow, adjacent cache
+    // lines instead of one line per field array. The COLD records: what SYN/FIN/RST and history use.
+    { name: 'hot', ctor: Float64Array, length: n * HOT64 },
     { name: 'idx', ctor: Int32Array, length: indexSize(n) },
     { name: 'free', ctor: Int32Array, length: n },
-    { name: 'histMark', ctor: Uint32Array, length: n * 2 * 3 },
-    { name: 'hist', ctor: Uint8Array, length: n * HISTORY_MAX },
+    { name: 'cold', ctor: Float64Array, length: (n * COLD_BYTES) / 8 },
     { name: 'sensorLen', ctor: Uint8Array, length: MAX_SENSORS },
     { name: 'sensorNames', ctor: Uint8Array, length: MAX_SENSORS * SENSOR_NAME_MAX },
   ];
 }
-
-/**
- * The flow record: REC = 184 bytes, two 92-byte halves; half d (endpoint e = f*2+d) starts with that
- * endpoint's fields, and the flow's own fields fill the rest of the two halves. Every field is reached
- * through a typed-array view of the whole record area at a fixed element offset:
- *
- * - per endpoint e: ep32[e*E32 + k] (k: 0 start seq, 1 last seq, 2 ack seq, 3 last ack sent, 4 packets,
- *   5 IP bytes, 6 first-packet codes, 7 retransmitted seq), ep16[e*E16 + EP16 + k] (0 window, 1 IP ID,
- *   2..4 t/w/g counters), ep8[e*E8 + EP8 + k] (0 state, 1 previous state, 2 window scale, 3 TTL, 4 FIN
- *   count, 5 RST count, 6 same-segment retransmissions, 7 seq wraps, 8 flags);
- * - per flow f: f8[f*R8 + F8 + k] (0 sensor, 1 tunnel, 2 history length, 3 RST cause, 4 RST origin),
- *   f64[f*R64 + F64 + k] (0 first, 1 last, 2 last activity time), f32[f*R32 + F32 + k] (1 generation,
- *   2 history-seen bits, 3 held RST; k = 0 is unused: the key hash is recomputed from the key when
- *   needed), f16[f*R16 + F16 + k] (0 orig port, 1 resp port, 2 flags, 3 RST count), and the originator and
- *   responder addresses (16 bytes each, IPv4-mapped) at byte f*R8 + ADDR_O / f*R8 + ADDR_R.
- *
- * Byte map of a record: [0,32) ep32 of endpoint 0, [32,42) ep16, [42,51) ep8, [51,56) f8, [56,80) f64,
- * [80,92) f32; [92,124) ep32 of endpoint 1, [124,134) ep16, [134,143) ep8, [144,152) f16, [152,168)
- * originator address, [168,184) responder address.
- */
-export const REC = 184;
-export const R64 = REC / 8;
-export const R32 = REC / 4;
-export const R16 = REC / 2;
-export const R8 = REC;
-export const E32 = REC / 8;
-export const E16 = REC / 4;
-export const E8 = REC / 2;
-export const EP16 = 16;
-export const EP8 = 42;
-export const F8 = 51;
-export const F64 = 7;
-export const F32 = 19;
-export const F16 = 72;
-/** Byte offsets of the originator / responder address in a record (u32 offsets: ADDR_O / 4, ADDR_R / 4). */
-export const ADDR_O = 152;
-export const ADDR_R = 168;
-const AO32 = ADDR_O / 4;
-const AR32 = ADDR_R / 4;
 
 // meta slots
 const M_FREE_TOP = 0;
@@ -199,6 +218,21 @@ const M_CREATED = 5;
 const M_NOW = 6;
 /** One past the highest slot ever allocated: slots at and above it were never used (the free list is LIFO). */
 const M_HIGH = 7;
+
+/** u32 offsets of the addresses in a HOT record; byte offsets for the byte view. */
+const AO32 = FL_ORIG_ADDR;
+const AR32 = FL_RESP_ADDR;
+const AO8 = FL_ORIG_ADDR * 4;
+const AR8 = FL_RESP_ADDR * 4;
+const BYTES: Readonly<Record<string, number>> = { u8: 1, u16: 2, u32: 4, f64: 8 };
+/** [byte offset, bytes] of every HOT endpoint field (in half 0; half 1 at + HOT_EP8), for a role flip. */
+const EP_HOT_SPANS = FLOW_FIELDS.filter((x) => x.block === 'hot' && x.scope === 'endpoint').map(
+  (x) => [x.byte, x.count * BYTES[x.type]!] as const,
+);
+/** [byte offset, bytes per endpoint] of every COLD endpoint pair (originator's, then responder's). */
+const EP_COLD_SPANS = FLOW_FIELDS.filter((x) => x.block === 'cold' && x.scope === 'endpoint').map(
+  (x) => [x.byte, x.count * BYTES[x.type]!] as const,
+);
 
 /** Whether the four words of `x` at `a` equal the four words of `y` at `b` (one 16-byte address). */
 function same128(x: Uint32Array, a: number, y: Uint32Array, b: number): boolean {
@@ -241,7 +275,13 @@ class IgnoreListener implements TrackerListener {
 }
 const IGNORE: TrackerListener = new IgnoreListener();
 
-/** Flow table + endpoints + host baselines + TIME_WAIT memory, all in shared memory. */
+/**
+ * Flow table + endpoints + host baselines + TIME_WAIT memory, all in shared memory.
+ *
+ * Flows are slots `f`; endpoint `e = 2f + d` is direction d of flow f (0 originator, 1 responder). The
+ * record's fields are read through the named accessors below (or, inside this package, the views and
+ * the offsets of layout.ts).
+ */
 export class FlowTracker {
   readonly config: TrackerConfig;
   readonly shared: TrackerShared;
@@ -253,25 +293,18 @@ export class FlowTracker {
   private readonly idleUs: number;
   private readonly timeWaitUs: number;
 
-  readonly meta: Float64Array;
-  readonly idx: Int32Array;
-  readonly free: Int32Array;
-  readonly histMark: Uint32Array;
-  readonly hist: Uint8Array;
-  /**
-   * Views of the flow records (see REC): f64 per flow; f32 and ep32 are one uint32 view, f16 and ep16 one
-   * uint16 view, f8, ep8 and addr one byte view, named by the fields they reach. f32[f*R32 + F32 + 3] is the
-   * latest held RST (ring sequence number + 1), 0 when none.
-   */
-  readonly f64: Float64Array;
-  readonly f32: Uint32Array;
-  readonly f16: Uint16Array;
-  readonly f8: Uint8Array;
-  readonly ep32: Uint32Array;
-  readonly ep16: Uint16Array;
-  readonly ep8: Uint8Array;
-  /** Byte view of the records: flow f's originator address at origAddrAt(f), responder at respAddrAt(f). */
+  private readonly meta: Float64Array;
+  private readonly idx: Int32Array;
+  private readonly free: Int32Array;
+  /** Views of the HOT records (layout.ts), one per element type, all over the same bytes. */
+  private readonly h64: Float64Array;
+  private readonly h32: Uint32Array;
+  private readonly h16: Uint16Array;
+  /** Byte view of the HOT records: flow f's originator address at origAddrAt(f), responder at respAddrAt(f). */
   readonly addr: Uint8Array;
+  /** Views of the COLD records. */
+  private readonly c32: Uint32Array;
+  private readonly c8: Uint8Array;
   /** Key hashes of the batch being processed, filled by `prepare`. */
   batchHashes: Uint32Array = new Uint32Array(0);
   /** Where `prepare`'s loads go, so they are not optimised away (public: a write-only private would be dropped by lint). */
@@ -329,19 +362,155 @@ export class FlowTracker {
     this.meta = m.meta as Float64Array;
     this.idx = m.idx as Int32Array;
     this.free = m.free as Int32Array;
-    this.histMark = m.histMark as Uint32Array;
-    this.hist = m.hist as Uint8Array;
-    const rec = m.rec as Float64Array;
-    this.f64 = rec;
-    this.f32 = new Uint32Array(rec.buffer, rec.byteOffset, rec.length * 2);
-    this.f16 = new Uint16Array(rec.buffer, rec.byteOffset, rec.length * 4);
-    this.f8 = new Uint8Array(rec.buffer, rec.byteOffset, rec.length * 8);
-    this.ep32 = this.f32;
-    this.ep16 = this.f16;
-    this.ep8 = this.f8;
-    this.addr = this.f8;
+    const hot = m.hot as Float64Array;
+    this.h64 = hot;
+    this.h32 = new Uint32Array(hot.buffer, hot.byteOffset, hot.length * 2);
+    this.h16 = new Uint16Array(hot.buffer, hot.byteOffset, hot.length * 4);
+    this.addr = new Uint8Array(hot.buffer, hot.byteOffset, hot.length * 8);
+    const cold = m.cold as Float64Array;
+    this.c32 = new Uint32Array(cold.buffer, cold.byteOffset, cold.length * 2);
+    this.c8 = new Uint8Array(cold.buffer, cold.byteOffset, cold.length * 8);
     this.sensorLen = m.sensorLen as Uint8Array;
     this.sensorNames = m.sensorNames as Uint8Array;
+  }
+
+  // ---- the record, by name (endpoint e = 2f + d) ----------------------------------------------------
+
+  /** Endpoint state (EP_*). */
+  epState(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_STATE]!;
+  }
+  /** Endpoint state before its last change. */
+  epPrevState(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_PREV_STATE]!;
+  }
+  /** Direction flags (DF_*). */
+  epFlags(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_FLAGS]!;
+  }
+  /** Start sequence number (ISN). */
+  epStartSeq(e: number): number {
+    return this.h32[e * HOT_EP32 + EP_START_SEQ]!;
+  }
+  /** Highest sequence number sent + segment length. */
+  epLastSeq(e: number): number {
+    return this.h32[e * HOT_EP32 + EP_LAST_SEQ]!;
+  }
+  /** Highest sequence number the peer acknowledged. */
+  epAckSeq(e: number): number {
+    return this.h32[e * HOT_EP32 + EP_ACK_SEQ]!;
+  }
+  /** ack field of the endpoint's last ACK. */
+  epLastAckSent(e: number): number {
+    return this.h32[e * HOT_EP32 + EP_LAST_ACK_SENT]!;
+  }
+  /** Packets sent. */
+  epPackets(e: number): number {
+    return this.h32[e * HOT_EP32 + EP_PKTS]!;
+  }
+  /** IP bytes sent. */
+  epIpBytes(e: number): number {
+    return this.h32[e * HOT_EP32 + EP_IP_BYTES]!;
+  }
+  /** First packets as 2-bit PC_* codes, count in bits 20..23. */
+  epFirstCodes(e: number): number {
+    return this.h32[e * HOT_EP32 + EP_FIRST]!;
+  }
+  /** Last advertised window (unscaled) and its scale. */
+  epWindow(e: number): number {
+    return this.h16[e * HOT_EP16 + EP_WINDOW]!;
+  }
+  epWindowScale(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_WSCALE]!;
+  }
+  /** TTL and IPv4 ID of the endpoint's last non-RST packet (valid when DF_TTL_SET). */
+  epTtl(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_TTL]!;
+  }
+  epIpId(e: number): number {
+    return this.h16[e * HOT_EP16 + EP_IP_ID]!;
+  }
+  /** FIN and RST packets sent (saturating at 255). */
+  epFins(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_FINS]!;
+  }
+  epRsts(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_RSTS]!;
+  }
+  /** Retransmissions of the same segment not yet acknowledged. */
+  epRetransmitsSame(e: number): number {
+    return this.addr[e * HOT_EP8 + EP_RX_SAME]!;
+  }
+  /** Sequence number of the endpoint's last RST. */
+  epLastRstSeq(e: number): number {
+    return this.c32[(e >>> 1) * COLD32 + EP_RST_MARK + (e & 1)]!;
+  }
+
+  /** Flow flags (FF_*). */
+  flowFlags(f: number): number {
+    return this.h16[f * HOT16 + FL_FLAGS]!;
+  }
+  /** Whether slot f holds a live flow. */
+  isLive(f: number): boolean {
+    return (this.h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) !== 0;
+  }
+  /** Flow generation (unique per allocation, for uids and held-RST validation). */
+  generation(f: number): number {
+    return this.h32[f * HOT32 + FL_GEN]!;
+  }
+  /** Capture times (µs) of the first packet, the last packet before both sides closed, the last packet. */
+  firstTs(f: number): number {
+    return this.h64[f * HOT64 + FL_FIRST_TS]!;
+  }
+  lastTs(f: number): number {
+    return this.h64[f * HOT64 + FL_LAST_TS]!;
+  }
+  activeTs(f: number): number {
+    return this.h64[f * HOT64 + FL_ACTIVE_TS]!;
+  }
+  /** Originator and responder ports. */
+  origPort(f: number): number {
+    return this.h16[f * HOT16 + FL_ORIG_PORT]!;
+  }
+  respPort(f: number): number {
+    return this.h16[f * HOT16 + FL_RESP_PORT]!;
+  }
+  /** RST packets in the flow (saturating). */
+  rstCount(f: number): number {
+    return this.h16[f * HOT16 + FL_RSTS]!;
+  }
+  /** Sensor ordinal and tunnel code. */
+  sensorOf(f: number): number {
+    return this.addr[f * HOT8 + FL_SENSOR]!;
+  }
+  tunnelOf(f: number): number {
+    return this.addr[f * HOT8 + FL_TUNNEL]!;
+  }
+  /** The latest held RST of flow f (ring sequence number + 1), 0 when none. */
+  heldRst(f: number): number {
+    return this.h32[f * HOT32 + FL_HELD]!;
+  }
+  setHeldRst(f: number, v: number): void {
+    this.h32[f * HOT32 + FL_HELD] = v;
+  }
+  /** The last RST verdict of the flow (CAUSES / ORIGINS indexes, 255 none). */
+  rstCause(f: number): number {
+    return this.addr[f * HOT8 + FL_CAUSE]!;
+  }
+  rstOrigin(f: number): number {
+    return this.addr[f * HOT8 + FL_ORIGIN]!;
+  }
+  setVerdict(f: number, cause: number, origin: number): void {
+    this.addr[f * HOT8 + FL_CAUSE] = cause;
+    this.addr[f * HOT8 + FL_ORIGIN] = origin;
+  }
+  /** History letters kept, and a copy of them into `dst` at `at`. */
+  historyLength(f: number): number {
+    return this.addr[f * HOT8 + FL_HIST_LEN]!;
+  }
+  copyHistory(f: number, dst: Uint8Array, at: number, len: number): void {
+    const o = f * COLD8 + FL_HISTORY;
+    for (let k = 0; k < len; k++) dst[at + k] = this.c8[o + k]!;
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------------
@@ -389,61 +558,60 @@ export class FlowTracker {
     return name;
   }
 
-  /** Flow generation (unique per allocation, for uids and held-RST validation). */
-  generation(f: number): number {
-    return this.f32[f * R32 + F32 + 1]!;
-  }
-
   /** History string of flow f (first `len` letters, all by default). */
-  history(f: number, len = this.f8[f * R8 + F8 + 2]!): string {
+  history(f: number, len = this.addr[f * HOT8 + FL_HIST_LEN]!): string {
     let s = '';
-    const o = f * HISTORY_MAX;
-    for (let k = 0; k < len; k++) s += String.fromCharCode(this.hist[o + k]!);
+    const o = f * COLD8 + FL_HISTORY;
+    for (let k = 0; k < len; k++) s += String.fromCharCode(this.c8[o + k]!);
     return s;
   }
 
   /** Zeek's endpoint Size(): payload bytes from sequence numbers. */
   size(f: number, d: number): number {
     const e = f * 2 + d;
-    const p = f * 2 + (1 - d);
-    const start = this.ep32[e * E32]!;
-    const ack = this.ep32[e * E32 + 2]!;
+    const p = e ^ 1;
+    const e32 = e * HOT_EP32;
+    const e8 = e * HOT_EP8;
+    const u8 = this.addr;
+    const start = this.h32[e32 + EP_START_SEQ]!;
+    const ack = this.h32[e32 + EP_ACK_SEQ]!;
     if (
-      this.ep8[e * E8 + EP8 + 1] === EP_SYN_SENT &&
-      this.ep8[e * E8 + EP8] === EP_RESET &&
-      this.ep8[p * E8 + EP8] === EP_INACTIVE &&
+      u8[e8 + EP_PREV_STATE] === EP_SYN_SENT &&
+      u8[e8 + EP_STATE] === EP_RESET &&
+      u8[p * HOT_EP8 + EP_STATE] === EP_INACTIVE &&
       !(ack === start || ack === (start + 1) >>> 0)
     )
       return 0;
-    const last = this.ep32[e * E32 + 1]!;
+    const last = this.h32[e32 + EP_LAST_SEQ]!;
     const top = seqDelta(last, ack) >= 0 ? last : ack;
-    let size = ((top - start) >>> 0) + this.ep8[e * E8 + EP8 + 7]! * 4294967296;
+    let size = ((top - start) >>> 0) + u8[e8 + EP_SEQ_WRAPS]! * 4294967296;
     if (size !== 0) size--;
-    if (this.ep8[e * E8 + EP8 + 4]! > 0 && size !== 0) size--;
+    if (u8[e8 + EP_FINS]! > 0 && size !== 0) size--;
     return size;
   }
 
   // ---- index -------------------------------------------------------------------------------------
 
   /**
-   * Hash headers [from, to) of batch `c` into `batchHashes` and touch the index slot and flow record each
-   * one will need. The loads do not depend on each other, so the CPU overlaps their cache misses; the
-   * in-order pass that follows finds the lines in cache. Reads only (grows `batchHashes` when needed).
+   * Hash headers [from, to) of batch `c` into `batchHashes` and touch the index slot and every cache line
+   * of the HOT record each one will need. The loads do not depend on each other, so the CPU overlaps their
+   * cache misses; the in-order pass that follows finds the lines in cache. Reads only (grows
+   * `batchHashes` when needed).
    */
   prepare(c: HeaderColumns, sensor: number, from: number, to: number): void {
     if (this.batchHashes.length < c.length) this.batchHashes = new Uint32Array(Math.max(c.length, 1024));
     const hs = this.batchHashes;
     const idx = this.idx;
     const size = this.idxSize;
-    const u = this.f32;
+    const u = this.h32;
     let acc = 0;
     for (let i = from; i < to; i++) {
       const h = flowHash(c, i, sensor);
       hs[i] = h;
       const v = idx[bucketOf(h, size)]!;
       if (v !== 0) {
-        const b = (v - 1) * R32;
-        acc ^= u[b]! ^ u[b + 16]! ^ u[b + 32]! ^ u[b + R32 - 1]!;
+        const b = (v - 1) * HOT32;
+        acc ^= u[b]! ^ u[b + LINE32]! ^ u[b + 2 * LINE32]! ^ u[b + HOT32 - 1]!;
       }
     }
     this.sink = acc;
@@ -451,22 +619,22 @@ export class FlowTracker {
 
   /** The key hash of flow f (the same value `flowHash` gives its packets), recomputed from the record. */
   keyHash(f: number): number {
-    const u = this.f32;
+    const u = this.h32;
     return combineEndpoints(
-      endpointHash(u, f * R32 + AO32, this.f16[f * R16 + F16]!),
-      endpointHash(u, f * R32 + AR32, this.f16[f * R16 + F16 + 1]!),
-      this.f8[f * R8 + F8]!,
+      endpointHash(u, f * HOT32 + AO32, this.h16[f * HOT16 + FL_ORIG_PORT]!),
+      endpointHash(u, f * HOT32 + AR32, this.h16[f * HOT16 + FL_RESP_PORT]!),
+      this.addr[f * HOT8 + FL_SENSOR]!,
     );
   }
 
   /** Byte offset of flow f's originator address in `addr`. */
   origAddrAt(f: number): number {
-    return f * R8 + ADDR_O;
+    return f * HOT8 + AO8;
   }
 
   /** Byte offset of flow f's responder address in `addr`. */
   respAddrAt(f: number): number {
-    return f * R8 + ADDR_R;
+    return f * HOT8 + AR8;
   }
 
   private keyMatch(f: number, c: HeaderColumns, i: number): number {
@@ -476,11 +644,11 @@ export class FlowTracker {
     const d = c.dstAddr32;
     const sp = c.srcPort[i]!;
     const dp = c.dstPort[i]!;
-    const u = this.f32;
-    const ao = f * R32 + AO32;
-    const ar = f * R32 + AR32;
-    const po = this.f16[f * R16 + F16]!;
-    const pr = this.f16[f * R16 + F16 + 1]!;
+    const u = this.h32;
+    const ao = f * HOT32 + AO32;
+    const ar = f * HOT32 + AR32;
+    const po = this.h16[f * HOT16 + FL_ORIG_PORT]!;
+    const pr = this.h16[f * HOT16 + FL_RESP_PORT]!;
     if (po === sp && pr === dp && same128(u, ao, s, o) && same128(u, ar, d, o)) return 0;
     if (po === dp && pr === sp && same128(u, ao, d, o) && same128(u, ar, s, o)) return 1;
     return -1;
@@ -493,7 +661,7 @@ export class FlowTracker {
       const v = this.idx[pos]!;
       if (v === 0) return -1;
       const f = v - 1;
-      if (this.f8[f * R8 + F8] === sensor) {
+      if (this.addr[f * HOT8 + FL_SENSOR] === sensor) {
         const d = this.keyMatch(f, c, i);
         if (d >= 0) {
           this.dir = d;
@@ -537,10 +705,10 @@ export class FlowTracker {
 
   /** Remove flow f from the table (after its record was emitted) and free its slot. */
   release(f: number): void {
-    if ((this.f16[f * R16 + F16 + 2]! & FF_LIVE) === 0) return;
+    if ((this.h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) === 0) return;
     this.removeIndex(f);
-    this.f16[f * R16 + F16 + 2] = 0;
-    this.f32[f * R32 + F32 + 3] = 0;
+    this.h16[f * HOT16 + FL_FLAGS] = 0;
+    this.h32[f * HOT32 + FL_HELD] = 0;
     const top = this.meta[M_FREE_TOP]!;
     this.free[top] = f;
     this.meta[M_FREE_TOP] = top + 1;
@@ -549,31 +717,23 @@ export class FlowTracker {
 
   /** End flow f now: notify the owner, then free it. */
   end(f: number, reason: number): void {
-    if ((this.f16[f * R16 + F16 + 2]! & FF_LIVE) === 0) return;
+    if ((this.h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) === 0) return;
     this.rememberIfGraceful(f);
     this.listener.flowEnded(f, reason);
     this.release(f);
   }
 
   private rememberIfGraceful(f: number): void {
-    if ((this.f16[f * R16 + F16 + 2]! & FF_GRACEFUL) === 0) return;
+    if ((this.h16[f * HOT16 + FL_FLAGS]! & FF_GRACEFUL) === 0) return;
     const lowFirst = this.originatorIsLow(f);
     const ao = lowFirst ? this.origAddrAt(f) : this.respAddrAt(f);
     const bo = lowFirst ? this.respAddrAt(f) : this.origAddrAt(f);
-    const pa = lowFirst ? this.f16[f * R16 + F16]! : this.f16[f * R16 + F16 + 1]!;
-    const pb = lowFirst ? this.f16[f * R16 + F16 + 1]! : this.f16[f * R16 + F16]!;
+    const po = this.origPort(f);
+    const pr = this.respPort(f);
     const a = this.addr;
-    this.timeWait.remember(
-      this.keyHash(f),
-      this.f8[f * R8 + F8]!,
-      a,
-      ao,
-      pa,
-      a,
-      bo,
-      pb,
-      this.f64[f * R64 + F64 + 2]!,
-    );
+    const sensor = this.addr[f * HOT8 + FL_SENSOR]!;
+    const ts = this.h64[f * HOT64 + FL_ACTIVE_TS]!;
+    this.timeWait.remember(this.keyHash(f), sensor, a, ao, lowFirst ? po : pr, a, bo, lowFirst ? pr : po, ts);
   }
 
   private originatorIsLow(f: number): boolean {
@@ -583,23 +743,24 @@ export class FlowTracker {
       const d = this.addr[ao + k]! - this.addr[ar + k]!;
       if (d !== 0) return d < 0;
     }
-    return this.f16[f * R16 + F16]! <= this.f16[f * R16 + F16 + 1]!;
+    return this.origPort(f) <= this.respPort(f);
   }
 
   /** Whether flow f should leave the table at capture time `nowUs`. */
   isExpired(f: number, nowUs: number): boolean {
-    const ff = this.f16[f * R16 + F16 + 2]!;
+    const ff = this.h16[f * HOT16 + FL_FLAGS]!;
     if ((ff & FF_LIVE) === 0) return false;
-    if ((ff & FF_DONE) !== 0 && nowUs - this.f64[f * R64 + F64 + 2]! >= CLOSE_DELAY_US) return true;
+    const active = this.h64[f * HOT64 + FL_ACTIVE_TS]!;
+    if ((ff & FF_DONE) !== 0 && nowUs - active >= CLOSE_DELAY_US) return true;
     // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen.
-    const os = this.ep8[f * 2 * E8 + EP8]!;
+    const os = this.addr[f * 2 * HOT_EP8 + EP_STATE]!;
     if (
       (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
-      this.ep8[(f * 2 + 1) * E8 + EP8] === EP_INACTIVE &&
-      nowUs - this.f64[f * R64 + F64]! >= ATTEMPT_DELAY_US
+      this.addr[(f * 2 + 1) * HOT_EP8 + EP_STATE] === EP_INACTIVE &&
+      nowUs - this.h64[f * HOT64 + FL_FIRST_TS]! >= ATTEMPT_DELAY_US
     )
       return true;
-    return nowUs - this.f64[f * R64 + F64 + 2]! > this.idleUs;
+    return nowUs - active > this.idleUs;
   }
 
   /** Slots that have ever held a flow: [0, usedSlots). Sweeps and scans stop there. */
@@ -631,7 +792,7 @@ export class FlowTracker {
   /** End every live flow (end of input), in slot order. */
   endAll(reason: number): void {
     const n = this.meta[M_HIGH]!;
-    for (let f = 0; f < n; f++) if ((this.f16[f * R16 + F16 + 2]! & FF_LIVE) !== 0) this.end(f, reason);
+    for (let f = 0; f < n; f++) if ((this.h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) !== 0) this.end(f, reason);
   }
 
   private evictOne(): void {
@@ -641,9 +802,9 @@ export class FlowTracker {
     let best = -1;
     let bestTs = Number.POSITIVE_INFINITY;
     for (let k = 0, seen = 0; k < n && seen < 8; k++) {
-      if ((this.f16[hand * R16 + F16 + 2]! & FF_LIVE) !== 0) {
+      if ((this.h16[hand * HOT16 + FL_FLAGS]! & FF_LIVE) !== 0) {
         seen++;
-        const t = this.f64[hand * R64 + F64 + 2]!;
+        const t = this.h64[hand * HOT64 + FL_ACTIVE_TS]!;
         if (t < bestTs) {
           bestTs = t;
           best = hand;
@@ -666,7 +827,7 @@ export class FlowTracker {
     return f;
   }
 
-  // ---- per packet --------------------------------------------------------------------------------
+  // ---- per packet: locate ------------------------------------------------------------------------
 
   /**
    * Find the flow of header `i` (creating it when new, replacing an expired or reused one). Sets `dir`
@@ -678,20 +839,13 @@ export class FlowTracker {
     let f = this.find(c, i, h, sensor);
     let reuse = false;
     if (f >= 0) {
-      const flags = c.flags[i]!;
       if (this.isExpired(f, ts)) {
         this.end(f, END_EXPIRED);
         f = -1;
-      } else if (
-        (flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
-        (this.f16[f * R16 + F16 + 2]! & FF_DONE) !== 0 &&
-        (c.seq[i] !== this.ep32[(f * 2 + this.dir) * E32] ||
-          this.ep8[f * 2 * E8 + EP8] === EP_RESET ||
-          this.ep8[(f * 2 + 1) * E8 + EP8] === EP_RESET)
-      ) {
+      } else if (this.isReusedBy(f, c, i)) {
         reuse =
-          (this.f16[f * R16 + F16 + 2]! & FF_GRACEFUL) !== 0 &&
-          ts - this.f64[f * R64 + F64 + 2]! <= this.timeWaitUs;
+          (this.h16[f * HOT16 + FL_FLAGS]! & FF_GRACEFUL) !== 0 &&
+          ts - this.h64[f * HOT64 + FL_ACTIVE_TS]! <= this.timeWaitUs;
         this.end(f, END_REUSED);
         f = -1;
       }
@@ -700,27 +854,30 @@ export class FlowTracker {
     f = this.allocate();
     this.initFlow(f, c, i, h, sensor);
     this.insertIndex(f, h);
-    if (reuse) this.f16[f * R16 + F16 + 2]! |= FF_TW_REUSE;
+    if (reuse) this.h16[f * HOT16 + FL_FLAGS]! |= FF_TW_REUSE;
     this.created = true;
     return f;
+  }
+
+  /** A bare SYN on a finished flow with a new ISN (or after a reset) starts a new connection. */
+  private isReusedBy(f: number, c: HeaderColumns, i: number): boolean {
+    return (
+      (c.flags[i]! & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
+      (this.h16[f * HOT16 + FL_FLAGS]! & FF_DONE) !== 0 &&
+      (c.seq[i] !== this.h32[(f * 2 + this.dir) * HOT_EP32 + EP_START_SEQ] ||
+        this.addr[f * 2 * HOT_EP8 + EP_STATE] === EP_RESET ||
+        this.addr[(f * 2 + 1) * HOT_EP8 + EP_STATE] === EP_RESET)
+    );
   }
 
   private initFlow(f: number, c: HeaderColumns, i: number, h: number, sensor: number): void {
     const flags = c.flags[i]!;
     const sp = c.srcPort[i]!;
     const dp = c.dstPort[i]!;
-    let flip = false;
-    if ((flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) {
-      // A SYN-ACK first: its sender is the responder (Zeek 9 flips these too, history starts with ^h).
-      flip = true;
-    } else if ((flags & TCP_SYN) === 0) {
-      if (LIKELY_SERVER_PORTS[sp] === 1) {
-        flip = LIKELY_SERVER_PORTS[dp] === 1 ? (flags & TCP_SYN) === 0 && sp < dp : true;
-      }
-    }
+    const flip = startsFlipped(flags, sp, dp);
     // A fresh record: every field 0 (EP_INACTIVE states, no counters, no history) unless set below.
-    this.f8.fill(0, f * R8, (f + 1) * R8);
-    this.histMark.fill(0, f * 6, f * 6 + 6);
+    this.addr.fill(0, f * HOT8, (f + 1) * HOT8);
+    this.c8.fill(0, f * COLD8, (f + 1) * COLD8);
     const o = i * ADDR_BYTES;
     const ao = this.origAddrAt(f);
     const ar = this.respAddrAt(f);
@@ -730,82 +887,116 @@ export class FlowTracker {
       this.addr[ao + k] = a[o + k]!;
       this.addr[ar + k] = b[o + k]!;
     }
-    this.f16[f * R16 + F16] = flip ? dp : sp;
-    this.f16[f * R16 + F16 + 1] = flip ? sp : dp;
-    this.f8[f * R8 + F8] = sensor;
-    this.f8[f * R8 + F8 + 1] = c.tunnel[i]!;
+    this.h16[f * HOT16 + FL_ORIG_PORT] = flip ? dp : sp;
+    this.h16[f * HOT16 + FL_RESP_PORT] = flip ? sp : dp;
+    this.addr[f * HOT8 + FL_SENSOR] = sensor;
+    this.addr[f * HOT8 + FL_TUNNEL] = c.tunnel[i]!;
     const g = (this.meta[M_GEN]! + 1) % 4294967296;
     this.meta[M_GEN] = g;
-    this.f32[f * R32 + F32 + 1] = g;
+    this.h32[f * HOT32 + FL_GEN] = g;
     const ts = c.tsUs[i]!;
-    this.f64[f * R64 + F64] = ts;
-    this.f64[f * R64 + F64 + 1] = ts;
-    this.f64[f * R64 + F64 + 2] = ts;
-    this.f8[f * R8 + F8 + 3] = 255;
-    this.f8[f * R8 + F8 + 4] = 255;
-    this.f16[f * R16 + F16 + 2] = FF_LIVE;
+    this.h64[f * HOT64 + FL_FIRST_TS] = ts;
+    this.h64[f * HOT64 + FL_LAST_TS] = ts;
+    this.h64[f * HOT64 + FL_ACTIVE_TS] = ts;
+    this.addr[f * HOT8 + FL_CAUSE] = 255;
+    this.addr[f * HOT8 + FL_ORIGIN] = 255;
+    this.h16[f * HOT16 + FL_FLAGS] = FF_LIVE;
     this.dir = flip ? 1 : 0;
     if (flip) this.addHistory(f, 0x5e); // '^'
-    if ((flags & TCP_RST) !== 0) {
-      this.f16[f * R16 + F16 + 2]! |= FF_FIRST_RST;
-      const lowFirst = compareEndpoints(c, i) <= 0;
-      const la = lowFirst ? c.srcAddr : c.dstAddr;
-      const lb = lowFirst ? c.dstAddr : c.srcAddr;
-      const pa = lowFirst ? sp : dp;
-      const pb = lowFirst ? dp : sp;
-      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.timeWaitUs) >= 0)
-        this.f16[f * R16 + F16 + 2]! |= FF_TW_HIT;
-    } else if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
-      const lowFirst = compareEndpoints(c, i) <= 0;
-      const la = lowFirst ? c.srcAddr : c.dstAddr;
-      const lb = lowFirst ? c.dstAddr : c.srcAddr;
-      const pa = lowFirst ? sp : dp;
-      const pb = lowFirst ? dp : sp;
-      if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, ts, this.timeWaitUs) >= 0) {
-        this.f16[f * R16 + F16 + 2]! |= FF_TW_REUSE;
-        this.timeWait.forget(h);
-      }
+    this.checkTimeWait(f, c, i, h, sensor);
+  }
+
+  /** A new flow's first RST or bare SYN against the TIME_WAIT memory (FF_TW_HIT / FF_TW_REUSE). */
+  private checkTimeWait(f: number, c: HeaderColumns, i: number, h: number, sensor: number): void {
+    const flags = c.flags[i]!;
+    const rst = (flags & TCP_RST) !== 0;
+    if (rst) this.h16[f * HOT16 + FL_FLAGS]! |= FF_FIRST_RST;
+    else if ((flags & (TCP_SYN | TCP_ACK)) !== TCP_SYN) return;
+    const sp = c.srcPort[i]!;
+    const dp = c.dstPort[i]!;
+    const o = i * ADDR_BYTES;
+    const lowFirst = compareEndpoints(c, i) <= 0;
+    const la = lowFirst ? c.srcAddr : c.dstAddr;
+    const lb = lowFirst ? c.dstAddr : c.srcAddr;
+    const pa = lowFirst ? sp : dp;
+    const pb = lowFirst ? dp : sp;
+    if (this.timeWait.closedAt(h, sensor, la, o, pa, lb, o, pb, c.tsUs[i]!, this.timeWaitUs) < 0) return;
+    if (rst) this.h16[f * HOT16 + FL_FLAGS]! |= FF_TW_HIT;
+    else {
+      this.h16[f * HOT16 + FL_FLAGS]! |= FF_TW_REUSE;
+      this.timeWait.forget(h);
     }
   }
 
+  // ---- per packet: history -----------------------------------------------------------------------
+
   private addHistory(f: number, code: number): void {
-    const n = this.f8[f * R8 + F8 + 2]!;
+    const n = this.addr[f * HOT8 + FL_HIST_LEN]!;
     if (n >= HISTORY_MAX) {
       this.listener.historyOverflow();
       return;
     }
-    this.hist[f * HISTORY_MAX + n] = code;
-    this.f8[f * R8 + F8 + 2] = n + 1;
+    this.c8[f * COLD8 + FL_HISTORY + n] = code;
+    this.addr[f * HOT8 + FL_HIST_LEN] = n + 1;
   }
 
   /** Zeek's CheckHistory: add the letter the first time; returns true if it had been seen before. */
   private checkHistory(f: number, d: number, mask: number, code: number): boolean {
     const m = d === 0 ? mask : mask << 16;
-    if ((this.f32[f * R32 + F32 + 2]! & m) === 0) {
-      this.f32[f * R32 + F32 + 2]! |= m;
+    const k = f * HOT32 + FL_HIST_SEEN;
+    if ((this.h32[k]! & m) === 0) {
+      this.h32[k]! |= m;
       this.addHistory(f, letter(code, d));
       return false;
     }
     return true;
   }
 
+  /** CheckHistory for S/H, F and R: a repeat with a new sequence number adds the letter again. */
+  private markHistory(f: number, d: number, mask: number, code: number, mark: number, seq: number): void {
+    const k = f * COLD32 + mark + d;
+    if (this.checkHistory(f, d, mask, code) && seq !== this.c32[k]) this.addHistory(f, letter(code, d));
+    this.c32[k] = seq;
+  }
+
   /** Zeek's ScaledHistoryEntry with base 10: letter at the 1st, 10th, 100th, ... occurrence. */
   private scaled(f: number, d: number, which: number, code: number): void {
-    const k = (f * 2 + d) * E16 + EP16 + 2 + which;
-    const v = this.ep16[k]!;
+    const k = (f * 2 + d) * HOT_EP16 + EP_SCALED + which;
+    const v = this.h16[k]!;
     if (v === 0xffff) return;
     const n = v + 1;
-    this.ep16[k] = n;
+    this.h16[k] = n;
     if (n === 1 || n === 10 || n === 100 || n === 1000 || n === 10000) this.addHistory(f, letter(code, d));
   }
 
-  /** Both endpoints' flags say the connection is in TIME_WAIT territory (both FINs, both acked). */
+  /** Zeek's update_history: one letter class per packet. */
+  private updateHistory(f: number, d: number, flags: number, seq: number, len: number): void {
+    const syn = (flags & TCP_SYN) !== 0;
+    const fin = (flags & TCP_FIN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
+    if (bits > 1) {
+      if (fin && rst)
+        this.checkHistory(f, d, H_FIN_RST, 0x49); // I
+      else this.checkHistory(f, d, H_MULTI, 0x51); // Q
+    } else if (bits === 1) {
+      if (syn) this.markHistory(f, d, H_SYN, (flags & TCP_ACK) !== 0 ? 0x48 : 0x53, EP_SYN_MARK, seq); // H : S
+      if (fin) this.markHistory(f, d, H_FIN, 0x46, EP_FIN_MARK, (seq + len) >>> 0); // F
+      if (rst) this.markHistory(f, d, H_RST, 0x52, EP_RST_MARK, seq); // R
+    } else if (len > 0)
+      this.checkHistory(f, d, H_DATA, 0x44); // D
+    else if ((flags & TCP_ACK) !== 0) this.checkHistory(f, d, H_ACK, 0x41); // A
+  }
+
   private setState(e: number, s: number): void {
-    if (this.ep8[e * E8 + EP8] !== s) {
-      this.ep8[e * E8 + EP8 + 1] = this.ep8[e * E8 + EP8]!;
-      this.ep8[e * E8 + EP8] = s;
+    const k = e * HOT_EP8;
+    if (this.addr[k + EP_STATE] !== s) {
+      this.addr[k + EP_PREV_STATE] = this.addr[k + EP_STATE]!;
+      this.addr[k + EP_STATE] = s;
     }
   }
+
+  // ---- per packet: update ------------------------------------------------------------------------
 
   /**
    * Apply header `i` (already located: flow `f`, direction `this.dir`) to the flow state, the Zeek way.
@@ -814,229 +1005,245 @@ export class FlowTracker {
   update(f: number, c: HeaderColumns, i: number): void {
     const d = this.dir;
     const e = f * 2 + d;
-    const p = f * 2 + (1 - d);
+    const p = e ^ 1;
     const flags = c.flags[i]!;
-    const syn = (flags & TCP_SYN) !== 0;
-    const fin = (flags & TCP_FIN) !== 0;
-    const rst = (flags & TCP_RST) !== 0;
-    const ackf = (flags & TCP_ACK) !== 0;
     const seq = c.seq[i]!;
-    const ack = c.ack[i]!;
     const len = c.payloadLen[i]!;
-    const ts = c.tsUs[i]!;
-    const ep32 = this.ep32;
-    const ep16 = this.ep16;
-    const ep8 = this.ep8;
-    const f16 = this.f16;
-    const e32 = e * E32;
-    const p32 = p * E32;
-    const e16 = e * E16 + EP16;
-    const e8 = e * E8 + EP8;
-    const p8 = p * E8 + EP8;
-    const fb16 = f * R16 + F16;
-    const ff = f16[fb16 + 2]!;
+    this.noteSender(f, e, d, c, i, flags, len);
 
-    // Packet counters and the claimed sender's observations.
-    ep32[e32 + 4] = (ep32[e32 + 4]! + 1) >>> 0;
-    ep32[e32 + 5] = (ep32[e32 + 5]! + c.ipLen[i]!) >>> 0;
+    // Sequence space of this segment.
+    let segLen = len;
+    if ((flags & TCP_SYN) !== 0) segLen++;
+    if ((flags & TCP_FIN) !== 0) segLen++;
+    if ((flags & TCP_RST) !== 0) segLen -= len;
+    const lastSeqSeg = (seq + segLen) >>> 0;
+
+    this.initEndpoint(e, flags, seq, lastSeqSeg);
+    this.updateHistory(f, d, flags, seq, len);
+    this.updateWindow(f, e, p, d, flags, c, i);
+    if ((flags & TCP_ACK) !== 0) this.updateAck(f, p, d, flags, c.ack[i]!);
+    this.updateLastSeq(f, e, d, flags, seq, len, lastSeqSeg);
+
+    // Without SYN, FIN or RST only an endpoint's first packet (INACTIVE) changes a state.
+    if ((flags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0 || this.addr[e * HOT_EP8 + EP_STATE] === EP_INACTIVE)
+      this.stateMachine(f, e, p, d, flags, seq, len);
+    this.checkGraceful(f, e, p);
+  }
+
+  /** Packet counters and the claimed sender's observations (TTL, IP ID, first codes, DF_* flags). */
+  private noteSender(
+    f: number,
+    e: number,
+    d: number,
+    c: HeaderColumns,
+    i: number,
+    flags: number,
+    len: number,
+  ): void {
+    const u8 = this.addr;
+    const u32 = this.h32;
+    const e32 = e * HOT_EP32;
+    const e8 = e * HOT_EP8;
+    const fb16 = f * HOT16 + FL_FLAGS;
+    const ff = this.h16[fb16]!;
+    u32[e32 + EP_PKTS] = (u32[e32 + EP_PKTS]! + 1) >>> 0;
+    u32[e32 + EP_IP_BYTES] = (u32[e32 + EP_IP_BYTES]! + c.ipLen[i]!) >>> 0;
     this.ttlChanged = false;
     let nff = ff;
-    if (!rst) {
+    if ((flags & TCP_RST) === 0) {
+      const syn = (flags & TCP_SYN) !== 0;
+      const ackf = (flags & TCP_ACK) !== 0;
       const ttl = c.ttl[i]!;
-      let df = ep8[e8 + 8]!;
-      if ((df & DF_TTL_SET) === 0 || ep8[e8 + 3] !== ttl) this.ttlChanged = true;
-      ep8[e8 + 3] = ttl;
-      ep16[e16 + 1] = c.ipId[i]!;
+      let df = u8[e8 + EP_FLAGS]!;
+      if ((df & DF_TTL_SET) === 0 || u8[e8 + EP_TTL] !== ttl) this.ttlChanged = true;
+      u8[e8 + EP_TTL] = ttl;
+      this.h16[e * HOT_EP16 + EP_IP_ID] = c.ipId[i]!;
       df |= DF_TTL_SET;
-      const fc = ep32[e32 + 6]!;
+      const fc = u32[e32 + EP_FIRST]!;
       const n = fc >>> 20;
       if (n < FIRST_MAX) {
-        const code = syn ? PC_SYN : len > 0 ? PC_DATA : ackf && !fin ? PC_ACK : PC_OTHER;
-        ep32[e32 + 6] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
+        const code = syn ? PC_SYN : len > 0 ? PC_DATA : ackf && (flags & TCP_FIN) === 0 ? PC_ACK : PC_OTHER;
+        u32[e32 + EP_FIRST] = ((fc & 0xfffff) | (code << (n * 2)) | ((n + 1) << 20)) >>> 0;
       }
       if (syn) df |= ackf ? DF_SENT_SYNACK : DF_SENT_SYN;
       if (len > 0) df |= DF_SENT_DATA;
       if (ackf) {
         df |= DF_SENT_ACK;
-        ep32[e32 + 3] = ack;
+        u32[e32 + EP_LAST_ACK_SENT] = c.ack[i]!;
       }
-      ep8[e8 + 8] = df;
+      u8[e8 + EP_FLAGS] = df;
       if ((ff & FF_GRACEFUL) !== 0) nff |= FF_PKT_AFTER_CLOSE;
     }
     if (d === 1) nff |= FF_LAST_FROM_RESP;
     else nff &= ~FF_LAST_FROM_RESP;
-    if (syn && !ackf && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0) nff |= FF_MALFORMED_SYN;
-    f16[fb16 + 2] = nff;
+    if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0)
+      nff |= FF_MALFORMED_SYN;
+    this.h16[fb16] = nff;
+  }
 
-    // Sequence space of this segment.
-    let segLen = len;
-    if (syn) segLen++;
-    if (fin) segLen++;
-    if (rst) segLen -= len;
-    const lastSeqSeg = (seq + segLen) >>> 0;
-
-    // init_endpoint
-    switch (ep8[e8]) {
-      case EP_INACTIVE:
-        if (syn) {
-          ep32[e32 + 2] = seq;
-          ep32[e32] = seq;
-          ep32[e32 + 1] = lastSeqSeg;
-        } else {
-          // Partial connection: number as if a SYN was seen; the first packet is not a duplicate.
-          ep32[e32 + 2] = (seq - 1) >>> 0;
-          ep32[e32] = (seq - 1) >>> 0;
-          ep32[e32 + 1] = seq;
-        }
-        break;
-      case EP_SYN_SENT:
-      case EP_SYN_ACK_SENT:
-      case EP_ESTABLISHED:
-      case EP_PARTIAL:
-        if (syn && seq !== ep32[e32]) {
-          ep32[e32] = seq;
-          ep32[e32 + 2] = seq;
-          ep32[e32 + 1] = lastSeqSeg;
-          ep8[e8 + 7] = 0;
-        }
-        break;
-      case EP_RESET:
-        if (syn && ep8[e8 + 1] === EP_INACTIVE) {
-          // Sequence numbers were seeded by a RST: a SYN means that RST may have been forged; re-seed.
-          ep32[e32] = seq;
-          ep32[e32 + 2] = seq;
-          ep32[e32 + 1] = lastSeqSeg;
-          ep8[e8 + 7] = 0;
-        }
-        break;
+  /** Zeek's init_endpoint: seed (or re-seed on a new SYN) the endpoint's sequence numbers. */
+  private initEndpoint(e: number, flags: number, seq: number, lastSeqSeg: number): void {
+    const u32 = this.h32;
+    const e32 = e * HOT_EP32;
+    const e8 = e * HOT_EP8;
+    const syn = (flags & TCP_SYN) !== 0;
+    const state = this.addr[e8 + EP_STATE];
+    if (state === EP_INACTIVE) {
+      // Without a SYN: a partial connection, numbered as if a SYN was seen (the first packet is not a duplicate).
+      const start = syn ? seq : (seq - 1) >>> 0;
+      u32[e32 + EP_ACK_SEQ] = start;
+      u32[e32 + EP_START_SEQ] = start;
+      u32[e32 + EP_LAST_SEQ] = syn ? lastSeqSeg : seq;
+      return;
     }
+    if (!syn) return;
+    // A new ISN in a live state; after a RST that seeded the numbers, any SYN (the RST may have been forged).
+    const reseed =
+      state === EP_RESET
+        ? this.addr[e8 + EP_PREV_STATE] === EP_INACTIVE
+        : state !== EP_CLOSED && seq !== u32[e32 + EP_START_SEQ];
+    if (!reseed) return;
+    u32[e32 + EP_START_SEQ] = seq;
+    u32[e32 + EP_ACK_SEQ] = seq;
+    u32[e32 + EP_LAST_SEQ] = lastSeqSeg;
+    this.addr[e8 + EP_SEQ_WRAPS] = 0;
+  }
 
-    // update_history
-    const bits = (syn ? 1 : 0) + (fin ? 1 : 0) + (rst ? 1 : 0);
-    if (bits > 1) {
-      if (fin && rst)
-        this.checkHistory(f, d, H_FIN_RST, 0x49); // I
-      else this.checkHistory(f, d, H_MULTI, 0x51); // Q
-    } else if (bits === 1) {
-      if (syn) {
-        const code = ackf ? 0x48 : 0x53; // H : S
-        if (this.checkHistory(f, d, H_SYN, code) && seq !== this.histMark[e * 3])
-          this.addHistory(f, letter(code, d));
-        this.histMark[e * 3] = seq;
-      }
-      if (fin) {
-        const end = (seq + len) >>> 0;
-        if (this.checkHistory(f, d, H_FIN, 0x46) && end !== this.histMark[e * 3 + 1])
-          this.addHistory(f, letter(0x46, d));
-        this.histMark[e * 3 + 1] = end;
-      }
-      if (rst) {
-        if (this.checkHistory(f, d, H_RST, 0x52) && seq !== this.histMark[e * 3 + 2])
-          this.addHistory(f, letter(0x52, d));
-        this.histMark[e * 3 + 2] = seq;
-      }
-    } else if (len > 0)
-      this.checkHistory(f, d, H_DATA, 0x44); // D
-    else if (ackf) this.checkHistory(f, d, H_ACK, 0x41); // A
-
-    // update_window (zero window history) and window bookkeeping
+  /** Zeek's update_window (zero-window history), window bookkeeping, times and FIN/RST counters. */
+  private updateWindow(
+    f: number,
+    e: number,
+    p: number,
+    d: number,
+    flags: number,
+    c: HeaderColumns,
+    i: number,
+  ): void {
+    const u8 = this.addr;
+    const e8 = e * HOT_EP8;
+    const p8 = p * HOT_EP8;
+    const syn = (flags & TCP_SYN) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
     const w = c.window[i]!;
-    if (w === 0 && !rst && ep8[p8] !== EP_CLOSED && ep8[e8] !== EP_RESET) this.scaled(f, d, 1, 0x57); // W
-    if (!syn && !fin && !rst && ep8[e8] !== EP_CLOSED && ep8[e8] !== EP_RESET) ep16[e16] = w;
+    const es = u8[e8 + EP_STATE];
+    if (w === 0 && !rst && u8[p8 + EP_STATE] !== EP_CLOSED && es !== EP_RESET)
+      this.scaled(f, d, SCALED_W, 0x57); // W
+    if ((flags & (TCP_SYN | TCP_FIN | TCP_RST)) === 0 && es !== EP_CLOSED && es !== EP_RESET)
+      this.h16[e * HOT_EP16 + EP_WINDOW] = w;
 
+    const ts = c.tsUs[i]!;
     const bothClosed =
-      (ep8[f * 2 * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0 &&
-      (ep8[(f * 2 + 1) * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0;
-    if (!bothClosed) this.f64[f * R64 + F64 + 1] = ts;
-    this.f64[f * R64 + F64 + 2] = ts;
+      (u8[f * 2 * HOT_EP8 + EP_FLAGS]! & DF_DID_CLOSE) !== 0 &&
+      (u8[(f * 2 + 1) * HOT_EP8 + EP_FLAGS]! & DF_DID_CLOSE) !== 0;
+    if (!bothClosed) this.h64[f * HOT64 + FL_LAST_TS] = ts;
+    this.h64[f * HOT64 + FL_ACTIVE_TS] = ts;
 
     if (syn) {
       // init_window
       if ((c.optFlags[i]! & OPT_WSCALE) === 0) {
-        ep8[e8 + 2] = 0;
-        if (ackf) ep8[p8 + 2] = 0;
-      } else {
-        const s = c.wscale[i]!;
-        ep8[e8 + 2] = Math.min(s, 14);
-      }
-      ep16[e16] = w;
+        u8[e8 + EP_WSCALE] = 0;
+        if ((flags & TCP_ACK) !== 0) u8[p8 + EP_WSCALE] = 0;
+      } else u8[e8 + EP_WSCALE] = Math.min(c.wscale[i]!, 14);
+      this.h16[e * HOT_EP16 + EP_WINDOW] = w;
     }
-    if (fin) ep8[e8 + 4] = Math.min(255, ep8[e8 + 4]! + 1);
+    if ((flags & TCP_FIN) !== 0) u8[e8 + EP_FINS] = Math.min(255, u8[e8 + EP_FINS]! + 1);
     if (rst) {
-      ep8[e8 + 5] = Math.min(255, ep8[e8 + 5]! + 1);
-      if (f16[fb16 + 3]! < 0xffff) f16[fb16 + 3]!++;
+      u8[e8 + EP_RSTS] = Math.min(255, u8[e8 + EP_RSTS]! + 1);
+      if (this.h16[f * HOT16 + FL_RSTS]! < 0xffff) this.h16[f * HOT16 + FL_RSTS]!++;
     }
+  }
 
-    if (ackf) {
-      if (ep8[p8] === EP_INACTIVE) {
-        const a1 = (ack - 1) >>> 0;
-        ep32[p32] = a1;
-        ep32[p32 + 2] = a1;
-        ep32[p32 + 1] = a1;
-      } else if (!rst) {
-        const dAck = seqDelta(ack, ep32[p32 + 2]!);
-        if (!(ack === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) {
-          ep32[p32 + 2] = ack;
-          ep8[p8 + 6] = 0;
-          // Content gap: the peer acknowledges data we never saw (not for FIN/RST acks).
-          if (
-            !fin &&
-            (ep8[p8 + 8]! & DF_SENT_DATA) !== 0 &&
-            seqDelta(ack, ep32[p32 + 1]!) > 0 &&
-            ep8[p8] !== EP_PARTIAL
-          ) {
-            this.scaled(f, 1 - d, 2, 0x47); // G
-            ep32[p32 + 1] = ack;
-          }
-        }
-        if (ep8[p8 + 4]! > 0 && seqDelta(ack, ep32[p32 + 1]!) >= 0) ep8[p8 + 8]! |= DF_FIN_ACKED;
+  /** An ACK moves the peer's ack_seq (content gaps: g), or seeds an INACTIVE peer's numbers. */
+  private updateAck(f: number, p: number, d: number, flags: number, ack: number): void {
+    const u32 = this.h32;
+    const u8 = this.addr;
+    const p32 = p * HOT_EP32;
+    const p8 = p * HOT_EP8;
+    if (u8[p8 + EP_STATE] === EP_INACTIVE) {
+      const a1 = (ack - 1) >>> 0;
+      u32[p32 + EP_START_SEQ] = a1;
+      u32[p32 + EP_ACK_SEQ] = a1;
+      u32[p32 + EP_LAST_SEQ] = a1;
+      return;
+    }
+    if ((flags & TCP_RST) !== 0) return;
+    const dAck = seqDelta(ack, u32[p32 + EP_ACK_SEQ]!);
+    if (!(ack === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) {
+      u32[p32 + EP_ACK_SEQ] = ack;
+      u8[p8 + EP_RX_SAME] = 0;
+      // Content gap: the peer acknowledges data we never saw (not for FIN/RST acks).
+      if (
+        (flags & TCP_FIN) === 0 &&
+        (u8[p8 + EP_FLAGS]! & DF_SENT_DATA) !== 0 &&
+        seqDelta(ack, u32[p32 + EP_LAST_SEQ]!) > 0 &&
+        u8[p8 + EP_STATE] !== EP_PARTIAL
+      ) {
+        this.scaled(f, 1 - d, SCALED_G, 0x47); // G
+        u32[p32 + EP_LAST_SEQ] = ack;
       }
     }
+    if (u8[p8 + EP_FINS]! > 0 && seqDelta(ack, u32[p32 + EP_LAST_SEQ]!) >= 0)
+      u8[p8 + EP_FLAGS]! |= DF_FIN_ACKED;
+  }
 
-    // update_last_seq
-    const deltaLast = seqDelta(lastSeqSeg, ep32[e32 + 1]!);
-    if ((syn || rst) && (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)) {
+  /** Zeek's update_last_seq, with retransmission counting (t). */
+  private updateLastSeq(
+    f: number,
+    e: number,
+    d: number,
+    flags: number,
+    seq: number,
+    len: number,
+    lastSeqSeg: number,
+  ): void {
+    const u32 = this.h32;
+    const e32 = e * HOT_EP32;
+    const e8 = e * HOT_EP8;
+    const deltaLast = seqDelta(lastSeqSeg, u32[e32 + EP_LAST_SEQ]!);
+    if (
+      (flags & (TCP_SYN | TCP_RST)) !== 0 &&
+      (deltaLast > TOO_LARGE_SEQ_DELTA || deltaLast < -TOO_LARGE_SEQ_DELTA)
+    ) {
       // don't trust
-    } else if (fin && ep32[e32 + 1] === (ep32[e32]! + 1) >>> 0) {
+    } else if ((flags & TCP_FIN) !== 0 && u32[e32 + EP_LAST_SEQ] === (u32[e32 + EP_START_SEQ]! + 1) >>> 0) {
       this.setLastSeq(e, lastSeqSeg);
-    } else if (ep8[e8] === EP_RESET) {
+    } else if (this.addr[e8 + EP_STATE] === EP_RESET) {
       // don't trust subsequent sequence numbers
     } else if (deltaLast > 0) {
       this.setLastSeq(e, lastSeqSeg);
     } else if (len > 0) {
-      this.scaled(f, d, 0, 0x54); // T
-      if (seq === ep32[e32 + 7]) {
-        if (ep8[e8 + 6]! < 255) ep8[e8 + 6]!++;
+      this.scaled(f, d, SCALED_T, 0x54); // T
+      if (seq === u32[e32 + EP_RX_SEQ]) {
+        if (this.addr[e8 + EP_RX_SAME]! < 255) this.addr[e8 + EP_RX_SAME]!++;
       } else {
-        ep32[e32 + 7] = seq;
-        ep8[e8 + 6] = 1;
+        u32[e32 + EP_RX_SEQ] = seq;
+        this.addr[e8 + EP_RX_SAME] = 1;
       }
     }
-
-    // Without SYN, FIN or RST only an endpoint's first packet (INACTIVE) changes a state.
-    if ((flags & (TCP_SYN | TCP_FIN | TCP_RST)) !== 0 || ep8[e8] === EP_INACTIVE)
-      this.stateMachine(f, e, p, d, flags, seq, ack, len);
-
-    // Graceful close: both FINs seen and acknowledged.
-    if (
-      (f16[fb16 + 2]! & FF_GRACEFUL) === 0 &&
-      ep8[e8 + 4]! > 0 &&
-      ep8[p8 + 4]! > 0 &&
-      (ep8[e8 + 8]! & DF_FIN_ACKED) !== 0 &&
-      (ep8[p8 + 8]! & DF_FIN_ACKED) !== 0
-    )
-      f16[fb16 + 2]! |= FF_GRACEFUL;
   }
 
   private setLastSeq(e: number, v: number): void {
-    if (
-      v < this.ep32[e * E32 + 1]! &&
-      seqDelta(v, this.ep32[e * E32 + 1]!) > 0 &&
-      this.ep8[e * E8 + EP8 + 7]! < 255
-    )
-      this.ep8[e * E8 + EP8 + 7]!++;
-    this.ep32[e * E32 + 1] = v;
+    const k = e * HOT_EP32 + EP_LAST_SEQ;
+    const w = e * HOT_EP8 + EP_SEQ_WRAPS;
+    if (v < this.h32[k]! && seqDelta(v, this.h32[k]!) > 0 && this.addr[w]! < 255) this.addr[w]!++;
+    this.h32[k] = v;
   }
+
+  /** Graceful close: both FINs seen and acknowledged. */
+  private checkGraceful(f: number, e: number, p: number): void {
+    const u8 = this.addr;
+    const fb16 = f * HOT16 + FL_FLAGS;
+    if (
+      (this.h16[fb16]! & FF_GRACEFUL) === 0 &&
+      u8[e * HOT_EP8 + EP_FINS]! > 0 &&
+      u8[p * HOT_EP8 + EP_FINS]! > 0 &&
+      (u8[e * HOT_EP8 + EP_FLAGS]! & DF_FIN_ACKED) !== 0 &&
+      (u8[p * HOT_EP8 + EP_FLAGS]! & DF_FIN_ACKED) !== 0
+    )
+      this.h16[fb16]! |= FF_GRACEFUL;
+  }
+
+  // ---- per packet: the endpoint state machine (Zeek's TCPSessionAdapter, one function per state) ----
 
   private stateMachine(
     f: number,
@@ -1045,119 +1252,145 @@ export class FlowTracker {
     d: number,
     flags: number,
     seq: number,
-    ack: number,
     len: number,
   ): void {
-    const syn = (flags & TCP_SYN) !== 0;
-    const fin = (flags & TCP_FIN) !== 0;
-    const rst = (flags & TCP_RST) !== 0;
-    const ackf = (flags & TCP_ACK) !== 0;
-    let doClose = false;
-    switch (this.ep8[e * E8 + EP8]) {
-      case EP_INACTIVE: {
-        if (syn) {
-          if (d === 0) {
-            this.setState(e, ackf ? EP_SYN_ACK_SENT : EP_SYN_SENT);
-          } else {
-            if (!ackf && this.ep8[p * E8 + EP8] === EP_SYN_ACK_SENT && seq === this.ep32[e * E32]) {
-              // SYN/SYN-ACK reversal: flip the roles and establish.
-              this.flip(f);
-              // after the flip, this endpoint is the originator and the peer (was originator) responder
-              const ne = f * 2;
-              const np = f * 2 + 1;
-              this.setState(np, EP_ESTABLISHED);
-              this.setState(ne, EP_ESTABLISHED);
-              return;
-            }
-            if (this.ep8[p * E8 + EP8] === EP_SYN_SENT) this.setState(p, EP_ESTABLISHED);
-            this.setState(e, EP_ESTABLISHED);
-          }
-        }
-        if (fin) {
-          this.setState(e, EP_CLOSED);
-          doClose = true;
-        }
-        if (rst) {
-          this.setState(e, EP_RESET);
-          doClose = true;
-        }
-        if (this.ep8[e * E8 + EP8] === EP_INACTIVE) {
-          if (d === 1 && len === 0 && this.ep8[p * E8 + EP8] === EP_SYN_SENT) {
-            // an eccentric ACK of the SYN before the SYN-ACK: not partial
-          } else if (ackf && this.ep8[p * E8 + EP8] === EP_ESTABLISHED) {
-            this.setState(e, EP_ESTABLISHED);
-          } else {
-            this.setState(e, EP_PARTIAL);
-          }
-        }
+    let doClose: boolean;
+    switch (this.addr[e * HOT_EP8 + EP_STATE]) {
+      case EP_INACTIVE:
+        doClose = this.inactiveState(f, e, p, d, flags, seq, len);
         break;
-      }
       case EP_SYN_SENT:
       case EP_SYN_ACK_SENT:
-        if (fin) {
-          this.setState(e, EP_CLOSED);
-          doClose = true;
-        }
-        if (rst) {
-          this.setState(e, EP_RESET);
-          doClose = true;
-        }
+        doClose = this.synSentState(e, flags);
         break;
       case EP_ESTABLISHED:
       case EP_PARTIAL:
-        if (syn && this.ep8[e * E8 + EP8] === EP_PARTIAL && this.ep8[p * E8 + EP8] === EP_INACTIVE && !ackf)
-          this.setState(e, EP_SYN_SENT);
-        if (fin && !rst) {
-          this.setState(e, EP_CLOSED);
-          if (this.ep8[p * E8 + EP8] === EP_RESET && this.ep8[p * E8 + EP8 + 1] === EP_CLOSED)
-            this.setState(p, EP_CLOSED);
-          doClose = true;
-        }
-        if (rst) {
-          this.setState(e, EP_RESET);
-          doClose = true;
-        }
+        doClose = this.establishedState(e, p, flags);
         break;
       case EP_CLOSED:
-        if (rst && this.ep8[p * E8 + EP8] !== EP_CLOSED) {
-          this.setState(e, EP_RESET);
-          if ((this.ep8[e * E8 + EP8 + 8]! & DF_DID_CLOSE) === 0) doClose = true;
-          this.f16[f * R16 + F16 + 2]! |= FF_DONE;
-        }
+        doClose = this.closedState(f, e, p, flags);
         break;
-      case EP_RESET:
-        break;
+      default: // EP_RESET: final
+        doClose = false;
     }
-    void ack;
     if (doClose) this.connectionClosed(f, e, p);
   }
 
-  private connectionClosed(f: number, e: number, p: number): void {
-    if ((this.ep8[e * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0) return;
-    this.ep8[e * E8 + EP8 + 8]! |= DF_DID_CLOSE;
+  /** INACTIVE: the endpoint's first packet. Returns whether the endpoint closed. */
+  private inactiveState(
+    f: number,
+    e: number,
+    p: number,
+    d: number,
+    flags: number,
+    seq: number,
+    len: number,
+  ): boolean {
+    const ackf = (flags & TCP_ACK) !== 0;
+    const peer = this.addr[p * HOT_EP8 + EP_STATE];
+    let doClose = false;
+    if ((flags & TCP_SYN) !== 0) {
+      if (d === 0) this.setState(e, ackf ? EP_SYN_ACK_SENT : EP_SYN_SENT);
+      else if (!ackf && peer === EP_SYN_ACK_SENT && seq === this.h32[e * HOT_EP32 + EP_START_SEQ]) {
+        // SYN/SYN-ACK reversal: flip the roles (this endpoint becomes the originator) and establish.
+        this.flip(f);
+        this.setState(f * 2 + 1, EP_ESTABLISHED);
+        this.setState(f * 2, EP_ESTABLISHED);
+        return false;
+      } else {
+        if (peer === EP_SYN_SENT) this.setState(p, EP_ESTABLISHED);
+        this.setState(e, EP_ESTABLISHED);
+      }
+    }
+    if ((flags & TCP_FIN) !== 0) {
+      this.setState(e, EP_CLOSED);
+      doClose = true;
+    }
+    if ((flags & TCP_RST) !== 0) {
+      this.setState(e, EP_RESET);
+      doClose = true;
+    }
+    if (this.addr[e * HOT_EP8 + EP_STATE] === EP_INACTIVE) {
+      const peerNow = this.addr[p * HOT_EP8 + EP_STATE];
+      if (d === 1 && len === 0 && peerNow === EP_SYN_SENT) {
+        // an eccentric ACK of the SYN before the SYN-ACK: not partial
+      } else if (ackf && peerNow === EP_ESTABLISHED) this.setState(e, EP_ESTABLISHED);
+      else this.setState(e, EP_PARTIAL);
+    }
+    return doClose;
+  }
+
+  /** SYN_SENT / SYN_ACK_SENT: a FIN closes, a RST resets. */
+  private synSentState(e: number, flags: number): boolean {
+    let doClose = false;
+    if ((flags & TCP_FIN) !== 0) {
+      this.setState(e, EP_CLOSED);
+      doClose = true;
+    }
+    if ((flags & TCP_RST) !== 0) {
+      this.setState(e, EP_RESET);
+      doClose = true;
+    }
+    return doClose;
+  }
+
+  /** ESTABLISHED / PARTIAL: a SYN from a partial endpoint restarts, FIN closes, RST resets. */
+  private establishedState(e: number, p: number, flags: number): boolean {
+    const u8 = this.addr;
+    const p8 = p * HOT_EP8;
+    let doClose = false;
     if (
-      this.ep8[e * E8 + EP8] === EP_RESET ||
-      (this.ep8[p * E8 + EP8 + 8]! & DF_DID_CLOSE) !== 0 ||
-      this.ep8[p * E8 + EP8] === EP_INACTIVE
+      (flags & (TCP_SYN | TCP_ACK)) === TCP_SYN &&
+      u8[e * HOT_EP8 + EP_STATE] === EP_PARTIAL &&
+      u8[p8 + EP_STATE] === EP_INACTIVE
     )
-      this.f16[f * R16 + F16 + 2]! |= FF_DONE;
+      this.setState(e, EP_SYN_SENT);
+    const rst = (flags & TCP_RST) !== 0;
+    if ((flags & TCP_FIN) !== 0 && !rst) {
+      this.setState(e, EP_CLOSED);
+      if (u8[p8 + EP_STATE] === EP_RESET && u8[p8 + EP_PREV_STATE] === EP_CLOSED) this.setState(p, EP_CLOSED);
+      doClose = true;
+    }
+    if (rst) {
+      this.setState(e, EP_RESET);
+      doClose = true;
+    }
+    return doClose;
+  }
+
+  /** CLOSED: only a RST (while the peer is still open) moves it, to RESET. */
+  private closedState(f: number, e: number, p: number, flags: number): boolean {
+    if ((flags & TCP_RST) === 0 || this.addr[p * HOT_EP8 + EP_STATE] === EP_CLOSED) return false;
+    this.setState(e, EP_RESET);
+    this.h16[f * HOT16 + FL_FLAGS]! |= FF_DONE;
+    return (this.addr[e * HOT_EP8 + EP_FLAGS]! & DF_DID_CLOSE) === 0;
+  }
+
+  private connectionClosed(f: number, e: number, p: number): void {
+    const u8 = this.addr;
+    if ((u8[e * HOT_EP8 + EP_FLAGS]! & DF_DID_CLOSE) !== 0) return;
+    u8[e * HOT_EP8 + EP_FLAGS]! |= DF_DID_CLOSE;
+    if (
+      u8[e * HOT_EP8 + EP_STATE] === EP_RESET ||
+      (u8[p * HOT_EP8 + EP_FLAGS]! & DF_DID_CLOSE) !== 0 ||
+      u8[p * HOT_EP8 + EP_STATE] === EP_INACTIVE
+    )
+      this.h16[f * HOT16 + FL_FLAGS]! |= FF_DONE;
   }
 
   /** Swap originator and responder of flow f (Zeek's FlipRoles), adding '^' to the history. */
   private flip(f: number): void {
     swapRange(this.addr, this.origAddrAt(f), this.respAddrAt(f), ADDR_BYTES);
-    const tp = this.f16[f * R16 + F16]!;
-    this.f16[f * R16 + F16] = this.f16[f * R16 + F16 + 1]!;
-    this.f16[f * R16 + F16 + 1] = tp;
-    const a = f * 2;
-    const b = a + 1;
-    swapRange(this.ep32, a * E32, b * E32, 8);
-    swapRange(this.ep16, a * E16 + EP16, b * E16 + EP16, 5);
-    swapRange(this.ep8, a * E8 + EP8, b * E8 + EP8, 9);
-    swapRange(this.histMark, a * 3, b * 3, 3);
-    const hs = this.f32[f * R32 + F32 + 2]!;
-    this.f32[f * R32 + F32 + 2] = ((hs >>> 16) | ((hs & 0xffff) << 16)) >>> 0;
-    this.f16[f * R16 + F16 + 2]! ^= FF_FLIPPED;
+    const tp = this.origPort(f);
+    this.h16[f * HOT16 + FL_ORIG_PORT] = this.respPort(f);
+    this.h16[f * HOT16 + FL_RESP_PORT] = tp;
+    // Every endpoint field, whatever its block (a rare path: walk the layout table).
+    for (const [at, n] of EP_HOT_SPANS) swapRange(this.addr, f * HOT8 + at, f * HOT8 + HOT_EP8 + at, n);
+    for (const [at, n] of EP_COLD_SPANS) swapRange(this.c8, f * COLD8 + at, f * COLD8 + at + n, n);
+    const hk = f * HOT32 + FL_HIST_SEEN;
+    const hs = this.h32[hk]!;
+    this.h32[hk] = ((hs >>> 16) | ((hs & 0xffff) << 16)) >>> 0;
+    this.h16[f * HOT16 + FL_FLAGS]! ^= FF_FLIPPED;
     this.addHistory(f, 0x5e);
     this.dir = 1 - this.dir;
   }
@@ -1167,6 +1400,14 @@ export class FlowTracker {
     if ((c.flags[i]! & TCP_RST) !== 0) return;
     this.hosts.observe(c.srcAddr, i * ADDR_BYTES, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
   }
+}
+
+/** Whether a new flow's first packet comes from the responder: a SYN-ACK, or a likely server port. */
+function startsFlipped(flags: number, sp: number, dp: number): boolean {
+  // A SYN-ACK first: its sender is the responder (Zeek 9 flips these too, history starts with ^h).
+  if ((flags & (TCP_SYN | TCP_ACK)) === (TCP_SYN | TCP_ACK)) return true;
+  if ((flags & TCP_SYN) !== 0 || LIKELY_SERVER_PORTS[sp] !== 1) return false;
+  return LIKELY_SERVER_PORTS[dp] === 1 ? sp < dp : true;
 }
 
 /** TCP flags that make a header impossible (SYN+RST, SYN+FIN, none). */
