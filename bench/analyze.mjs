@@ -7,14 +7,23 @@
 //   analyze_shards_ms + shards_speedup (`--shards N` engines in parallel vs the default single engine;
 //   N = --shards, default the CPU count; the sharded output can differ, see bench/README.md).
 //
+//   suricata_ms / suricata_cpu_ms / suricata_max_rss_kb and ratio_vs_suricata_cpu (suricata CPU /
+//   analyze CPU = analyze's packets per CPU-second / Suricata's, target >= 2) when `suricata` is installed
+//   (infra/install-suricata.sh): `suricata -c bench/out/suricata-bench.yaml -r FILE --runmode single
+//   -k none`, no rules, outputs off; analyze_max_rss_kb; fixed_cost_ms (analyze of a 1,000-packet
+//   tracegen file, target <= 200), timed in every run.
+//   --shapes [light,c100k,c1m,tap]: the same per traffic shape (bench/shapes.mjs), every figure
+//   prefixed with the shape (`c100k.ratio_vs_suricata_cpu=...`); shards off unless --shards is given.
+//
 //   pnpm bench:analyze [--packets 2000000] [--file PCAP] [--runs 3] [--seed 1] [--no-tshark]
-//                      [--shards N] [--no-shards]
+//                      [--shards N] [--no-shards] [--no-suricata] [--shapes [LIST]]
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'services/cli/dist/main.js');
@@ -25,31 +34,35 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
     'no-tshark': { type: 'boolean', default: false },
-    shards: { type: 'string', default: String(availableParallelism()) },
+    shards: { type: 'string' },
     'no-shards': { type: 'boolean', default: false },
+    'no-suricata': { type: 'boolean', default: false },
+    shapes: { type: 'string' },
   },
+  args: process.argv.slice(2).flatMap((a, i, all) =>
+    // `--shapes` with no list: the default shapes.
+    a === '--shapes' && (i + 1 >= all.length || all[i + 1].startsWith('--')) ? ['--shapes', ''] : [a],
+  ),
 });
 const runs = Math.max(1, Number(values.runs));
 const log = (s) => process.stderr.write(`# ${s}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-let file = values.file;
-if (!file) {
-  const outDir = join(root, 'bench/out');
-  mkdirSync(outDir, { recursive: true });
-  file = join(outDir, `analyze-${values.packets}-s${values.seed}.pcap`);
+const outDir = join(root, 'bench/out');
+mkdirSync(outDir, { recursive: true });
+
+/** A tracegen capture (default options) of `packets` packets in bench/out, generated when missing. */
+async function tracegenFile(packets, seed) {
+  const file = join(outDir, `analyze-${packets}-s${seed}.pcap`);
   if (!existsSync(file)) {
     const t0 = performance.now();
     const { generateTrace } = await import('../packages/tracegen/dist/index.js');
     const tmp = `${file}.tmp`;
-    await generateTrace({ out: tmp, packets: Number(values.packets), seed: Number(values.seed) });
+    await generateTrace({ out: tmp, packets, seed });
     spawnSync('mv', [tmp, file]);
     log(`generated ${file} in ${Math.round(performance.now() - t0)} ms`);
   }
-}
-if (!existsSync(file)) {
-  console.error(`bench/analyze: no such file ${file}`);
-  process.exit(2);
+  return file;
 }
 
 /** Runs a command with stdout going to a sink; returns wall ms and the collected stdout (if asked). */
@@ -62,7 +75,7 @@ function timed(cmd0, args0, { env, collect = false, ndjsonCount = false } = {}) 
     // other load on a shared machine than wall time.
     const rusage = join(tmpdir(), `rstwatch-bench-analyze-${process.pid}.time`);
     if (gnuTime) {
-      args = ['-f', '%U %S', '-o', rusage, cmd, ...args];
+      args = ['-f', '%U %S %M', '-o', rusage, cmd, ...args];
       cmd = '/usr/bin/time';
     }
     const p = spawn(cmd, args, {
@@ -83,13 +96,15 @@ function timed(cmd0, args0, { env, collect = false, ndjsonCount = false } = {}) 
     p.on('close', (code) => {
       const ms = performance.now() - t0;
       let cpuMs = Number.NaN;
+      let rssKb = Number.NaN;
       if (gnuTime && existsSync(rusage)) {
-        const [u, sy] = readFileSync(rusage, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        const [u, sy, m] = readFileSync(rusage, 'utf8').trim().split('\n').pop().split(' ').map(Number);
         cpuMs = (u + sy) * 1000;
+        rssKb = m;
         rmSync(rusage, { force: true });
       }
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
-      else resolve({ ms, cpuMs, out, lines, err });
+      else resolve({ ms, cpuMs, rssKb, out, lines, err });
     });
   });
 }
@@ -98,106 +113,235 @@ const gnuTime = existsSync('/usr/bin/time');
 const hasTool = (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
 const tshark = !values['no-tshark'] && hasTool('tshark');
 const tcpdump = hasTool('tcpdump');
-
-// Warm the page cache so the first tool does not pay for disk reads the others don't.
-await new Promise((res, rej) =>
-  createReadStream(file)
-    .on('data', () => {})
-    .on('end', res)
-    .on('error', rej),
-);
-
-// Counting run (not timed): events from ndjson, flows from --flows, headers from the table summary.
-const flowsFile = join(root, 'bench/out', `analyze-flows-${process.pid}.ndjson`);
-mkdirSync(dirname(flowsFile), { recursive: true });
-const counting = await timed(
-  'node',
-  [cli, 'analyze', file, '--format', 'ndjson', '--no-progress', '--flows', flowsFile],
-  {
-    ndjsonCount: true,
-  },
-);
-let flows = 0;
-{
-  const buf = readFileSync(flowsFile);
-  for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) flows++;
-  rmSync(flowsFile, { force: true });
-}
-const table = await timed('node', [cli, 'analyze', file, '--format', 'table', '--no-progress'], {
-  collect: true,
-});
-const hm = /([\d,]+)\s+(TCP )?headers/i.exec(table.out);
-const headers = hm ? Number(hm[1].replaceAll(',', '')) : Number.NaN;
-log(`counting run: ${counting.lines} events, ${flows} flows, ${headers} headers`);
-
-const shards = Number(values.shards);
+const suricata = !values['no-suricata'] && hasTool('suricata');
+const shapes = values.shapes !== undefined ? parseShapeList(values.shapes) : null;
+// Shards compared only when asked for in shapes mode (the default is one engine; see bench/README.md).
+const shards = Number(values.shards ?? (shapes ? 1 : availableParallelism()));
 const compareShards = !values['no-shards'] && shards > 1;
-const t = { analyze: [], w1: [], tshark: [], tcpdump: [] };
-const cpu = { analyze: [], w1: [], tshark: [], tcpdump: [] };
-const paired = { tshark: [], tcpdump: [] };
-for (let r = 0; r < runs; r++) {
-  const a = await timed('sh', [
-    '-c',
-    `node "${cli}" analyze "${file}" --format ndjson --no-progress > /dev/null`,
-  ]);
-  t.analyze.push(a.ms);
-  cpu.analyze.push(a.cpuMs);
-  if (compareShards) {
-    const w = await timed('sh', [
-      '-c',
-      `node "${cli}" analyze "${file}" --format ndjson --no-progress --shards ${shards} > /dev/null`,
-    ]);
-    t.w1.push(w.ms);
-    cpu.w1.push(w.cpuMs);
-  }
-  if (tshark) {
-    const x = await timed('tshark', ['-r', file, '-q', '-z', 'conv,tcp']);
-    t.tshark.push(x.ms);
-    cpu.tshark.push(x.cpuMs);
-    paired.tshark.push(x.ms / a.ms);
-  }
-  if (tcpdump) {
-    const x = await timed('tcpdump', ['-r', file, '-w', '/dev/null']);
-    t.tcpdump.push(x.ms);
-    cpu.tcpdump.push(x.cpuMs);
-    paired.tcpdump.push(a.ms / x.ms);
-  }
-  log(
-    `run ${r + 1}/${runs}: analyze ${Math.round(a.ms)} ms` +
-      (t.w1.length ? `, analyze(--shards ${shards}) ${Math.round(t.w1.at(-1))} ms` : '') +
-      (tshark ? `, tshark ${Math.round(t.tshark.at(-1))} ms` : '') +
-      (tcpdump ? `, tcpdump ${Math.round(t.tcpdump.at(-1))} ms` : ''),
+
+// Suricata as a no-rules peer: decode, flow table and TCP stream tracking; no rule files, no outputs;
+// memcaps and hash sized for 1M+ flows so it never enters emergency mode on the busy shapes.
+const suricataDir = join(outDir, 'suricata-log');
+const suricataYaml = join(outDir, 'suricata-bench.yaml');
+if (suricata) {
+  mkdirSync(suricataDir, { recursive: true });
+  writeFileSync(
+    suricataYaml,
+    `%YAML 1.1
+---
+# Written by bench/analyze.mjs: Suricata 7 as a peer with no rules and no outputs.
+vars:
+  address-groups:
+    HOME_NET: "any"
+    EXTERNAL_NET: "any"
+  port-groups:
+    HTTP_PORTS: "80"
+default-log-dir: ${suricataDir}
+default-rule-path: ${suricataDir}
+rule-files: []
+outputs:
+  - eve-log:
+      enabled: no
+  - fast:
+      enabled: no
+  - stats:
+      enabled: no
+stats:
+  enabled: no
+logging:
+  default-log-level: notice
+  outputs:
+    - console:
+        enabled: yes
+    - file:
+        enabled: no
+unix-command:
+  enabled: no
+pcap-file:
+  checksum-checks: no
+flow:
+  memcap: 2gb
+  hash-size: 262144
+  prealloc: 10000
+  emergency-recovery: 30
+stream:
+  memcap: 2gb
+  checksum-validation: no
+  reassembly:
+    memcap: 4gb
+    depth: 1mb
+defrag:
+  memcap: 256mb
+host:
+  memcap: 256mb
+`,
   );
 }
 
-const analyzeMs = median(t.analyze);
-console.log(`file=${file}`);
+// Warm the page cache so the first tool does not pay for disk reads the others don't.
+function warm(file) {
+  return new Promise((res, rej) =>
+    createReadStream(file)
+      .on('data', () => {})
+      .on('end', res)
+      .on('error', rej),
+  );
+}
+
+const analyzeCmd = (file, extra = '') =>
+  `node "${cli}" analyze "${file}" --format ndjson --no-progress${extra} > /dev/null`;
+
+// Fixed cost: `analyze` of a 1,000-packet capture, timed once in every run of every file.
+const fixedFile = await tracegenFile(1000, 1);
+const fixedMs = [];
+const fixedCpuMs = [];
+
+/** Every figure of one capture, printed with `prefix`; `env` reaches every analyze run. */
+async function benchFile(file, prefix, env = {}) {
+  await warm(file);
+  // Counting run (not timed): events from ndjson, flows from --flows, headers from the table summary.
+  const flowsFile = join(outDir, `analyze-flows-${process.pid}.ndjson`);
+  const counting = await timed(
+    'node',
+    [cli, 'analyze', file, '--format', 'ndjson', '--no-progress', '--flows', flowsFile],
+    { ndjsonCount: true, env },
+  );
+  let flows = 0;
+  {
+    const buf = readFileSync(flowsFile);
+    for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) flows++;
+    rmSync(flowsFile, { force: true });
+  }
+  const table = await timed('node', [cli, 'analyze', file, '--format', 'table', '--no-progress'], {
+    collect: true,
+    env,
+  });
+  const hm = /([\d,]+)\s+(TCP )?headers/i.exec(table.out);
+  const headers = hm ? Number(hm[1].replaceAll(',', '')) : Number.NaN;
+  log(`${prefix}counting run: ${counting.lines} events, ${flows} flows, ${headers} headers`);
+
+  const t = { analyze: [], w1: [], tshark: [], tcpdump: [], suricata: [] };
+  const cpu = { analyze: [], w1: [], tshark: [], tcpdump: [], suricata: [] };
+  const rss = { analyze: [], suricata: [] };
+  const paired = { tshark: [], tcpdump: [], suricataCpu: [] };
+  let suricataPackets = Number.NaN;
+  for (let r = 0; r < runs; r++) {
+    const a = await timed('sh', ['-c', analyzeCmd(file)], { env });
+    t.analyze.push(a.ms);
+    cpu.analyze.push(a.cpuMs);
+    rss.analyze.push(a.rssKb);
+    if (compareShards) {
+      const w = await timed('sh', ['-c', analyzeCmd(file, ` --shards ${shards}`)], { env });
+      t.w1.push(w.ms);
+      cpu.w1.push(w.cpuMs);
+    }
+    if (tshark) {
+      const x = await timed('tshark', ['-r', file, '-q', '-z', 'conv,tcp']);
+      t.tshark.push(x.ms);
+      cpu.tshark.push(x.cpuMs);
+      paired.tshark.push(x.ms / a.ms);
+    }
+    if (tcpdump) {
+      const x = await timed('tcpdump', ['-r', file, '-w', '/dev/null']);
+      t.tcpdump.push(x.ms);
+      cpu.tcpdump.push(x.cpuMs);
+      paired.tcpdump.push(a.ms / x.ms);
+    }
+    if (suricata) {
+      const x = await timed(
+        'suricata',
+        [...['-c', suricataYaml, '-l', suricataDir, '-r', file], ...['--runmode', 'single', '-k', 'none']],
+        { collect: true },
+      );
+      t.suricata.push(x.ms);
+      cpu.suricata.push(x.cpuMs);
+      rss.suricata.push(x.rssKb);
+      paired.suricataCpu.push(x.cpuMs / a.cpuMs);
+      const m = /read 1 file, (\d+) packets/.exec(x.out + x.err);
+      if (m) suricataPackets = Number(m[1]);
+    }
+    const f = await timed('sh', ['-c', analyzeCmd(fixedFile)]);
+    fixedMs.push(f.ms);
+    fixedCpuMs.push(f.cpuMs);
+    log(
+      `${prefix}run ${r + 1}/${runs}: analyze ${Math.round(a.ms)} ms (cpu ${Math.round(a.cpuMs)})` +
+        (t.w1.length ? `, analyze(--shards ${shards}) ${Math.round(t.w1.at(-1))} ms` : '') +
+        (tshark ? `, tshark ${Math.round(t.tshark.at(-1))} ms` : '') +
+        (tcpdump ? `, tcpdump ${Math.round(t.tcpdump.at(-1))} ms` : '') +
+        (suricata
+          ? `, suricata ${Math.round(t.suricata.at(-1))} ms (cpu ${Math.round(cpu.suricata.at(-1))})`
+          : '') +
+        `, fixed ${Math.round(f.ms)} ms`,
+    );
+  }
+
+  const out = (k, v) => console.log(`${prefix}${k}=${v}`);
+  const analyzeMs = median(t.analyze);
+  out('file', file);
+  out('packets', Number.isFinite(headers) ? headers : values.packets);
+  if (env.RSTWATCH_CLASSIFIER__MAX_FLOWS) out('max_flows', env.RSTWATCH_CLASSIFIER__MAX_FLOWS);
+  out('analyze_ms', Math.round(analyzeMs));
+  if (tshark) out('tshark_ms', Math.round(median(t.tshark)));
+  if (tcpdump) out('tcpdump_ms', Math.round(median(t.tcpdump)));
+  if (suricata) out('suricata_ms', Math.round(median(t.suricata)));
+  if (Number.isFinite(headers)) out('headers_per_s', Math.round(headers / (analyzeMs / 1000)));
+  if (tshark) out('ratio_vs_tshark', (median(t.tshark) / analyzeMs).toFixed(2));
+  if (tcpdump) out('ratio_vs_tcpdump', (analyzeMs / median(t.tcpdump)).toFixed(2));
+  if (t.w1.length) {
+    out('shards', shards);
+    out('analyze_shards_ms', Math.round(median(t.w1)));
+    out('shards_speedup', (analyzeMs / median(t.w1)).toFixed(2));
+  }
+  // Same figures from CPU time (robust to other load) and as the median of per-run ratios.
+  if (gnuTime) {
+    out('analyze_cpu_ms', Math.round(median(cpu.analyze)));
+    if (Number.isFinite(headers))
+      out('headers_per_cpu_s', Math.round(headers / (median(cpu.analyze) / 1000)));
+    if (cpu.w1.length) out('analyze_shards_cpu_ms', Math.round(median(cpu.w1)));
+    if (tshark) out('tshark_cpu_ms', Math.round(median(cpu.tshark)));
+    if (tcpdump) out('tcpdump_cpu_ms', Math.round(median(cpu.tcpdump)));
+    if (suricata) out('suricata_cpu_ms', Math.round(median(cpu.suricata)));
+    if (tshark) out('cpu_ratio_vs_tshark', (median(cpu.tshark) / median(cpu.analyze)).toFixed(2));
+    if (tcpdump) out('cpu_ratio_vs_tcpdump', (median(cpu.analyze) / median(cpu.tcpdump)).toFixed(2));
+    if (suricata) {
+      // analyze's packets per CPU-second / Suricata's (same packets): target >= 2.
+      out('ratio_vs_suricata_cpu', (median(cpu.suricata) / median(cpu.analyze)).toFixed(2));
+      out('paired_ratio_vs_suricata_cpu', median(paired.suricataCpu).toFixed(2));
+    }
+    out('analyze_max_rss_kb', Math.round(median(rss.analyze)));
+    if (suricata) {
+      out('suricata_max_rss_kb', Math.round(median(rss.suricata)));
+      out('rss_ratio_vs_suricata', (median(rss.analyze) / median(rss.suricata)).toFixed(2));
+    }
+  }
+  if (tshark) out('paired_ratio_vs_tshark', median(paired.tshark).toFixed(2));
+  if (tcpdump) out('paired_ratio_vs_tcpdump', median(paired.tcpdump).toFixed(2));
+  if (suricata) out('suricata_packets', suricataPackets);
+  out('rsts', counting.lines);
+  out('flows', flows);
+}
+
 // The Node that runs `analyze` (the first `node` on PATH): figures differ a lot between release lines.
 console.log(`node=${spawnSync('node', ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
-console.log(`packets=${Number.isFinite(headers) ? headers : values.packets}`);
+if (suricata)
+  console.log(
+    `suricata=${/version (\S+)/.exec(spawnSync('suricata', ['-V'], { encoding: 'utf8' }).stdout)?.[1]}`,
+  );
 console.log('analyze_shards_default=1');
-console.log(`analyze_ms=${Math.round(analyzeMs)}`);
-if (tshark) console.log(`tshark_ms=${Math.round(median(t.tshark))}`);
-if (tcpdump) console.log(`tcpdump_ms=${Math.round(median(t.tcpdump))}`);
-if (Number.isFinite(headers)) console.log(`headers_per_s=${Math.round(headers / (analyzeMs / 1000))}`);
-if (tshark) console.log(`ratio_vs_tshark=${(median(t.tshark) / analyzeMs).toFixed(2)}`);
-if (tcpdump) console.log(`ratio_vs_tcpdump=${(analyzeMs / median(t.tcpdump)).toFixed(2)}`);
-if (t.w1.length) {
-  console.log(`shards=${shards}`);
-  console.log(`analyze_shards_ms=${Math.round(median(t.w1))}`);
-  console.log(`shards_speedup=${(analyzeMs / median(t.w1)).toFixed(2)}`);
-}
-// Same figures from CPU time (robust to other load) and as the median of per-run ratios.
-if (gnuTime) {
-  console.log(`analyze_cpu_ms=${Math.round(median(cpu.analyze))}`);
-  if (cpu.w1.length) console.log(`analyze_shards_cpu_ms=${Math.round(median(cpu.w1))}`);
-  if (tshark) console.log(`tshark_cpu_ms=${Math.round(median(cpu.tshark))}`);
-  if (tcpdump) console.log(`tcpdump_cpu_ms=${Math.round(median(cpu.tcpdump))}`);
-  if (tshark) console.log(`cpu_ratio_vs_tshark=${(median(cpu.tshark) / median(cpu.analyze)).toFixed(2)}`);
-  if (tcpdump) console.log(`cpu_ratio_vs_tcpdump=${(median(cpu.analyze) / median(cpu.tcpdump)).toFixed(2)}`);
-}
-if (tshark) console.log(`paired_ratio_vs_tshark=${median(paired.tshark).toFixed(2)}`);
-if (tcpdump) console.log(`paired_ratio_vs_tcpdump=${median(paired.tcpdump).toFixed(2)}`);
-console.log(`rsts=${counting.lines}`);
-console.log(`flows=${flows}`);
 console.log(`runs=${runs}`);
+if (shapes) {
+  for (const name of shapes) {
+    const file = await shapeFile(name, Number(values.packets), Number(values.seed), log);
+    const mf = SHAPES[name].maxFlows;
+    await benchFile(file, `${name}.`, mf ? { RSTWATCH_CLASSIFIER__MAX_FLOWS: String(mf) } : {});
+  }
+} else {
+  const file = values.file ?? (await tracegenFile(Number(values.packets), Number(values.seed)));
+  if (!existsSync(file)) {
+    console.error(`bench/analyze: no such file ${file}`);
+    process.exit(2);
+  }
+  await benchFile(file, '');
+}
+console.log(`fixed_cost_ms=${Math.round(median(fixedMs))}`);
+if (gnuTime) console.log(`fixed_cost_cpu_ms=${Math.round(median(fixedCpuMs))}`);

@@ -12,10 +12,13 @@
 //     uniformly at random for every packet, 2-32 packets each): no locality at all, every packet a
 //     cache miss in a table that keeps growing. A floor, not a typical figure.
 //
-// Prints name=value lines.
+// Prints name=value lines. With --shapes [light,c100k,c1m,tap] the capture figures are measured per
+// traffic shape (bench/shapes.mjs) and printed prefixed with the shape (`c100k.headers_per_s=...`), with
+// the engine's maxFlows of that shape and its bytes_per_flow; the random interleave runs once, unprefixed.
 //
 //   node bench/classifier.mjs [--packets 2000000] [--file PCAP] [--runs 5] [--seed 1] [--batch 4096]
 //                             [--random-packets N (default --packets; 0 skips)] [--concurrent 20000]
+//                             [--shapes [LIST]] [--max-flows N]
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +38,7 @@ import {
 } from '../packages/core/dist/index.js';
 import { parseCaptureFile } from '../packages/packet/dist/index.js';
 import { decodeHeaderBatch, encodeHeaderBatch } from '../packages/wire/dist/index.js';
+import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -46,7 +50,13 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     batch: { type: 'string', default: '4096' },
     'random-packets': { type: 'string' },
+    shapes: { type: 'string' },
+    'max-flows': { type: 'string' },
   },
+  args: process.argv.slice(2).flatMap((a, i, all) =>
+    // `--shapes` with no list: the default shapes.
+    a === '--shapes' && (i + 1 >= all.length || all[i + 1].startsWith('--')) ? ['--shapes', ''] : [a],
+  ),
 });
 const PACKETS = Number(values.packets);
 const RUNS = Number(values.runs);
@@ -265,8 +275,8 @@ function referenceOnce(msgs) {
 }
 
 /** One timed run: decode every batch into reused columns and process it on a fresh engine. */
-function runOnce(msgs) {
-  const engine = Engine.create({});
+function runOnce(msgs, engineConfig = {}) {
+  const engine = Engine.create(engineConfig);
   const cols = HeaderColumns.allocate(BATCH + 16);
   let events = 0;
   let flows = 0;
@@ -296,10 +306,10 @@ function runOnce(msgs) {
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 /** Warm-up run, then RUNS timed runs: median wall and CPU rates, min/max wall rate, the last run. */
-function measure(msgs) {
-  runOnce(msgs);
+function measure(msgs, engineConfig = {}) {
+  runOnce(msgs, engineConfig);
   const results = [];
-  for (let r = 0; r < RUNS; r++) results.push(runOnce(msgs));
+  for (let r = 0; r < RUNS; r++) results.push(runOnce(msgs, engineConfig));
   const hps = results.map((r) => r.hps);
   return {
     hps: median(hps),
@@ -311,23 +321,50 @@ function measure(msgs) {
 }
 
 const started = performance.now();
-const file = await traceFile();
-const traceMsgs = await encodeCapture(file);
-const trace = measure(traceMsgs);
-const refMed = median(Array.from({ length: RUNS }, () => referenceOnce(traceMsgs).hpcs));
-console.log(`file=${file}`);
+const cliMaxFlows = values['max-flows'] ? Number(values['max-flows']) : null;
+
+/** Capture figures of one file, each line prefixed with `prefix`. */
+function reportCapture(prefix, file, msgs, maxFlows) {
+  const cfg = maxFlows ? { maxFlows } : {};
+  const trace = measure(msgs, cfg);
+  const refMed = median(Array.from({ length: RUNS }, () => referenceOnce(msgs).hpcs));
+  const out = (k, v) => console.log(`${prefix}${k}=${v}`);
+  out('file', file);
+  out('packets', trace.last.stats.headers);
+  out('headers_per_s', Math.round(trace.hps));
+  out('headers_per_cpu_s', Math.round(trace.hpcs));
+  out('headers_per_s_min', Math.round(trace.min));
+  out('headers_per_s_max', Math.round(trace.max));
+  out('reference_hash_only_per_cpu_s', Math.round(refMed));
+  out('ratio_engine_vs_hash_only', (trace.hpcs / refMed).toFixed(3));
+  out('flows', trace.last.flows);
+  out('events', trace.last.events);
+  out('evictions', trace.last.stats.evictions);
+  out('max_flows', maxFlows ?? DEFAULT_ENGINE_CONFIG.maxFlows);
+  out('bytes_per_flow', Engine.bytesPerFlow({ ...DEFAULT_ENGINE_CONFIG, ...cfg }).toFixed(1));
+  return trace;
+}
+
 console.log(`node=${process.version}`);
-console.log(`packets=${trace.last.stats.headers}`);
 console.log(`runs=${RUNS}`);
-console.log(`headers_per_s=${Math.round(trace.hps)}`);
-console.log(`headers_per_cpu_s=${Math.round(trace.hpcs)}`);
-console.log(`headers_per_s_min=${Math.round(trace.min)}`);
-console.log(`headers_per_s_max=${Math.round(trace.max)}`);
-console.log(`reference_hash_only_per_cpu_s=${Math.round(refMed)}`);
-console.log(`ratio_engine_vs_hash_only=${(trace.hpcs / refMed).toFixed(3)}`);
-console.log(`flows=${trace.last.flows}`);
-console.log(`events=${trace.last.events}`);
-console.log(`evictions=${trace.last.stats.evictions}`);
+if (values.shapes !== undefined) {
+  const names = parseShapeList(values.shapes);
+  const rates = {};
+  for (const name of names) {
+    const file = await shapeFile(name, PACKETS, Number(values.seed), log);
+    const t0 = performance.now();
+    const msgs = await encodeCapture(file);
+    log(`${name}: encoded ${file} in ${Math.round(performance.now() - t0)} ms; measuring`);
+    rates[name] = reportCapture(`${name}.`, file, msgs, cliMaxFlows ?? SHAPES[name].maxFlows).hpcs;
+  }
+  // The spec's "falls no more than 1.5x from 10k to 1M connections", from CPU rates, light -> busiest.
+  if (rates.light && rates.c1m) console.log(`slowdown_light_to_c1m=${(rates.light / rates.c1m).toFixed(2)}`);
+  if (rates.light && rates.c100k)
+    console.log(`slowdown_light_to_c100k=${(rates.light / rates.c100k).toFixed(2)}`);
+} else {
+  const file = await traceFile();
+  reportCapture('', file, await encodeCapture(file), cliMaxFlows);
+}
 if (RANDOM_PACKETS > 0) {
   const random = measure(encodeRandomStream(42, RANDOM_PACKETS));
   console.log(`random_interleave_packets=${random.last.stats.headers}`);
@@ -336,6 +373,4 @@ if (RANDOM_PACKETS > 0) {
   console.log(`random_interleave_headers_per_cpu_s=${Math.round(random.hpcs)}`);
   console.log(`random_interleave_flows=${random.last.flows}`);
 }
-console.log(`bytes_per_flow=${Engine.bytesPerFlow(DEFAULT_ENGINE_CONFIG).toFixed(1)}`);
-console.log(`max_flows=${DEFAULT_ENGINE_CONFIG.maxFlows}`);
 console.log(`wall_s=${((performance.now() - started) / 1000).toFixed(1)}`);
