@@ -5,7 +5,7 @@
  * `window.rstwatchCharts` (name -> uPlot instance) and its container gets `data-series` (the number of
  * series drawn), so a browser test can check what was drawn.
  */
-export const CLIENT_JS = `(function () {
+export const CLIENT_JS = String.raw`(function () {
   'use strict';
   var data = JSON.parse(document.getElementById('rstwatch-data').textContent);
   var charts = {};
@@ -18,6 +18,26 @@ export const CLIENT_JS = `(function () {
     for (var k in AXIS) a[k] = AXIS[k];
     for (var j in extra) a[j] = extra[j];
     return a;
+  }
+
+  function two(n) {
+    return (n < 10 ? '0' : '') + n;
+  }
+
+  // Time ticks in UTC, 24 h: the date on the first tick and where it changes.
+  function timeValues(u, splits, ai, space, incr) {
+    var prevDay = '';
+    return splits.map(function (s) {
+      var d = new Date(s * 1000);
+      var day = d.toISOString().slice(0, 10);
+      if (incr >= 86400) return day;
+      var hms = two(d.getUTCHours()) + ':' + two(d.getUTCMinutes());
+      if (incr < 60) hms += ':' + two(d.getUTCSeconds());
+      if (incr < 1) hms += '.' + String(d.getUTCMilliseconds()).padStart(3, '0');
+      var label = day !== prevDay ? hms + '\n' + day : hms;
+      prevDay = day;
+      return label;
+    });
   }
 
   function fmtCount(n) {
@@ -78,7 +98,7 @@ export const CLIENT_JS = `(function () {
         x: { time: true, range: function () { return [data.time.t[0], data.time.t[data.time.t.length - 1] + step]; } },
         y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.05)]; } },
       },
-      axes: [axis({}), axis({ size: 48, values: function (u, splits) { return splits.map(fmtCount); } })],
+      axes: [axis({ values: timeValues, size: 54 }), axis({ size: 48, values: function (u, splits) { return splits.map(fmtCount); } })],
       series: [{ label: 'time (UTC)', value: '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}' }].concat(seriesFor(names, raw, colors, 1)),
     };
     var u = new uPlot(opts, [t].concat(cumulative(raw)), el);
@@ -96,13 +116,31 @@ export const CLIENT_JS = `(function () {
     var labels = rows.map(function (r) { return r.key; });
     var longest = labels.reduce(function (m, l) { return Math.max(m, l.length); }, 0);
     var x = rows.map(function (r, i) { return i; });
+    // No legend (the colours are the causes table's); one line under the chart tells the hovered row.
+    var readout = document.createElement('div');
+    readout.className = 'readout';
+    readout.textContent = 'Hover a bar for its causes.';
     var opts = {
       width: el.clientWidth,
-      height: 48 + rows.length * 26,
-      legend: { live: true },
+      height: 40 + rows.length * 26,
+      legend: { show: false },
+      hooks: {
+        setCursor: [
+          function (u) {
+            var i = u.cursor.idx;
+            if (i == null) return;
+            var parts = idx
+              .map(function (ci, k) { return [causes[k], raw[k][i]]; })
+              .filter(function (p) { return p[1] > 0; })
+              .sort(function (a, b) { return b[1] - a[1]; })
+              .map(function (p) { return p[0] + ' ' + fmtCount(p[1]); });
+            readout.textContent = labels[i] + ': ' + fmtCount(rows[i].total) + ' RSTs (' + parts.join(', ') + ')';
+          },
+        ],
+      },
       cursor: { points: { show: false }, drag: { x: false, y: false } },
       scales: {
-        x: { time: false, ori: 1, dir: 1, range: [-0.5, rows.length - 0.5] },
+        x: { time: false, ori: 1, dir: -1, range: [-0.5, rows.length - 0.5] },
         y: { ori: 0, range: function (u, min, max) { return [0, Math.max(1, max * 1.05)]; } },
       },
       axes: [
@@ -123,6 +161,7 @@ export const CLIENT_JS = `(function () {
       ].concat(seriesFor(causes, raw, data.colors.cause, 0)),
     };
     var u = new uPlot(opts, [x].concat(cumulative(raw)), el);
+    el.appendChild(readout);
     register(name, el, u, causes.length);
   }
 

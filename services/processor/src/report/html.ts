@@ -104,7 +104,7 @@ function pct(part: number, whole: number): string {
 export function durationText(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
+  if (s < 60) return `${Number.isInteger(s) || s >= 10 ? Math.round(s) : s.toFixed(1)} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
   const h = Math.floor(m / 60);
@@ -229,8 +229,8 @@ export function ladderSvg(s: SelectedRst, ladder: Ladder): string {
   const W = 640;
   const L = 170;
   const R = 600;
-  const top = 48;
-  const rowH = 30;
+  const top = 50;
+  const rowH = 32;
   const H = top + packets.length * rowH + 16;
   const out: string[] = [];
   out.push(
@@ -250,7 +250,7 @@ export function ladderSvg(s: SelectedRst, ladder: Ladder): string {
     `<text class="role" x="8" y="30">time from RST</text>`,
   );
   packets.forEach((p, i) => {
-    const y = top + i * rowH + 12;
+    const y = top + i * rowH + 6;
     const fromLeft = p.fromSender === senderLeft;
     const x1 = fromLeft ? L : R;
     const x2 = fromLeft ? R : L;
@@ -258,9 +258,9 @@ export function ladderSvg(s: SelectedRst, ladder: Ladder): string {
     const cls = p.rst ? 'pkt sel' : isRst ? 'pkt rst' : 'pkt';
     const label = `${p.flags}  seq ${p.seq}  ack ${p.ack}  len ${p.len}  ttl ${p.ttl}${p.ipId !== null ? `  id ${p.ipId}` : ''}  win ${p.win}`;
     out.push(
-      `<g class="${cls}"><text class="dt" x="8" y="${y + 8}">${escapeHtml(offsetText(p.dtUs))}</text>`,
-      `<line x1="${x1}" y1="${y}" x2="${x2}" y2="${y + 12}" marker-end="url(#ah-${p.rst ? 'sel' : isRst ? 'rst' : 'pkt'}-${s.id})"/>`,
-      `<text class="lbl" x="${(L + R) / 2}" y="${y + 2}" text-anchor="middle">${escapeHtml(label)}</text></g>`,
+      `<g class="${cls}"><text class="dt" x="8" y="${y + 12}">${escapeHtml(offsetText(p.dtUs))}</text>`,
+      `<line x1="${x1}" y1="${y + 6}" x2="${x2}" y2="${y + 18}" marker-end="url(#ah-${p.rst ? 'sel' : isRst ? 'rst' : 'pkt'}-${s.id})"/>`,
+      `<text class="lbl" x="${(L + R) / 2}" y="${y + 3}" text-anchor="middle">${escapeHtml(label)}</text></g>`,
     );
   });
   out.push('</svg>');
@@ -269,6 +269,14 @@ export function ladderSvg(s: SelectedRst, ladder: Ladder): string {
 
 function detail(k: string, v: string): string {
   return `<dt>${escapeHtml(k)}</dt><dd>${v}</dd>`;
+}
+
+/** The reasons, without one that another only makes more precise ("first x" beside "first x sent by ..."). */
+function reasonsText(reasons: readonly string[]): string {
+  return reasons
+    .filter((r) => !reasons.some((o) => o !== r && o.startsWith(`${r} `)))
+    .map(escapeHtml)
+    .join('; ');
 }
 
 function selectedCard(s: SelectedRst, ladder: Ladder | undefined, note: string | undefined): string {
@@ -283,7 +291,7 @@ function selectedCard(s: SelectedRst, ladder: Ladder | undefined, note: string |
     detail('IP ID', e.ip_id === null ? '–' : String(e.ip_id)),
     detail(
       'window',
-      `${e.in_window === null ? '?' : e.in_window ? 'in window' : 'out of window'}${e.seq_exact ? ', exact' : ''}`,
+      `${e.in_window === null ? '–' : e.in_window ? 'in window' : 'out of window'}${e.seq_exact ? ', exact' : ''}`,
     ),
     detail('signature', escapeHtml(e.signature)),
     detail('conn_state / history', `${escapeHtml(e.conn_state)} / <code>${escapeHtml(e.history)}</code>`),
@@ -309,7 +317,7 @@ function selectedCard(s: SelectedRst, ladder: Ladder | undefined, note: string |
   else diagram = ladderSvg(s, ladder);
   return `<article class="rst card" id="${escapeHtml(s.id)}" data-ladder="${ladder?.found ? 'yes' : 'no'}">
 <header><span class="n">${escapeHtml(s.id.replace('rst-', '#'))}</span> ${causeChip(e.cause)} ${chip(e.origin, ORIGIN_COLORS[e.origin] ?? '#999')} <span class="phase">${escapeHtml(e.phase)}</span> <span class="flow">${dir}</span></header>
-<p class="why small">Selected as: ${s.reasons.map(escapeHtml).join('; ')}. <span class="muted">${escapeHtml(CAUSE_EXPLANATIONS[e.cause])}.</span></p>
+<p class="why small">Selected as: ${reasonsText(s.reasons)}. <span class="muted">${escapeHtml(CAUSE_EXPLANATIONS[e.cause])}.</span></p>
 <div class="cols"><div class="facts"><h4>Evidence</h4>${evidence}<dl>${dl.join('')}</dl></div>
 <div class="diagram">${diagram}</div></div>
 </article>`;

@@ -28,14 +28,15 @@ h4 { font-size: 13px; margin: 0 0 6px; font-weight: 600; }
 .kpi .v { font-size: 26px; font-weight: 650; line-height: 1.1; word-break: break-all; }
 .kpi .l { font-size: 12px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); margin-top: 4px; }
 .kpi .s { font-size: 12px; color: var(--muted); }
-.grid3 { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 14px; }
+.grid3 { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 14px; align-items: start; }
 @media (max-width: 1100px) { .grid3 { grid-template-columns: 1fr; } .kpis { grid-template-columns: repeat(2, 1fr); } }
 .chart { width: 100%; min-height: 60px; }
 table.data { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 8px; overflow: hidden; }
 table.data th { text-align: left; font-size: 12px; font-weight: 600; color: var(--muted); background: #fafbfc; border-bottom: 1px solid var(--line); padding: 7px 10px; }
 table.data td { border-bottom: 1px solid #eef0f3; padding: 6px 10px; vertical-align: top; }
 table.data tr:last-child td { border-bottom: 0; }
-table.data .num { text-align: right; font-variant-numeric: tabular-nums; }
+table.data .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.readout { font-size: 12px; color: var(--muted); min-height: 18px; margin-top: 4px; word-break: break-all; }
 table.causes tr.unseen td { color: #a3a9b5; }
 table.causes tr.unseen .chip { opacity: .45; }
 .chip { display: inline-block; padding: 1px 8px 1px 7px; border-radius: 10px; font-size: 12px; font-weight: 600; white-space: nowrap;
