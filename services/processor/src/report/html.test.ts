@@ -172,9 +172,9 @@ describe('renderReport', () => {
     );
     expect(html).toContain('the RST carries a payload');
     expect(html).toContain('<code>something_new</code>');
-    expect(html).toMatch(/<g class="pkt sel">[^]*?R {2}seq 501 {2}ack 0/);
+    expect(html).toMatch(/<g class="pkt sel">[\s\S]*?R {2}seq 501 {2}ack 0/);
     expect(html).toContain('−1.50 ms');
-    expect(html).toMatch(/data-alert-id="a{32}"[^]*?<a href="#rst-1">#1<\/a>/);
+    expect(html).toMatch(/data-alert-id="a{32}"[\s\S]*?<a href="#rst-1">#1<\/a>/);
   });
 
   it('no RSTs: a page that says so', async () => {
