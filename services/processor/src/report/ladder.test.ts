@@ -39,6 +39,15 @@ function capture(records: { tsUs: number; frame: Uint8Array }[]): string {
   return p;
 }
 
+/** Packets 1 ms apart; `now()` is the time of the last one added. */
+function recorder() {
+  const recs: { tsUs: number; frame: Uint8Array }[] = [];
+  const add = (frame: Uint8Array) => {
+    recs.push({ tsUs: T0 + (recs.length + 1) * 1000, frame });
+  };
+  return { recs, add, now: () => recs[recs.length - 1]!.tsUs };
+}
+
 function selected(id: string, over: Partial<RstEvent>): SelectedRst {
   return {
     id,
@@ -58,9 +67,7 @@ function selected(id: string, over: Partial<RstEvent>): SelectedRst {
 
 describe('collectLadders (second pass over the capture)', () => {
   it('keeps the last packets before the RST and the first after it, both directions, other flows ignored', async () => {
-    const recs: { tsUs: number; frame: Uint8Array }[] = [];
-    let t = T0;
-    const add = (f: Uint8Array) => recs.push({ tsUs: (t += 1000), frame: f });
+    const { recs, add, now } = recorder();
     add(frame('c', TCP_SYN, 100, 0));
     add(frame('s', TCP_SYN | TCP_ACK, 500, 101));
     add(frame('c', TCP_ACK, 101, 501));
@@ -68,7 +75,7 @@ describe('collectLadders (second pass over the capture)', () => {
     add(sampleTcpFrame({ src: '198.18.0.9', dst: S.src, sport: 40001, dport: 443, flags: TCP_SYN }));
     for (let i = 0; i < 20; i++) add(frame('c', TCP_PSH | TCP_ACK, 101 + i * 10, 501, 'x'.repeat(10)));
     add(frame('s', TCP_RST, 501, 0, '', 57));
-    const rstTs = t;
+    const rstTs = now();
     add(frame('c', TCP_PSH | TCP_ACK, 301, 501, 'late data'));
     add(frame('c', TCP_ACK, 310, 501));
     const file = capture(recs);
@@ -100,15 +107,13 @@ describe('collectLadders (second pass over the capture)', () => {
   });
 
   it('tells a RST it did not meet, and several RSTs of one flow apart', async () => {
-    const recs: { tsUs: number; frame: Uint8Array }[] = [];
-    let t = T0;
-    const add = (f: Uint8Array) => recs.push({ tsUs: (t += 1000), frame: f });
+    const { recs, add, now } = recorder();
     add(frame('c', TCP_SYN, 100, 0));
     add(frame('s', TCP_RST | TCP_ACK, 0, 101));
-    const first = t;
+    const first = now();
     add(frame('c', TCP_SYN, 100, 0));
     add(frame('s', TCP_RST | TCP_ACK, 0, 101));
-    const second = t;
+    const second = now();
     const file = capture(recs);
     const ladders = await collectLadders(file, [
       selected('a', { ts: formatTsUs(first) }),
@@ -123,12 +128,10 @@ describe('collectLadders (second pass over the capture)', () => {
   });
 
   it('is complete once every RST has its packets after (the pass then stops reading)', async () => {
-    const recs: { tsUs: number; frame: Uint8Array }[] = [];
-    let t = T0;
-    const add = (f: Uint8Array) => recs.push({ tsUs: (t += 1000), frame: f });
+    const { recs, add, now } = recorder();
     add(frame('c', TCP_SYN, 100, 0));
     add(frame('s', TCP_RST | TCP_ACK, 0, 101));
-    const rst = t;
+    const rst = now();
     add(frame('c', TCP_SYN, 100, 0));
     add(frame('s', TCP_SYN | TCP_ACK, 9, 101));
     const c = new LadderCollector([selected('x', { ts: formatTsUs(rst) })], { after: 1 });
