@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 need=()
-for pair in tcpdump:tcpdump tshark:tshark nmap:nmap iptables:iptables ip:iproute2 hping3:hping3 ethtool:ethtool promtool:prometheus; do
+for pair in tcpdump:tcpdump tshark:tshark nmap:nmap iptables:iptables ip:iproute2 hping3:hping3 ethtool:ethtool promtool:prometheus chromium:chromium; do
   cmd="${pair%%:*}"; pkg="${pair#*:}"
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

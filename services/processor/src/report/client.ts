@@ -2,7 +2,7 @@
  * The report page's own script (plain browser JavaScript, inlined after uPlot): reads the chart data from
  * the `rstwatch-data` JSON element and draws the charts, stacked bars over time by cause and by origin and
  * horizontal stacked bars for the top senders, receivers and services. Each chart is registered in
- * `window.rstwatchCharts` (name -> uPlot instance) and its container gets `data-series` (the number of
+ * `window.rstwatchCharts` (name -> uPlot instance; top charts carry `rowLabels`) and its container gets `data-series` (the number of
  * series drawn), so a browser test can check what was drawn.
  */
 export const CLIENT_JS = String.raw`(function () {
@@ -33,7 +33,9 @@ export const CLIENT_JS = String.raw`(function () {
       if (incr >= 86400) return day;
       var hms = two(d.getUTCHours()) + ':' + two(d.getUTCMinutes());
       if (incr < 60) hms += ':' + two(d.getUTCSeconds());
-      if (incr < 1) hms += '.' + String(d.getUTCMilliseconds()).padStart(3, '0');
+      // Below a second the hour is on the date line: minutes, seconds and milliseconds only.
+      if (incr < 1) hms = hms.slice(3) + '.' + String(d.getUTCMilliseconds()).padStart(3, '0');
+      if (incr < 1 && day !== prevDay) day += ' ' + two(d.getUTCHours()) + ' h';
       var label = day !== prevDay ? hms + '\n' + day : hms;
       prevDay = day;
       return label;
@@ -98,7 +100,7 @@ export const CLIENT_JS = String.raw`(function () {
         x: { time: true, range: function () { return [data.time.t[0], data.time.t[data.time.t.length - 1] + step]; } },
         y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.05)]; } },
       },
-      axes: [axis({ values: timeValues, size: 54 }), axis({ size: 48, values: function (u, splits) { return splits.map(fmtCount); } })],
+      axes: [axis({ values: timeValues, size: 54, space: 80 }), axis({ size: 48, values: function (u, splits) { return splits.map(fmtCount); } })],
       series: [{ label: 'time (UTC)', value: '{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}' }].concat(seriesFor(names, raw, colors, 1)),
     };
     var u = new uPlot(opts, [t].concat(cumulative(raw)), el);
@@ -161,6 +163,7 @@ export const CLIENT_JS = String.raw`(function () {
       ].concat(seriesFor(causes, raw, data.colors.cause, 0)),
     };
     var u = new uPlot(opts, [x].concat(cumulative(raw)), el);
+    u.rowLabels = labels;
     el.appendChild(readout);
     register(name, el, u, causes.length);
   }

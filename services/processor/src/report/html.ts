@@ -174,6 +174,9 @@ function kpis(m: ReportModel, info: ReportInfo): string {
     .join('')}</div>`;
 }
 
+/** Alerts shown before the rest are folded. */
+const ALERTS_SHOWN = 8;
+
 function alertsSection(m: ReportModel, info: ReportInfo): string {
   if (!info.alertsEnabled)
     return '<p class="muted">The detectors were disabled (alerts.enabled = false).</p>';
@@ -193,7 +196,12 @@ function alertsSection(m: ReportModel, info: ReportInfo): string {
 <td class="small">${samples || '<span class="muted">–</span>'}</td>
 </tr>`;
   });
-  return `<table class="data"><thead><tr><th>severity</th><th>rule / entity</th><th class="num">RSTs</th><th>first / last seen (UTC)</th><th>summary and evidence</th><th>status</th><th>ladders</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const head =
+    '<thead><tr><th>severity</th><th>rule / entity</th><th class="num">RSTs</th><th>first / last seen (UTC)</th><th>summary and evidence</th><th>status</th><th>ladders</th></tr></thead>';
+  const table = (rs: string[]) => `<table class="data alerts">${head}<tbody>${rs.join('')}</tbody></table>`;
+  // The most severe first; the rest folded so the charts stay near the top.
+  if (rows.length <= ALERTS_SHOWN + 2) return table(rows);
+  return `${table(rows.slice(0, ALERTS_SHOWN))}<details class="more"><summary>${rows.length - ALERTS_SHOWN} more alerts</summary>${table(rows.slice(ALERTS_SHOWN))}</details>`;
 }
 
 function causesSection(m: ReportModel): string {

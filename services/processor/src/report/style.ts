@@ -67,6 +67,9 @@ svg.ladder .pkt.rst line { stroke: #e89a9b; stroke-width: 1.6; }
 svg.ladder .pkt.rst text.lbl { fill: #b0484a; }
 svg.ladder .pkt.sel line { stroke: var(--accent); stroke-width: 2.6; }
 svg.ladder .pkt.sel text.lbl { fill: var(--accent); font-weight: 700; }
+details.more { margin-top: 8px; }
+details.more summary { cursor: pointer; color: #2f5fa7; font-size: 13px; margin-bottom: 8px; }
+table.alerts td:nth-child(2) { min-width: 170px; }
 footer { text-align: center; color: var(--muted); font-size: 12px; padding: 20px; }
 .u-legend { font-size: 12px; text-align: left; }
 .u-legend .u-marker { border-radius: 2px; }
