@@ -55,7 +55,12 @@ function overrides(
   embeddedPath: string,
   webhook = '',
 ): DeepPartial<Config> {
-  const base = processorOverrides(brokers, topics, embeddedPath, { classifier: QUICK_EXPIRY });
+  // A processor that takes over a partition mid-stream rebuilds its flows from `warmupMessages` before
+  // the committed offset; covering the whole (small) partition makes its verdicts those of one processor.
+  const base = processorOverrides(brokers, topics, embeddedPath, {
+    classifier: QUICK_EXPIRY,
+    warmupMessages: 100_000,
+  });
   return {
     ...base,
     kafka: { ...base.kafka, topics: { ...base.kafka?.topics, events, alerts } },
@@ -146,11 +151,12 @@ describe('detection stage (rstwatch detect) on a real broker', () => {
     await createTopicWhenReady(brokers, a.events, PARTITIONS);
     await createTopicWhenReady(brokers, a.alerts, 1);
     const topicsA = { ...topics, group: uniqueTopic('detect-a-proc') };
+    const hookA = await webhookReceiver();
     const pA = startProcessor(dir, 'pA', overrides(topicsA, a.events, a.alerts, a.group, a.ch));
     const dA = startProcessor(
       dir,
       'dA',
-      overrides(topicsA, a.events, a.alerts, a.group, a.chDetect),
+      overrides(topicsA, a.events, a.alerts, a.group, a.chDetect, hookA.url),
       'detect',
     );
     let rowsA: AlertRow[];
@@ -188,12 +194,9 @@ describe('detection stage (rstwatch detect) on a real broker', () => {
     const topicsB = { ...topics, group: uniqueTopic('detect-b-proc') };
     const p1 = startProcessor(dir, 'pB1', overrides(topicsB, b.events, b.alerts, b.group, join(dir, 'b1')));
     const p2 = startProcessor(dir, 'pB2', overrides(topicsB, b.events, b.alerts, b.group, join(dir, 'b2')));
-    const dB1 = startProcessor(
-      dir,
-      'dB1',
-      overrides(topicsB, b.events, b.alerts, b.group, b.chDetect),
-      'detect',
-    );
+    const hookB = await webhookReceiver();
+    const detectB = overrides(topicsB, b.events, b.alerts, b.group, b.chDetect, hookB.url);
+    const dB1 = startProcessor(dir, 'dB1', detectB, 'detect');
     let dB2: ProcessorChild | null = null;
     try {
       await waitFor(

@@ -88,6 +88,14 @@ export class DetectStage {
     consumer.onRebalance((ev) => {
       if (ev.type === 'revoke') for (const tp of ev.partitions) this.drop(tp);
       this.o.log.info({ type: ev.type, partitions: ev.partitions }, 'partition assignment changed');
+      if (ev.type === 'assign') {
+        this.prime(ev.partitions).catch((err: unknown) =>
+          this.o.log.warn(
+            { err: (err as Error).message },
+            'reading committed offsets of new partitions failed',
+          ),
+        );
+      }
     });
     await consumer.subscribe([this.topic]);
     await consumer.run({
@@ -114,6 +122,29 @@ export class DetectStage {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.chain.catch(() => {});
+  }
+
+  /**
+   * A partition taken over with nothing new to read would get no batch, hence no replay: the alerts its
+   * previous owner had armed but not raised yet (they wait 5 s of capture time) would never come. Seeking
+   * to the replay start brings the batches that rebuild the state; the idle clock then raises them.
+   */
+  private async prime(tps: TopicPartition[]): Promise<void> {
+    const mine = tps.filter((tp) => tp.topic === this.topic && !this.parts.has(key(tp)));
+    if (mine.length === 0) return;
+    const rows = await this.o.consumer.committedOffsets(this.topic);
+    for (const tp of mine) {
+      const row = rows.find((r) => r.partition === tp.partition);
+      if (!row || row.offset === '-1' || this.parts.has(key(tp)) || this.o.signal.aborted) continue;
+      const committed = BigInt(row.offset);
+      const start = committed - this.replay > 0n ? committed - this.replay : 0n;
+      if (start >= committed) continue;
+      try {
+        this.o.consumer.seek({ ...tp, offset: String(start) });
+      } catch {
+        // revoked meanwhile: the next owner primes it
+      }
+    }
   }
 
   private drop(tp: TopicPartition): void {
