@@ -30,7 +30,10 @@ export const TUNNEL_ERSPAN2 = 2;
 export const TUNNEL_ERSPAN3 = 3;
 export const TUNNEL_VXLAN = 4;
 export const TUNNEL_GENEVE = 5;
-export const TUNNEL_NAMES = ['', 'gre', 'erspan2', 'erspan3', 'vxlan', 'geneve'] as const;
+export const TUNNEL_GTPU = 6;
+export const TUNNEL_TEREDO = 7;
+export const TUNNEL_AYIYA = 8;
+export const TUNNEL_NAMES = ['', 'gre', 'erspan2', 'erspan3', 'vxlan', 'geneve', 'gtpu', 'teredo', 'ayiya'] as const;
 
 /** Bytes of RST payload kept per header (RST packets only; RFC 1122 4.2.2.12). */
 export const RST_PAYLOAD_MAX = 64;

@@ -4,12 +4,18 @@ export {
   decodePacket,
   isSupportedLinkType,
   LINKTYPE_ETHERNET,
+  LINKTYPE_FDDI,
+  LINKTYPE_IEEE802_11,
+  LINKTYPE_IEEE802_11_RADIOTAP,
   LINKTYPE_IPV4,
   LINKTYPE_IPV6,
   LINKTYPE_LINUX_SLL,
   LINKTYPE_LINUX_SLL2,
   LINKTYPE_LOOP,
+  LINKTYPE_NFLOG,
   LINKTYPE_NULL,
+  LINKTYPE_PPP,
+  LINKTYPE_PPP_HDLC,
   LINKTYPE_RAW,
 } from './internal/decode.js';
 export { CaptureParser, type CaptureParserOptions, MAX_CAPLEN } from './internal/reader.js';

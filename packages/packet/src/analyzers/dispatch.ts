@@ -15,6 +15,8 @@ export const A_IP = 4;
 /** Ids the decode loop calls directly (the common path), not through {@link ANALYZERS}. */
 export const A_TCP = 5;
 export const A_VLAN = 6;
+/** 802.2 LLC (+ SNAP): after FDDI, 802.11 and 802.3 length-field Ethernet headers. */
+export const A_LLC = 7;
 
 const unset: Analyzer = () => STOP;
 /** Analyzers by id (0 is never used: it means "no analyzer"). */
@@ -27,6 +29,15 @@ export const GRE_NEXT = new Uint8Array(65536);
 export const IPPROTO_NEXT = new Uint8Array(256);
 export const UDP_PORT_NEXT = new Uint8Array(65536);
 export const FAMILY_NEXT = new Uint8Array(256);
+
+/** Recognises a protocol from the first bytes of a UDP payload `buf[p .. end)`. */
+export type Detector = (buf: Uint8Array, p: number, end: number) => boolean;
+/** UDP payload detectors, tried in order when no port matched, and the analyzer each one leads to. */
+export const UDP_DETECTORS = {
+  count: 0,
+  tests: Array.from({ length: 8 }, (): Detector => () => false),
+  ids: new Uint8Array(8),
+};
 
 /** The analyzer for `etype`, or STOP after counting the frame as not TCP. */
 export function byEthertype(s: DecodeState, etype: number): number {
@@ -46,6 +57,13 @@ export function byPppProtocol(s: DecodeState, proto: number): number {
 export function byIpProtocol(s: DecodeState, proto: number): number {
   const id = IPPROTO_NEXT[proto]!;
   if (id === 0) s.stats.notTcp++;
+  return id;
+}
+
+/** The analyzer for link type `linkType` (an encapsulation that carries another link layer), or STOP. */
+export function byLinkType(s: DecodeState, linkType: number): number {
+  const id = LINK_NEXT[linkType]!;
+  if (id === 0) s.stats.drops.unsupported_linktype++;
   return id;
 }
 

@@ -245,7 +245,7 @@ describe('decodePacket: link layers', () => {
   });
 
   it('counts unsupported link types', () => {
-    const { stats } = decode(10, ip); // FDDI
+    const { stats } = decode(147, ip); // LINKTYPE_USER0: private, never decoded
     expect(dropped(stats)).toEqual(['unsupported_linktype']);
   });
 });
