@@ -3,8 +3,7 @@
  * Zeek's baseline conn.log rows (matched by 5-tuple, as btest masks timestamps). Shared by the
  * agreement test and by `node`-side reporting.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engine } from '@rstwatch/classify';
 import type { FlowRecord } from '@rstwatch/core';
@@ -71,53 +70,8 @@ export function readConnLog(path: string): ZeekRow[] {
   return rows;
 }
 
-/**
- * @rstwatch/packet does not read FDDI (linktype 10) yet. For the `llc` trace only, rewrite each FDDI frame
- * (frame control, two MACs, 802.2 LLC/SNAP) as Ethernet II with the SNAP ethertype: the IP and TCP bytes
- * are unchanged. Returns null when `path` is not a classic pcap with linktype 10.
- */
-export function fddiToEthernet(path: string): Buffer | null {
-  const buf = readFileSync(path);
-  if (buf.length < 24) return null;
-  const magic = buf.readUInt32LE(0);
-  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  const be = magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1;
-  if (!le && !be) return null;
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  if (u32(20) !== 10) return null;
-  const parts: Buffer[] = [];
-  const hdr = Buffer.from(buf.subarray(0, 24));
-  if (le) hdr.writeUInt32LE(1, 20);
-  else hdr.writeUInt32BE(1, 20);
-  parts.push(hdr);
-  let o = 24;
-  while (o + 16 <= buf.length) {
-    const incl = u32(o + 8);
-    const orig = u32(o + 12);
-    const frame = buf.subarray(o + 16, o + 16 + incl);
-    o += 16 + incl;
-    if (frame.length < 21) continue;
-    const eth = Buffer.alloc(14 + frame.length - 21);
-    frame.copy(eth, 0, 1, 13); // dst + src MAC
-    frame.copy(eth, 12, 19, 21); // SNAP ethertype
-    frame.copy(eth, 14, 21);
-    const rec = Buffer.from(buf.subarray(o - 16 - incl, o - incl));
-    const w = (v: number, at: number) => (le ? rec.writeUInt32LE(v, at) : rec.writeUInt32BE(v, at));
-    w(eth.length, 8);
-    w(orig - 7, 12);
-    parts.push(rec, eth);
-  }
-  return Buffer.concat(parts);
-}
-
 /** All TCP flow records rstwatch produces for a capture. */
 export async function ourFlows(path: string): Promise<FlowRecord[]> {
-  const fddi = fddiToEthernet(path);
-  if (fddi !== null) {
-    const tmp = join(mkdtempSync(join(tmpdir(), 'rstwatch-zeek-')), 'ethernet.pcap');
-    writeFileSync(tmp, fddi);
-    path = tmp;
-  }
   const engine = Engine.create({ maxFlows: 65536, maxHosts: 4096 });
   const flows: FlowRecord[] = [];
   await parseCaptureFile(path, {
