@@ -32,5 +32,6 @@ export {
   type ParseStats,
   packetDrops,
   totalDrops,
+  undecodableCapture,
 } from './stats.js';
 export { PcapWriter, type PcapWriterOptions } from './writer.js';

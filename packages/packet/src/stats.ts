@@ -83,6 +83,8 @@ export interface ParseStats {
   drops: Record<DropReason, number>;
   /** Tolerated anomalies, by reason (see {@link ANOMALY_REASONS}). */
   anomalies: Record<AnomalyReason, number>;
+  /** Link type of the last packet counted as `unsupported_linktype`, -1 when none was. */
+  unsupportedLinkType: number;
 }
 
 function zeros<K extends string>(keys: readonly K[]): Record<K, number> {
@@ -100,6 +102,7 @@ export function createParseStats(): ParseStats {
     bytes: 0,
     drops: zeros<DropReason>([...PACKET_DROP_REASONS, ...CAPTURE_DROP_REASONS]),
     anomalies: zeros<AnomalyReason>(ANOMALY_REASONS),
+    unsupportedLinkType: -1,
   };
 }
 
@@ -112,6 +115,7 @@ export function mergeParseStats(into: ParseStats, src: ParseStats): ParseStats {
   for (const k of Object.keys(src.drops) as DropReason[]) into.drops[k] = (into.drops[k] ?? 0) + src.drops[k];
   for (const k of Object.keys(src.anomalies) as AnomalyReason[])
     into.anomalies[k] = (into.anomalies[k] ?? 0) + src.anomalies[k];
+  if (src.unsupportedLinkType >= 0) into.unsupportedLinkType = src.unsupportedLinkType;
   return into;
 }
 
@@ -127,4 +131,22 @@ export function totalDrops(s: ParseStats): number {
   let n = 0;
   for (const k of Object.keys(s.drops) as DropReason[]) n += s.drops[k];
   return n;
+}
+
+/**
+ * Why nothing of a capture could be decoded, or null when something could: packets were read, none
+ * yielded a TCP header and none was even recognised as other traffic. Names the drop reasons with their
+ * counts, and the link type when it is one the decoder does not read.
+ */
+export function undecodableCapture(s: ParseStats): string | null {
+  if (s.packets === 0 || s.tcp > 0 || s.notTcp > 0) return null;
+  const parts: string[] = [];
+  for (const k of PACKET_DROP_REASONS) {
+    const n = s.drops[k];
+    if (n === 0) continue;
+    if (k === 'unsupported_linktype') {
+      parts.push(`${n} of link type ${s.unsupportedLinkType}, which rstwatch does not decode`);
+    } else parts.push(`${n} ${k}`);
+  }
+  return `no packet could be decoded (${s.packets} packets: ${parts.join(', ')})`;
 }

@@ -12,7 +12,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, HeaderColumns, RstEvent } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
-import { type ParseStats, parseCaptureFile, parseCaptureStream } from '@rstwatch/packet';
+import { type ParseStats, parseCaptureFile, parseCaptureStream, undecodableCapture } from '@rstwatch/packet';
 import type { AlertLink, LocalAlerts } from './alerting.js';
 import { LocalPipeline } from './local.js';
 import { Summary } from './summary.js';
@@ -221,6 +221,11 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   if (flowsOut) {
     flowsOut.end();
     await once(flowsOut, 'finish');
+  }
+  const undecodable = undecodableCapture(stats);
+  if (undecodable !== null) {
+    stderr.write(`rstwatch analyze: ${label}: ${undecodable}\n`);
+    return EXIT_INPUT;
   }
   const seconds = (performance.now() - started) / 1000;
   if (opts.format === 'table') {

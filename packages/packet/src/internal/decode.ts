@@ -87,6 +87,7 @@ export function decodeFrame(
   let id = (linkType & 0xffff) === linkType ? LINK_NEXT[linkType]! : 0;
   if (id === 0) {
     stats.drops.unsupported_linktype++;
+    stats.unsupportedLinkType = linkType;
     return false;
   }
   const end = off + capLen;
