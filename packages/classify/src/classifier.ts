@@ -133,15 +133,51 @@ export function signatureOf(r: Float64Array, b: number): Signature {
   }
 }
 
-/** Cause, origin, confidence and evidence for facts row `r` at offset `b`. */
-export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Verdict {
+/** What the rules read: the facts row, decoded once, and the evidence collected so far. */
+interface Derived {
+  readonly ctx: number;
+  readonly phase: number;
+  readonly dir: number;
+  readonly noAck: boolean;
+  readonly ttlExp: number;
+  readonly inWin: number;
+  readonly exact: number;
+  readonly grpExact: boolean;
+  readonly challenge: boolean;
+  readonly dataAfter: boolean;
+  readonly scanPorts: number;
+  readonly burst: number;
+  readonly idle: number;
+  readonly idleGap: boolean;
+  readonly rxSame: number;
+  readonly prevCause: number;
+  readonly ttlMismatch: boolean;
+  readonly ttlConsistent: boolean;
+  readonly ipidOdd: boolean;
+  /** Middlebox signals: the claimed sender does not look like itself. */
+  readonly mb: number;
+  readonly ev: string[];
+}
+
+/** A rule's decision. */
+interface Decision {
+  cause: Cause;
+  conf: number;
+  origin: Origin;
+}
+
+const has = (x: Derived, bit: number) => (x.ctx & bit) !== 0;
+const decision = (cause: Cause, conf: number, origin: Origin): Decision => ({ cause, conf, origin });
+/** The usual origin: a TTL that differs says middlebox, one that matches says endpoint. */
+const byTtl = (x: Derived): Origin =>
+  x.ttlMismatch ? 'middlebox' : x.ttlConsistent ? 'endpoint' : 'unknown';
+
+/** Decode facts row `r` at `b` and collect the evidence every verdict carries. */
+function derive(r: Float64Array, b: number, cfg: EngineConfig): Derived {
   const ctx = r[b + F_CTX]!;
-  const has = (bit: number) => (ctx & bit) !== 0;
   const phase = r[b + F_PHASE]!;
-  const dir = r[b + 3]!; // F_DIR
   const flags = r[b + F_FLAGS]!;
   const noAck = (flags & TCP_ACK) === 0;
-  const ttl = r[b + F_TTL]!;
   const ttlExp = r[b + F_TTL_EXP]!;
   const inWin = r[b + F_IN_WIN]!;
   const exact = r[b + F_SEQ_EXACT]!;
@@ -149,18 +185,12 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
   const challenge = r[b + F_POST_CHALLENGE]! > 0;
   const dataAfter = r[b + F_POST_SENDER_DATA]! > 0;
   const payload = r[b + F_PAYLOAD_LEN]! > 0;
-  const scanPorts = r[b + F_SCAN_PORTS]!;
   const burst = r[b + F_BURST]!;
   const idle = r[b + F_IDLE_S]!;
-  const rxSame = r[b + F_RX_SAME]!;
-  const ackChange = r[b + F_GRP_ACKDIFF] === 1;
-  const prevCause = r[b + F_PREV_CAUSE]!;
-
-  const ev: string[] = [];
-  const ttlDelta = ttlExp >= 0 ? ttl - ttlExp : 0;
+  const ttlDelta = ttlExp >= 0 ? r[b + F_TTL]! - ttlExp : 0;
   const ttlMismatch = ttlExp >= 0 && ttlDelta !== 0;
-  const ttlConsistent = ttlExp >= 0 && ttlDelta === 0;
   const ipidOdd = !Number.isNaN(ipidGap) && (ipidGap > 1 || ipidGap < 0);
+  const ev: string[] = [];
   if (ttlMismatch) ev.push(`ttl_delta=${ttlDelta}`);
   if (ttlExp < 0) ev.push('no_ttl_baseline');
   if (ipidOdd) ev.push(`ipid_gap=${ipidGap}`);
@@ -170,207 +200,224 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
   else if (exact === 1) ev.push('seq_exact');
   if (challenge) ev.push('challenge_ack_seen');
   if (dataAfter) ev.push('data_after_rst');
-  if (has(C_SEQ_STEP)) ev.push('rst_seq_change');
-  if (ackChange) ev.push('rst_ack_change');
+  if ((ctx & C_SEQ_STEP) !== 0) ev.push('rst_seq_change');
+  if (r[b + F_GRP_ACKDIFF] === 1) ev.push('rst_ack_change');
   if (payload) ev.push('rst_with_payload');
   if (burst >= cfg.burstMinRsts) ev.push(`burst_rsts=${burst}`);
   // The idle gap before every mid-connection RST, whatever its cause: the detectors learn idle timers
   // from it (a load balancer's 350 s is not idle_timeout under a 400 s threshold, but is a timer).
-  const idleGap = (phase === PH_ESTABLISHED || phase === PH_CLOSING) && idle >= 1 && !has(C_NEW);
+  const idleGap = (phase === PH_ESTABLISHED || phase === PH_CLOSING) && idle >= 1 && (ctx & C_NEW) === 0;
   if (idleGap) ev.push(`idle_gap_s=${Math.floor(idle)}`);
-
-  let cause: Cause = 'other';
-  let conf = 0.3;
-  let origin: Origin = 'unknown';
-  // Middlebox signals: the claimed sender does not look like itself.
   let mb = 0;
-  if (ttlMismatch) mb += has(C_TTL_FROM_FLOW) ? 2 : 1;
+  if (ttlMismatch) mb += (ctx & C_TTL_FROM_FLOW) !== 0 ? 2 : 1;
   if (dataAfter) mb += 2;
   if (ipidOdd && (noAck || ttlMismatch)) mb += 1;
   if (payload && phase !== PH_HANDSHAKE) mb += 1;
+  return {
+    ctx,
+    phase,
+    dir: r[b + 3]!, // F_DIR
+    noAck,
+    ttlExp,
+    inWin,
+    exact,
+    grpExact: r[b + F_GRP_EXACT] === 1,
+    challenge,
+    dataAfter,
+    scanPorts: r[b + F_SCAN_PORTS]!,
+    burst,
+    idle,
+    idleGap,
+    rxSame: r[b + F_RX_SAME]!,
+    prevCause: r[b + F_PREV_CAUSE]!,
+    ttlMismatch,
+    ttlConsistent: ttlExp >= 0 && ttlDelta === 0,
+    ipidOdd,
+    mb,
+    ev,
+  };
+}
 
-  const synRst = (flags & TCP_SYN) !== 0;
+/** Cause, origin, confidence and evidence for facts row `r` at offset `b`. */
+export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Verdict {
+  const x = derive(r, b, cfg);
+  const v = decide(x, (r[b + F_FLAGS]! & TCP_SYN) !== 0, cfg);
+  return {
+    cause: v.cause,
+    origin: v.origin,
+    confidence: round2(v.conf),
+    evidence: x.ev,
+    signature: signatureOf(r, b),
+  };
+}
+
+/** The rules, by what is known about the flow. */
+function decide(x: Derived, synRst: boolean, cfg: EngineConfig): Decision {
   if (synRst) {
     // A SYN that also carries RST is itself an illegal packet (RST events include it).
-    ev.push('malformed_syn');
-    cause = 'malformed_syn';
-    conf = 0.9;
-    origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
-  } else if (has(C_MALFORMED_SYN) && dir === 1 && !has(C_HS_COMPLETE)) {
-    ev.push('malformed_syn', 'answers_syn');
-    if (has(C_ACK_IS_ISN1)) ev.push('ack_is_isn_plus_1');
-    cause = 'malformed_syn';
-    conf = ttlMismatch ? 0.6 : 0.85;
-    origin = ttlMismatch ? 'middlebox' : ttlConsistent || !noAck ? 'endpoint' : 'unknown';
-  } else if (has(C_NEW)) {
-    ev.push('no_flow_context');
-    if (has(C_TW_HIT)) {
-      ev.push('time_wait_tuple');
-      cause = 'time_wait_assassination';
-      conf = 0.6;
-    } else {
-      cause = 'unsolicited';
-      conf = 0.7;
-    }
-    origin = 'unknown';
-  } else if (phase === PH_HANDSHAKE) {
-    if (dir === 1) {
-      if (has(C_MALFORMED_SYN)) {
-        ev.push('malformed_syn');
-        cause = 'malformed_syn';
-        conf = 0.85;
-        origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
-      } else if (has(C_TW_REUSE)) {
-        ev.push('time_wait_tuple');
-        cause = 'time_wait_reuse';
-        conf = 0.8;
-        origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
-      } else if (has(C_SENDER_SYNACK)) {
-        ev.push('synack_then_rst');
-        cause = 'firewall_reject';
-        conf = ttlMismatch || noAck ? 0.85 : 0.6;
-        origin = ttlMismatch || noAck ? 'middlebox' : 'unknown';
-      } else {
-        ev.push('answers_syn');
-        if (has(C_ACK_IS_ISN1)) ev.push('ack_is_isn_plus_1');
-        if (ttlMismatch || noAck || (ipidOdd && ttlExp >= 0)) {
-          cause = 'firewall_reject';
-          conf = ttlMismatch && noAck ? 0.9 : 0.75;
-          origin = 'middlebox';
-        } else {
-          cause = 'closed_port';
-          // Part of a scan of many ports: say so, the cause stays the closed port (the contract's syn_scan
-          // and connect_scan are the scanner's own RSTs).
-          if (scanPorts >= cfg.scanMinPorts) ev.push(`scan_ports=${scanPorts}`);
-          conf = has(C_ACK_IS_ISN1) ? (ttlConsistent ? 0.9 : 0.7) : 0.6;
-          // Without a baseline, an exact kernel-style answer (RST+ACK, ack = ISN+1) is taken as the host's.
-          origin = ttlConsistent || has(C_ACK_IS_ISN1) ? 'endpoint' : 'unknown';
-        }
-      }
-    } else if (has(C_TW_REUSE)) {
-      // The connecting side resets the TIME_WAIT socket's ACK to its reused SYN.
-      ev.push('time_wait_tuple');
-      cause = 'time_wait_reuse';
-      conf = has(C_ANSWERS_LAST) ? 0.85 : 0.7;
-      origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
-    } else if (has(C_RECV_SYNACK) && !has(C_SENDER_SYN)) {
-      // Backscatter: a SYN-ACK nobody here asked for, reset by the host it reached.
-      ev.push('synack_without_syn');
-      if (has(C_ANSWERS_LAST)) ev.push('answers_segment_ack');
-      cause = 'unsolicited';
-      conf = 0.8;
-      origin = ttlMismatch ? 'middlebox' : ttlConsistent || has(C_ANSWERS_LAST) ? 'endpoint' : 'unknown';
-    } else if (has(C_RECV_SYNACK)) {
-      if (scanPorts >= cfg.scanMinPorts) ev.push(`scan_ports=${scanPorts}`);
-      cause = 'syn_scan';
-      conf = (noAck ? 0.8 : 0.6) + (scanPorts >= cfg.scanMinPorts ? 0.15 : 0);
-      // Scanners craft their SYNs (odd TTLs) while their kernel sends the RST: a TTL gap is expected.
-      origin = dataAfter ? 'middlebox' : 'endpoint';
-    } else if (ttlMismatch) {
-      cause = 'firewall_reject';
-      conf = 0.5;
-      origin = 'middlebox';
-    } else {
-      cause = 'other';
-      conf = 0.3;
-      origin = ttlConsistent ? 'endpoint' : 'unknown';
-    }
-  } else if (phase === PH_ESTABLISHED && has(C_HS_COMPLETE) && !has(C_ANY_DATA) && !has(C_MIDSTREAM)) {
-    ev.push('handshake_complete_no_data');
-    if (mb >= 2) {
-      cause = 'injected_reset';
-      conf = 0.7;
-      origin = 'middlebox';
-    } else if (dir === 1) {
-      cause = 'backlog_overflow';
-      conf = ttlConsistent ? 0.8 : 0.65;
-      origin = ttlConsistent ? 'endpoint' : ttlMismatch ? 'middlebox' : 'unknown';
-    } else {
-      if (scanPorts >= cfg.scanMinPorts) ev.push(`scan_ports=${scanPorts}`);
-      cause = 'connect_scan';
-      conf = (ttlConsistent ? 0.75 : 0.6) + (scanPorts >= cfg.scanMinPorts ? 0.15 : 0);
-      origin = ttlConsistent ? 'endpoint' : ttlMismatch ? 'middlebox' : 'unknown';
-    }
-  } else {
-    // established, closing or closed, with context.
-    const stepping = has(C_SEQ_STEP) && exact !== 1;
-    const flood = burst >= cfg.burstMinRsts && exact !== 1;
-    // On-path injectors know the sequence numbers (in window, often stepping ahead in bursts) but give
-    // themselves away by TTL/IP ID and by the real sender's packets that keep arriving.
-    // An off-path attacker has to guess: its RSTs are in the window at best, never exact.
-    const onPath = mb >= 2 && inWin === 1 && !challenge && !flood && r[b + F_GRP_EXACT] === 1;
-    if (onPath) {
-      cause = 'injected_reset';
-      conf = Math.min(0.95, 0.55 + 0.1 * mb);
-      origin = 'middlebox';
-    } else if (inWin === 0 || (inWin === 1 && exact === 0 && r[b + F_GRP_EXACT] !== 1) || stepping) {
-      // Off-path guesses: outside the window, or inside it but not exact (RFC 5961), or stepping.
-      cause = 'reset_attack';
-      conf =
-        (inWin === 0 ? 0.7 : 0.6) +
-        (challenge ? 0.15 : 0) +
-        (flood || stepping ? 0.1 : 0) +
-        (mb >= 2 ? 0.1 : 0);
-      origin = 'spoofed';
-    } else if (
-      has(C_SENDER_PREV_RST) &&
-      has(C_ANSWERS_LAST) &&
-      exact === 1 &&
-      !ttlMismatch &&
-      prevCause >= 0 &&
-      CAUSES[prevCause] !== 'reset_attack' &&
-      CAUSES[prevCause] !== 'injected_reset'
-    ) {
-      // RFC 2525 2.16: after its own RST the host answers each segment still arriving with another RST;
-      // these follow from the first one and share its cause.
-      ev.push('repeats_earlier_rst', 'answers_segment_ack');
-      cause = CAUSES[prevCause]!;
-      conf = 0.7;
-      origin = ttlConsistent ? 'endpoint' : 'unknown';
-    } else if (has(C_GRACEFUL) && has(C_PKT_AFTER_CLOSE)) {
-      ev.push('fin_seen', 'segment_after_close');
-      cause = 'time_wait_assassination';
-      conf = 0.7;
-      origin = mb >= 2 ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
-    } else if (mb >= 2) {
-      cause = 'injected_reset';
-      conf = Math.min(0.95, 0.55 + 0.1 * mb);
-      origin = 'middlebox';
-    } else if (idle > cfg.idleTimeoutS) {
-      if (!idleGap) ev.push(`idle_gap_s=${Math.floor(idle)}`);
-      cause = 'idle_timeout';
-      conf = 0.8;
-      origin =
-        ttlMismatch || (noAck && !ttlConsistent) ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
-    } else if (has(C_FIN_ANY)) {
-      ev.push('fin_seen');
-      cause = 'teardown_reset';
-      conf = 0.75;
-      origin = ttlMismatch ? 'middlebox' : ttlConsistent ? 'endpoint' : 'unknown';
-    } else if (rxSame >= cfg.retransmitMin && has(C_RX_UNACKED)) {
-      ev.push(`retransmissions=${rxSame}`);
-      cause = 'retransmission_timeout';
-      conf = 0.8;
-      origin = ttlConsistent ? 'endpoint' : ttlMismatch ? 'middlebox' : 'unknown';
-    } else if (noAck && has(C_ANSWERS_LAST) && !ttlMismatch) {
-      ev.push('answers_segment_ack');
-      cause = 'stale_connection';
-      conf = ttlConsistent ? 0.8 : 0.6;
-      origin = ttlConsistent ? 'endpoint' : 'unknown';
-    } else if (mb === 1) {
-      cause = 'injected_reset';
-      conf = 0.5;
-      origin = 'middlebox';
-    } else if (exact !== 0) {
-      cause = 'app_abort';
-      conf = noAck ? 0.55 : ttlConsistent ? 0.85 : 0.65;
-      origin = ttlConsistent ? 'endpoint' : 'unknown';
-    } else {
-      cause = 'other';
-      conf = 0.3;
-      origin = ttlConsistent ? 'endpoint' : 'unknown';
-    }
+    x.ev.push('malformed_syn');
+    return decision('malformed_syn', 0.9, byTtl(x));
   }
-  void has(C_ANSWERS_LAST);
-  return { cause, origin, confidence: round2(conf), evidence: ev, signature: signatureOf(r, b) };
+  if (has(x, C_MALFORMED_SYN) && x.dir === 1 && !has(x, C_HS_COMPLETE)) {
+    x.ev.push('malformed_syn', 'answers_syn');
+    if (has(x, C_ACK_IS_ISN1)) x.ev.push('ack_is_isn_plus_1');
+    const origin = x.ttlMismatch ? 'middlebox' : x.ttlConsistent || !x.noAck ? 'endpoint' : 'unknown';
+    return decision('malformed_syn', x.ttlMismatch ? 0.6 : 0.85, origin);
+  }
+  if (has(x, C_NEW)) {
+    x.ev.push('no_flow_context');
+    if (!has(x, C_TW_HIT)) return decision('unsolicited', 0.7, 'unknown');
+    x.ev.push('time_wait_tuple');
+    return decision('time_wait_assassination', 0.6, 'unknown');
+  }
+  if (x.phase === PH_HANDSHAKE) return x.dir === 1 ? handshakeResponder(x, cfg) : handshakeOriginator(x, cfg);
+  if (x.phase === PH_ESTABLISHED && has(x, C_HS_COMPLETE) && !has(x, C_ANY_DATA) && !has(x, C_MIDSTREAM))
+    return noData(x, cfg);
+  return attack(x, cfg) ?? midConnection(x, cfg);
+}
+
+/** A RST from the responder during the handshake: answers to the SYN. */
+function handshakeResponder(x: Derived, cfg: EngineConfig): Decision {
+  if (has(x, C_MALFORMED_SYN)) {
+    x.ev.push('malformed_syn');
+    return decision('malformed_syn', 0.85, byTtl(x));
+  }
+  if (has(x, C_TW_REUSE)) {
+    x.ev.push('time_wait_tuple');
+    return decision('time_wait_reuse', 0.8, byTtl(x));
+  }
+  if (has(x, C_SENDER_SYNACK)) {
+    x.ev.push('synack_then_rst');
+    const mb = x.ttlMismatch || x.noAck;
+    return decision('firewall_reject', mb ? 0.85 : 0.6, mb ? 'middlebox' : 'unknown');
+  }
+  x.ev.push('answers_syn');
+  if (has(x, C_ACK_IS_ISN1)) x.ev.push('ack_is_isn_plus_1');
+  if (x.ttlMismatch || x.noAck || (x.ipidOdd && x.ttlExp >= 0))
+    return decision('firewall_reject', x.ttlMismatch && x.noAck ? 0.9 : 0.75, 'middlebox');
+  // Part of a scan of many ports: say so, the cause stays the closed port (the contract's syn_scan
+  // and connect_scan are the scanner's own RSTs).
+  if (x.scanPorts >= cfg.scanMinPorts) x.ev.push(`scan_ports=${x.scanPorts}`);
+  const isn1 = has(x, C_ACK_IS_ISN1);
+  // Without a baseline, an exact kernel-style answer (RST+ACK, ack = ISN+1) is taken as the host's.
+  return decision(
+    'closed_port',
+    isn1 ? (x.ttlConsistent ? 0.9 : 0.7) : 0.6,
+    x.ttlConsistent || isn1 ? 'endpoint' : 'unknown',
+  );
+}
+
+/** A RST from the originator during the handshake. */
+function handshakeOriginator(x: Derived, cfg: EngineConfig): Decision {
+  if (has(x, C_TW_REUSE)) {
+    // The connecting side resets the TIME_WAIT socket's ACK to its reused SYN.
+    x.ev.push('time_wait_tuple');
+    return decision('time_wait_reuse', has(x, C_ANSWERS_LAST) ? 0.85 : 0.7, byTtl(x));
+  }
+  if (has(x, C_RECV_SYNACK) && !has(x, C_SENDER_SYN)) {
+    // Backscatter: a SYN-ACK nobody here asked for, reset by the host it reached.
+    x.ev.push('synack_without_syn');
+    if (has(x, C_ANSWERS_LAST)) x.ev.push('answers_segment_ack');
+    const origin = x.ttlMismatch
+      ? 'middlebox'
+      : x.ttlConsistent || has(x, C_ANSWERS_LAST)
+        ? 'endpoint'
+        : 'unknown';
+    return decision('unsolicited', 0.8, origin);
+  }
+  if (has(x, C_RECV_SYNACK)) {
+    const scan = x.scanPorts >= cfg.scanMinPorts;
+    if (scan) x.ev.push(`scan_ports=${x.scanPorts}`);
+    // Scanners craft their SYNs (odd TTLs) while their kernel sends the RST: a TTL gap is expected.
+    return decision(
+      'syn_scan',
+      (x.noAck ? 0.8 : 0.6) + (scan ? 0.15 : 0),
+      x.dataAfter ? 'middlebox' : 'endpoint',
+    );
+  }
+  if (x.ttlMismatch) return decision('firewall_reject', 0.5, 'middlebox');
+  return decision('other', 0.3, x.ttlConsistent ? 'endpoint' : 'unknown');
+}
+
+/** Handshake complete, no data yet. */
+function noData(x: Derived, cfg: EngineConfig): Decision {
+  x.ev.push('handshake_complete_no_data');
+  if (x.mb >= 2) return decision('injected_reset', 0.7, 'middlebox');
+  const origin = x.ttlConsistent ? 'endpoint' : x.ttlMismatch ? 'middlebox' : 'unknown';
+  if (x.dir === 1) return decision('backlog_overflow', x.ttlConsistent ? 0.8 : 0.65, origin);
+  const scan = x.scanPorts >= cfg.scanMinPorts;
+  if (scan) x.ev.push(`scan_ports=${x.scanPorts}`);
+  return decision('connect_scan', (x.ttlConsistent ? 0.75 : 0.6) + (scan ? 0.15 : 0), origin);
+}
+
+/** Established, closing or closed, with context: on-path injection and off-path guesses first. */
+function attack(x: Derived, cfg: EngineConfig): Decision | undefined {
+  const stepping = has(x, C_SEQ_STEP) && x.exact !== 1;
+  const flood = x.burst >= cfg.burstMinRsts && x.exact !== 1;
+  // On-path injectors know the sequence numbers (in window, often stepping ahead in bursts) but give
+  // themselves away by TTL/IP ID and by the real sender's packets that keep arriving.
+  // An off-path attacker has to guess: its RSTs are in the window at best, never exact.
+  if (x.mb >= 2 && x.inWin === 1 && !x.challenge && !flood && x.grpExact)
+    return decision('injected_reset', Math.min(0.95, 0.55 + 0.1 * x.mb), 'middlebox');
+  if (x.inWin === 0 || (x.inWin === 1 && x.exact === 0 && !x.grpExact) || stepping) {
+    // Off-path guesses: outside the window, or inside it but not exact (RFC 5961), or stepping.
+    const conf =
+      (x.inWin === 0 ? 0.7 : 0.6) +
+      (x.challenge ? 0.15 : 0) +
+      (flood || stepping ? 0.1 : 0) +
+      (x.mb >= 2 ? 0.1 : 0);
+    return decision('reset_attack', conf, 'spoofed');
+  }
+  return undefined;
+}
+
+/** Established, closing or closed, not an attack: repeats, timers, teardown, aborts. */
+function midConnection(x: Derived, cfg: EngineConfig): Decision {
+  const prev = x.prevCause >= 0 ? CAUSES[x.prevCause]! : undefined;
+  if (
+    has(x, C_SENDER_PREV_RST) &&
+    has(x, C_ANSWERS_LAST) &&
+    x.exact === 1 &&
+    !x.ttlMismatch &&
+    prev !== undefined &&
+    prev !== 'reset_attack' &&
+    prev !== 'injected_reset'
+  ) {
+    // RFC 2525 2.16: after its own RST the host answers each segment still arriving with another RST;
+    // these follow from the first one and share its cause.
+    x.ev.push('repeats_earlier_rst', 'answers_segment_ack');
+    return decision(prev, 0.7, x.ttlConsistent ? 'endpoint' : 'unknown');
+  }
+  if (has(x, C_GRACEFUL) && has(x, C_PKT_AFTER_CLOSE)) {
+    x.ev.push('fin_seen', 'segment_after_close');
+    return decision(
+      'time_wait_assassination',
+      0.7,
+      x.mb >= 2 ? 'middlebox' : x.ttlConsistent ? 'endpoint' : 'unknown',
+    );
+  }
+  if (x.mb >= 2) return decision('injected_reset', Math.min(0.95, 0.55 + 0.1 * x.mb), 'middlebox');
+  if (x.idle > cfg.idleTimeoutS) {
+    if (!x.idleGap) x.ev.push(`idle_gap_s=${Math.floor(x.idle)}`);
+    const origin =
+      x.ttlMismatch || (x.noAck && !x.ttlConsistent) ? 'middlebox' : x.ttlConsistent ? 'endpoint' : 'unknown';
+    return decision('idle_timeout', 0.8, origin);
+  }
+  if (has(x, C_FIN_ANY)) {
+    x.ev.push('fin_seen');
+    return decision('teardown_reset', 0.75, byTtl(x));
+  }
+  if (x.rxSame >= cfg.retransmitMin && has(x, C_RX_UNACKED)) {
+    x.ev.push(`retransmissions=${x.rxSame}`);
+    const origin = x.ttlConsistent ? 'endpoint' : x.ttlMismatch ? 'middlebox' : 'unknown';
+    return decision('retransmission_timeout', 0.8, origin);
+  }
+  const origin = x.ttlConsistent ? 'endpoint' : 'unknown';
+  if (x.noAck && has(x, C_ANSWERS_LAST) && !x.ttlMismatch) {
+    x.ev.push('answers_segment_ack');
+    return decision('stale_connection', x.ttlConsistent ? 0.8 : 0.6, origin);
+  }
+  if (x.mb === 1) return decision('injected_reset', 0.5, 'middlebox');
+  if (x.exact !== 0) return decision('app_abort', x.noAck ? 0.55 : x.ttlConsistent ? 0.85 : 0.65, origin);
+  return decision('other', 0.3, origin);
 }

@@ -425,34 +425,39 @@ export class Engine implements TrackerListener {
       this.counters[A_FORCED]!++;
       this.releaseThrough(meta[P_HEAD]!);
     }
-    const seqNo = meta[P_TAIL]!;
-    const slot = seqNo & F.HELD_MASK;
+    const slot = meta[P_TAIL]! & F.HELD_MASK;
     const r = this.p.facts;
     const b = slot * F.FACTS;
     r.fill(0, b, b + F.FACTS);
     const t = this.tracker;
-    const d = t.dir;
-    const e = f * 2 + d;
-    const p = f * 2 + (1 - d);
-    const o = f * 2;
-    const flags = cols.flags[i]!;
-    const seq = cols.seq[i]!;
-    const ack = cols.ack[i]!;
-    const ts = cols.tsUs[i]!;
-    const ff = t.flowFlags(f);
-    const isNew = t.created;
-    const v6 = cols.ipVersion[i] === 6;
+    this.snapshotPacket(slot, f, cols, i, sensor);
+    let ctx: number;
+    if (t.created) {
+      ctx = F.C_NEW | ((t.flowFlags(f) & FF_TW_HIT) !== 0 ? F.C_TW_HIT : 0);
+      r[b + F.F_PHASE] = PH_NONE;
+    } else ctx = this.flowContext(f, b, cols.seq[i]!, cols.ack[i]!, cols.tsUs[i]!);
+    ctx |= this.senderBaseline(f, b, cols, i, sensor);
+    this.hostEvidence(f, b, cols, i, sensor);
+    this.groupWithPrevious(f, b, cols.flags[i]!, cols.ack[i]!);
+    r[b + F.F_CTX] = ctx;
+    return slot;
+  }
 
-    r[b + F.F_TS] = ts;
+  /** The RST header itself: fields, addresses and payload preview into held slot `slot`. */
+  private snapshotPacket(slot: number, f: number, cols: HeaderColumns, i: number, sensor: number): void {
+    const t = this.tracker;
+    const r = this.p.facts;
+    const b = slot * F.FACTS;
+    r[b + F.F_TS] = cols.tsUs[i]!;
     r[b + F.F_FLOW] = f;
     r[b + F.F_GEN] = t.generation(f);
-    r[b + F.F_DIR] = isNew ? 2 : d;
-    r[b + F.F_FLAGS] = flags;
-    r[b + F.F_SEQ] = seq;
-    r[b + F.F_ACK] = ack;
+    r[b + F.F_DIR] = t.created ? 2 : t.dir;
+    r[b + F.F_FLAGS] = cols.flags[i]!;
+    r[b + F.F_SEQ] = cols.seq[i]!;
+    r[b + F.F_ACK] = cols.ack[i]!;
     r[b + F.F_TTL] = cols.ttl[i]!;
     r[b + F.F_IPID] = cols.ipId[i]!;
-    r[b + F.F_V6] = v6 ? 1 : 0;
+    r[b + F.F_V6] = cols.ipVersion[i] === 6 ? 1 : 0;
     r[b + F.F_PLEN] = cols.payloadLen[i]!;
     r[b + F.F_SPORT] = cols.srcPort[i]!;
     r[b + F.F_DPORT] = cols.dstPort[i]!;
@@ -469,127 +474,157 @@ export class Engine implements TrackerListener {
       this.p.src[ao + k] = cols.srcAddr[io + k]!;
       this.p.dst[ao + k] = cols.dstAddr[io + k]!;
     }
+  }
 
-    let ctx = 0;
+  /** What an existing flow says about a RST from direction `t.dir`: context bits, phase, idle, stage. */
+  private flowContext(f: number, b: number, seq: number, ack: number, ts: number): number {
+    const t = this.tracker;
+    const r = this.p.facts;
+    const e = f * 2 + t.dir;
+    const p = e ^ 1;
+    const o = f * 2;
+    const ff = t.flowFlags(f);
     const dfE = t.epFlags(e);
     const dfP = t.epFlags(p);
-    if (isNew) {
-      ctx |= F.C_NEW;
-      if ((ff & FF_TW_HIT) !== 0) ctx |= F.C_TW_HIT;
-      r[b + F.F_PHASE] = PH_NONE;
+    let ctx = 0;
+    if ((ff & FF_TW_REUSE) !== 0) ctx |= F.C_TW_REUSE;
+    if ((ff & FF_MALFORMED_SYN) !== 0) ctx |= F.C_MALFORMED_SYN;
+    if ((ff & FF_GRACEFUL) !== 0) ctx |= F.C_GRACEFUL;
+    if ((ff & FF_PKT_AFTER_CLOSE) !== 0) ctx |= F.C_PKT_AFTER_CLOSE;
+    if ((dfE & DF_SENT_SYN) !== 0) ctx |= F.C_SENDER_SYN;
+    if ((dfE & DF_SENT_SYNACK) !== 0) ctx |= F.C_SENDER_SYNACK;
+    if ((dfP & DF_SENT_SYN) !== 0) ctx |= F.C_RECV_SYN;
+    if ((dfP & DF_SENT_SYNACK) !== 0) ctx |= F.C_RECV_SYNACK;
+    if (((dfE | dfP) & DF_SENT_DATA) !== 0) ctx |= F.C_ANY_DATA;
+    if ((dfE & (DF_SENT_SYN | DF_SENT_SYNACK | DF_TTL_SET)) !== 0) ctx |= F.C_SENDER_SEEN;
+    const origSyn = (t.epFlags(o) & DF_SENT_SYN) !== 0;
+    const respSynAck = (t.epFlags(o + 1) & DF_SENT_SYNACK) !== 0;
+    const midstream = !origSyn && !respSynAck;
+    if (midstream) ctx |= F.C_MIDSTREAM;
+    const origAcked = ackedAfterSyn(t.epFirstCodes(o));
+    if (origSyn && respSynAck && origAcked) ctx |= F.C_HS_COMPLETE;
+    const finAny = t.epFins(e) + t.epFins(p) > 0;
+    if (finAny) ctx |= F.C_FIN_ANY;
+    const rstBefore = t.epRsts(e) + t.epRsts(p) > 0;
+    if (t.epRsts(e) > 0) ctx |= F.C_SENDER_PREV_RST;
+    if (rstBefore) ctx |= F.C_PREV_RST;
+    let phase: number;
+    if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.epFins(e) > 0 && t.epFins(p) > 0)) phase = PH_CLOSED;
+    else if (finAny) phase = PH_CLOSING;
+    else if (!midstream && !origAcked) phase = PH_HANDSHAKE;
+    else phase = PH_ESTABLISHED;
+    r[b + F.F_PHASE] = phase;
+    if (origSyn && ack === (t.epStartSeq(o) + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
+    ctx |= this.sequenceContext(f, b, phase, seq);
+    r[b + F.F_IDLE_S] = (ts - t.activeTs(f)) / 1e6;
+    r[b + F.F_STAGE] = stageOf(t.epFirstCodes(e));
+    return ctx;
+  }
+
+  /** Sequence checks of a RST against the receiver's view (window, exact, retransmissions, stepping). */
+  private sequenceContext(f: number, b: number, phase: number, seq: number): number {
+    const t = this.tracker;
+    const r = this.p.facts;
+    const d = t.dir;
+    const e = f * 2 + d;
+    const p = e ^ 1;
+    const dfE = t.epFlags(e);
+    const dfP = t.epFlags(p);
+    let ctx = 0;
+    let rcvNxt = -1;
+    if ((dfP & DF_SENT_ACK) !== 0 && (t.epState(p) !== EP_INACTIVE || t.epPackets(p) > 0))
+      rcvNxt = t.epLastAckSent(p);
+    else if (t.epState(e) !== EP_INACTIVE) rcvNxt = t.epLastSeq(e);
+    const senderKnown = t.epState(e) !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
+    if (phase === PH_HANDSHAKE && d === 1 && (dfE & DF_SENT_SYNACK) === 0) {
+      r[b + F.F_IN_WIN] = -1;
+      r[b + F.F_SEQ_EXACT] = -1;
+    } else if (rcvNxt >= 0 && senderKnown) {
+      let wnd = t.epWindow(p) * 2 ** t.epWindowScale(p);
+      if (wnd === 0) wnd = 65535;
+      const dl = seqDelta(seq, rcvNxt);
+      const exact = seq === rcvNxt || seq === t.epLastSeq(e);
+      r[b + F.F_SEQ_EXACT] = exact ? 1 : 0;
+      r[b + F.F_IN_WIN] = exact || (dl >= 0 && dl < wnd) ? 1 : 0;
+      r[b + F.F_RCV_NXT] = rcvNxt;
     } else {
-      if ((ff & FF_TW_REUSE) !== 0) ctx |= F.C_TW_REUSE;
-      if ((ff & FF_MALFORMED_SYN) !== 0) ctx |= F.C_MALFORMED_SYN;
-      if ((ff & FF_GRACEFUL) !== 0) ctx |= F.C_GRACEFUL;
-      if ((ff & FF_PKT_AFTER_CLOSE) !== 0) ctx |= F.C_PKT_AFTER_CLOSE;
-      if ((dfE & DF_SENT_SYN) !== 0) ctx |= F.C_SENDER_SYN;
-      if ((dfE & DF_SENT_SYNACK) !== 0) ctx |= F.C_SENDER_SYNACK;
-      if ((dfP & DF_SENT_SYN) !== 0) ctx |= F.C_RECV_SYN;
-      if ((dfP & DF_SENT_SYNACK) !== 0) ctx |= F.C_RECV_SYNACK;
-      if (((dfE | dfP) & DF_SENT_DATA) !== 0) ctx |= F.C_ANY_DATA;
-      if ((dfE & (DF_SENT_SYN | DF_SENT_SYNACK | DF_TTL_SET)) !== 0) ctx |= F.C_SENDER_SEEN;
-      const origSyn = (t.epFlags(o) & DF_SENT_SYN) !== 0;
-      const respSynAck = (t.epFlags(o + 1) & DF_SENT_SYNACK) !== 0;
-      const midstream = !origSyn && !respSynAck;
-      if (midstream) ctx |= F.C_MIDSTREAM;
-      const origAcked = ackedAfterSyn(t.epFirstCodes(o));
-      if (origSyn && respSynAck && origAcked) ctx |= F.C_HS_COMPLETE;
-      const finAny = t.epFins(e) + t.epFins(p) > 0;
-      if (finAny) ctx |= F.C_FIN_ANY;
-      const rstBefore = t.epRsts(e) + t.epRsts(p) > 0;
-      if (t.epRsts(e) > 0) ctx |= F.C_SENDER_PREV_RST;
-      if (rstBefore) ctx |= F.C_PREV_RST;
-      let phase: number;
-      if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.epFins(e) > 0 && t.epFins(p) > 0)) phase = PH_CLOSED;
-      else if (finAny) phase = PH_CLOSING;
-      else if (!midstream && !origAcked) phase = PH_HANDSHAKE;
-      else phase = PH_ESTABLISHED;
-      r[b + F.F_PHASE] = phase;
-      if (origSyn && ack === (t.epStartSeq(o) + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
-
-      // Sequence checks against the receiver's view.
-      let rcvNxt = -1;
-      if ((dfP & DF_SENT_ACK) !== 0 && (t.epState(p) !== EP_INACTIVE || t.epPackets(p) > 0))
-        rcvNxt = t.epLastAckSent(p);
-      else if (t.epState(e) !== EP_INACTIVE) rcvNxt = t.epLastSeq(e);
-      const senderKnown = t.epState(e) !== EP_INACTIVE || (dfP & DF_SENT_ACK) !== 0;
-      if (phase === PH_HANDSHAKE && d === 1 && (dfE & DF_SENT_SYNACK) === 0) {
-        r[b + F.F_IN_WIN] = -1;
-        r[b + F.F_SEQ_EXACT] = -1;
-      } else if (rcvNxt >= 0 && senderKnown) {
-        let wnd = t.epWindow(p) * 2 ** t.epWindowScale(p);
-        if (wnd === 0) wnd = 65535;
-        const dl = seqDelta(seq, rcvNxt);
-        const exact = seq === rcvNxt || seq === t.epLastSeq(e);
-        r[b + F.F_SEQ_EXACT] = exact ? 1 : 0;
-        r[b + F.F_IN_WIN] = exact || (dl >= 0 && dl < wnd) ? 1 : 0;
-        r[b + F.F_RCV_NXT] = rcvNxt;
-      } else {
-        r[b + F.F_IN_WIN] = -1;
-        r[b + F.F_SEQ_EXACT] = -1;
-      }
-      // RST answering the receiver's last segment: seq = that segment's ack.
-      const lastFromRecv = ((ff & FF_LAST_FROM_RESP) !== 0) === (d === 0);
-      if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.epLastAckSent(p)) ctx |= F.C_ANSWERS_LAST;
-      // Retransmissions of the same segment still unacknowledged.
-      r[b + F.F_RX_SAME] = t.epRetransmitsSame(e);
-      if (seqDelta(t.epLastSeq(e), t.epAckSeq(e)) > 0) ctx |= F.C_RX_UNACKED;
-      // Stepping RST sequence numbers beyond anything the sender sent.
-      if (t.epRsts(e) > 0) {
-        const prevSeq = t.epLastRstSeq(e);
-        if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.epLastSeq(e)) > 0)
-          ctx |= F.C_SEQ_STEP;
-      }
-      r[b + F.F_IDLE_S] = (ts - t.activeTs(f)) / 1e6;
-      r[b + F.F_STAGE] = stageOf(t.epFirstCodes(e));
+      r[b + F.F_IN_WIN] = -1;
+      r[b + F.F_SEQ_EXACT] = -1;
     }
+    // RST answering the receiver's last segment: seq = that segment's ack.
+    const lastFromRecv = ((t.flowFlags(f) & FF_LAST_FROM_RESP) !== 0) === (d === 0);
+    if (lastFromRecv && (dfP & DF_SENT_ACK) !== 0 && seq === t.epLastAckSent(p)) ctx |= F.C_ANSWERS_LAST;
+    // Retransmissions of the same segment still unacknowledged.
+    r[b + F.F_RX_SAME] = t.epRetransmitsSame(e);
+    if (seqDelta(t.epLastSeq(e), t.epAckSeq(e)) > 0) ctx |= F.C_RX_UNACKED;
+    // Stepping RST sequence numbers beyond anything the sender sent.
+    if (t.epRsts(e) > 0) {
+      const prevSeq = t.epLastRstSeq(e);
+      if (seq !== prevSeq && seqDelta(seq, prevSeq) > 0 && seqDelta(seq, t.epLastSeq(e)) > 0)
+        ctx |= F.C_SEQ_STEP;
+    }
+    return ctx;
+  }
 
-    // TTL / IP-ID baseline of the claimed sender: this flow direction first, else the host.
+  /** TTL / IP-ID baseline of the claimed sender: this flow direction first, else the host. */
+  private senderBaseline(f: number, b: number, cols: HeaderColumns, i: number, sensor: number): number {
+    const t = this.tracker;
+    const r = this.p.facts;
+    const e = f * 2 + t.dir;
+    let ctx = 0;
     let ttlExp = -1;
     let lastId = -1;
-    if (!isNew && (dfE & DF_TTL_SET) !== 0) {
+    if (!t.created && (t.epFlags(e) & DF_TTL_SET) !== 0) {
       ttlExp = t.epTtl(e);
       lastId = t.epIpId(e);
       ctx |= F.C_TTL_FROM_FLOW;
     } else {
       // Another flow's IP IDs say nothing about this one (per-socket counters): TTL only.
-      const h = t.hosts.find(cols.srcAddr, io, sensor);
+      const h = t.hosts.find(cols.srcAddr, i * ADDR_BYTES, sensor);
       if (h >= 0 && t.hosts.ttl[h]! > 0) ttlExp = t.hosts.ttl[h]!;
     }
     r[b + F.F_TTL_EXP] = ttlExp;
     const rid = cols.ipId[i]!;
+    const v6 = cols.ipVersion[i] === 6;
     r[b + F.F_IPID_GAP] =
       !v6 && lastId > 0 && rid !== 0 ? ((rid - lastId + 32768) & 0xffff) - 32768 : Number.NaN;
+    return ctx;
+  }
 
-    // Scans (distinct ports of the originator) and bursts (RSTs to the victim).
+  /** Scans (distinct ports of the originator) and bursts (RSTs to the victim). */
+  private hostEvidence(f: number, b: number, cols: HeaderColumns, i: number, sensor: number): void {
+    const t = this.tracker;
+    const r = this.p.facts;
+    const ts = cols.tsUs[i]!;
     const hs = t.hosts.find(t.addr, t.origAddrAt(f), sensor);
     r[b + F.F_SCAN_PORTS] = t.hosts.ports(hs, ts, this.config.scanWindowS * 1e6);
-    const hv = t.hosts.findOrAdd(cols.dstAddr, io, sensor, ts);
+    const hv = t.hosts.findOrAdd(cols.dstAddr, i * ADDR_BYTES, sensor, ts);
     r[b + F.F_BURST] = t.hosts.noteRst(hv, ts, this.config.burstWindowMs * 1000);
+  }
 
-    // Group with the previous held RST of the same sender at the same stage.
+  /** Group with the previous held RST of the same sender at the same stage. */
+  private groupWithPrevious(f: number, b: number, flags: number, ack: number): void {
+    const t = this.tracker;
+    const r = this.p.facts;
     const withAck = (flags & TCP_ACK) !== 0;
     r[b + F.F_GRP_RST] = withAck ? 0 : 1;
     r[b + F.F_GRP_RSTACK] = withAck ? 1 : 0;
     r[b + F.F_GRP_ACK] = ack;
     r[b + F.F_GRP_ACK0] = ack === 0 ? 1 : 0;
-    const prev = isNew ? 0 : t.heldRst(f);
+    const prev = t.created ? 0 : t.heldRst(f);
     r[b + F.F_GRP_EXACT] = r[b + F.F_SEQ_EXACT] === 1 ? 1 : 0;
     r[b + F.F_PREV] = prev;
-    if (prev !== 0 && prev - 1 >= meta[P_HEAD]!) {
-      const pb = ((prev - 1) & F.HELD_MASK) * F.FACTS;
-      if (r[pb + F.F_DIR] === d && r[pb + F.F_POST_SENDER_ANY] === 0 && r[pb + F.F_GEN] === t.generation(f)) {
-        r[b + F.F_GRP_RST] = r[b + F.F_GRP_RST]! + r[pb + F.F_GRP_RST]!;
-        r[b + F.F_GRP_RSTACK] = r[b + F.F_GRP_RSTACK]! + r[pb + F.F_GRP_RSTACK]!;
-        r[b + F.F_GRP_ACKDIFF] = r[pb + F.F_GRP_ACKDIFF] === 1 || r[pb + F.F_GRP_ACK] !== ack ? 1 : 0;
-        r[b + F.F_GRP_ACK0] = r[b + F.F_GRP_ACK0] === 1 || r[pb + F.F_GRP_ACK0] === 1 ? 1 : 0;
-        r[b + F.F_GRP_ACK] = r[pb + F.F_GRP_ACK]!;
-        r[b + F.F_STAGE] = r[pb + F.F_STAGE]!;
-        if (r[pb + F.F_GRP_EXACT] === 1) r[b + F.F_GRP_EXACT] = 1;
-      }
-    }
-    r[b + F.F_CTX] = ctx;
-    return slot;
+    if (prev === 0 || prev - 1 < this.p.meta[P_HEAD]!) return;
+    const pb = ((prev - 1) & F.HELD_MASK) * F.FACTS;
+    if (r[pb + F.F_DIR] !== t.dir || r[pb + F.F_POST_SENDER_ANY] !== 0 || r[pb + F.F_GEN] !== t.generation(f))
+      return;
+    r[b + F.F_GRP_RST] = r[b + F.F_GRP_RST]! + r[pb + F.F_GRP_RST]!;
+    r[b + F.F_GRP_RSTACK] = r[b + F.F_GRP_RSTACK]! + r[pb + F.F_GRP_RSTACK]!;
+    r[b + F.F_GRP_ACKDIFF] = r[pb + F.F_GRP_ACKDIFF] === 1 || r[pb + F.F_GRP_ACK] !== ack ? 1 : 0;
+    r[b + F.F_GRP_ACK0] = r[b + F.F_GRP_ACK0] === 1 || r[pb + F.F_GRP_ACK0] === 1 ? 1 : 0;
+    r[b + F.F_GRP_ACK] = r[pb + F.F_GRP_ACK]!;
+    r[b + F.F_STAGE] = r[pb + F.F_STAGE]!;
+    if (r[pb + F.F_GRP_EXACT] === 1) r[b + F.F_GRP_EXACT] = 1;
   }
 
   /** Complete the held entry after the state update and link it into its flow. */

@@ -159,7 +159,15 @@ export const EP_RX_SAME = hot.endpoint.u8('rxSame', 'retransmissions of rxSeq no
 export const EP_SEQ_WRAPS = hot.endpoint.u8('seqWraps', 'times lastSeq wrapped past 2^32 (Zeek seq_wraps)');
 export const EP_FLAGS = hot.endpoint.u8('flags', 'DF_* direction flags');
 
-// Connection, f64 view at f * HOT64.
+// Connection. Declared so that the key (sensor, ports, addresses) shares the record's last cache line
+// with the flags, and the times sit with the originator's endpoint.
+// u8 view at f * HOT8.
+export const FL_SENSOR = hot.connection.u8('sensor', 'sensor ordinal (part of the key)');
+export const FL_TUNNEL = hot.connection.u8('tunnel', 'tunnel code of the first packet');
+export const FL_HIST_LEN = hot.connection.u8('histLen', 'history letters kept (<= HISTORY_MAX)');
+export const FL_CAUSE = hot.connection.u8('cause', 'last RST cause (CAUSES index, 255 none)');
+export const FL_ORIGIN = hot.connection.u8('origin', 'last RST origin (ORIGINS index, 255 none)');
+// f64 view at f * HOT64.
 export const FL_FIRST_TS = hot.connection.f64('firstTs', 'capture time of the first packet (µs)');
 export const FL_LAST_TS = hot.connection.f64(
   'lastTs',
@@ -176,20 +184,14 @@ export const FL_HELD = hot.connection.u32(
   'held',
   'latest held RST of the flow (ring sequence + 1), 0 if none',
 );
-/** Addresses are 16 bytes, IPv4-mapped; byte offset = FL_ORIG_ADDR * 4. */
-export const FL_ORIG_ADDR = hot.connection.u32('origAddr', 'originator address (16 bytes)', 4);
-export const FL_RESP_ADDR = hot.connection.u32('respAddr', 'responder address (16 bytes)', 4);
 // u16 view at f * HOT16.
 export const FL_ORIG_PORT = hot.connection.u16('origPort', 'originator port');
 export const FL_RESP_PORT = hot.connection.u16('respPort', 'responder port');
 export const FL_FLAGS = hot.connection.u16('flags', 'FF_* flow flags');
 export const FL_RSTS = hot.connection.u16('rsts', 'RST packets in the flow (saturating)');
-// u8 view at f * HOT8.
-export const FL_SENSOR = hot.connection.u8('sensor', 'sensor ordinal (part of the key)');
-export const FL_TUNNEL = hot.connection.u8('tunnel', 'tunnel code of the first packet');
-export const FL_HIST_LEN = hot.connection.u8('histLen', 'history letters kept (<= HISTORY_MAX)');
-export const FL_CAUSE = hot.connection.u8('cause', 'last RST cause (CAUSES index, 255 none)');
-export const FL_ORIGIN = hot.connection.u8('origin', 'last RST origin (ORIGINS index, 255 none)');
+// u32 view at f * HOT32; addresses are 16 bytes, IPv4-mapped; byte offset = FL_ORIG_ADDR * 4.
+export const FL_ORIG_ADDR = hot.connection.u32('origAddr', 'originator address (16 bytes)', 4);
+export const FL_RESP_ADDR = hot.connection.u32('respAddr', 'responder address (16 bytes)', 4);
 
 // ---- COLD: touched by SYN, FIN and RST packets and by new history letters ---------------------------
 
