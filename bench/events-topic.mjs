@@ -8,7 +8,7 @@
 //      that entity: what rstwatch does;
 //   B. one topic per entity kind, every event published to every kind's topic (each detector filters).
 // Printed per shape: events, messages and bytes per layout, fan-out (messages per event); with --brokers
-// (or KAFKA_BROKERS) also the time to produce each layout to a real broker and read it back.
+// (or KAFKA_BROKERS) also the time to produce each layout to a real broker.
 //
 //   node bench/events-topic.mjs [--packets 300000] [--file PCAP ...] [--brokers host:port]
 import { existsSync, mkdirSync } from 'node:fs';

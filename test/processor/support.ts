@@ -27,6 +27,8 @@ export interface TestTopics {
   headers: string;
   sensors: string;
   deadLetter: string;
+  /** RST events for the detection stage (the processor publishes them when alerts are on). */
+  events: string;
   group: string;
 }
 
@@ -35,11 +37,13 @@ export async function testTopics(prefix: string, brokers: string[], partitions: 
     headers: uniqueTopic(`${prefix}-headers`),
     sensors: uniqueTopic(`${prefix}-sensors`),
     deadLetter: uniqueTopic(`${prefix}-dlq`),
+    events: uniqueTopic(`${prefix}-events`),
     group: uniqueTopic(`${prefix}-group`),
   };
   await createTopicWhenReady(brokers, t.headers, partitions);
   await createTopicWhenReady(brokers, t.sensors, 1);
   await createTopicWhenReady(brokers, t.deadLetter, 1);
+  await createTopicWhenReady(brokers, t.events, partitions);
   return t;
 }
 
@@ -64,7 +68,12 @@ export function processorOverrides(
     kafka: {
       brokers,
       clientId: 'processor-test',
-      topics: { headers: topics.headers, sensors: topics.sensors, deadLetter: topics.deadLetter },
+      topics: {
+        headers: topics.headers,
+        sensors: topics.sensors,
+        deadLetter: topics.deadLetter,
+        events: topics.events,
+      },
     },
     processor: {
       groupId: topics.group,

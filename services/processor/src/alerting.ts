@@ -102,10 +102,13 @@ export class LocalAlerts {
    */
   async close(deadlineMs: number): Promise<string | null> {
     await this.delivery.close(deadlineMs);
-    const lost = Object.entries(this.delivery.stats)
-      .map(([sink, s]) => [sink, s.failed + s.overflowed + s.lost] as const)
-      .filter(([, n]) => n > 0);
-    if (lost.length === 0) return null;
-    return `${lost.map(([sink, n]) => `${n} alert version${n === 1 ? '' : 's'} not delivered to ${sink}`).join(', ')}; kept in ${undeliveredPath(this.o.config)}`;
+    const failed = Object.entries(this.delivery.stats).filter(([, s]) => s.failed > 0);
+    if (failed.length === 0) return null;
+    const parts = failed.map(
+      ([sink, s]) =>
+        `${s.failed} alert version${s.failed === 1 ? '' : 's'} not delivered to ${sink}` +
+        (s.lost > 0 ? ` (${s.lost} of them could not be written to the file either: lost)` : ''),
+    );
+    return `${parts.join(', ')}; kept in ${undeliveredPath(this.o.config)}`;
   }
 }

@@ -79,6 +79,6 @@ export function exposeDetectMetrics(
     'alerts_undelivered_total',
     'Alert versions a sink could not take (kept in the undelivered file), by sink.',
     ['sink'],
-    sinks((s) => s.failed + s.overflowed + s.lost),
+    sinks((s) => s.failed),
   );
 }

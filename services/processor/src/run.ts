@@ -141,6 +141,13 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
             ),
         })
       : undefined;
+    if (events) {
+      // A missing events topic would stall every commit (publishing retries forever): say so at start.
+      await step(
+        `events topic ${config.kafka.topics.events} (create it, see docs/deployment.md, or set alerts.enabled: false when no detection stage runs)`,
+        () => dlq.partitionsFor(config.kafka.topics.events),
+      );
+    }
     const loop = new ConsumerLoop({
       config,
       kafka,
