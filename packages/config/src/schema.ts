@@ -268,7 +268,7 @@ const alerts = section(
         'Kafka consumer group of the detection stage (`rstwatch detect`), reading `kafka.topics.events`.',
       ),
     replayMessages: nonNegInt()
-      .default(20000)
+      .default(200000)
       .describe(
         'Events replayed before the committed offset when the detection stage takes over a partition, to rebuild windows and open alerts; their alerts are not written again.',
       ),
