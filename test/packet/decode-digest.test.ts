@@ -70,7 +70,8 @@ async function digest(path: string): Promise<string> {
       }
     },
   });
-  h.update(JSON.stringify(stats));
+  const { packets, tcp, notTcp, bytes, drops, anomalies } = stats;
+  h.update(JSON.stringify({ packets, tcp, notTcp, bytes, drops, anomalies }));
   return `${stats.tcp}/${stats.packets} ${h.digest('hex').slice(0, 32)}`;
 }
 
