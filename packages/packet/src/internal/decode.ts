@@ -7,12 +7,13 @@
  * captured length.
  */
 import type { HeaderColumns } from '@rstwatch/core';
-import { A_ETHERNET, A_IPV4, A_IPV6, A_TCP, A_VLAN, ANALYZERS, LINK_NEXT } from '../analyzers/dispatch.js';
+import * as D from '../analyzers/dispatch.js';
+import { ANALYZERS, LINK_NEXT } from '../analyzers/dispatch.js';
 import { ethernet } from '../analyzers/ethernet.js';
 import { ipv4 } from '../analyzers/ipv4.js';
 import { ipv6 } from '../analyzers/ipv6.js';
 import { install } from '../analyzers/registry.js';
-import { DecodeState, MAX_LAYERS } from '../analyzers/state.js';
+import { DecodeState, MAX_LAYERS as LAYERS } from '../analyzers/state.js';
 import { tcp } from '../analyzers/tcp.js';
 import { vlan } from '../analyzers/vlan.js';
 import type { ParseStats } from '../stats.js';
@@ -38,6 +39,24 @@ export {
 
 install();
 const S = new DecodeState();
+
+// Module-local copies of the hot path's ids (V8 does not constant-fold imported bindings, so a switch on
+// them would load and compare each one); checked equal to dispatch.ts's at load.
+const A_ETHERNET = 1;
+const A_IPV4 = 2;
+const A_IPV6 = 3;
+const A_TCP = 5;
+const A_VLAN = 6;
+const MAX_LAYERS = 16;
+if (
+  D.A_ETHERNET !== A_ETHERNET ||
+  D.A_IPV4 !== A_IPV4 ||
+  D.A_IPV6 !== A_IPV6 ||
+  D.A_TCP !== A_TCP ||
+  D.A_VLAN !== A_VLAN ||
+  LAYERS !== MAX_LAYERS
+)
+  throw new Error('packet analyzers: hot-path ids out of step with dispatch.ts');
 
 /** True when {@link decodePacket} can decode frames of this link type. */
 export function isSupportedLinkType(linkType: number): boolean {
