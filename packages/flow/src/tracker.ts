@@ -3,45 +3,36 @@
  * SharedArrayBuffer (open addressing with linear probing on the direction-free flow hash, full-key compare,
  * backward-shift deletion), so any worker thread can process a partition's next batch without copying.
  *
- * Per direction it keeps a Zeek-style endpoint (state, start/last/ack sequence numbers with wrap handling,
- * window with scaling, FIN/RST counters, history dedupe marks, scaled counters for t/w/g) plus what the
- * RST classifier needs (last TTL and IPv4 ID, the first packets as 2-bit codes, retransmissions of the
- * same segment). The state machine follows Zeek's TCPSessionAdapter: one function per endpoint state, and
- * RST packets never seed or move sequence/TTL state beyond what Zeek itself does.
+ * Each flow is one record whose fields are declared in layout.ts: per direction a Zeek-style endpoint
+ * (state, start/last/ack sequence numbers with wrap handling, window with scaling, FIN/RST counters,
+ * history marks, scaled counters for t/w/g, plus what the RST classifier needs: last TTL and IPv4 ID,
+ * the first packets as 2-bit codes, retransmissions of the same segment), and the connection (key,
+ * times, flags, history). `update` applies a packet in Zeek's steps (init_endpoint, update_history,
+ * update_window, ack, update_last_seq), then the TCPSessionAdapter's transitions: one function per
+ * endpoint state. RST packets never seed or move sequence/TTL state beyond what Zeek itself does;
+ * conn_state is computed from the endpoints by conn-state.ts.
  *
  * Hot path: no allocation per packet. Flow ends (expiry, eviction, reuse) are reported to the `listener`.
  */
+import * as core from '@rstwatch/core';
 import {
-  ADDR_BYTES,
   bucketOf,
   combineEndpoints,
   compareEndpoints,
   endpointHash,
   flowHash,
   type HeaderColumns,
-  OPT_WSCALE,
-  TCP_ACK,
-  TCP_FIN,
-  TCP_RST,
-  TCP_SYN,
-  TCP_URG,
 } from '@rstwatch/core';
-import {
-  EP_CLOSED,
-  EP_ESTABLISHED,
-  EP_INACTIVE,
-  EP_PARTIAL,
-  EP_RESET,
-  EP_SYN_ACK_SENT,
-  EP_SYN_SENT,
-} from './conn-state.js';
+import * as states from './conn-state.js';
 import { HostTable } from './hosts.js';
 import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
 import * as layout from './layout.js';
 import { TimeWaitMemory } from './timewait.js';
 
-// The layout's offsets as module-local constants: V8 reads an imported binding through its module cell
-// on every use, a local const once from the module context (measured: ~12% of the engine's time).
+// Constants as module-local copies: V8 reads an imported binding through its module cell on every use,
+// a local const from the module context (the layout's offsets as imports cost ~12% of the engine).
+const { ADDR_BYTES, OPT_WSCALE, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TCP_URG } = core;
+const { EP_CLOSED, EP_ESTABLISHED, EP_INACTIVE, EP_PARTIAL, EP_RESET, EP_SYN_ACK_SENT, EP_SYN_SENT } = states;
 const {
   COLD_BYTES,
   COLD8,
