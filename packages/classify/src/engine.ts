@@ -40,6 +40,7 @@ import {
   EP_ESTABLISHED,
   EP_INACTIVE,
   EP_PARTIAL,
+  endpointOf,
   FF_FIRST_RST,
   FF_GRACEFUL,
   FF_LAST_FROM_RESP,
@@ -56,6 +57,7 @@ import {
   PC_ACK,
   PC_DATA,
   PC_SYN,
+  peerOf,
   seqDelta,
   type TrackerListener,
   type TrackerShared,
@@ -480,9 +482,9 @@ export class Engine implements TrackerListener {
   private flowContext(f: number, b: number, seq: number, ack: number, ts: number): number {
     const t = this.tracker;
     const r = this.p.facts;
-    const e = f * 2 + t.dir;
-    const p = e ^ 1;
-    const o = f * 2;
+    const e = endpointOf(f, t.dir);
+    const p = peerOf(e);
+    const o = endpointOf(f, 0);
     const ff = t.flowFlags(f);
     const dfE = t.epFlags(e);
     const dfP = t.epFlags(p);
@@ -526,8 +528,8 @@ export class Engine implements TrackerListener {
     const t = this.tracker;
     const r = this.p.facts;
     const d = t.dir;
-    const e = f * 2 + d;
-    const p = e ^ 1;
+    const e = endpointOf(f, d);
+    const p = peerOf(e);
     const dfE = t.epFlags(e);
     const dfP = t.epFlags(p);
     let ctx = 0;
@@ -570,7 +572,7 @@ export class Engine implements TrackerListener {
   private senderBaseline(f: number, b: number, cols: HeaderColumns, i: number, sensor: number): number {
     const t = this.tracker;
     const r = this.p.facts;
-    const e = f * 2 + t.dir;
+    const e = endpointOf(f, t.dir);
     let ctx = 0;
     let ttlExp = -1;
     let lastId = -1;

@@ -3,7 +3,7 @@ import { CAUSES, type FlowRecord, formatAddr, ORIGINS, TUNNEL_NAMES } from '@rst
 import { communityId } from './community-id.js';
 import { CONN_STATE_NAMES, connStateCode } from './conn-state.js';
 import { formatTs } from './time.js';
-import type { FlowTracker } from './tracker.js';
+import { endpointOf, type FlowTracker } from './tracker.js';
 
 const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -33,13 +33,25 @@ export function flowCommunityId(t: FlowTracker, f: number): string {
 /** conn_state code (index in CONN_STATES) of flow f now. */
 export function flowConnStateCode(t: FlowTracker, f: number, historyLen?: number): number {
   const h = t.history(f, historyLen);
-  return connStateCode(t.epState(f * 2), t.epState(f * 2 + 1), t.size(f, 0), t.size(f, 1), h);
+  return connStateCode(
+    t.epState(endpointOf(f, 0)),
+    t.epState(endpointOf(f, 1)),
+    t.size(f, 0),
+    t.size(f, 1),
+    h,
+  );
 }
 
 /** The flow record of flow f (call before the flow is released). */
 export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
   const history = t.history(f);
-  const cs = connStateCode(t.epState(f * 2), t.epState(f * 2 + 1), t.size(f, 0), t.size(f, 1), history);
+  const cs = connStateCode(
+    t.epState(endpointOf(f, 0)),
+    t.epState(endpointOf(f, 1)),
+    t.size(f, 0),
+    t.size(f, 1),
+    history,
+  );
   const cause = t.rstCause(f);
   const origin = t.rstOrigin(f);
   const tun = t.tunnelOf(f);
@@ -56,10 +68,10 @@ export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
     resp_bytes: t.size(f, 1),
     conn_state: CONN_STATE_NAMES[cs]!,
     history,
-    orig_pkts: t.epPackets(f * 2),
-    orig_ip_bytes: t.epIpBytes(f * 2),
-    resp_pkts: t.epPackets(f * 2 + 1),
-    resp_ip_bytes: t.epIpBytes(f * 2 + 1),
+    orig_pkts: t.epPackets(endpointOf(f, 0)),
+    orig_ip_bytes: t.epIpBytes(endpointOf(f, 0)),
+    resp_pkts: t.epPackets(endpointOf(f, 1)),
+    resp_ip_bytes: t.epIpBytes(endpointOf(f, 1)),
     community_id: flowCommunityId(t, f),
     sensor: t.sensorName(t.sensorOf(f)),
     rst_count: t.rstCount(f),

@@ -256,6 +256,16 @@ function letter(code: number, dir: number): number {
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
+/** Endpoint id of direction d (0 originator, 1 responder) of flow f: the argument of the ep* accessors. */
+export function endpointOf(f: number, d: number): number {
+  return f * 2 + d;
+}
+
+/** The other endpoint of the same flow. */
+export function peerOf(e: number): number {
+  return e ^ 1;
+}
+
 /** What a tracker tells its owner. */
 export interface TrackerListener {
   /** Flow f is about to leave the table (its record is still readable): expiry, eviction, reuse, finish. */
