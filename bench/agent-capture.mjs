@@ -7,9 +7,9 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { TcpdumpSource } from '../packages/capture/dist/index.js';
 import { HeaderColumns } from '../packages/core/dist/index.js';
 import { createParseStats, decodePacket } from '../packages/packet/dist/index.js';
-import { TcpdumpSource } from '../services/agent/dist/index.js';
 
 const args = process.argv.slice(2);
 const opt = (k, d) => {

@@ -5,7 +5,7 @@ import { ethernet, ipv4, pcapFile, tcp } from '@rstwatch/packet/testing';
 import { describe, expect, it } from 'vitest';
 import { FileSource, parseReplaySpeed } from './file.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'agent-file-'));
+const dir = mkdtempSync(join(tmpdir(), 'capture-file-'));
 
 /** `n` TCP packets `gapMs` apart. */
 function trace(n: number, gapMs: number): string {

@@ -1,4 +1,4 @@
-/** What the agent needs from a capture source (a pcap file being replayed, or a live interface). */
+/** What consumers (the agent, `rstwatch run`) need from a capture source: a replayed file or a live interface. */
 import type { HeaderColumns } from '@rstwatch/core';
 import type { ParseStats } from '@rstwatch/packet';
 

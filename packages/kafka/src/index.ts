@@ -20,5 +20,6 @@ export type {
   TopicPartitionOffset,
 } from './consumer.js';
 export { KafkaError, type KafkaErrorKind, producerStateLost } from './errors.js';
+export { kafkaConnectionFrom } from './from-config.js';
 export { createKafka, type Kafka } from './kafka.js';
 export type { Producer, ProducerEvents, ProducerMessage, ProducerOptions } from './producer.js';

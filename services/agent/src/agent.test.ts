@@ -1,9 +1,9 @@
+import type { CaptureSource, HeaderSink } from '@rstwatch/capture';
 import type { HeaderColumns } from '@rstwatch/core';
 import { KafkaError } from '@rstwatch/kafka';
 import { createParseStats } from '@rstwatch/packet';
 import { describe, expect, it } from 'vitest';
 import { Agent, type AgentCodec, type AgentOptions } from './agent.js';
-import type { CaptureSource, HeaderSink } from './capture/source.js';
 import { BufferedSender } from './sender.js';
 import { createAgentStats } from './stats.js';
 import { FakeProducer, makeHeaders } from './testing.js';

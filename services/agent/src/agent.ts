@@ -3,9 +3,10 @@
  * plus a heartbeat of its counters. `start()` connects and begins capturing, `stop()` stops the capture,
  * flushes what is buffered within a deadline, publishes a final heartbeat and returns.
  */
+
+import type { CaptureSource } from '@rstwatch/capture';
 import type { HeaderColumns } from '@rstwatch/core';
 import { keyBytes, PartitionBatcher } from './batcher.js';
-import type { CaptureSource } from './capture/source.js';
 import { BufferedSender, type ProducerPort } from './sender.js';
 import { type AgentStats, createAgentStats } from './stats.js';
 

@@ -17,16 +17,8 @@ export {
   PartitionBatcher,
   partitionOf,
 } from './batcher.js';
-export { FileSource, type FileSourceOptions, parseReplaySpeed } from './capture/file.js';
-export type { CaptureSource, HeaderSink, KernelStats } from './capture/source.js';
-export {
-  DEFAULT_BPF,
-  parseTcpdumpStats,
-  TcpdumpSource,
-  type TcpdumpSourceOptions,
-} from './capture/tcpdump.js';
-export { agentRunConfig, kafkaConnectionFrom } from './config.js';
-export { type AgentRunConfig, createSource, type RunAgentOptions, runAgent } from './main.js';
+export { agentRunConfig } from './config.js';
+export { type AgentRunConfig, type RunAgentOptions, runAgent } from './main.js';
 export { registerAgentMetrics } from './metrics.js';
 export {
   BufferedSender,

@@ -3,27 +3,18 @@
  * stopped in reverse. `runAgent` resolves when the capture ends (file) or `signal` aborts (SIGINT/SIGTERM
  * in the CLI), after flushing and the final heartbeat.
  */
+import { type CaptureConfig, type CaptureSource, createSource } from '@rstwatch/capture';
 import { type Compression, createKafka, type KafkaConnectionConfig, type Producer } from '@rstwatch/kafka';
 import { TOPIC_HEADERS, TOPIC_SENSORS } from '@rstwatch/wire';
 import { Agent, type AgentLogger } from './agent.js';
-import { FileSource } from './capture/file.js';
-import type { CaptureSource } from './capture/source.js';
-import { DEFAULT_BPF, TcpdumpSource } from './capture/tcpdump.js';
 import { wireCodec } from './wire.js';
 
 /** What the agent reads from the configuration (the `sensor`, `kafka` and `agent` sections). */
-export interface AgentRunConfig {
+export interface AgentRunConfig extends CaptureConfig {
   sensorId: string;
   kafka: KafkaConnectionConfig;
   topic?: string;
   statsTopic?: string;
-  iface?: string | undefined;
-  pcap?: string | undefined;
-  bpf?: string;
-  snaplen?: number;
-  /** Kernel capture buffer for live capture, KiB. */
-  captureBufferKiB?: number;
-  replaySpeed?: string;
   maxHeaders: number;
   maxBytes: number;
   lingerMs: number;
@@ -39,10 +30,6 @@ export interface AgentRunConfig {
   maxRequestBytes?: number;
   /** A produce request unanswered this long makes the agent replace its producer (default 90 s). */
   sendTimeoutMs?: number;
-  /** tcpdump binary. */
-  tcpdump?: string;
-  /** Command prefix for tcpdump (e.g. `ip netns exec NS`). */
-  tcpdumpWrapper?: string[];
 }
 
 export interface RunAgentOptions {
@@ -50,25 +37,6 @@ export interface RunAgentOptions {
   logger?: AgentLogger;
   /** Called once the agent runs (e.g. to register metrics and flip readiness). */
   onStarted?: (agent: Agent) => void;
-}
-
-/** Builds the capture source named by the configuration. */
-export function createSource(cfg: AgentRunConfig, logger?: AgentLogger): CaptureSource {
-  if ((cfg.iface === undefined) === (cfg.pcap === undefined)) {
-    throw new Error('exactly one of agent.iface (live interface) or agent.pcap (capture file) must be set');
-  }
-  if (cfg.pcap !== undefined) {
-    return new FileSource({ path: cfg.pcap, ...(cfg.replaySpeed ? { replaySpeed: cfg.replaySpeed } : {}) });
-  }
-  return new TcpdumpSource({
-    iface: cfg.iface!,
-    bpf: cfg.bpf ?? DEFAULT_BPF,
-    snaplen: cfg.snaplen ?? 256,
-    ...(cfg.captureBufferKiB !== undefined ? { bufferKiB: cfg.captureBufferKiB } : {}),
-    ...(cfg.tcpdump !== undefined ? { command: cfg.tcpdump } : {}),
-    ...(cfg.tcpdumpWrapper !== undefined ? { wrapper: cfg.tcpdumpWrapper } : {}),
-    ...(logger ? { onLog: (line: string) => logger.info({ tcpdump: line }, 'tcpdump') } : {}),
-  });
 }
 
 /** Run the agent until the capture ends or `signal` aborts. Throws (with what was starting) on start-up. */

@@ -1,8 +1,8 @@
+import type { CaptureSource } from '@rstwatch/capture';
 import { createParseStats } from '@rstwatch/packet';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { Agent } from './agent.js';
-import type { CaptureSource } from './capture/source.js';
 import { registerAgentMetrics } from './metrics.js';
 import { FakeProducer } from './testing.js';
 

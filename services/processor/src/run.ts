@@ -5,11 +5,17 @@
  */
 
 import { hostname } from 'node:os';
-import { agentRunConfig, createSource, kafkaConnectionFrom } from '@rstwatch/agent';
+import { captureConfigFrom, createSource } from '@rstwatch/capture';
 import type { Config } from '@rstwatch/config';
 import { HeaderColumns } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
-import { createKafka, type Kafka, type Producer, type RetryOptions } from '@rstwatch/kafka';
+import {
+  createKafka,
+  type Kafka,
+  kafkaConnectionFrom,
+  type Producer,
+  type RetryOptions,
+} from '@rstwatch/kafka';
 import { KafkaAlertSink } from '@rstwatch/sinks';
 import { createClickHouse, insertAlerts, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
 import { createLogger, createMetrics, type Logger, startHttpServer } from '@rstwatch/telemetry';
@@ -267,8 +273,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
       },
       onFlows: (flows) => write([], flows),
     });
-    const agent = { ...config.agent, iface: opts.iface, pcap: opts.pcap };
-    const source = createSource(agentRunConfig({ ...config, agent }));
+    const source = createSource(captureConfigFrom({ ...config.agent, iface: opts.iface, pcap: opts.pcap }));
     log.info({ source: source.describe, clickhouse: clickhouse.url }, 'run: capturing');
     try {
       // Sources own their batches only during the call, so the pipeline gets a copy (in a batch of its
