@@ -8,7 +8,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/src/**/*.test.ts', 'services/*/src/**/*.test.ts'],
+          // test/architecture: docs/architecture.md against the imports (reads files only, no servers).
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'services/*/src/**/*.test.ts',
+            'test/architecture/*.test.ts',
+          ],
           testTimeout: 30_000,
         },
       },
@@ -16,6 +21,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/architecture/**', '**/node_modules/**'],
           testTimeout: 300_000,
           hookTimeout: 600_000,
           fileParallelism: false,
