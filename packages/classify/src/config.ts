@@ -1,4 +1,4 @@
-/** Engine configuration: names and defaults (the config package mirrors them), validated at creation. */
+/** Engine configuration: names, ranges and defaults (the config schema takes its defaults from here). */
 
 export interface EngineConfig {
   /** Flows tracked per engine; the idlest are evicted beyond this (each eviction emits a flow record). */

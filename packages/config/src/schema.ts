@@ -3,6 +3,8 @@
  * `configDocs()` renders these descriptions into docs/config.md.
  */
 import { availableParallelism, hostname } from 'node:os';
+// Only the engine's config module (no imports of its own): the engine itself is not loaded here.
+import { DEFAULT_ENGINE_CONFIG as ENGINE, type EngineConfig } from '@rstwatch/classify/config';
 import { z } from 'zod';
 import {
   anyStr,
@@ -198,42 +200,42 @@ const processor = section(
 const classifier = section(
   {
     maxFlows: posInt()
-      .default(262144)
+      .default(ENGINE.maxFlows)
       .describe('Flows tracked per partition; the idlest is evicted (and counted) beyond it.'),
     flowIdleExpiryS: duration('s', 1)
-      .default(300)
+      .default(ENGINE.flowIdleExpiryS)
       .describe('Seconds without packets after which a flow is expired and recorded.'),
     idleTimeoutS: duration('s', 0.001)
-      .default(120)
+      .default(ENGINE.idleTimeoutS)
       .describe('A RST after a gap longer than this many seconds is an `idle_timeout`.'),
     holdMs: duration('ms', 0)
-      .default(500)
+      .default(ENGINE.holdMs)
       .describe('How long a RST is held (capture time) to see what follows it before it is classified.'),
     holdPackets: nonNegInt()
-      .default(16)
+      .default(ENGINE.holdPackets)
       .describe('Packets of the same flow after which a held RST is classified anyway.'),
     timeWaitS: duration('s', 0)
-      .default(60)
+      .default(ENGINE.timeWaitS)
       .describe('Seconds a closed 4-tuple is remembered as TIME_WAIT (2*MSL).'),
     scanWindowS: duration('s', 0.001)
-      .default(60)
+      .default(ENGINE.scanWindowS)
       .describe('Window in which ports probed per source are counted for scan detection.'),
     scanMinPorts: posInt()
-      .default(10)
+      .default(ENGINE.scanMinPorts)
       .describe('Distinct ports per source within the window that make a scan.'),
     retransmitMin: posInt()
-      .default(3)
+      .default(ENGINE.retransmitMin)
       .describe('Retransmissions of one segment before a RST from that side is a `retransmission_timeout`.'),
     burstWindowMs: duration('ms', 1)
-      .default(1000)
+      .default(ENGINE.burstWindowMs)
       .describe('Window for counting RST bursts towards one victim.'),
     burstMinRsts: posInt()
-      .default(5)
+      .default(ENGINE.burstMinRsts)
       .describe('RSTs within the burst window that make a burst (reset attack evidence).'),
     maxHosts: posInt()
-      .default(65536)
+      .default(ENGINE.maxHosts)
       .describe('Hosts whose TTL / IP ID baseline is kept; least recently seen evicted.'),
-  },
+  } satisfies Record<keyof EngineConfig, z.ZodType>,
   'RST classification (names and defaults shared with the classifier engine).',
 );
 

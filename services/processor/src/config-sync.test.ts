@@ -1,5 +1,5 @@
-// The config package mirrors the classifier's defaults (it cannot depend on @rstwatch/classify); the
-// processor hands `config.classifier` to the engine, so the two must not drift.
+// The config schema takes its classifier defaults from @rstwatch/classify and the processor hands
+// `config.classifier` to the engine: every key must come through, and the engine must accept it.
 import { DEFAULT_ENGINE_CONFIG, resolveEngineConfig } from '@rstwatch/classify';
 import { loadConfig } from '@rstwatch/config';
 import { describe, expect, it } from 'vitest';
