@@ -163,8 +163,8 @@ export const EP_RX_SAME = hot.endpoint.u8('rxSame', 'retransmissions of rxSeq no
 export const EP_SEQ_WRAPS = hot.endpoint.u8('seqWraps', 'times lastSeq wrapped past 2^32 (Zeek seq_wraps)');
 export const EP_FLAGS = hot.endpoint.u8('flags', 'DF_* direction flags');
 
-// Connection. Declared so that the key (sensor, ports, addresses) shares the record's last cache line
-// with the flags, and the times sit with the originator's endpoint.
+// Connection. In this order, first fit puts the small fields and the times after the originator's
+// endpoint, and the ports, flags and addresses (what the index compare reads) together at the end.
 // u8 view at f * HOT8.
 export const FL_SENSOR = hot.connection.u8('sensor', 'sensor ordinal (part of the key)');
 export const FL_TUNNEL = hot.connection.u8('tunnel', 'tunnel code of the first packet');
