@@ -3,9 +3,10 @@
 // IPv6 nanosecond pcap, VLAN/QinQ, SLL2 from `-i any`, two-interface pcapng from dumpcap, VXLAN), a
 // scapy-built encapsulation capture (GRE, ERSPAN II/III, Geneve, MPLS, IPv6 extension headers, fragments),
 // one capture per further link type and UDP tunnel (make-link-captures.py: FDDI, 802.11, radiotap, NFLOG,
-// NULL, LOOP, PPP, PPP-in-HDLC, raw IP, IPv4, IPv6, GTP-U, Teredo, AYIYA), and Zeek's test traces in /work/shared/traces/zeek (TCP packet counts and fields).
+// NULL, LOOP, PPP, PPP-in-HDLC, raw IP, IPv4, IPv6, GTP-U, Teredo, AYIYA), and Zeek's test traces when this
+// clone has them (test/support/zeek-traces.ts; TCP packet counts and fields).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -23,10 +24,10 @@ import {
 } from '@rstwatch/core';
 import { type ParseStats, parseCaptureFile } from '@rstwatch/packet';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ZEEK_TRACES as ZEEK, ZEEK_TRACES_MISSING } from '../support/zeek-traces.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = join(here, '..', 'fixtures', 'packet');
-const ZEEK = '/work/shared/traces/zeek';
 
 // tshark fields, in output order. ip.* / ipv6.* take their last occurrence (the inner header of a
 // tunnel), vlan.id its first (the outer tag).
@@ -367,9 +368,10 @@ describe('packet parser agrees with tshark on kernel captures', () => {
   });
 });
 
-describe('packet parser on Zeek test traces', () => {
+const describeZeek = ZEEK === undefined ? describe.skip : describe;
+describeZeek(`packet parser on Zeek test traces${ZEEK ? '' : ` (${ZEEK_TRACES_MISSING})`}`, () => {
   const traces: string[] = [];
-  if (existsSync(ZEEK)) {
+  if (ZEEK !== undefined) {
     for (const d of [ZEEK, join(ZEEK, 'history-only')]) {
       for (const f of readdirSync(d)) if (/\.pcap(ng)?$/.test(f)) traces.push(join(d, f));
     }
@@ -380,7 +382,7 @@ describe('packet parser on Zeek test traces', () => {
   });
 
   for (const file of traces) {
-    const name = file.slice(ZEEK.length + 1);
+    const name = file.slice(ZEEK!.length + 1);
     it(`${name}: TCP packets and fields match tshark`, async () => {
       const { rows, stats } = await ours(file);
       expect(stats.drops.unsupported_linktype).toBe(0);

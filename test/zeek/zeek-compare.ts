@@ -8,8 +8,15 @@ import { join } from 'node:path';
 import { Engine } from '@rstwatch/classify';
 import type { FlowRecord } from '@rstwatch/core';
 import { parseCaptureFile } from '@rstwatch/packet';
+import { ZEEK_TRACES, ZEEK_TRACES_MISSING } from '../support/zeek-traces.js';
 
-export const TRACES_DIR = process.env.RSTWATCH_ZEEK_TRACES ?? '/work/shared/traces/zeek';
+/** The Zeek traces (test/support/zeek-traces.ts); undefined when this clone has none. */
+export const TRACES_DIR: string | undefined = ZEEK_TRACES;
+
+function tracesDir(): string {
+  if (TRACES_DIR === undefined) throw new Error(ZEEK_TRACES_MISSING);
+  return TRACES_DIR;
+}
 
 export interface ZeekRow {
   /** `orig_h:orig_p > resp_h:resp_p`; missing columns (zeek-cut extracts) read as `*`. */
@@ -140,7 +147,7 @@ export interface TraceSpec {
 }
 
 /** Every trace with a conn_state baseline: the 30 conn.log pairs and the 4 rst-behavior traces. */
-export function connStateTraces(dir = TRACES_DIR): TraceSpec[] {
+export function connStateTraces(dir = tracesDir()): TraceSpec[] {
   const out: TraceSpec[] = [];
   const files = readdirSync(dir);
   for (const f of files.filter((x) => x.endsWith('.conn.log')).sort()) {
@@ -164,7 +171,7 @@ export function connStateTraces(dir = TRACES_DIR): TraceSpec[] {
 }
 
 /** history-only/ traces: baselines with history but no conn_state. */
-export function historyOnlyTraces(dir = join(TRACES_DIR, 'history-only')): TraceSpec[] {
+export function historyOnlyTraces(dir = join(tracesDir(), 'history-only')): TraceSpec[] {
   const files = readdirSync(dir);
   return files
     .filter((x) => x.endsWith('.conn.log'))

@@ -1,6 +1,6 @@
 /**
- * The classification contract of ../shared/spec/rst-taxonomy.md as constants and types. The CLI,
- * ClickHouse columns, alerts and tests use exactly these strings.
+ * The classification contract (the RST taxonomy: causes, origins, phases, ...) as constants and types.
+ * The CLI, ClickHouse columns, alerts and tests use exactly these strings.
  */
 
 export const CAUSES = [
