@@ -1,8 +1,8 @@
 /**
  * Where Zeek's test traces are (trace + conn.log baseline pairs from Zeek's own test suite, layout in
- * test/zeek/README.md). They are not part of the repository: `RSTWATCH_ZEEK_TRACES=DIR`, else
- * `test/zeek/traces/` (git-ignored; copy or link them there). Undefined when neither exists: the suites
- * that compare with Zeek then skip, saying why; everything else runs without them.
+ * test/zeek/README.md). They are vendored in `test/zeek/traces/`;
+ * `RSTWATCH_ZEEK_TRACES=DIR` compares with another set laid out the same way. Undefined only when neither
+ * exists (a trimmed copy of the repository): the suites that compare with Zeek then skip, saying why.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
