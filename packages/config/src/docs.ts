@@ -46,8 +46,8 @@ export function configDocs(): string {
     '`RSTWATCH_CONFIG` is the file path, not a key.',
     '',
     '**Secrets**: `password` fields can instead be read from a file (`passwordFile`, trailing newline removed);',
-    'set one or the other. `--dump` prints the effective configuration with secrets shown as `<redacted>`;',
-    '`--check` validates and exits.',
+    'set one or the other. `rstwatch config dump` prints the effective configuration with secrets shown as `<redacted>`;',
+    '`rstwatch config check` validates and exits.',
     '',
   ];
   for (const key of keysOf(configSchema)) {

@@ -1,4 +1,4 @@
-/** dumpConfig: the effective configuration as YAML, secrets redacted (for `--dump`). */
+/** dumpConfig: the effective configuration as YAML, secrets redacted (for `rstwatch config dump`). */
 import { yaml } from './internal/yaml.js';
 import type { Config } from './schema.js';
 
