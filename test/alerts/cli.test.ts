@@ -4,7 +4,7 @@
 // first), `--syslog` to a real rsyslogd (JSON and CEF bodies), a sink that stays down (exit 0, table
 // on time, alerts in the undelivered file), and `run --pcap` into the embedded ClickHouse read back by
 // `query alerts` and `query alert-events`.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generate, LONG_TTL, removeTempDirs, tempDir } from '../processor/support.js';
@@ -358,33 +358,36 @@ describe('analyze with a webhook that stays down', () => {
     }
   });
 
-  it('without alerts.undeliveredPath they are kept in .rstwatch/undelivered-alerts.ndjson of the working directory', async () => {
+  it('without alerts.undeliveredPath they are kept beside the per-user embedded data directory, whatever the working directory', async () => {
     const cwd = join(dir, 'default-undelivered');
+    const data = join(dir, 'xdg-data');
     mkdirSync(cwd);
     const d = await runCli(['analyze', pcap, '--webhook', `http://127.0.0.1:${port}/hook`, '--no-progress'], {
-      env: { RSTWATCH_ALERTS__WEBHOOK__RETRIES: '0' },
+      env: { RSTWATCH_ALERTS__WEBHOOK__RETRIES: '0', XDG_DATA_HOME: data },
       cwd,
       timeoutMs: 90_000,
     });
     expect(d.code, d.stderr).toBe(0);
     defaultRun = d;
+    // clickhouse.embeddedPath defaults to $XDG_DATA_HOME/rstwatch/chdb: the file is its sibling.
     const kept = readNdjson<{ alert: { id: string; version: number } }>(
-      join(cwd, '.rstwatch', 'undelivered-alerts.ndjson'),
+      join(data, 'rstwatch', 'undelivered-alerts.ndjson'),
     );
     expectEachReferenceVersionOnce(
       kept.map((k) => `${k.alert.id}:${k.alert.version}`),
       'default undelivered file',
     );
+    expect(existsSync(join(cwd, '.rstwatch'))).toBe(false);
   });
 
   it('stderr says the alerts were not delivered, how many, and where they are kept', () => {
     expect(r.stderr).toMatch(/webhook/);
     expect(r.stderr).toMatch(/undelivered|not delivered/i);
     expect(r.stderr).toContain(`"alerts":${ref.length}`);
-    // A reader must be able to find them: the file is named (the default, under a hidden directory of
-    // the working directory, is not obvious).
+    // A reader must be able to find them: the file is named (the default, beside the per-user data
+    // directory, is not obvious).
     expect(r.stderr).toContain(undeliveredFile);
-    expect(defaultRun?.stderr ?? '').toContain(join('.rstwatch', 'undelivered-alerts.ndjson'));
+    expect(defaultRun?.stderr ?? '').toContain(join('xdg-data', 'rstwatch', 'undelivered-alerts.ndjson'));
   });
 });
 

@@ -58,7 +58,6 @@ describe('loadConfig', () => {
       flows: 30,
       sensor_stats: 30,
       header_batches: 30,
-      rollups: 365,
       alerts: 365,
     });
     expect(cfg.clickhouse.writer).toEqual({ maxRows: 50000, flushMs: 1000, retryMaxMs: 60000 });

@@ -2,7 +2,8 @@
  * The one configuration schema for every rstwatch service. Each field is documented here, once;
  * `configDocs()` renders these descriptions into docs/config.md.
  */
-import { availableParallelism, hostname } from 'node:os';
+import { availableParallelism, homedir, hostname } from 'node:os';
+import { join } from 'node:path';
 // Only the engine's config module (no imports of its own): the engine itself is not loaded here.
 import { DEFAULT_ENGINE_CONFIG as ENGINE, type EngineConfig } from '@rstwatch/classify/config';
 import { z } from 'zod';
@@ -29,6 +30,12 @@ import {
 import { LOG_LEVELS } from './levels.js';
 
 export { LOG_LEVELS };
+
+/** `$XDG_DATA_HOME/rstwatch/chdb`, else `~/.local/share/rstwatch/chdb` (as @rstwatch/store's `defaultEmbeddedPath`). */
+export function defaultEmbeddedPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME ? env.XDG_DATA_HOME : join(env.HOME || homedir(), '.local', 'share');
+  return join(base, 'rstwatch', 'chdb');
+}
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 export const SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
@@ -425,7 +432,7 @@ const alerts = section(
     undeliveredPath: anyStr()
       .default('')
       .describe(
-        'NDJSON file where alerts that a sink could not deliver after its retries are kept; empty: `undelivered-alerts.ndjson` beside the embedded data directory (`.rstwatch/undelivered-alerts.ndjson` by default).',
+        'NDJSON file where alerts that a sink could not deliver after its retries are kept; empty: `undelivered-alerts.ndjson` beside the embedded data directory (`clickhouse.embeddedPath`; by default `~/.local/share/rstwatch/undelivered-alerts.ndjson`, or under `$XDG_DATA_HOME/rstwatch/`).',
       ),
   },
   'Detectors and alert delivery (see docs/alerts.md).',
@@ -452,7 +459,12 @@ const clickhouse = section(
       },
       'TLS for https URLs.',
     ),
-    embeddedPath: filePath().default('.rstwatch/chdb').describe('Data directory of the embedded engine.'),
+    embeddedPath: runtimeDefault(
+      filePath(),
+      () => defaultEmbeddedPath(),
+      '`$XDG_DATA_HOME/rstwatch/chdb`, else `~/.local/share/rstwatch/chdb`',
+      'Data directory of the embedded engine; one per user by default, so every command finds the same data whatever the working directory.',
+    ),
     cluster: anyStr()
       .default('')
       .describe(
@@ -460,7 +472,11 @@ const clickhouse = section(
       ),
     ttlDays: section(
       {
-        rst_events: intRange(0, 25_000).default(90).describe('Days `rst_events` rows are kept.'),
+        rst_events: intRange(0, 25_000)
+          .default(90)
+          .describe(
+            'Days `rst_events` rows are kept, and (unless `rollups` is set) the rollups fed from them, so the rollup queries (`top-causes`) and the raw ones (`top-reset-senders`) count the same RSTs.',
+          ),
         flows: intRange(0, 25_000).default(30).describe('Days `flows` rows are kept.'),
         sensor_stats: intRange(0, 25_000).default(30).describe('Days `sensor_stats` rows are kept.'),
         header_batches: intRange(0, 25_000)
@@ -468,14 +484,18 @@ const clickhouse = section(
           .describe(
             'Days `header_batches` rows are kept (one per consumed header batch; `sensor-health` counts received batches since each agent started, so keep at least an agent uptime).',
           ),
-        rollups: intRange(0, 25_000).default(365).describe('Days rollup rows are kept.'),
+        rollups: intRange(0, 25_000)
+          .optional()
+          .describe(
+            'Days rollup rows are kept; unset: as `rst_events`. Longer keeps fleet-wide counts (`top-causes`) of RSTs whose rows (`top-reset-senders`) are gone.',
+          ),
         alerts: intRange(0, 25_000)
           .default(365)
           .describe(
-            'Days `alerts` rows are kept, counted from the `updated` time of each version (`alert_events`, the links to the RST events, follow `rst_events`).',
+            'Days `alerts` rows are kept (`alert_events`, the links to the RST events, follow `rst_events`).',
           ),
       },
-      'Retention per table (ClickHouse TTL), in days; 0 keeps rows forever. At most 25000: longer would overflow ClickHouse DateTime and expire every row at once.',
+      'Retention per table (ClickHouse TTL), in days, counted from when a row was stored (not its capture time: an old capture stored today is kept the whole retention); 0 keeps rows forever. At most 25000: longer would overflow ClickHouse DateTime and expire every row at once.',
     ),
     writer: section(
       {

@@ -85,7 +85,10 @@ describe('createClickHouse', () => {
     await c.ping();
     expect(c.mode).toBe('embedded');
     expect(await c.query<{ v: number }>('SELECT {x:UInt32} + 1 AS v', { x: 41 })).toEqual([{ v: 42 }]);
-    await expect(c.query('SELECT nope FROM nowhere')).rejects.toThrow(/^ClickHouse embedded: query/);
+    await expect(c.query('SELECT nope FROM nowhere')).rejects.toThrow(
+      /^ClickHouse embedded \(\/.*rstwatch-store-.*\): query/,
+    );
+    expect(c.url).toMatch(/^embedded \(\/.*\)$/);
     expect(() => createClickHouse({ embeddedPath: '/tmp/some-other-dir-rstwatch' })).toThrow(
       /chdb\) already open at .* one data directory per process/,
     );

@@ -5,7 +5,8 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import {
   type ClickHouseClient,
   ClickHouseLogLevel,
@@ -23,14 +24,23 @@ export interface ClickHouseConfig {
   password?: string;
   /** PEM text or path to a PEM file for each of `ca`, `cert`, `key` (`cert`+`key` = mutual TLS). */
   tls?: { ca?: string; cert?: string; key?: string };
-  /** Data directory of the embedded engine. Default `.rstwatch/chdb`. One per process (chdb limit). */
+  /** Data directory of the embedded engine. Default {@link defaultEmbeddedPath}. One per process (chdb limit). */
   embeddedPath?: string;
   /** Per-request timeout (server mode). Default 30000. */
   requestTimeoutMs?: number;
 }
 
 export const DEFAULT_DATABASE = 'rstwatch';
-export const DEFAULT_EMBEDDED_PATH = '.rstwatch/chdb';
+
+/**
+ * The per-user data directory of the embedded engine: `$XDG_DATA_HOME/rstwatch/chdb`, else
+ * `~/.local/share/rstwatch/chdb` (the same rule as the config default of `clickhouse.embeddedPath`), so
+ * every command finds the same data whatever the working directory.
+ */
+export function defaultEmbeddedPath(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME ? env.XDG_DATA_HOME : join(env.HOME || homedir(), '.local', 'share');
+  return join(base, 'rstwatch', 'chdb');
+}
 
 /** A thin, typed surface over one `@clickhouse/client` instance. */
 export interface StoreClient {
@@ -87,7 +97,7 @@ export function createClickHouse(cfg: ClickHouseConfig = {}): StoreClient {
   }
   const quiet = { log: { level: ClickHouseLogLevel.OFF } };
   if (url === 'embedded') {
-    const path = resolve(cfg.embeddedPath ?? DEFAULT_EMBEDDED_PATH);
+    const path = resolve(cfg.embeddedPath || defaultEmbeddedPath());
     if (embeddedOpen && embeddedOpen.path !== path) {
       throw new Error(
         `embedded ClickHouse (chdb) already open at ${embeddedOpen.path} in this process; chdb allows one data directory per process (requested ${path})`,
@@ -106,7 +116,8 @@ export function createClickHouse(cfg: ClickHouseConfig = {}): StoreClient {
         NonNullable<Parameters<typeof createClient>[0]>['connection']
       >,
     });
-    return wrap(raw, 'embedded', 'embedded', database, () => {
+    // The data directory is part of the name every error message carries.
+    return wrap(raw, `embedded (${path})`, 'embedded', database, () => {
       if (embeddedOpen && --embeddedOpen.refs <= 0) embeddedOpen = null;
     });
   }

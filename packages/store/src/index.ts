@@ -4,7 +4,7 @@ export {
   ClickHouseStoreError,
   createClickHouse,
   DEFAULT_DATABASE,
-  DEFAULT_EMBEDDED_PATH,
+  defaultEmbeddedPath,
   ident,
   type StoreClient,
 } from './client.js';
@@ -18,13 +18,17 @@ export {
   schemaVersion,
 } from './migrate.js';
 export {
+  dataRange,
   getQuery,
+  inWindow,
   type NamedQuery,
   QUERIES,
   type QueryParam,
   querySql,
   resolveParams,
   runQuery,
+  WINDOW_END,
+  WINDOW_START,
 } from './queries.js';
 export {
   ALERT_LINK_SELECT,

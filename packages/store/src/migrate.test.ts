@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { alert, event, sampleEvents, sensorStats, testClient, tsAgo } from './internal/testing.js';
 import { currentTtl, migrate, planDdl, schemaVersion } from './migrate.js';
-import { alertToRow, EVENT_SELECT } from './rows.js';
+import { alertToRow, EVENT_SELECT, eventToRow } from './rows.js';
 import { SCHEMA_VERSION, TABLES, VIEWS } from './schema.js';
 
 const clients: { close(): Promise<void> }[] = [];
@@ -133,10 +133,10 @@ describe('migrate', () => {
     expect(await tables(c)).not.toContain('alerts');
     await c.insert('rst_events', [event({ cause: 'reset_attack' })]);
 
-    const up = await migrate(c);
+    const up = await migrate(c, { targetVersion: 4 });
     expect(up.version).toBe(4);
     expect(up.applied).toEqual(['create-table:alerts', 'create-table:alert_events']);
-    expect((await migrate(c)).applied).toEqual([]);
+    expect((await migrate(c, { targetVersion: 4 })).applied).toEqual([]);
     expect(await schemaVersion(c)).toBe(4);
 
     const engines = await c.query<{ name: string; engine: string; e: string }>(
@@ -150,8 +150,8 @@ describe('migrate', () => {
     expect(engines[1]!.e).toMatch(
       /^ReplacingMergeTree\(version\) PARTITION BY toYYYYMM\(first_seen\) ORDER BY id /,
     );
-    expect(currentTtl(engines[1]!.e)).toBe('toDateTime(updated) + toIntervalDay(365)');
-    expect(currentTtl(engines[0]!.e)).toBe('toDateTime(ts) + toIntervalDay(30)');
+    expect(currentTtl(engines[1]!.e)).toBe('toDateTime(inserted_at) + toIntervalDay(365)');
+    expect(currentTtl(engines[0]!.e)).toBe('toDateTime(inserted_at) + toIntervalDay(30)');
 
     // Two versions of one id: both rows until a merge, one (the highest version) with FINAL and after it.
     await c.insert('alerts', [alertToRow(alert({ version: 2, count: 50 }))]);
@@ -178,11 +178,11 @@ describe('migrate', () => {
     const tableDdl = (name: string) =>
       ddl.split(/\n(?=CREATE )/).find((d) => d.startsWith('CREATE TABLE') && d.includes(`.\`${name}\` (`)) ??
       '';
-    expect(tableDdl('alert_events')).toContain('TTL toDateTime(ts) + toIntervalDay(5)');
-    expect(tableDdl('alerts')).toContain('TTL toDateTime(updated) + toIntervalDay(365)');
+    expect(tableDdl('alert_events')).toContain('TTL toDateTime(inserted_at) + toIntervalDay(5)');
+    expect(tableDdl('alerts')).toContain('TTL toDateTime(inserted_at) + toIntervalDay(365)');
     const own = planDdl('rstwatch', { ttlDays: { rst_events: 5, alert_events: 9, alerts: 0 } }).join('\n');
-    expect(own).toContain('TTL toDateTime(ts) + toIntervalDay(9)');
-    expect(own).not.toContain('toDateTime(updated)');
+    expect(own).toContain('TTL toDateTime(inserted_at) + toIntervalDay(9)');
+    expect(own).not.toContain('toIntervalDay(365)');
   });
 
   it('converges a half-applied state (some v2 steps done by hand)', async () => {
@@ -205,22 +205,51 @@ describe('migrate', () => {
       );
       return currentTtl(rows[0]!.e);
     };
-    expect(await ttlOf('rst_events')).toBe('toDateTime(ts) + toIntervalDay(30)');
-    expect(await ttlOf('rst_rollup_1h')).toBe('ts + toIntervalDay(365)');
+    expect(await ttlOf('rst_events')).toBe('toDateTime(inserted_at) + toIntervalDay(30)');
+    expect(await ttlOf('rst_rollup_1h')).toBe('stored_at + toIntervalDay(30)');
     const r = await migrate(c, { ttlDays: { rst_events: 7, flows: 0 } });
-    // alert_events follows rst_events (no entry of its own).
-    expect(r.applied).toEqual(['ttl:rst_events', 'ttl:flows', 'ttl:alert_events']);
-    expect(await ttlOf('rst_events')).toBe('toDateTime(ts) + toIntervalDay(7)');
-    expect(await ttlOf('alert_events')).toBe('toDateTime(ts) + toIntervalDay(7)');
+    // alert_events and the rollups follow rst_events (no entry of their own).
+    expect(r.applied).toEqual([
+      'ttl:rst_events',
+      'ttl:flows',
+      'ttl:rst_rollup_1m',
+      'ttl:rst_rollup_1h',
+      'ttl:rst_by_source_1h',
+      'ttl:alert_events',
+    ]);
+    expect(await ttlOf('rst_events')).toBe('toDateTime(inserted_at) + toIntervalDay(7)');
+    expect(await ttlOf('alert_events')).toBe('toDateTime(inserted_at) + toIntervalDay(7)');
+    expect(await ttlOf('rst_rollup_1m')).toBe('stored_at + toIntervalDay(7)');
     expect(await ttlOf('flows')).toBe('');
     expect((await migrate(c, { ttlDays: { rst_events: 7, flows: 0 } })).applied).toEqual([]);
     // Back to defaults.
-    expect((await migrate(c)).applied).toEqual(['ttl:rst_events', 'ttl:flows', 'ttl:alert_events']);
-    // Old rows actually expire under a TTL.
+    expect((await migrate(c)).applied).toHaveLength(6);
+    // Rows expire by the time they were stored: a row stored long ago goes (inserted_at given
+    // explicitly), an old capture stored now stays, in rst_events and in the rollups alike.
+    await c.insert('rst_events', [
+      {
+        ...eventToRow(event({ ts: '2020-01-01T00:00:00.000001Z', cause: 'app_abort' })),
+        inserted_at: '2020-01-01 00:00:01.000',
+      },
+    ]);
+    await c.command(
+      `INSERT INTO ${c.database}.rst_rollup_1m (ts, cause, origin, sensor, service_ip, service_port, events, stored_at) VALUES ('2020-01-01 00:00:00', 'idle_timeout', 'endpoint', 's', '::1', 1, 1, '2020-01-01 00:00:01')`,
+    );
     await c.insert('rst_events', [event({ ts: '2020-01-01T00:00:00.000001Z' }), event()]);
-    await c.command(`OPTIMIZE TABLE ${c.database}.rst_events FINAL`);
+    for (const t of ['rst_events', 'rst_rollup_1m', 'rst_rollup_1h', 'rst_by_source_1h'])
+      await c.command(`OPTIMIZE TABLE ${c.database}.${t} FINAL`);
     const n = await c.query<{ n: number }>(`SELECT count() AS n FROM ${c.database}.rst_events`);
-    expect(n).toEqual([{ n: 1 }]);
+    expect(n).toEqual([{ n: 2 }]);
+    const rolled = await c.query<{ cause: string; events: number }>(
+      // app_abort: the view stored it now (an explicit inserted_at only backdates the raw row); the
+      // idle_timeout row stored in 2020 is gone.
+      `SELECT cause, sum(events) AS events FROM ${c.database}.rst_rollup_1m WHERE cause != 'app_abort' GROUP BY cause`,
+    );
+    expect(rolled).toEqual([{ cause: 'closed_port', events: 2 }]);
+    const stored = await c.query<{ ok: number }>(
+      `SELECT min(stored_at) >= now() - 600 AS ok FROM ${c.database}.rst_by_source_1h`,
+    );
+    expect(stored).toEqual([{ ok: 1 }]);
   });
 
   it('applies ttlDays.rollups to every rollup table unless the table has its own value', () => {
@@ -278,7 +307,7 @@ describe('cluster DDL', () => {
   it('alerts is a ReplicatedReplacingMergeTree on its version, sharded by id like alert_events by alert_id', () => {
     const local = ddl.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS `rstwatch`.`alerts_local`'));
     expect(local).toContain(
-      "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/rstwatch/alerts_local', '{replica}', `version`)\nPARTITION BY toYYYYMM(first_seen)\nORDER BY id\nTTL toDateTime(updated) + toIntervalDay(365)\n",
+      "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/rstwatch/alerts_local', '{replica}', `version`)\nPARTITION BY toYYYYMM(first_seen)\nORDER BY id\nTTL toDateTime(inserted_at) + toIntervalDay(365)\n",
     );
     const dist = ddl.find((s) => s.startsWith('CREATE TABLE IF NOT EXISTS `rstwatch`.`alerts` '));
     expect(dist).toContain('ENGINE = Distributed(`dc1`, `rstwatch`, `alerts_local`, cityHash64(id))');

@@ -79,10 +79,13 @@ export function ttlDaysFor(t: TableDef, ttl: TtlDays): number {
 }
 
 /** The TTL expression as ClickHouse prints it back in `engine_full`, or '' for none. */
-export function ttlExpr(t: TableDef, days: number): string {
+export function ttlExpr(t: TableDef, days: number, version = SCHEMA_VERSION): string {
   if (days === 0) return '';
-  const col = t.columns.find((c) => c.name === t.ttlColumn);
-  const base = col?.type.startsWith('DateTime64') ? `toDateTime(${t.ttlColumn})` : t.ttlColumn;
+  let col = t.columns.find((c) => c.name === t.ttlColumn);
+  if (col && col.since > version && t.ttlColumnBefore)
+    col = t.columns.find((c) => c.name === t.ttlColumnBefore);
+  const name = col?.name ?? t.ttlColumn;
+  const base = col?.type.startsWith('DateTime64') ? `toDateTime(${name})` : name;
   return `${base} + toIntervalDay(${days})`;
 }
 
@@ -112,7 +115,7 @@ function settingsSql(ctx: DdlContext): string {
 export function createTableDdl(t: TableDef, ctx: DdlContext): string[] {
   const cols = t.columns.filter((c) => c.since <= ctx.targetVersion).map(columnSql);
   const idx = (t.indexes ?? []).map((i) => `INDEX ${i}`);
-  const ttl = ttlExpr(t, ttlDaysFor(t, ctx.ttlDays));
+  const ttl = ttlExpr(t, ttlDaysFor(t, ctx.ttlDays), ctx.targetVersion);
   const local = storageName(ctx, t.name);
   const out = [
     [
@@ -231,11 +234,11 @@ function steps(): Step[] {
       name: `ttl:${t.name}`,
       version: t.since,
       async done(client, ctx) {
-        const want = ttlExpr(t, ttlDaysFor(t, ctx.ttlDays));
+        const want = ttlExpr(t, ttlDaysFor(t, ctx.ttlDays), ctx.targetVersion);
         return currentTtl(await engineFull(client, ctx.database, storageName(ctx, t.name))) === want;
       },
       ddl: (ctx) => {
-        const want = ttlExpr(t, ttlDaysFor(t, ctx.ttlDays));
+        const want = ttlExpr(t, ttlDaysFor(t, ctx.ttlDays), ctx.targetVersion);
         const alter = want ? `MODIFY TTL ${want}` : 'REMOVE TTL';
         return [`ALTER TABLE ${q(ctx, storageName(ctx, t.name))}${onCluster(ctx)} ${alter}`];
       },

@@ -295,11 +295,13 @@ describe('named queries', () => {
   it('validates parameters and names', () => {
     expect(() => getQuery('nope')).toThrow(/unknown query "nope"; available: top-causes/);
     expect(() => resolveParams(getQuery('top-causes'), { foo: 1 })).toThrow(
-      /unknown parameter "foo"; allowed: hours, limit/,
+      /unknown parameter "foo"; allowed: hours, since, until, limit/,
     );
     expect(() => resolveParams(getQuery('top-causes'), { hours: '-3' })).toThrow(/hours must be UInt32/);
     expect(resolveParams(getQuery('scanners'), { hours: '2' })).toEqual({
       hours: 2,
+      since: 0,
+      until: 0,
       limit: 20,
       min_ports: 20,
       min_hosts: 50,

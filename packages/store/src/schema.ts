@@ -6,7 +6,7 @@
 import type { AlertRule } from '@rstwatch/detect';
 
 /** Current schema version (the highest `since` of any table, column or view). */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export interface ColumnDef {
   name: string;
@@ -28,8 +28,14 @@ export interface TableDef {
   columns: ColumnDef[];
   partitionBy: string;
   orderBy: string;
-  /** Column the TTL counts from (`DateTime` or `DateTime64`). */
+  /**
+   * Column the TTL counts from (`DateTime` or `DateTime64`): the time a row was stored (`inserted_at`,
+   * rollups' `stored_at`) wherever the table has one, so a capture stored today is kept for the retention
+   * from today whatever its capture time, and raw rows and the rollups fed from them expire together.
+   */
   ttlColumn: string;
+  /** The TTL column of schema versions before `ttlColumn` existed. */
+  ttlColumnBefore?: string;
   /** Default retention in days; 0 = keep forever. */
   defaultTtlDays: number;
   /** When `ttlDays` has no entry for this table, use the entry of that table (before the default). */
@@ -140,7 +146,8 @@ const events: TableDef = {
   doc: 'One row per RST packet a sensor saw, classified (the RST event of rst-taxonomy.md, same field names).',
   partitionBy: 'toDate(ts)',
   orderBy: '(cause, origin, toStartOfHour(ts), sensor, dst_ip, dst_port, ts)',
-  ttlColumn: 'ts',
+  ttlColumn: 'inserted_at',
+  ttlColumnBefore: 'ts',
   defaultTtlDays: 30,
   shardingKey: 'cityHash64(community_id)',
   indexes: ['idx_community_id community_id TYPE bloom_filter(0.01) GRANULARITY 4'],
@@ -253,7 +260,8 @@ const flows: TableDef = {
   doc: 'One row per finished or expired connection (Zeek conn.log fields; `id.orig_h` etc. become `orig_h` etc.).',
   partitionBy: 'toDate(ts)',
   orderBy: '(conn_state, toStartOfHour(ts), sensor, resp_h, resp_p, ts)',
-  ttlColumn: 'ts',
+  ttlColumn: 'inserted_at',
+  ttlColumnBefore: 'ts',
   defaultTtlDays: 14,
   shardingKey: 'cityHash64(community_id)',
   indexes: [
@@ -514,6 +522,15 @@ const headerBatches: TableDef = {
   ],
 };
 
+/** When the rows of a rollup row were stored (the latest insert merged into it); the TTL counts from it. */
+const storedAt: ColumnDef = {
+  name: 'stored_at',
+  type: "SimpleAggregateFunction(max, DateTime('UTC'))",
+  default: 'now()',
+  since: 5,
+  doc: 'Server time of the latest insert merged into the row (filled by the default: the views do not select it); the TTL counts from it, as `rst_events` counts from `inserted_at`.',
+};
+
 const rollupColumns = (bucket: string): ColumnDef[] => [
   { name: 'ts', type: "DateTime('UTC')", since: 2, doc: `Start of the ${bucket}.` },
   { name: 'cause', type: LC, since: 2, doc: 'RST cause.' },
@@ -549,6 +566,7 @@ const rollupColumns = (bucket: string): ColumnDef[] => [
     since: 2,
     doc: 'Distinct client-side hosts (the non-service side); read with `uniqMerge(clients)`.',
   },
+  storedAt,
 ];
 
 const rollupSelect = (bucketFn: string) => `SELECT
@@ -568,8 +586,10 @@ const rollup1m: TableDef = {
   doc: 'RST events per minute by (cause, origin, sensor, service ip/port), maintained by `rst_rollup_1m_mv`.',
   partitionBy: 'toDate(ts)',
   orderBy: '(cause, origin, ts, sensor, service_ip, service_port)',
-  ttlColumn: 'ts',
+  ttlColumn: 'stored_at',
+  ttlColumnBefore: 'ts',
   defaultTtlDays: 30,
+  ttlLike: 'rst_events',
   shardingKey: 'cityHash64(service_ip, service_port)',
   columns: rollupColumns('minute'),
 };
@@ -577,9 +597,8 @@ const rollup1m: TableDef = {
 const rollup1h: TableDef = {
   ...rollup1m,
   name: 'rst_rollup_1h',
-  doc: 'Same as `rst_rollup_1m` per hour, kept longer; maintained by `rst_rollup_1h_mv`.',
+  doc: 'Same as `rst_rollup_1m` per hour; maintained by `rst_rollup_1h_mv`.',
   partitionBy: 'toYYYYMM(ts)',
-  defaultTtlDays: 365,
   columns: rollupColumns('hour'),
 };
 
@@ -590,8 +609,10 @@ const bySource: TableDef = {
   doc: 'RST events per hour by connection originator, for scan detection: distinct destination ports and hosts per source. Maintained by `rst_by_source_1h_mv`.',
   partitionBy: 'toYYYYMM(ts)',
   orderBy: '(ts, sensor, orig_ip)',
-  ttlColumn: 'ts',
-  defaultTtlDays: 90,
+  ttlColumn: 'stored_at',
+  ttlColumnBefore: 'ts',
+  defaultTtlDays: 30,
+  ttlLike: 'rst_events',
   shardingKey: 'cityHash64(orig_ip)',
   columns: [
     { name: 'ts', type: "DateTime('UTC')", since: 2, doc: 'Start of the hour.' },
@@ -632,6 +653,7 @@ const bySource: TableDef = {
       since: 2,
       doc: 'Distinct service hosts touched; `uniqMerge(dst_hosts)`.',
     },
+    storedAt,
   ],
 };
 
@@ -660,7 +682,7 @@ const alerts: TableDef = {
   doc: 'One row per alert version (the Alert contract of packages/detect, same field names). An alert is updated by writing its next version under the same `id`; `ReplacingMergeTree(version)` keeps the highest version per `id` when parts merge, so read with `FINAL` (or `argMax(..., version)` grouped by `id`) to see each alert once.',
   partitionBy: 'toYYYYMM(first_seen)',
   orderBy: 'id',
-  ttlColumn: 'updated',
+  ttlColumn: 'inserted_at',
   defaultTtlDays: 365,
   shardingKey: 'cityHash64(id)',
   indexes: [
@@ -788,7 +810,7 @@ const alertEvents: TableDef = {
   doc: 'One row per RST event that contributed to an alert: the link from `alerts.id` to `rst_events`, joined on `(community_id, ts)`. Kept as long as `rst_events` unless `ttlDays.alert_events` says otherwise.',
   partitionBy: 'toDate(ts)',
   orderBy: '(alert_id, ts)',
-  ttlColumn: 'ts',
+  ttlColumn: 'inserted_at',
   defaultTtlDays: 30,
   ttlLike: 'rst_events',
   shardingKey: 'cityHash64(alert_id)',
@@ -892,9 +914,11 @@ GROUP BY ts, sensor, orig_ip`,
 
 export const MERGE_TREE_SETTINGS = { dedupWindow: DEDUP_WINDOW };
 
-/** Retention per table in days (0 = none). */
-/** Retention per table in days; `rollups` applies to every AggregatingMergeTree rollup without its own entry. */
-export type TtlDays = Partial<Record<TableName | 'rollups', number>>;
+/**
+ * Retention per table in days (0 = none); `rollups` applies to every rollup without its own entry, and
+ * the rollups follow `rst_events` when `rollups` is unset too.
+ */
+export type TtlDays = { [K in TableName | 'rollups']?: number | undefined };
 
 export function tableDef(name: TableName): TableDef {
   const t = TABLES.find((x) => x.name === name);
