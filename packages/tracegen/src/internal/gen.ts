@@ -189,183 +189,68 @@ export class Gen {
     bare = false,
   ): void {
     if (this.count >= this.limit) {
-      this.ttlOv = -1;
-      this.ipIdOv = -1;
-      this.data = null;
+      this.clearOverrides();
       return;
     }
     const b = this.buf;
     const rec = this.off;
-    let o = rec + 16;
     const fromClient = dir === C2S;
     const src = fromClient ? c.c : c.s;
     const dst = fromClient ? c.s : c.c;
     const v6 = src.v6;
-
-    // Ethernet
-    writeMac(b, o, dst.mac);
-    writeMac(b, o + 6, src.mac);
-    o += 12;
-    if (c.vlan !== 0) {
-      b[o] = 0x81;
-      b[o + 1] = 0x00;
-      b[o + 2] = (c.vlan >> 8) & 0x0f;
-      b[o + 3] = c.vlan & 0xff;
-      o += 4;
-    }
-    b[o] = v6 ? 0x86 : 0x08;
-    b[o + 1] = v6 ? 0xdd : 0x00;
-    o += 2;
+    let o = writeEthernet(b, rec + 16, src, dst, c.vlan, v6);
     const l2 = o - rec - 16;
 
     const syn = (flags & TCP_SYN) !== 0;
     const rst = (flags & TCP_RST) !== 0;
     const optLen = syn ? (c.ts ? 20 : 12) : bare || !c.ts ? 0 : 12;
     const thl = 20 + optLen;
-    const ipHl = v6 ? 40 : 20;
-    const ipTotal = ipHl + thl + len;
+    const ipTotal = (v6 ? 40 : 20) + thl + len;
     const ttl = this.ttlOv >= 0 ? this.ttlOv : src.ttl;
+    if (v6) o = writeIpv6(b, o, src, dst, c.flowLabel, thl + len, ttl);
+    else o = writeIpv4(b, o, src, dst, ipTotal, this.nextIpId(src), this.ipIdOv === 0, ttl);
 
-    if (!v6) {
-      let id: number;
-      if (this.ipIdOv >= 0) id = this.ipIdOv;
-      else {
-        id = src.ipId;
-        src.ipId = (id + 1) & 0xffff;
-      }
-      b[o] = 0x45;
-      b[o + 1] = 0;
-      b[o + 2] = ipTotal >> 8;
-      b[o + 3] = ipTotal & 0xff;
-      b[o + 4] = id >> 8;
-      b[o + 5] = id & 0xff;
-      b[o + 6] = this.ipIdOv === 0 ? 0 : 0x40; // DF, except forged packets with ID 0
-      b[o + 7] = 0;
-      b[o + 8] = ttl;
-      b[o + 9] = 6;
-      b[o + 10] = 0;
-      b[o + 11] = 0;
-      const sa = src.addr;
-      const da = dst.addr;
-      b[o + 12] = sa[0]!;
-      b[o + 13] = sa[1]!;
-      b[o + 14] = sa[2]!;
-      b[o + 15] = sa[3]!;
-      b[o + 16] = da[0]!;
-      b[o + 17] = da[1]!;
-      b[o + 18] = da[2]!;
-      b[o + 19] = da[3]!;
-      let s = 0;
-      for (let k = 0; k < 20; k += 2) s += (b[o + k]! << 8) | b[o + k + 1]!;
-      s = (s & 0xffff) + (s >>> 16);
-      s = (s & 0xffff) + (s >>> 16);
-      s = ~s & 0xffff;
-      b[o + 10] = s >> 8;
-      b[o + 11] = s & 0xff;
-      o += 20;
-    } else {
-      const fl = c.flowLabel;
-      const plen = thl + len;
-      b[o] = 0x60;
-      b[o + 1] = (fl >> 16) & 0x0f;
-      b[o + 2] = (fl >> 8) & 0xff;
-      b[o + 3] = fl & 0xff;
-      b[o + 4] = plen >> 8;
-      b[o + 5] = plen & 0xff;
-      b[o + 6] = 6;
-      b[o + 7] = ttl;
-      b.set(src.addr, o + 8);
-      b.set(dst.addr, o + 24);
-      o += 40;
-    }
-
-    // TCP
     const sp = fromClient ? c.cPort : c.sPort;
     const dp = fromClient ? c.sPort : c.cPort;
     const win = bare && rst ? 0 : syn ? (fromClient ? 64240 : 65160) : fromClient ? c.cWin : c.sWin;
-    b[o] = sp >> 8;
-    b[o + 1] = sp & 0xff;
-    b[o + 2] = dp >> 8;
-    b[o + 3] = dp & 0xff;
-    b[o + 4] = seq >>> 24;
-    b[o + 5] = (seq >>> 16) & 0xff;
-    b[o + 6] = (seq >>> 8) & 0xff;
-    b[o + 7] = seq & 0xff;
-    b[o + 8] = ack >>> 24;
-    b[o + 9] = (ack >>> 16) & 0xff;
-    b[o + 10] = (ack >>> 8) & 0xff;
-    b[o + 11] = ack & 0xff;
-    b[o + 12] = ((thl >> 2) << 4) | ((flags >> 8) & 1);
-    b[o + 13] = flags & 0xff;
-    b[o + 14] = win >> 8;
-    b[o + 15] = win & 0xff;
-    b[o + 16] = 0;
-    b[o + 17] = 0;
-    b[o + 18] = 0;
-    b[o + 19] = 0;
-    o += 20;
-    if (optLen !== 0) {
-      const ms = Math.floor(this.now / 1000);
-      const tsval = (src.tsBase + ms) >>> 0;
-      const tsecr = syn && !(flags & TCP_ACK) ? 0 : (dst.tsBase + ms - Math.floor(c.rttUs / 1000)) >>> 0;
-      if (syn) {
-        b[o] = 2;
-        b[o + 1] = 4;
-        b[o + 2] = c.mss >> 8;
-        b[o + 3] = c.mss & 0xff;
-        if (c.ts) {
-          b[o + 4] = 4; // SACK permitted
-          b[o + 5] = 2;
-          o = writeTs(b, o + 6, tsval, tsecr);
-          b[o] = 1;
-          b[o + 1] = 3; // window scale 7
-          b[o + 2] = 3;
-          b[o + 3] = 7;
-          o += 4;
-        } else {
-          b[o + 4] = 1;
-          b[o + 5] = 3;
-          b[o + 6] = 3;
-          b[o + 7] = 8;
-          b[o + 8] = 1;
-          b[o + 9] = 1;
-          b[o + 10] = 4;
-          b[o + 11] = 2;
-          o += 12;
-        }
-      } else {
-        b[o] = 1;
-        b[o + 1] = 1;
-        o = writeTs(b, o + 2, tsval, tsecr);
-      }
-    }
+    o = writeTcp(b, o, sp, dp, seq, ack, thl, flags, win);
+    if (optLen !== 0) o = writeTcpOptions(b, o, c, src, dst, flags, this.now);
 
     const frame = l2 + ipTotal;
     const keepWhole = rst && len > 0;
     const cap = keepWhole || frame <= this.snaplen ? frame : this.snaplen;
     const hdr = o - rec - 16;
-    if (cap > hdr) {
-      const n = cap - hdr;
-      const d = this.data;
-      if (d !== null) {
-        for (let k = 0; k < n; k++) b[o + k] = k < d.length ? d[k]! : 0;
-      } else {
-        // The filler pattern lives at the end of every chunk buffer, so this is one native memmove.
-        const start = this.patternAt + (seq & 0xffff);
-        b.copyWithin(o, start, start + Math.min(n, 2048));
-      }
-    }
-
-    // Record header (little-endian).
-    const t = this.now;
-    const sec = Math.floor(t / 1e6);
-    const usec = t - sec * 1e6;
-    writeLe32(b, rec, sec);
-    writeLe32(b, rec + 4, usec);
-    writeLe32(b, rec + 8, cap);
-    writeLe32(b, rec + 12, frame);
+    if (cap > hdr) this.payload(o, cap - hdr, seq);
+    writeRecordHeader(b, rec, this.now, cap, frame);
     this.off = rec + 16 + cap;
+    this.account(c, frame, rst, label);
+    this.clearOverrides();
+  }
 
+  /** The IPv4 ID of `src`'s next packet: the one-shot override, else its counter (advanced). */
+  private nextIpId(src: Host): number {
+    if (this.ipIdOv >= 0) return this.ipIdOv;
+    const id = src.ipId;
+    src.ipId = (id + 1) & 0xffff;
+    return id;
+  }
+
+  /** `n` captured payload bytes at `o`: the `data` override (zero-padded), else the filler pattern. */
+  private payload(o: number, n: number, seq: number): void {
+    const b = this.buf;
+    const d = this.data;
+    if (d !== null) {
+      for (let k = 0; k < n; k++) b[o + k] = k < d.length ? d[k]! : 0;
+    } else {
+      // The filler pattern lives at the end of every chunk buffer, so this is one native memmove.
+      const start = this.patternAt + (seq & 0xffff);
+      b.copyWithin(o, start, start + Math.min(n, 2048));
+    }
+  }
+
+  /** Counters and ground truth for the packet just written. */
+  private account(c: Conn, frame: number, rst: boolean, label: number): void {
+    const t = this.now;
     if (this.firstTsUs < 0) this.firstTsUs = t;
     this.lastTsUs = t;
     if (!c.seen) {
@@ -380,10 +265,186 @@ export class Gen {
       this.byCause[cause]!++;
       if (this.labels !== null) this.labels.push(this.count, cause);
     }
+  }
+
+  private clearOverrides(): void {
     this.ttlOv = -1;
     this.ipIdOv = -1;
     this.data = null;
   }
+}
+
+/** Ethernet header (with an 802.1Q tag when `vlan` is not 0) at `o`; returns the offset after it. */
+function writeEthernet(b: Uint8Array, o: number, src: Host, dst: Host, vlan: number, v6: boolean): number {
+  writeMac(b, o, dst.mac);
+  writeMac(b, o + 6, src.mac);
+  o += 12;
+  if (vlan !== 0) {
+    b[o] = 0x81;
+    b[o + 1] = 0x00;
+    b[o + 2] = (vlan >> 8) & 0x0f;
+    b[o + 3] = vlan & 0xff;
+    o += 4;
+  }
+  b[o] = v6 ? 0x86 : 0x08;
+  b[o + 1] = v6 ? 0xdd : 0x00;
+  return o + 2;
+}
+
+/** IPv4 header with its checksum; DF is set except on forged packets (`forged`: ID override 0). */
+function writeIpv4(
+  b: Uint8Array,
+  o: number,
+  src: Host,
+  dst: Host,
+  total: number,
+  id: number,
+  forged: boolean,
+  ttl: number,
+): number {
+  b[o] = 0x45;
+  b[o + 1] = 0;
+  b[o + 2] = total >> 8;
+  b[o + 3] = total & 0xff;
+  b[o + 4] = id >> 8;
+  b[o + 5] = id & 0xff;
+  b[o + 6] = forged ? 0 : 0x40;
+  b[o + 7] = 0;
+  b[o + 8] = ttl;
+  b[o + 9] = 6;
+  b[o + 10] = 0;
+  b[o + 11] = 0;
+  const sa = src.addr;
+  const da = dst.addr;
+  b[o + 12] = sa[0]!;
+  b[o + 13] = sa[1]!;
+  b[o + 14] = sa[2]!;
+  b[o + 15] = sa[3]!;
+  b[o + 16] = da[0]!;
+  b[o + 17] = da[1]!;
+  b[o + 18] = da[2]!;
+  b[o + 19] = da[3]!;
+  let s = 0;
+  for (let k = 0; k < 20; k += 2) s += (b[o + k]! << 8) | b[o + k + 1]!;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  s = ~s & 0xffff;
+  b[o + 10] = s >> 8;
+  b[o + 11] = s & 0xff;
+  return o + 20;
+}
+
+function writeIpv6(
+  b: Uint8Array,
+  o: number,
+  src: Host,
+  dst: Host,
+  flowLabel: number,
+  payloadLen: number,
+  hopLimit: number,
+): number {
+  b[o] = 0x60;
+  b[o + 1] = (flowLabel >> 16) & 0x0f;
+  b[o + 2] = (flowLabel >> 8) & 0xff;
+  b[o + 3] = flowLabel & 0xff;
+  b[o + 4] = payloadLen >> 8;
+  b[o + 5] = payloadLen & 0xff;
+  b[o + 6] = 6;
+  b[o + 7] = hopLimit;
+  b.set(src.addr, o + 8);
+  b.set(dst.addr, o + 24);
+  return o + 40;
+}
+
+/** The fixed 20-byte TCP header (checksum 0, urgent pointer 0). */
+function writeTcp(
+  b: Uint8Array,
+  o: number,
+  sp: number,
+  dp: number,
+  seq: number,
+  ack: number,
+  thl: number,
+  flags: number,
+  win: number,
+): number {
+  b[o] = sp >> 8;
+  b[o + 1] = sp & 0xff;
+  b[o + 2] = dp >> 8;
+  b[o + 3] = dp & 0xff;
+  b[o + 4] = seq >>> 24;
+  b[o + 5] = (seq >>> 16) & 0xff;
+  b[o + 6] = (seq >>> 8) & 0xff;
+  b[o + 7] = seq & 0xff;
+  b[o + 8] = ack >>> 24;
+  b[o + 9] = (ack >>> 16) & 0xff;
+  b[o + 10] = (ack >>> 8) & 0xff;
+  b[o + 11] = ack & 0xff;
+  b[o + 12] = ((thl >> 2) << 4) | ((flags >> 8) & 1);
+  b[o + 13] = flags & 0xff;
+  b[o + 14] = win >> 8;
+  b[o + 15] = win & 0xff;
+  b[o + 16] = 0;
+  b[o + 17] = 0;
+  b[o + 18] = 0;
+  b[o + 19] = 0;
+  return o + 20;
+}
+
+/**
+ * TCP options: on a SYN, MSS then (with timestamps) SACK-permitted, timestamps and window scale 7, or
+ * (without) NOP-padded window scale 8 and SACK-permitted; otherwise NOP, NOP, timestamps.
+ */
+function writeTcpOptions(
+  b: Uint8Array,
+  o: number,
+  c: Conn,
+  src: Host,
+  dst: Host,
+  flags: number,
+  nowUs: number,
+): number {
+  const syn = (flags & TCP_SYN) !== 0;
+  const ms = Math.floor(nowUs / 1000);
+  const tsval = (src.tsBase + ms) >>> 0;
+  const tsecr = syn && !(flags & TCP_ACK) ? 0 : (dst.tsBase + ms - Math.floor(c.rttUs / 1000)) >>> 0;
+  if (!syn) {
+    b[o] = 1;
+    b[o + 1] = 1;
+    return writeTs(b, o + 2, tsval, tsecr);
+  }
+  b[o] = 2;
+  b[o + 1] = 4;
+  b[o + 2] = c.mss >> 8;
+  b[o + 3] = c.mss & 0xff;
+  if (c.ts) {
+    b[o + 4] = 4; // SACK permitted
+    b[o + 5] = 2;
+    o = writeTs(b, o + 6, tsval, tsecr);
+    b[o] = 1;
+    b[o + 1] = 3; // window scale 7
+    b[o + 2] = 3;
+    b[o + 3] = 7;
+    return o + 4;
+  }
+  b[o + 4] = 1;
+  b[o + 5] = 3;
+  b[o + 6] = 3;
+  b[o + 7] = 8;
+  b[o + 8] = 1;
+  b[o + 9] = 1;
+  b[o + 10] = 4;
+  b[o + 11] = 2;
+  return o + 12;
+}
+
+/** pcap record header (little-endian): seconds, microseconds, captured and original lengths. */
+function writeRecordHeader(b: Uint8Array, rec: number, tUs: number, cap: number, frame: number): void {
+  const sec = Math.floor(tUs / 1e6);
+  writeLe32(b, rec, sec);
+  writeLe32(b, rec + 4, tUs - sec * 1e6);
+  writeLe32(b, rec + 8, cap);
+  writeLe32(b, rec + 12, frame);
 }
 
 function writeMac(b: Uint8Array, o: number, mac: number): void {

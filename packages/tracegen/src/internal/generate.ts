@@ -3,7 +3,7 @@
  * earliest (binary heap on time), and streams the output in fixed-size chunks with one write in flight
  * while the next chunk is being filled.
  */
-import { open, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, writeFile } from 'node:fs/promises';
 import { CAUSES } from '@rstwatch/core';
 import { Gen } from './gen.js';
 import { isMixName, MIX_NAMES, type MixName, mixByName } from './mix.js';
@@ -135,114 +135,192 @@ function check(name: string, v: number, lo: number, hi: number, int: boolean): v
   }
 }
 
-/** Write a deterministic pcap of `packets` records with a realistic TCP mix; resolves with a summary. */
-export async function generateTrace(opts: TraceOptions): Promise<TraceSummary> {
-  const packets = opts.packets;
-  const seed = opts.seed ?? 1;
+/** Options with their defaults applied, validated. */
+interface Settings {
+  packets: number;
+  seed: number;
+  concurrentFlows: number;
+  ipv6Share: number;
+  vlanShare: number;
+  snaplen: number;
+  chunkBytes: number;
+  startTsUs: number;
+  mix: MixName;
+  rampUs: number;
+}
+
+function settings(opts: TraceOptions): Settings {
   const concurrentFlows = opts.concurrentFlows ?? 5000;
-  const ipv6Share = opts.ipv6Share ?? 0.2;
-  const vlanShare = opts.vlanShare ?? 0.1;
-  const snaplen = opts.snaplen ?? 128;
-  const chunkBytes = opts.chunkBytes ?? 4 << 20;
-  const startTsUs = opts.startTsUs ?? DEFAULT_START_US;
-  const mix = opts.mix ?? 'default';
-  // Spread the first flows over a short ramp so the capture does not open with a wall of SYNs.
-  const rampUs = opts.rampUs ?? Math.min(2_000_000, concurrentFlows * 100);
-  check('packets', packets, 0, Number.MAX_SAFE_INTEGER, true);
-  check('seed', seed, 0, 0xffffffff, true);
-  check('concurrentFlows', concurrentFlows, 1, 10_000_000, true);
-  check('ipv6Share', ipv6Share, 0, 1, false);
-  check('vlanShare', vlanShare, 0, 1, false);
-  check('snaplen', snaplen, 64, 262_144, true);
-  check('chunkBytes', chunkBytes, 4096, 1 << 30, true);
-  check('startTsUs', startTsUs, 0, 4_000_000_000_000_000, true);
-  check('rampUs', rampUs, 0, 3_600_000_000, true);
-  if (!isMixName(mix)) throw new RangeError(`mix must be one of ${MIX_NAMES.join(', ')}, got ${String(mix)}`);
+  const s: Settings = {
+    packets: opts.packets,
+    seed: opts.seed ?? 1,
+    concurrentFlows,
+    ipv6Share: opts.ipv6Share ?? 0.2,
+    vlanShare: opts.vlanShare ?? 0.1,
+    snaplen: opts.snaplen ?? 128,
+    chunkBytes: opts.chunkBytes ?? 4 << 20,
+    startTsUs: opts.startTsUs ?? DEFAULT_START_US,
+    mix: opts.mix ?? 'default',
+    // Spread the first flows over a short ramp so the capture does not open with a wall of SYNs.
+    rampUs: opts.rampUs ?? Math.min(2_000_000, concurrentFlows * 100),
+  };
+  check('packets', s.packets, 0, Number.MAX_SAFE_INTEGER, true);
+  check('seed', s.seed, 0, 0xffffffff, true);
+  check('concurrentFlows', s.concurrentFlows, 1, 10_000_000, true);
+  check('ipv6Share', s.ipv6Share, 0, 1, false);
+  check('vlanShare', s.vlanShare, 0, 1, false);
+  check('snaplen', s.snaplen, 64, 262_144, true);
+  check('chunkBytes', s.chunkBytes, 4096, 1 << 30, true);
+  check('startTsUs', s.startTsUs, 0, 4_000_000_000_000_000, true);
+  check('rampUs', s.rampUs, 0, 3_600_000_000, true);
+  if (!isMixName(s.mix)) {
+    throw new RangeError(`mix must be one of ${MIX_NAMES.join(', ')}, got ${String(s.mix)}`);
+  }
+  return s;
+}
 
-  const rng = new Rng(seed);
-  const g = new Gen(rng, { snaplen, chunkBytes, packets });
-  g.mix = mixByName(mix);
-  if (opts.labelsOut !== undefined) g.labels = [];
-  const world = new World(rng, { concurrentFlows, ipv6Share, vlanShare });
-  const heap = new Heap();
-  // Task slots: the script, whether it sleeps (parked), and free slots for reuse.
-  const scripts: (Script | null)[] = [];
-  const parked: boolean[] = [];
-  const free: number[] = [];
-  g.now = startTsUs;
-  let started = 0;
-  let active = 0;
+/** The output file, with at most one chunk write in flight while the generator fills the next. */
+class ChunkFile {
+  private pending: Promise<void> = Promise.resolve();
 
-  const fh = await open(opts.out, 'w');
-  let pending: Promise<void> = Promise.resolve();
-  const write = async (chunk: Uint8Array): Promise<void> => {
+  constructor(private readonly fh: FileHandle) {}
+
+  /** Hand the generator's filled chunk to the file once the previous write is done. */
+  async flush(g: Gen): Promise<void> {
+    await this.pending;
+    this.pending = this.write(g.take());
+  }
+
+  /** Write the last chunk and wait for everything. */
+  async finish(g: Gen): Promise<void> {
+    await this.pending;
+    await this.write(g.take());
+  }
+
+  /** Wait for the write in flight (ignoring its failure) and close the file. */
+  async close(): Promise<void> {
+    await this.pending.catch(() => {});
+    await this.fh.close();
+  }
+
+  private async write(chunk: Uint8Array): Promise<void> {
     let off = 0;
     while (off < chunk.length) {
-      const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
       off += bytesWritten;
     }
-  };
-  try {
-    while (!g.done) {
-      while (active < concurrentFlows) {
-        const t = started < concurrentFlows ? startTsUs + rng.int(rampUs) : g.now + rng.int(200);
-        const id = free.length > 0 ? free.pop()! : scripts.length;
-        scripts[id] = startScenario(g, world, started);
-        parked[id] = false;
-        heap.push(id, t);
-        started++;
-        active++;
-      }
-      let t = heap.topKey();
-      const id = heap.topId();
-      heap.pop();
-      const it = scripts[id]!;
-      if (parked[id]) {
-        parked[id] = false;
-        active++;
-      }
-      // Run the task for as long as its next packet is not later than every other task's. Chunk
-      // flushes happen inside the loop so that the schedule (and the file) never depends on chunk size.
-      const limit = heap.topKey();
-      for (;;) {
-        g.now = t;
-        const r = it.next();
-        if (g.full) {
-          await pending;
-          pending = write(g.take());
-        }
-        if (r.done) {
-          active--;
-          scripts[id] = null;
-          free.push(id);
-          break;
-        }
-        const gap = r.value;
-        t += gap > 0 ? Math.round(gap) : 0;
-        if (gap > PARK_US) {
-          parked[id] = true;
-          active--;
-        }
-        if (t > limit || parked[id] || g.done) {
-          heap.push(id, t);
-          break;
-        }
-      }
+  }
+}
+
+/** Keeps `concurrentFlows` scripts running and always advances the one whose next packet is earliest. */
+class Scheduler {
+  private readonly heap = new Heap();
+  // Task slots: the script, whether it sleeps (parked), and free slots for reuse.
+  private readonly scripts: (Script | null)[] = [];
+  private readonly parked: boolean[] = [];
+  private readonly free: number[] = [];
+  private started = 0;
+  private active = 0;
+
+  constructor(
+    private readonly g: Gen,
+    private readonly world: World,
+    private readonly rng: Rng,
+    private readonly s: Settings,
+  ) {}
+
+  /** Start scripts until `concurrentFlows` are active; the first ones start within the ramp. */
+  fill(): void {
+    const { g, s } = this;
+    while (this.active < s.concurrentFlows) {
+      const t =
+        this.started < s.concurrentFlows ? s.startTsUs + this.rng.int(s.rampUs) : g.now + this.rng.int(200);
+      const id = this.free.length > 0 ? this.free.pop()! : this.scripts.length;
+      this.scripts[id] = startScenario(g, this.world, this.started);
+      this.parked[id] = false;
+      this.heap.push(id, t);
+      this.started++;
+      this.active++;
     }
-    await pending;
-    await write(g.take());
-  } finally {
-    await pending.catch(() => {});
-    await fh.close();
   }
 
-  if (opts.labelsOut !== undefined) {
-    const lines: string[] = [];
-    const lab = g.labels!;
-    for (let i = 0; i < lab.length; i += 2)
-      lines.push(`{"frame":${lab[i]},"cause":"${CAUSES[lab[i + 1]!]}"}\n`);
-    await writeFile(opts.labelsOut, lines.join(''));
+  /**
+   * Run the earliest task for as long as its next packet is not later than every other task's. Chunk
+   * flushes happen inside the loop so that the schedule (and the file) never depends on chunk size.
+   */
+  async runEarliest(file: ChunkFile): Promise<void> {
+    const { g, heap, parked } = this;
+    let t = heap.topKey();
+    const id = heap.topId();
+    heap.pop();
+    const it = this.scripts[id]!;
+    if (parked[id]) {
+      parked[id] = false;
+      this.active++;
+    }
+    const limit = heap.topKey();
+    for (;;) {
+      g.now = t;
+      const r = it.next();
+      if (g.full) await file.flush(g);
+      if (r.done) {
+        this.active--;
+        this.scripts[id] = null;
+        this.free.push(id);
+        return;
+      }
+      const gap = r.value;
+      t += gap > 0 ? Math.round(gap) : 0;
+      if (gap > PARK_US) {
+        parked[id] = true;
+        this.active--;
+      }
+      if (t > limit || parked[id] || g.done) {
+        heap.push(id, t);
+        return;
+      }
+    }
   }
+}
+
+/** Write a deterministic pcap of `packets` records with a realistic TCP mix; resolves with a summary. */
+export async function generateTrace(opts: TraceOptions): Promise<TraceSummary> {
+  const s = settings(opts);
+  const rng = new Rng(s.seed);
+  const g = new Gen(rng, { snaplen: s.snaplen, chunkBytes: s.chunkBytes, packets: s.packets });
+  g.mix = mixByName(s.mix);
+  if (opts.labelsOut !== undefined) g.labels = [];
+  const world = new World(rng, {
+    concurrentFlows: s.concurrentFlows,
+    ipv6Share: s.ipv6Share,
+    vlanShare: s.vlanShare,
+  });
+  const scheduler = new Scheduler(g, world, rng, s);
+  g.now = s.startTsUs;
+
+  const file = new ChunkFile(await open(opts.out, 'w'));
+  try {
+    while (!g.done) {
+      scheduler.fill();
+      await scheduler.runEarliest(file);
+    }
+    await file.finish(g);
+  } finally {
+    await file.close();
+  }
+  if (opts.labelsOut !== undefined) await writeLabels(opts.labelsOut, g.labels!);
+  return summary(g, s.startTsUs);
+}
+
+/** The ground truth as NDJSON: one `{"frame":N,"cause":"..."}` line per RST packet. */
+async function writeLabels(path: string, lab: readonly number[]): Promise<void> {
+  const lines: string[] = [];
+  for (let i = 0; i < lab.length; i += 2)
+    lines.push(`{"frame":${lab[i]},"cause":"${CAUSES[lab[i + 1]!]}"}\n`);
+  await writeFile(path, lines.join(''));
+}
+
+function summary(g: Gen, startTsUs: number): TraceSummary {
   const byCause: Record<string, number> = {};
   CAUSES.forEach((c, i) => {
     const n = g.byCause[i]!;
