@@ -77,11 +77,18 @@ export function readConnLog(path: string): ZeekRow[] {
   return rows;
 }
 
-/** All TCP flow records rstwatch produces for a capture. */
-export async function ourFlows(path: string): Promise<FlowRecord[]> {
-  const engine = Engine.create({ maxFlows: 65536, maxHosts: 4096 });
+/**
+ * All TCP flow records rstwatch produces for a capture; `checksums` as Zeek ran: `ignore` where its
+ * command line has `-C`, else `verify`.
+ */
+export async function ourFlows(
+  path: string,
+  checksums: 'verify' | 'ignore' = 'verify',
+): Promise<FlowRecord[]> {
+  const engine = Engine.create({ maxFlows: 65536, maxHosts: 4096, checksums });
   const flows: FlowRecord[] = [];
   await parseCaptureFile(path, {
+    verifyChecksums: checksums === 'verify',
     onBatch: (b) => {
       flows.push(...engine.processBatch(b, 'zeek').flows);
     },
@@ -144,16 +151,44 @@ export interface TraceSpec {
   trace: string;
   capture: string;
   rows: ZeekRow[];
+  /** `ignore` when Zeek's command line for the baseline has `-C` (MANIFEST.md), else `verify`. */
+  checksums: 'verify' | 'ignore';
+}
+
+/**
+ * Trace names whose Zeek command line in MANIFEST.md has `-C` (alone or in a flag group like `-Cr`): the
+ * first backticked cell of a table row that starts with `zeek `.
+ */
+export function ignoresChecksums(dir = tracesDir()): Set<string> {
+  const out = new Set<string>();
+  for (const line of readFileSync(join(dir, 'MANIFEST.md'), 'utf8').split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    if (cells.length < 3 || cells[1] === '') continue;
+    const cmd = cells.find((c) => c.startsWith('`zeek '));
+    if (cmd !== undefined && /\s-[A-Za-z]*C/.test(cmd)) out.add(cells[1]!);
+  }
+  return out;
+}
+
+function checksumsOf(ignored: Set<string>, name: string): 'verify' | 'ignore' {
+  return ignored.has(name) ? 'ignore' : 'verify';
 }
 
 /** Every trace with a conn_state baseline: the 30 conn.log pairs and the 4 rst-behavior traces. */
 export function connStateTraces(dir = tracesDir()): TraceSpec[] {
   const out: TraceSpec[] = [];
   const files = readdirSync(dir);
+  const ignored = ignoresChecksums(dir);
   for (const f of files.filter((x) => x.endsWith('.conn.log')).sort()) {
     const name = f.slice(0, -'.conn.log'.length);
     const cap = files.find((x) => x === `${name}.pcap` || x === `${name}.pcapng`);
-    if (cap) out.push({ trace: name, capture: join(dir, cap), rows: readConnLog(join(dir, f)) });
+    if (cap)
+      out.push({
+        trace: name,
+        capture: join(dir, cap),
+        rows: readConnLog(join(dir, f)),
+        checksums: checksumsOf(ignored, name),
+      });
   }
   for (const f of files.filter((x) => x.endsWith('.expected.txt')).sort()) {
     const name = f.slice(0, -'.expected.txt'.length);
@@ -165,6 +200,7 @@ export function connStateTraces(dir = tracesDir()): TraceSpec[] {
       trace: name,
       capture: join(dir, `${name}.pcap`),
       rows: [{ key: null, connState: connState!, history: history! }],
+      checksums: checksumsOf(ignored, name),
     });
   }
   return out;
@@ -173,6 +209,7 @@ export function connStateTraces(dir = tracesDir()): TraceSpec[] {
 /** history-only/ traces: baselines with history but no conn_state. */
 export function historyOnlyTraces(dir = join(tracesDir(), 'history-only')): TraceSpec[] {
   const files = readdirSync(dir);
+  const ignored = ignoresChecksums(join(dir, '..'));
   return files
     .filter((x) => x.endsWith('.conn.log'))
     .sort()
@@ -180,7 +217,14 @@ export function historyOnlyTraces(dir = join(tracesDir(), 'history-only')): Trac
       const name = f.slice(0, -'.conn.log'.length);
       const cap = files.find((x) => x === `${name}.pcap` || x === `${name}.pcapng`);
       return cap
-        ? [{ trace: `history-only/${name}`, capture: join(dir, cap), rows: readConnLog(join(dir, f)) }]
+        ? [
+            {
+              trace: `history-only/${name}`,
+              capture: join(dir, cap),
+              rows: readConnLog(join(dir, f)),
+              checksums: checksumsOf(ignored, name),
+            },
+          ]
         : [];
     });
 }

@@ -39,7 +39,7 @@ function historyId(p: Pair): string {
 
 async function compare(specs: TraceSpec[]): Promise<Pair[]> {
   const pairs: Pair[] = [];
-  for (const t of specs) pairs.push(...match(t.trace, t.rows, await ourFlows(t.capture)).pairs);
+  for (const t of specs) pairs.push(...match(t.trace, t.rows, await ourFlows(t.capture, t.checksums)).pairs);
   return pairs;
 }
 

@@ -26,6 +26,7 @@ import {
   C_TTL_FROM_FLOW,
   C_TW_HIT,
   C_TW_REUSE,
+  F_BAD_CKSUM,
   F_BURST,
   F_CTX,
   F_FLAGS,
@@ -90,6 +91,9 @@ export const EVIDENCE_NAMES = [
   'repeats_earlier_rst',
   'no_flow_context',
   'no_ttl_baseline',
+  'bad_checksum',
+  'neighbour_hops=',
+  'ttl_hops=',
 ] as const;
 
 export interface Verdict {
@@ -241,7 +245,7 @@ function derive(r: Float64Array, b: number, cfg: EngineConfig): Derived {
 /** Cause, origin, confidence and evidence for facts row `r` at offset `b`. */
 export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Verdict {
   const x = derive(r, b, cfg);
-  const v = decide(x, (r[b + F_FLAGS]! & TCP_SYN) !== 0, cfg);
+  const v = badChecksum(r, b, x, decide(x, (r[b + F_FLAGS]! & TCP_SYN) !== 0, cfg));
   return {
     cause: v.cause,
     origin: v.origin,
@@ -249,6 +253,17 @@ export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Ve
     evidence: x.ev,
     signature: signatureOf(r, b),
   };
+}
+
+/**
+ * A RST whose checksum failed was dropped by its receiver: it reset nothing. The rules' cause stands (what
+ * it would have been), with low confidence; the claimed host's own stack would have summed it right, so
+ * it is not taken as the endpoint's.
+ */
+function badChecksum(r: Float64Array, b: number, x: Derived, d: Decision): Decision {
+  if (r[b + F_BAD_CKSUM] !== 1) return d;
+  x.ev.push('bad_checksum');
+  return decision(d.cause, Math.min(d.conf, 0.4), d.origin === 'endpoint' ? 'unknown' : d.origin);
 }
 
 /** The rules, by what is known about the flow. */

@@ -25,7 +25,26 @@ export interface EngineConfig {
   burstMinRsts: number;
   /** Hosts whose TTL baseline is remembered. */
   maxHosts: number;
+  /**
+   * A packet seen again within this many milliseconds (same flow and direction, IP ID, flags, seq, ack and
+   * payload length) is a duplicate (SPAN copies): counted, not processed again. 0 turns it off.
+   */
+  duplicateWindowMs: number;
+  /**
+   * Clock disagreement tolerated between the taps of a connection's two directions: a packet that answers
+   * one stamped up to this many milliseconds later is processed after it (causal order). 0 turns it off.
+   */
+  reorderWindowMs: number;
+  /**
+   * Checksum verdicts: `verify` (a bad checksum is evidence: the packet changes no state), `ignore` (Zeek
+   * `-C`), `auto` (verify, except for hosts whose failures look like checksum offload on the capturing
+   * host: a failing TCP field equal to the pseudo-header sum or zero, or 4 failures with nothing accepted).
+   */
+  checksums: ChecksumMode;
 }
+
+export type ChecksumMode = 'auto' | 'verify' | 'ignore';
+export const CHECKSUM_MODES: readonly ChecksumMode[] = ['auto', 'verify', 'ignore'];
 
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   maxFlows: 262144,
@@ -40,6 +59,9 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   burstWindowMs: 1000,
   burstMinRsts: 5,
   maxHosts: 65536,
+  duplicateWindowMs: 1,
+  reorderWindowMs: 0.2,
+  checksums: 'auto',
 });
 
 interface Rule {
@@ -48,7 +70,7 @@ interface Rule {
   max: number;
 }
 
-const RULES: Record<keyof EngineConfig, Rule> = {
+const RULES: Record<Exclude<keyof EngineConfig, 'checksums'>, Rule> = {
   maxFlows: { integer: true, min: 16, max: 16_777_216 },
   flowIdleExpiryS: { integer: false, min: 1, max: 86_400 },
   idleTimeoutS: { integer: false, min: 0.001, max: 86_400 },
@@ -61,19 +83,30 @@ const RULES: Record<keyof EngineConfig, Rule> = {
   burstWindowMs: { integer: false, min: 1, max: 3_600_000 },
   burstMinRsts: { integer: true, min: 1, max: 65_535 },
   maxHosts: { integer: true, min: 2, max: 16_777_216 },
+  duplicateWindowMs: { integer: false, min: 0, max: 100 },
+  reorderWindowMs: { integer: false, min: 0, max: 100 },
 };
 
 /** Defaults overlaid with `partial`; throws a RangeError naming the key and the allowed values. */
 export function resolveEngineConfig(partial: Partial<EngineConfig> = {}): EngineConfig {
   const out: EngineConfig = { ...DEFAULT_ENGINE_CONFIG };
   for (const [key, value] of Object.entries(partial)) {
+    if (key === 'checksums') {
+      if (value === undefined) continue;
+      if (!CHECKSUM_MODES.includes(value as ChecksumMode))
+        throw new RangeError(
+          `invalid engine config: checksums must be one of ${CHECKSUM_MODES.join(', ')}, got ${JSON.stringify(value)}`,
+        );
+      out.checksums = value as ChecksumMode;
+      continue;
+    }
     if (!(key in RULES)) {
       throw new RangeError(
-        `invalid engine config: unknown key "${key}" (allowed: ${Object.keys(RULES).join(', ')})`,
+        `invalid engine config: unknown key "${key}" (allowed: ${Object.keys(RULES).join(', ')}, checksums)`,
       );
     }
     if (value === undefined) continue;
-    const rule = RULES[key as keyof EngineConfig];
+    const rule = RULES[key as keyof typeof RULES];
     const ok =
       typeof value === 'number' &&
       Number.isFinite(value) &&
@@ -85,7 +118,7 @@ export function resolveEngineConfig(partial: Partial<EngineConfig> = {}): Engine
         `invalid engine config: ${key} must be ${rule.integer ? 'an integer' : 'a number'} between ${rule.min} and ${rule.max}, got ${JSON.stringify(value)}`,
       );
     }
-    out[key as keyof EngineConfig] = value as number;
+    out[key as keyof typeof RULES] = value as number;
   }
   return out;
 }

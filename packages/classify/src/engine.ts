@@ -12,6 +12,8 @@
 import {
   ADDR_BYTES,
   CAUSES,
+  CK_OFFLOAD,
+  CK_VERIFIED,
   CONN_STATES,
   compareEndpoints,
   DIRECTIONS,
@@ -105,6 +107,11 @@ export const DROPS = ['bad_ip_version', 'bad_timestamp'] as const;
 
 export interface EngineStats {
   headers: number;
+  /**
+   * Checksums: `bad` packets failed and were evidence (no state change); `offloaded` failed from a host
+   * whose checksums look offloaded (`auto`), so were processed; `offload_hosts` such hosts.
+   */
+  checksums: { bad: number; offloaded: number; offload_hosts: number };
   flows_active: number;
   flows_created: number;
   flows_ended: number;
@@ -121,6 +128,9 @@ const K_RST = 2;
 const K_ENDED = 3;
 /** Capture time of the last full sweep; shared, so every worker attached to the engine agrees on it. */
 const K_SWEPT_US = 4;
+const K_CK_BAD = 5;
+const K_CK_OFFLOADED = 6;
+const K_CK_HOSTS = 7;
 const K_ANOM = 8;
 const K_DROP = K_ANOM + ANOMALIES.length;
 const K_COUNT = K_DROP + DROPS.length;
@@ -132,6 +142,12 @@ const A_FORCED = K_ANOM + 6;
 
 /** Headers hashed and prefetched ahead of the in-order pass (a power of two). */
 const PREPARE_CHUNK = 256;
+
+/** Checksum modes as numbers; `auto`: failures with nothing accepted that make a host offload-like. */
+const CKM_VERIFY = 1;
+const CKM_IGNORE = 2;
+const OFFLOAD_BAD_MIN = 4;
+const CK_HOST_OFFLOAD = 0x80;
 
 const P_HEAD = 0;
 const P_TAIL = 1;
@@ -191,6 +207,10 @@ export class Engine implements TrackerListener {
    * may have used the engine since).
    */
   private dueUs = Number.POSITIVE_INFINITY;
+  /** Checksum mode (0 auto, CKM_VERIFY, CKM_IGNORE). */
+  private readonly ckMode: number;
+  /** The first host found offloading checksums (`auto`), for the one message saying so. */
+  offloadHost = '';
 
   /** A new engine; all state is allocated in SharedArrayBuffers. Throws on invalid configuration. */
   static create(config: Partial<EngineConfig> = {}): Engine {
@@ -239,6 +259,8 @@ export class Engine implements TrackerListener {
     this.tracker = tracker;
     this.p = F.mapPending(shared.pending);
     this.counters = new Float64Array(shared.counters);
+    this.ckMode =
+      this.config.checksums === 'ignore' ? CKM_IGNORE : this.config.checksums === 'verify' ? CKM_VERIFY : 0;
     tracker.listener = this;
   }
 
@@ -286,6 +308,11 @@ export class Engine implements TrackerListener {
       if (t.created && compareEndpoints(cols, i) === 0) c[A_SELF]!++;
       const rst = (flags & TCP_RST) !== 0;
       let slot = -1;
+      if (cols.cksum[i]! > CK_VERIFIED && this.ckMode !== CKM_IGNORE && this.checksumFailed(f, cols, i, s)) {
+        // Evidence, not state: a RST with a bad checksum still becomes an event (it reset nothing).
+        if (rst) this.commit(this.capture(f, cols, i, s, 1), f, cols, i, s);
+        continue;
+      }
       if (rst) slot = this.capture(f, cols, i, s);
       t.update(f, cols, i);
       if (!rst) {
@@ -349,6 +376,7 @@ export class Engine implements TrackerListener {
     });
     return {
       headers: c[K_HEADERS]!,
+      checksums: { bad: c[K_CK_BAD]!, offloaded: c[K_CK_OFFLOADED]!, offload_hosts: c[K_CK_HOSTS]! },
       flows_active: this.tracker.active,
       flows_created: this.tracker.createdTotal,
       flows_ended: c[K_ENDED]!,
@@ -420,8 +448,46 @@ export class Engine implements TrackerListener {
     if (this.records) this.out.flows.push(buildFlowRecord(t, f));
   }
 
+  /**
+   * Header `i` of flow `f` failed a checksum: true when that is evidence (counted, history `C`/`c`, no
+   * state change), false when `auto` finds the sender's checksums offloaded (then it is processed): a
+   * failure whose TCP field is the pseudo-header sum or zero (what a sender leaves for its NIC) always is;
+   * other failures are once their host had 4 in flow directions with nothing accepted yet.
+   */
+  private checksumFailed(f: number, cols: HeaderColumns, i: number, sensor: number): boolean {
+    const t = this.tracker;
+    const c = this.counters;
+    if (this.ckMode === 0) {
+      if ((cols.cksum[i]! & CK_OFFLOAD) !== 0) {
+        // The packet's own signature says offload: no host lookup (it would crowd the TTL baselines).
+        c[K_CK_OFFLOADED]!++;
+        if (this.offloadHost === '') this.offloadHost = formatAddr(cols.srcAddr, i * ADDR_BYTES);
+        return false;
+      }
+      const hosts = t.hosts;
+      const h = hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, sensor, cols.tsUs[i]!);
+      let st = hosts.ck[h]!;
+      if ((st & CK_HOST_OFFLOAD) === 0) {
+        const fresh = t.created || t.epPackets(endpointOf(f, t.dir)) === 0;
+        if (fresh && st + 1 >= OFFLOAD_BAD_MIN) {
+          st = CK_HOST_OFFLOAD;
+          c[K_CK_HOSTS]!++;
+          if (this.offloadHost === '') this.offloadHost = formatAddr(cols.srcAddr, i * ADDR_BYTES);
+        } else if (fresh) st++;
+        hosts.ck[h] = st;
+      }
+      if ((st & CK_HOST_OFFLOAD) !== 0) {
+        c[K_CK_OFFLOADED]!++;
+        return false;
+      }
+    }
+    c[K_CK_BAD]!++;
+    t.badChecksum(f, t.dir);
+    return true;
+  }
+
   /** Snapshot what the classifier needs about RST header `i` of flow `f`, before the state update. */
-  private capture(f: number, cols: HeaderColumns, i: number, sensor: number): number {
+  private capture(f: number, cols: HeaderColumns, i: number, sensor: number, badCksum = 0): number {
     const meta = this.p.meta;
     if (meta[P_TAIL]! - meta[P_HEAD]! >= F.HELD_MAX) {
       this.counters[A_FORCED]!++;
@@ -433,6 +499,7 @@ export class Engine implements TrackerListener {
     r.fill(0, b, b + F.FACTS);
     const t = this.tracker;
     this.snapshotPacket(slot, f, cols, i, sensor);
+    r[b + F.F_BAD_CKSUM] = badCksum;
     let ctx: number;
     if (t.created) {
       ctx = F.C_NEW | ((t.flowFlags(f) & FF_TW_HIT) !== 0 ? F.C_TW_HIT : 0);
@@ -731,7 +798,8 @@ export class Engine implements TrackerListener {
     r[b + F.F_PREV_CAUSE] = prevCause < CAUSES.length ? prevCause : -1;
     const v = classifyFacts(r, b, this.config);
     if (same) {
-      t.setVerdict(f, CAUSES.indexOf(v.cause), ORIGINS.indexOf(v.origin));
+      // A RST with a bad checksum reset nothing: it does not say how the flow ended.
+      if (r[b + F.F_BAD_CKSUM] === 0) t.setVerdict(f, CAUSES.indexOf(v.cause), ORIGINS.indexOf(v.origin));
       if (t.heldRst(f) === seqNo + 1) t.setHeldRst(f, 0);
     }
     meta[P_HEAD] = seqNo + 1;

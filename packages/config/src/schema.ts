@@ -242,6 +242,11 @@ const classifier = section(
     maxHosts: posInt()
       .default(ENGINE.maxHosts)
       .describe('Hosts whose TTL / IP ID baseline is kept; least recently seen evicted.'),
+    checksums: oneOf(['auto', 'verify', 'ignore'])
+      .default(ENGINE.checksums)
+      .describe(
+        'IPv4 and TCP checksums of wholly captured segments: `verify` (a packet with a bad checksum changes no state, is counted, and a RST with one gets `bad_checksum` evidence), `ignore` (Zeek `-C`: not computed), `auto` (verify, but not for hosts whose checksums look offloaded: see docs/processor.md).',
+      ),
   } satisfies Record<keyof EngineConfig, z.ZodType>,
   'RST classification (names and defaults shared with the classifier engine).',
 );

@@ -33,7 +33,28 @@ export const TUNNEL_GENEVE = 5;
 export const TUNNEL_GTPU = 6;
 export const TUNNEL_TEREDO = 7;
 export const TUNNEL_AYIYA = 8;
-export const TUNNEL_NAMES = ['', 'gre', 'erspan2', 'erspan3', 'vxlan', 'geneve', 'gtpu', 'teredo', 'ayiya'] as const;
+export const TUNNEL_NAMES = [
+  '',
+  'gre',
+  'erspan2',
+  'erspan3',
+  'vxlan',
+  'geneve',
+  'gtpu',
+  'teredo',
+  'ayiya',
+] as const;
+
+/**
+ * Values of `cksum`: what checksum verification found. 0 = not verified (segment not wholly captured,
+ * TSO length 0, or verification switched off); otherwise CK_VERIFIED, plus CK_BAD_IP / CK_BAD_TCP when
+ * the IPv4 header / TCP checksum is wrong, plus CK_OFFLOAD when the wrong value looks like checksum
+ * offload on the capturing host (TCP field = the pseudo-header partial sum, or a zero field).
+ */
+export const CK_VERIFIED = 0x01;
+export const CK_BAD_IP = 0x02;
+export const CK_BAD_TCP = 0x04;
+export const CK_OFFLOAD = 0x08;
 
 /** Bytes of RST payload kept per header (RST packets only; RFC 1122 4.2.2.12). */
 export const RST_PAYLOAD_MAX = 64;
@@ -71,6 +92,7 @@ type ColumnName =
   | 'optFlags'
   | 'tunnel'
   | 'rstPayloadLen'
+  | 'cksum'
   | 'srcAddr'
   | 'dstAddr'
   | 'rstPayload';
@@ -97,6 +119,7 @@ const COLUMNS: readonly ColumnSpec[] = [
   { name: 'optFlags', ctor: Uint8Array, width: 1 },
   { name: 'tunnel', ctor: Uint8Array, width: 1 },
   { name: 'rstPayloadLen', ctor: Uint8Array, width: 1 },
+  { name: 'cksum', ctor: Uint8Array, width: 1 },
   { name: 'srcAddr', ctor: Uint8Array, width: ADDR_BYTES },
   { name: 'dstAddr', ctor: Uint8Array, width: ADDR_BYTES },
   { name: 'rstPayload', ctor: Uint8Array, width: RST_PAYLOAD_MAX },
@@ -158,6 +181,7 @@ function gAddr(d: Uint32Array, s: Uint32Array, rows: Int32Array, from: number, t
  * - `mss`, `wscale`, `tsVal`, `tsEcr`, `optFlags`: TCP option summary (`OPT_*` say which were present).
  * - `vlan`: outermost 802.1Q VLAN id, 0 when untagged. `tunnel`: outer encapsulation (`TUNNEL_*`).
  * - `rstPayload`/`rstPayloadLen`: first bytes (<= 64) of the payload of RST packets only.
+ * - `cksum`: checksum verification result (`CK_*` bits; 0 = not verified).
  */
 export class HeaderColumns {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
@@ -185,6 +209,7 @@ export class HeaderColumns {
   readonly optFlags!: Uint8Array;
   readonly tunnel!: Uint8Array;
   readonly rstPayloadLen!: Uint8Array;
+  readonly cksum!: Uint8Array;
   readonly srcAddr!: Uint8Array;
   readonly dstAddr!: Uint8Array;
   readonly rstPayload!: Uint8Array;
@@ -267,6 +292,7 @@ export class HeaderColumns {
     g8(this.optFlags, src.optFlags, rows, from, to, j);
     g8(this.tunnel, src.tunnel, rows, from, to, j);
     g8(this.rstPayloadLen, src.rstPayloadLen, rows, from, to, j);
+    g8(this.cksum, src.cksum, rows, from, to, j);
     gAddr(this.srcAddr32, src.srcAddr32, rows, from, to, j);
     gAddr(this.dstAddr32, src.dstAddr32, rows, from, to, j);
     // RST payloads: only the (rare) headers that carry one.
@@ -306,6 +332,7 @@ export class HeaderColumns {
     this.wscale[j] = src.wscale[i]!;
     this.optFlags[j] = src.optFlags[i]!;
     this.tunnel[j] = src.tunnel[i]!;
+    this.cksum[j] = src.cksum[i]!;
     const pl = src.rstPayloadLen[i]!;
     this.rstPayloadLen[j] = pl;
     // Addresses as four 32-bit words each.

@@ -24,6 +24,7 @@ function hostColumns(n: number): ColumnDef[] {
     { name: 'ttl', ctor: Uint8Array, length: n },
     { name: 'sensor', ctor: Uint8Array, length: n },
     { name: 'live', ctor: Uint8Array, length: n },
+    { name: 'ck', ctor: Uint8Array, length: n },
     { name: 'addr', ctor: Uint8Array, length: n * ADDR_BYTES },
   ];
 }
@@ -56,6 +57,8 @@ export class HostTable {
   readonly ttl: Uint8Array;
   readonly sensor: Uint8Array;
   readonly live: Uint8Array;
+  /** Checksum record of the host (the engine's: bad-checksum count and an offload bit). */
+  readonly ck: Uint8Array;
   readonly addr: Uint8Array;
 
   static bytesFor(capacity: number): number {
@@ -79,6 +82,7 @@ export class HostTable {
     this.ttl = m.ttl as Uint8Array;
     this.sensor = m.sensor as Uint8Array;
     this.live = m.live as Uint8Array;
+    this.ck = m.ck as Uint8Array;
     this.addr = m.addr as Uint8Array;
   }
 
@@ -124,6 +128,7 @@ export class HostTable {
     const eo = e * ADDR_BYTES;
     for (let k = 0; k < ADDR_BYTES; k++) this.addr[eo + k] = a[o + k]!;
     this.ttl[e] = 0;
+    this.ck[e] = 0;
     this.ipId[e] = 0;
     this.scanLo[e] = 0;
     this.scanHi[e] = 0;

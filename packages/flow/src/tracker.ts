@@ -155,6 +155,7 @@ const H_DATA = 0x10;
 const H_ACK = 0x20;
 const H_MULTI = 0x40;
 const H_CORRUPT = 0x80;
+const H_CORRUPT = 0x80;
 
 /** Ports Zeek's `likely_server_ports` usually holds (analyzer registrations); used to flip partial flows. */
 const LIKELY_SERVER_PORTS = new Uint8Array(65536);
@@ -932,6 +933,11 @@ export class FlowTracker {
       this.h16[f * HOT16 + FL_FLAGS]! |= FF_TW_REUSE;
       this.timeWait.forget(h);
     }
+  }
+
+  /** A packet of flow f from `dir` failed its checksum: Zeek's history `C`/`c`; nothing else changes. */
+  badChecksum(f: number, dir: number): void {
+    this.checkHistory(f, dir, H_CORRUPT, 0x43); // C
   }
 
   /** A packet of flow f from `dir` failed its checksum: Zeek's history `C`/`c`; nothing else changes. */

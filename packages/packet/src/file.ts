@@ -20,6 +20,8 @@ export interface ParseCaptureFileOptions {
   newBatch?: () => HeaderColumns;
   /** Read size (default 4 MiB). */
   highWaterMark?: number;
+  /** false: leave every header's `cksum` 0 (not verified) and skip the sums. Default true. */
+  verifyChecksums?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ function batchedParser(opts: ParseCaptureFileOptions): {
   const parser = new CaptureParser({
     ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
     ...(opts.newBatch !== undefined ? { newBatch: opts.newBatch } : {}),
+    ...(opts.verifyChecksums !== undefined ? { verifyChecksums: opts.verifyChecksums } : {}),
     onBatch: (b) => {
       ready.push(b);
     },

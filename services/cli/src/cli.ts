@@ -125,6 +125,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         'classify with N engines in parallel (default 1; pays on big captures with more than 2 cores; per-host evidence is then learned per shard)',
         positiveInt('--shards'),
       )
+      .addOption(
+        new Option(
+          '--verify-checksums',
+          'a packet with a bad IPv4/TCP checksum changes no state, from every host (classifier.checksums=verify; default auto skips hosts whose checksums look offloaded)',
+        ).conflicts('ignoreChecksums'),
+      )
+      .option('--ignore-checksums', "don't verify checksums, like zeek -C (classifier.checksums=ignore)")
       .option('--sensor-id <id>', 'sensor id recorded with the events (default: this host name)')
       .option('--no-progress', 'no progress line on stderr'),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.analyzeCommand(cmd, io))));
@@ -137,6 +144,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--pcap <file>', 'read this capture file')
       .option('--replay-speed <speed>', "pcap pacing: 'max' or '1x', '10x', ...", replaySpeed)
       .option('--clickhouse <url>', "http(s)://host:port or 'embedded'")
+      .addOption(
+        new Option(
+          '--verify-checksums',
+          'a packet with a bad IPv4/TCP checksum changes no state, from every host (classifier.checksums=verify; default auto skips hosts whose checksums look offloaded)',
+        ).conflicts('ignoreChecksums'),
+      )
+      .option('--ignore-checksums', "don't verify checksums, like zeek -C (classifier.checksums=ignore)")
       .option('--sensor-id <id>', 'sensor id recorded with the events')
       .option('--alerts <out.ndjson>', 'also append the alerts raised, one ECS JSON document per line')
       .option('--webhook <url>', 'POST every alert as JSON to this URL (alerts.webhook.url)')

@@ -143,6 +143,7 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
       io,
       overridesFrom([
         ['classifier.idleTimeoutS', o.idleTimeout],
+        ['classifier.checksums', checksumMode(o)],
         ['clickhouse.url', o.clickhouse],
         ['sensor.id', o.sensorId],
         ['alerts.webhook.url', o.webhook],
@@ -176,12 +177,18 @@ export async function analyzeCommand(cmd: Command, io: CliIo): Promise<number> {
   }
 }
 
+/** `--verify-checksums` / `--ignore-checksums` as a classifier.checksums override (undefined: config). */
+function checksumMode(o: Opts): string | undefined {
+  return o.verifyChecksums ? 'verify' : o.ignoreChecksums ? 'ignore' : undefined;
+}
+
 export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
   const config = await configFor(
     cmd,
     io,
     overridesFrom([
+      ['classifier.checksums', checksumMode(o)],
       ['agent.replaySpeed', o.replaySpeed],
       ['clickhouse.url', o.clickhouse],
       ['sensor.id', o.sensorId],

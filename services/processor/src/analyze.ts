@@ -180,6 +180,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     try {
       const parseOpts = {
         batchSize: 8192,
+        verifyChecksums: config.classifier.checksums !== 'ignore',
         newBatch: () => pipeline.newBatch(),
         onProgress: (read: number) =>
           progress.update(read, pipeline.headers, summary.events + pipeline.rstsSeen),
@@ -251,6 +252,17 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   // The table is out; webhook and syslog may still be retrying.
   const undelivered = alerts ? await alerts.close(ALERT_DELIVERY_DEADLINE_MS) : null;
   if (undelivered !== null) stderr.write(`rstwatch analyze: alerts: ${undelivered}\n`);
+  const ck = pipeline.checksums;
+  if (ck.offloaded > 0) {
+    stderr.write(
+      `rstwatch analyze: ${label}: ${ck.offloaded} packets have checksums that look offloaded (first from ${ck.first_host}; ${ck.offload_hosts} hosts by failure rate): not used as evidence (--verify-checksums to use them)\n`,
+    );
+  }
+  if (ck.bad > 0) {
+    stderr.write(
+      `rstwatch analyze: ${label}: ${ck.bad} packets with bad checksums changed no connection state (--ignore-checksums to use them)\n`,
+    );
+  }
   const skipped = Object.entries(stats.drops).filter(([, v]) => (v as number) > 0);
   if (skipped.length > 0) {
     stderr.write(

@@ -42,6 +42,8 @@ export class LocalPipeline {
   headers = 0;
   /** Flows that ended so far (each one passed to onFlows when flow records are on). */
   flowsEnded = 0;
+  /** Checksum counters of every engine, known after `finish` (see Engine stats). */
+  readonly checksums = { bad: 0, offloaded: 0, offload_hosts: 0, first_host: '' };
   private readonly pool: EnginePool;
   private readonly shards: number;
   private readonly engines: EngineHandle[];
@@ -168,6 +170,13 @@ export class LocalPipeline {
     const finals = await Promise.all(this.engines.map((h) => this.pool.finish(h)));
     for (const r of finals) {
       this.flowsEnded += r.flowsEnded;
+      const ck = r.checksums;
+      if (ck) {
+        this.checksums.bad += ck.bad;
+        this.checksums.offloaded += ck.offloaded;
+        this.checksums.offload_hosts += ck.offload_hosts;
+        if (this.checksums.first_host === '') this.checksums.first_host = ck.first_host;
+      }
       this.addPending(r.events);
       if (r.flows.length > 0) await this.opts.onFlows(r.flows);
     }

@@ -55,7 +55,13 @@ function runTask(task: EngineTask): BatchResult {
   const opts = { emit: task.emit, flows: task.records };
   if (task.kind === 'finish') {
     const out = engine.finish(opts);
-    return { events: out.events, flows: out.flows, headers: 0, flowsEnded: engine.flowsEnded - ended0 };
+    return {
+      events: out.events,
+      flows: out.flows,
+      headers: 0,
+      flowsEnded: engine.flowsEnded - ended0,
+      checksums: { ...engine.stats().checksums, first_host: engine.offloadHost },
+    };
   }
   if (task.kind === 'tick') {
     const out = engine.advanceTime(task.nowUs, opts);

@@ -62,7 +62,11 @@ export const F_DONE = 41;
 export const F_GRP_EXACT = 42;
 /** Cause (CAUSES index) of the flow's previously released RST when this one is released, -1 none. */
 export const F_PREV_CAUSE = 43;
-export const FACTS = 44;
+/** 1 when the RST's checksum was bad (and counted as evidence): it reset nothing. */
+export const F_BAD_CKSUM = 44;
+/** Hop distance of the sender's /24 (/64) neighbours from their TTL baselines; -1 when none is known. */
+export const F_NB_HOPS = 45;
+export const FACTS = 46;
 
 /** Context bits in F_CTX. */
 export const C_NEW = 1 << 0;

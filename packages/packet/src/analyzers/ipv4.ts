@@ -4,9 +4,9 @@
  * outer one's. Total length 0 is TCP segmentation offload on the capturing host: the captured length
  * is used.
  */
-import type { HeaderColumns } from '@rstwatch/core';
+import { CK_BAD_IP, CK_OFFLOAD, CK_VERIFIED, type HeaderColumns } from '@rstwatch/core';
 import { byIpProtocol } from './dispatch.js';
-import { type DecodeState, LITTLE_ENDIAN, STOP, short, u16 } from './state.js';
+import { type DecodeState, fold16, LITTLE_ENDIAN, onesSum, STOP, short, u16 } from './state.js';
 
 export function ipv4(buf: Uint8Array, s: DecodeState): number {
   const p = s.p;
@@ -19,8 +19,10 @@ export function ipv4(buf: Uint8Array, s: DecodeState): number {
     return STOP;
   }
   let totLen = u16(buf, p + 2);
+  let tso = false;
   if (totLen === 0) {
     totLen = end - p;
+    tso = true;
     s.stats.anomalies.ipv4_length_zero++;
   }
   if (totLen < ihl) {
@@ -42,11 +44,26 @@ export function ipv4(buf: Uint8Array, s: DecodeState): number {
   out.ipId[j] = u16(buf, p + 4);
   writeAddrs4(buf, p, out, s.ao);
   s.l4Len = totLen - ihl;
+  s.ckWhole = 0;
+  if (s.verify !== 0 && !tso && p + totLen <= end) checksum(buf, p, ihl, s);
   // Tunnelled payloads never extend past the datagram (drops Ethernet padding and trailers).
   if (p + totLen < end) end = p + totLen;
   s.end = end;
   s.p = p + ihl;
   return byIpProtocol(s, proto);
+}
+
+/**
+ * Verifies the header checksum of the whole datagram at `p` (a zero field is offload-like: some stacks
+ * leave the IP checksum to the NIC too) and readies the TCP pseudo-header's address sum.
+ */
+function checksum(buf: Uint8Array, p: number, ihl: number, s: DecodeState): void {
+  let ck = s.ck | CK_VERIFIED;
+  if (fold16(onesSum(buf, p, ihl, 0)) !== 0xffff)
+    ck |= u16(buf, p + 10) === 0 ? CK_BAD_IP | CK_OFFLOAD : CK_BAD_IP;
+  s.ck = ck;
+  s.ckAddr = onesSum(buf, p + 12, 8, 0);
+  s.ckWhole = 1;
 }
 
 /** Source and destination of the IPv4 header at `p` into slot `ao` of the address columns, as ::ffff:a.b.c.d. */

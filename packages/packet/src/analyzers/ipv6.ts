@@ -5,7 +5,7 @@
  */
 import type { HeaderColumns } from '@rstwatch/core';
 import { byIpProtocol, IPPROTO_NEXT } from './dispatch.js';
-import { type DecodeState, LITTLE_ENDIAN, MAX_LAYERS, notTcp, STOP, short, u16 } from './state.js';
+import { type DecodeState, LITTLE_ENDIAN, MAX_LAYERS, notTcp, onesSum, STOP, short, u16 } from './state.js';
 
 export function ipv6(buf: Uint8Array, s: DecodeState): number {
   const p = s.p;
@@ -26,6 +26,11 @@ export function ipv6(buf: Uint8Array, s: DecodeState): number {
   out.ttl[j] = buf[p + 7]!;
   out.ipId[j] = 0;
   writeAddrs6(buf, p, out, s.ao);
+  s.ckWhole = 0;
+  if (s.verify !== 0 && p + 40 + plen <= s.end) {
+    s.ckAddr = onesSum(buf, p + 8, 32, 0);
+    s.ckWhole = 1;
+  }
   if (p + 40 + plen < s.end) s.end = p + 40 + plen;
   s.p = p + 40;
   s.l4Len = plen;

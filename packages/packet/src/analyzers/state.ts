@@ -47,6 +47,16 @@ export class DecodeState {
   greTunnel = 0;
   /** Bytes of the IP payload from `p`, by the IP length fields. */
   l4Len = 0;
+  /** Verify checksums (0/1; set per parser). */
+  verify = 1;
+  /** `CK_*` bits found so far in this frame (an outer IPv4 header's too). */
+  ck = 0;
+  /**
+   * The innermost IP datagram was captured whole (0/1): its TCP checksum can be verified, from `ckAddr`,
+   * the ones-complement sum of its addresses (the pseudo-header without protocol and length).
+   */
+  ckWhole = 0;
+  ckAddr = 0;
 
   /**
    * Start a frame of `linkType` at `buf[off .. end)` for slot `out.length`. Only what a later layer may
@@ -64,7 +74,33 @@ export class DecodeState {
     out.vlan[this.j] = 0;
     this.vlanSet = 0;
     this.tunnel = 0;
+    this.ck = 0;
+    this.ckWhole = 0;
   }
+}
+
+/**
+ * Ones-complement sum of the big-endian 16-bit words of `buf[p .. p + n)` (an odd last byte is padded
+ * with zero) added to `sum`, not folded. Stays below 2^31 for n <= 65535 plus a folded `sum`.
+ */
+export function onesSum(buf: Uint8Array, p: number, n: number, sum: number): number {
+  const e4 = p + (n & ~3);
+  let k = p;
+  for (; k < e4; k += 4) sum += ((buf[k]! << 8) | buf[k + 1]!) + ((buf[k + 2]! << 8) | buf[k + 3]!);
+  const e = p + n;
+  if (k + 1 < e) {
+    sum += (buf[k]! << 8) | buf[k + 1]!;
+    k += 2;
+  }
+  if (k < e) sum += buf[k]! << 8;
+  return sum;
+}
+
+/** Folds a ones-complement sum to 16 bits. */
+export function fold16(sum: number): number {
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
 }
 
 /**

@@ -4,6 +4,9 @@
  * bytes of RST segments. The payload length comes from the IP length, not the captured length.
  */
 import {
+  CK_BAD_TCP,
+  CK_OFFLOAD,
+  CK_VERIFIED,
   type HeaderColumns,
   OPT_MSS,
   OPT_SACK_BLOCKS,
@@ -13,7 +16,7 @@ import {
   RST_PAYLOAD_MAX,
   TCP_RST,
 } from '@rstwatch/core';
-import { ACCEPT, type DecodeState, STOP, short, u16, u32 } from './state.js';
+import { ACCEPT, type DecodeState, fold16, onesSum, STOP, short, u16, u32 } from './state.js';
 
 export function tcp(buf: Uint8Array, s: DecodeState): number {
   const p = s.p;
@@ -46,9 +49,25 @@ export function tcp(buf: Uint8Array, s: DecodeState): number {
   out.payloadLen[j] = payload;
   out.tunnel[j] = s.tunnel;
   out.rstPayloadLen[j] = (flags & TCP_RST) !== 0 && payload > 0 ? rstPayload(buf, s, p + hlen, payload) : 0;
+  out.cksum[j] = s.ckWhole !== 0 && p + l4Len <= s.end ? checksum(buf, p, l4Len, s) : s.ck;
   out.length = j + 1;
   s.stats.tcp++;
   return ACCEPT;
+}
+
+/**
+ * `CK_*` bits of the frame with the TCP checksum of the whole segment at `p` (pseudo-header: the IP
+ * layer's address sum, protocol 6, TCP length) verified. A wrong value equal to the pseudo-header's own
+ * folded sum (what a sender with checksum offload leaves for its NIC to complete), or zero, is
+ * offload-like.
+ */
+function checksum(buf: Uint8Array, p: number, l4Len: number, s: DecodeState): number {
+  const pseudo = s.ckAddr + 6 + l4Len;
+  if (fold16(onesSum(buf, p, l4Len, pseudo)) === 0xffff) return s.ck | CK_VERIFIED;
+  const field = u16(buf, p + 16);
+  return field === 0 || field === fold16(pseudo)
+    ? s.ck | CK_VERIFIED | CK_BAD_TCP | CK_OFFLOAD
+    : s.ck | CK_VERIFIED | CK_BAD_TCP;
 }
 
 /**

@@ -67,7 +67,8 @@ export function isSupportedLinkType(linkType: number): boolean {
  * Decode one frame of `linkType` found at `buf[off .. off + capLen)` captured at `tsUs`, and append its TCP
  * header to `out` if it carries one. Counts the packet in `stats` (`packets`, `bytes`, and exactly one of
  * `tcp`, `notTcp` or a packet drop reason). Returns true when a header was appended. `origLen` is the
- * on-the-wire length for the `bytes` counter (defaults to `capLen`). Never throws on any input.
+ * on-the-wire length for the `bytes` counter (defaults to `capLen`). `verify` 0 skips the checksums
+ * (`out.cksum` stays 0). Never throws on any input.
  */
 export function decodePacket(
   linkType: number,
@@ -78,8 +79,9 @@ export function decodePacket(
   out: HeaderColumns,
   stats: ParseStats,
   origLen: number = capLen,
+  verify = 1,
 ): boolean {
-  if (!decodeFrame(linkType, buf, off, capLen, out, stats, origLen)) return false;
+  if (!decodeFrame(linkType, buf, off, capLen, out, stats, origLen, verify)) return false;
   out.tsUs[out.length - 1] = tsUs;
   return true;
 }
@@ -96,6 +98,7 @@ export function decodeFrame(
   out: HeaderColumns,
   stats: ParseStats,
   origLen: number,
+  verify = 1,
 ): boolean {
   stats.packets++;
   stats.bytes += origLen;
@@ -111,6 +114,7 @@ export function decodeFrame(
   }
   const end = off + capLen;
   S.begin(linkType, off, Math.min(end, buf.length), out, stats);
+  S.verify = verify;
   for (let layer = 0; layer <= MAX_LAYERS; layer++) {
     // The common layers are called directly (monomorphic, inlinable); the rest through the table.
     switch (id) {

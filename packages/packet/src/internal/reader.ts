@@ -43,6 +43,8 @@ export interface CaptureParserOptions {
   onBatch: (batch: HeaderColumns) => void;
   /** Supplies the next empty batch (e.g. from a pool); default allocates `batchSize`. Its length is reset. */
   newBatch?: () => HeaderColumns;
+  /** false: skip checksum verification (every header's `cksum` stays 0). Default true. */
+  verifyChecksums?: boolean;
 }
 
 /**
@@ -84,12 +86,15 @@ export class CaptureParser {
   private readonly ifShift: number[] = [];
   private readonly ifOffsetUs: number[] = [];
   private lastTsUs = 0;
+  /** Verify checksums (0/1). */
+  private readonly verify: number;
 
   constructor(opts: CaptureParserOptions) {
     const size = opts.batchSize ?? 4096;
     if (!Number.isInteger(size) || size <= 0) throw new RangeError(`batchSize must be a positive integer`);
     this.onBatch = opts.onBatch;
     this.makeBatch = opts.newBatch ?? (() => HeaderColumns.allocate(size));
+    this.verify = opts.verifyChecksums === false ? 0 : 1;
     this.batch = this.freshBatch();
   }
 
@@ -259,7 +264,7 @@ export class CaptureParser {
           }
           if (caplen > this.snaplen && this.snaplen !== 0) this.stats.anomalies.caplen_over_snaplen++;
           const batch = this.batch;
-          if (decodeFrame(this.linkType, b, off + rh, caplen, batch, this.stats, wirelen)) {
+          if (decodeFrame(this.linkType, b, off + rh, caplen, batch, this.stats, wirelen, this.verify)) {
             batch.tsUs[batch.length - 1] = sec * 1e6 + (this.nano ? Math.floor(frac / 1000) : frac);
             this.emitIfFull();
           }
@@ -438,7 +443,7 @@ export class CaptureParser {
     const ts = this.tsUs(ifid, hi, lo);
     this.lastTsUs = ts;
     const batch = this.batch;
-    if (decodeFrame(this.ifLink[ifid]!, b, off + 28, caplen, batch, this.stats, wirelen)) {
+    if (decodeFrame(this.ifLink[ifid]!, b, off + 28, caplen, batch, this.stats, wirelen, this.verify)) {
       batch.tsUs[batch.length - 1] = ts;
       this.emitIfFull();
     }
@@ -462,7 +467,7 @@ export class CaptureParser {
     if (snap !== 0 && snap < caplen) caplen = snap;
     // SPBs carry no timestamp: use the last timestamp seen in this capture.
     const batch = this.batch;
-    if (decodeFrame(this.ifLink[0]!, b, off + 12, caplen, batch, this.stats, wirelen)) {
+    if (decodeFrame(this.ifLink[0]!, b, off + 12, caplen, batch, this.stats, wirelen, this.verify)) {
       batch.tsUs[batch.length - 1] = this.lastTsUs;
       this.emitIfFull();
     }

@@ -33,6 +33,8 @@ export interface BatchResult {
   headers: number;
   /** Flows that ended during the task (with or without a record in `flows`). */
   flowsEnded: number;
+  /** `finish` tasks: the engine's checksum counters and the first host found offloading checksums. */
+  checksums?: { bad: number; offloaded: number; offload_hosts: number; first_host: string };
 }
 
 /** BroadcastChannel on which the main thread announces released engine ids. */
