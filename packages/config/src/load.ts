@@ -99,16 +99,18 @@ function readYaml(file: string): YamlFile {
   };
 }
 
-/** Load, merge and validate the configuration. Throws ConfigError. */
-export function loadConfig(opts: LoadOptions = {}): Config {
-  const env = opts.env ?? process.env;
-  const file = opts.file ?? (env.RSTWATCH_CONFIG || undefined);
-  const fromFile = file === undefined ? undefined : readYaml(file);
-  const fromEnv = envOverrides(configSchema, env);
-  const overridden = leafPaths(opts.overrides, [], new Set());
-  const merged = merge(merge(fromFile?.values ?? {}, fromEnv.values), opts.overrides);
+type Path = readonly (string | number)[];
+/** An issue at `path`, naming where the value came from. */
+type IssueAt = (path: Path, message: string) => ConfigIssue;
 
-  const source = (path: readonly (string | number)[]): string | undefined => {
+/** Where the value at `path` came from: the override, the environment variable or the file line. */
+function attribution(
+  overrides: DeepPartial<Config> | undefined,
+  fromEnv: ReturnType<typeof envOverrides>,
+  fromFile: YamlFile | undefined,
+): IssueAt {
+  const overridden = leafPaths(overrides, [], new Set());
+  const source = (path: Path): string | undefined => {
     for (let n = path.length; n > 0; n--) {
       const p = path.slice(0, n).join('.');
       if (overridden.has(p)) return 'override';
@@ -117,92 +119,124 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
     return fromFile?.locate(path);
   };
-  const issue = (path: readonly (string | number)[], message: string): ConfigIssue => {
+  return (path, message) => {
     const src = source(path);
     return src === undefined
       ? { path: path.join('.'), message }
       : { path: path.join('.'), source: src, message };
   };
+}
 
-  const r = configSchema.safeParse(merged, { reportInput: true });
-  if (!r.success) {
-    const issues: ConfigIssue[] = [];
-    for (const i of r.error.issues) {
-      const path = i.path.map((k) => (typeof k === 'number' ? k : String(k)));
-      if (i.code === 'unrecognized_keys') {
-        const allowed = keysOf(schemaAt(path) ?? configSchema).join(', ');
-        for (const k of i.keys)
-          issues.push(issue([...path, k], `unknown key "${k}"; allowed keys here: ${allowed}`));
-      } else {
-        const leaf = schemaAt(path);
-        const expected = leaf === undefined ? i.message : `expected ${describeType(leaf)}`;
-        issues.push(issue(path, `${expected}, got ${show(i.input)}`));
-      }
-    }
-    throw new ConfigError(issues, { cause: r.error });
-  }
-  const cfg = r.data;
-
+/** The schema's complaints in our words: unknown keys with the allowed ones, or the expected type. */
+function schemaIssues(error: z.ZodError, issue: IssueAt): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  let cause: unknown;
-  const readSecret = (
-    obj: { password?: string | undefined; passwordFile?: string | undefined },
-    at: string[],
-  ) => {
+  for (const i of error.issues) {
+    const path = i.path.map((k) => (typeof k === 'number' ? k : String(k)));
+    if (i.code === 'unrecognized_keys') {
+      const allowed = keysOf(schemaAt(path) ?? configSchema).join(', ');
+      for (const k of i.keys)
+        issues.push(issue([...path, k], `unknown key "${k}"; allowed keys here: ${allowed}`));
+    } else {
+      const leaf = schemaAt(path);
+      const expected = leaf === undefined ? i.message : `expected ${describeType(leaf)}`;
+      issues.push(issue(path, `${expected}, got ${show(i.input)}`));
+    }
+  }
+  return issues;
+}
+
+/** Checks after the schema: secrets read from their files, TLS files present, cross-field rules. */
+class PostChecks {
+  readonly issues: ConfigIssue[] = [];
+  /** The first error thrown by a file read, kept as the ConfigError's cause. */
+  cause: unknown;
+
+  constructor(private readonly issue: IssueAt) {}
+
+  /** Replaces `passwordFile` by the file's content in `password`. */
+  readSecret(obj: { password?: string | undefined; passwordFile?: string | undefined }, at: string[]): void {
     if (obj.passwordFile === undefined) return;
     if (obj.password !== undefined) {
-      issues.push(issue([...at, 'password'], 'set either password or passwordFile, not both'));
+      this.issues.push(this.issue([...at, 'password'], 'set either password or passwordFile, not both'));
       return;
     }
     try {
       const pw = readFileSync(obj.passwordFile, 'utf8').replace(/\r?\n$/, '');
-      if (pw === '') issues.push(issue([...at, 'passwordFile'], `${obj.passwordFile} is empty`));
+      if (pw === '') this.issues.push(this.issue([...at, 'passwordFile'], `${obj.passwordFile} is empty`));
       else obj.password = pw;
     } catch (err) {
-      cause ??= err;
-      issues.push(
-        issue([...at, 'passwordFile'], `cannot read ${obj.passwordFile}: ${(err as Error).message}`),
+      this.cause ??= err;
+      this.issues.push(
+        this.issue([...at, 'passwordFile'], `cannot read ${obj.passwordFile}: ${(err as Error).message}`),
       );
     }
-  };
-  readSecret(cfg.kafka.sasl, ['kafka', 'sasl']);
-  readSecret(cfg.clickhouse, ['clickhouse']);
+  }
 
-  const mustExist = (p: string | undefined, at: string[]) => {
-    if (p !== undefined && !existsSync(p)) issues.push(issue(at, `file not found: ${p}`));
-  };
-  const tlsFiles = (
+  tlsFiles(
     t: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined },
     at: string[],
-  ) => {
-    mustExist(t.ca, [...at, 'ca']);
-    mustExist(t.cert, [...at, 'cert']);
-    mustExist(t.key, [...at, 'key']);
+  ): void {
+    this.mustExist(t.ca, [...at, 'ca']);
+    this.mustExist(t.cert, [...at, 'cert']);
+    this.mustExist(t.key, [...at, 'key']);
     if ((t.cert === undefined) !== (t.key === undefined)) {
-      issues.push(issue([...at, t.cert === undefined ? 'cert' : 'key'], 'cert and key must be set together'));
+      this.issues.push(
+        this.issue([...at, t.cert === undefined ? 'cert' : 'key'], 'cert and key must be set together'),
+      );
     }
-  };
-  if (cfg.kafka.ssl.enabled) tlsFiles(cfg.kafka.ssl, ['kafka', 'ssl']);
-  tlsFiles(cfg.clickhouse.tls, ['clickhouse', 'tls']);
+  }
 
-  const sasl = cfg.kafka.sasl;
-  if (sasl.mechanism !== 'none') {
-    if (sasl.username === undefined)
-      issues.push(issue(['kafka', 'sasl', 'username'], `required with mechanism ${sasl.mechanism}`));
-    if (sasl.password === undefined && sasl.passwordFile === undefined) {
-      issues.push(
-        issue(
-          ['kafka', 'sasl', 'password'],
-          `password or passwordFile required with mechanism ${sasl.mechanism}`,
+  crossFields(cfg: Config): void {
+    const sasl = cfg.kafka.sasl;
+    if (sasl.mechanism !== 'none') {
+      if (sasl.username === undefined)
+        this.issues.push(
+          this.issue(['kafka', 'sasl', 'username'], `required with mechanism ${sasl.mechanism}`),
+        );
+      if (sasl.password === undefined && sasl.passwordFile === undefined) {
+        this.issues.push(
+          this.issue(
+            ['kafka', 'sasl', 'password'],
+            `password or passwordFile required with mechanism ${sasl.mechanism}`,
+          ),
+        );
+      }
+    }
+    if (cfg.agent.idempotent && cfg.agent.acks !== 'all') {
+      this.issues.push(
+        this.issue(
+          ['agent', 'idempotent'],
+          'an idempotent producer needs acks: all (or set idempotent: false)',
         ),
       );
     }
   }
-  if (cfg.agent.idempotent && cfg.agent.acks !== 'all') {
-    issues.push(
-      issue(['agent', 'idempotent'], 'an idempotent producer needs acks: all (or set idempotent: false)'),
-    );
+
+  private mustExist(p: string | undefined, at: string[]): void {
+    if (p !== undefined && !existsSync(p)) this.issues.push(this.issue(at, `file not found: ${p}`));
   }
+}
+
+/** Load, merge and validate the configuration. Throws ConfigError. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const file = opts.file ?? (env.RSTWATCH_CONFIG || undefined);
+  const fromFile = file === undefined ? undefined : readYaml(file);
+  const fromEnv = envOverrides(configSchema, env);
+  const issue = attribution(opts.overrides, fromEnv, fromFile);
+  const merged = merge(merge(fromFile?.values ?? {}, fromEnv.values), opts.overrides);
+
+  const r = configSchema.safeParse(merged, { reportInput: true });
+  if (!r.success) throw new ConfigError(schemaIssues(r.error, issue), { cause: r.error });
+  const cfg = r.data;
+
+  const checks = new PostChecks(issue);
+  checks.readSecret(cfg.kafka.sasl, ['kafka', 'sasl']);
+  checks.readSecret(cfg.clickhouse, ['clickhouse']);
+  if (cfg.kafka.ssl.enabled) checks.tlsFiles(cfg.kafka.ssl, ['kafka', 'ssl']);
+  checks.tlsFiles(cfg.clickhouse.tls, ['clickhouse', 'tls']);
+  checks.crossFields(cfg);
+  const { issues, cause } = checks;
   if (issues.length > 0) throw new ConfigError(issues, cause === undefined ? undefined : { cause });
   return cfg;
 }
