@@ -1,6 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import {
   ADDR_BYTES,
+  CK_BAD_IP,
+  CK_BAD_TCP,
+  CK_OFFLOAD,
+  CK_VERIFIED,
   HeaderColumns,
   isV4Mapped,
   OPT_MSS,
@@ -47,6 +51,7 @@ interface Hdr {
   tsEcr?: number;
   vlan?: number;
   tunnel?: number;
+  cksum?: number;
   rst?: number[];
 }
 
@@ -75,6 +80,7 @@ function batchOf(hs: Hdr[], capacity = Math.max(hs.length, 1)): HeaderColumns {
     c.tsEcr[i] = h.tsEcr ?? 0;
     c.vlan[i] = h.vlan ?? 0;
     c.tunnel[i] = h.tunnel ?? 0;
+    c.cksum[i] = h.cksum ?? 0;
     const p = h.rst ?? [];
     c.rstPayloadLen[i] = p.length;
     c.rstPayload.set(p, i * RST_PAYLOAD_MAX);
@@ -102,6 +108,7 @@ const SCALARS = [
   'tsEcr',
   'vlan',
   'tunnel',
+  'cksum',
   'rstPayloadLen',
 ] as const;
 
@@ -143,6 +150,7 @@ function richBatch(): HeaderColumns {
       wscale: 7,
       tsVal: 0xffffffff,
       tsEcr: 0,
+      cksum: CK_VERIFIED,
     },
     {
       ts: T0,
@@ -179,9 +187,19 @@ function richBatch(): HeaderColumns {
       opt: OPT_SACK_BLOCKS,
       vlan: 1,
       tunnel: TUNNEL_VXLAN,
+      cksum: CK_VERIFIED | CK_BAD_IP | CK_BAD_TCP,
       rst: payload64,
     },
-    { ts: T0 + 1001, src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 65535, flags: TCP_RST, rst: [] },
+    {
+      ts: T0 + 1001,
+      src: '10.0.0.1',
+      dst: '10.0.0.2',
+      sport: 1,
+      dport: 65535,
+      flags: TCP_RST,
+      cksum: CK_VERIFIED | CK_BAD_TCP | CK_OFFLOAD,
+      rst: [],
+    },
     {
       ts: T0 + 2002,
       src: 'fe80::1',
@@ -227,6 +245,29 @@ describe('HeaderBatch round trip', () => {
     expect(isV4Mapped(columns.srcAddr, 0)).toBe(true);
     expect(isV4Mapped(columns.dstAddr, 4 * ADDR_BYTES)).toBe(true);
     expect(columns.ipVersion[4]).toBe(6);
+    expect([...columns.cksum.subarray(0, 6)]).toEqual([1, 0, 7, 13, 0, 0]);
+  });
+
+  it('sends cksum only when some header was verified; a batch without it decodes as not verified', () => {
+    const c = richBatch();
+    const withCk = encodeHeaderBatch(META, c);
+    c.cksum.fill(0);
+    const without = encodeHeaderBatch(META, c);
+    // A two-byte tag (field 29), one length byte, six elements.
+    expect(withCk.length - without.length).toBe(9);
+    expect(rstwatch.v1.HeaderBatch.decode(without).cksum.length).toBe(0);
+    // A batch from an older agent (no field 29) into a reused batch holding stale results: all 0.
+    const out = decodeHeaderBatch(withCk, HeaderColumns.allocate(8)).columns;
+    expect(out.cksum[2]).toBe(7);
+    decodeHeaderBatch(without, out);
+    expect([...out.cksum.subarray(0, 6)]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(rows(out)).toEqual(rows(c));
+    // A sub-range carries its own slice of the column, or none when nothing in it was verified.
+    const r = richBatch();
+    expect([...decodeHeaderBatch(encodeHeaderBatch(META, r, 2, 4)).columns.cksum.subarray(0, 2)]).toEqual([
+      7, 13,
+    ]);
+    expect(rstwatch.v1.HeaderBatch.decode(encodeHeaderBatch(META, r, 4, 6)).cksum.length).toBe(0);
   });
 
   it('sends RST payloads for RST headers only', () => {
@@ -423,6 +464,8 @@ describe('HeaderBatch decoder on bad input', () => {
       ['bad_column_length', (m) => (m.srcAddr = Uint8Array.from([...m.srcAddr, 1, 2, 3, 4]))],
       ['bad_column_length', (m) => (m.rstPayloadLen = m.rstPayloadLen.subarray(1))],
       ['bad_column_length', (m) => (m.rstPayload = m.rstPayload.subarray(1))],
+      ['bad_column_length', (m) => (m.cksum = m.cksum.subarray(1))],
+      ['bad_column_length', (m) => (m.cksum = Uint8Array.from([...m.cksum, 1]))],
       ['bad_rst_payload', (m) => (m.rstPayloadLen = Uint8Array.from([65, 0, 0]))],
       ['bad_ip_version', (m) => (m.ipVersion = Uint8Array.from([4, 6, 4, 4, 5, 4]))],
       ['missing_field', (m) => (m.sensorId = '')],
@@ -515,7 +558,7 @@ const arbHeader = fc.record({
   flags: fc.integer({ min: 0, max: 0x1ff }),
   u32: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 6, maxLength: 6 }),
   u16: fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 4, maxLength: 4 }),
-  u8: fc.array(fc.integer({ min: 0, max: 0xff }), { minLength: 4, maxLength: 4 }),
+  u8: fc.array(fc.integer({ min: 0, max: 0xff }), { minLength: 5, maxLength: 5 }),
   rst: fc.uint8Array({ maxLength: 64 }),
 });
 
@@ -538,7 +581,7 @@ describe('HeaderBatch property: any valid batch round-trips', () => {
           c.flags[i] = h.flags;
           [c.seq[i], c.ack[i], c.ipLen[i], c.payloadLen[i], c.tsVal[i], c.tsEcr[i]] = h.u32;
           [c.window[i], c.ipId[i], c.mss[i], c.vlan[i]] = h.u16;
-          [c.ttl[i], c.wscale[i], c.optFlags[i], c.tunnel[i]] = h.u8;
+          [c.ttl[i], c.wscale[i], c.optFlags[i], c.tunnel[i], c.cksum[i]] = h.u8;
           const rl = h.flags & TCP_RST ? h.rst.length : 0;
           c.rstPayloadLen[i] = rl;
           c.rstPayload.set(h.rst.subarray(0, rl), i * 64);
@@ -603,6 +646,7 @@ describe('HeaderBatch is plain protobuf', () => {
       tsEcr: 4,
       vlan: 2,
       tunnel: 1,
+      cksum: 1,
     };
     for (const [k, w] of Object.entries(widths)) {
       expect(le(o[k], w), k).toEqual([...(c[k as keyof HeaderColumns] as Uint32Array).subarray(0, 6)]);

@@ -95,6 +95,7 @@ const F_DST_ADDR = 8;
 const F_RST_PAYLOAD_LEN = 26;
 const F_RST_PAYLOAD = 27;
 const F_TS_DELTA_WIDE = 28;
+const F_CKSUM = 29;
 
 const utf8 = new TextEncoder();
 
@@ -104,6 +105,7 @@ const utf8 = new TextEncoder();
  * {@link MAX_BATCH_HEADERS} headers, an empty sensor id, an IP version other than 4/6, a RST payload
  * length over 64, or a timestamp that is not a non-negative safe integer.
  * Only RST headers carry their payload; other headers' `rstPayloadLen` is not sent (decodes as 0).
+ * `cksum` is sent only when some header of the range was verified (an absent column decodes as 0).
  */
 export function encodeHeaderBatch(
   meta: { sensorId: string; batchSeq: bigint },
@@ -131,6 +133,8 @@ export function encodeHeaderBatch(
   const ipv = cols.ipVersion;
   const flags = cols.flags;
   const rstLen = cols.rstPayloadLen;
+  const ck = cols.cksum;
+  let anyCk = 0;
   let minTs = MAX_SAFE;
   let maxTs = 0;
   let n4 = 0;
@@ -144,6 +148,7 @@ export function encodeHeaderBatch(
     }
     if (t < minTs) minTs = t;
     if (t > maxTs) maxTs = t;
+    anyCk |= ck[i]!;
     const v = ipv[i]!;
     if (v === 4) n4++;
     else if (v === 6) n6++;
@@ -170,6 +175,7 @@ export function encodeHeaderBatch(
   for (const [f, , w] of STRAIGHT) size += delimitedSize(f, n * w);
   size += delimitedSize(F_SRC_ADDR, addrBytes) + delimitedSize(F_DST_ADDR, addrBytes);
   size += delimitedSize(F_RST_PAYLOAD_LEN, nRst) + delimitedSize(F_RST_PAYLOAD, rstBytes);
+  if (anyCk !== 0) size += delimitedSize(F_CKSUM, n);
 
   // Every byte is written below (checked at the end), so the buffer need not be zeroed. A Buffer is also
   // what Kafka clients take as a message value. Not from Node's shared pool: the message owns its
@@ -240,6 +246,11 @@ export function encodeHeaderBatch(
         w[k + 1] = (d - lo) / TWO_32;
       }
       p = copyScratch(out, p, tsBytes);
+    }
+    if (anyCk !== 0) {
+      p = writeDelimitedHeader(out, p, F_CKSUM, n);
+      out.set(ck.subarray(start, end), p);
+      p += n;
     }
   }
   // `count` goes last, always (even 0; the field has presence): a message cut short anywhere then lacks it
@@ -353,6 +364,11 @@ export function decodeHeaderBatch(
       throw new WireError('bad_column_length', `${key}: ${m[key].length} bytes for ${n} headers`);
     }
   }
+  // Checksum results: added within v1, so absent (older agents, nothing verified) is legal.
+  const cks = m.cksum;
+  if (cks.length !== 0 && cks.length !== n) {
+    throw new WireError('bad_column_length', `cksum: ${cks.length} bytes for ${n} headers`);
+  }
   const tsNarrow = m.tsDeltaUs;
   const tsWide = m.tsDeltaUsWide;
   const narrowOk = tsNarrow.length === 4 * n && tsWide.length === 0;
@@ -423,6 +439,8 @@ export function decodeHeaderBatch(
       ? out
       : HeaderColumns.allocate(Math.max(n, 1), out !== undefined && out.buffer instanceof SharedArrayBuffer);
   for (const [, key] of STRAIGHT) columnFromLE(c[key], m[key]);
+  if (cks.length === n) c.cksum.set(cks);
+  else c.cksum.fill(0, 0, n);
   const flags = c.flags;
   for (let i = 0; i < n; i++) flags[i] = flags[i]! & FLAGS_MASK;
   const ts = c.tsUs;

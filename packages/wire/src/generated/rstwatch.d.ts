@@ -111,6 +111,9 @@ export namespace rstwatch {
             /** HeaderBatch tsDeltaUsWide. */
             tsDeltaUsWide: Uint8Array;
 
+            /** HeaderBatch cksum. */
+            cksum: Uint8Array;
+
             /**
              * Creates a new HeaderBatch instance using the specified properties.
              * @param [properties] Properties to set
@@ -278,6 +281,9 @@ export namespace rstwatch {
 
                 /** HeaderBatch tsDeltaUsWide */
                 tsDeltaUsWide?: (Uint8Array|null);
+
+                /** HeaderBatch cksum */
+                cksum?: (Uint8Array|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

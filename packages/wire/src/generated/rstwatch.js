@@ -60,6 +60,7 @@ export const rstwatch = $root.rstwatch = (() => {
              * @property {Uint8Array|null} [rstPayloadLen] HeaderBatch rstPayloadLen
              * @property {Uint8Array|null} [rstPayload] HeaderBatch rstPayload
              * @property {Uint8Array|null} [tsDeltaUsWide] HeaderBatch tsDeltaUsWide
+             * @property {Uint8Array|null} [cksum] HeaderBatch cksum
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -315,6 +316,14 @@ export const rstwatch = $root.rstwatch = (() => {
              */
             HeaderBatch.prototype.tsDeltaUsWide = $util.newBuffer([]);
 
+            /**
+             * HeaderBatch cksum.
+             * @member {Uint8Array} cksum
+             * @memberof rstwatch.v1.HeaderBatch
+             * @instance
+             */
+            HeaderBatch.prototype.cksum = $util.newBuffer([]);
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
@@ -412,6 +421,8 @@ export const rstwatch = $root.rstwatch = (() => {
                     writer.uint32(/* id 27, wireType 2 =*/218).bytes(message.rstPayload);
                 if (message.tsDeltaUsWide != null && $Object.hasOwnProperty.call(message, "tsDeltaUsWide") && message.tsDeltaUsWide.length)
                     writer.uint32(/* id 28, wireType 2 =*/226).bytes(message.tsDeltaUsWide);
+                if (message.cksum != null && $Object.hasOwnProperty.call(message, "cksum") && message.cksum.length)
+                    writer.uint32(/* id 29, wireType 2 =*/234).bytes(message.cksum);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -719,6 +730,15 @@ export const rstwatch = $root.rstwatch = (() => {
                                 delete message.tsDeltaUsWide;
                             continue;
                         }
+                    case 29: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.cksum = value;
+                            else
+                                delete message.cksum;
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -854,6 +874,9 @@ export const rstwatch = $root.rstwatch = (() => {
                 if (message.tsDeltaUsWide != null && $Object.hasOwnProperty.call(message, "tsDeltaUsWide"))
                     if (!(message.tsDeltaUsWide && typeof message.tsDeltaUsWide.length === "number" || $util.isString(message.tsDeltaUsWide)))
                         return "tsDeltaUsWide: buffer expected";
+                if (message.cksum != null && $Object.hasOwnProperty.call(message, "cksum"))
+                    if (!(message.cksum && typeof message.cksum.length === "number" || $util.isString(message.cksum)))
+                        return "cksum: buffer expected";
                 return null;
             };
 
@@ -1044,6 +1067,12 @@ export const rstwatch = $root.rstwatch = (() => {
                             $util.base64.decode(object.tsDeltaUsWide, message.tsDeltaUsWide = $util.newBuffer($util.base64.length(object.tsDeltaUsWide)), 0);
                         else if (object.tsDeltaUsWide.length >= 0)
                             message.tsDeltaUsWide = object.tsDeltaUsWide;
+                if (object.cksum != null)
+                    if (object.cksum.length)
+                        if (typeof object.cksum === "string")
+                            $util.base64.decode(object.cksum, message.cksum = $util.newBuffer($util.base64.length(object.cksum)), 0);
+                        else if (object.cksum.length >= 0)
+                            message.cksum = object.cksum;
                 return message;
             };
 
@@ -1244,6 +1273,13 @@ export const rstwatch = $root.rstwatch = (() => {
                         if (options.bytes !== $Array)
                             object.tsDeltaUsWide = $util.newBuffer(object.tsDeltaUsWide);
                     }
+                    if (options.bytes === $String)
+                        object.cksum = "";
+                    else {
+                        object.cksum = [];
+                        if (options.bytes !== $Array)
+                            object.cksum = $util.newBuffer(object.cksum);
+                    }
                 }
                 if (message.sensorId != null && $Object.hasOwnProperty.call(message, "sensorId"))
                     object.sensorId = message.sensorId;
@@ -1311,6 +1347,8 @@ export const rstwatch = $root.rstwatch = (() => {
                     object.rstPayload = options.bytes === $String ? $util.base64.encode(message.rstPayload, 0, message.rstPayload.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.rstPayload) : message.rstPayload;
                 if (message.tsDeltaUsWide != null && $Object.hasOwnProperty.call(message, "tsDeltaUsWide"))
                     object.tsDeltaUsWide = options.bytes === $String ? $util.base64.encode(message.tsDeltaUsWide, 0, message.tsDeltaUsWide.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.tsDeltaUsWide) : message.tsDeltaUsWide;
+                if (message.cksum != null && $Object.hasOwnProperty.call(message, "cksum"))
+                    object.cksum = options.bytes === $String ? $util.base64.encode(message.cksum, 0, message.cksum.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.cksum) : message.cksum;
                 return object;
             };
 
