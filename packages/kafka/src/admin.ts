@@ -43,29 +43,95 @@ export interface Admin {
   disconnect(): Promise<void>;
 }
 
-export function createAdmin(client: KafkaJs, brokers: readonly string[]): Admin {
-  let admin: KafkaJsAdmin | undefined;
-  let connecting: Promise<KafkaJsAdmin> | undefined;
+/** One kafkajs admin client, connected on first use; a failed connection is retried by the next use. */
+class LazyAdmin {
+  private admin: KafkaJsAdmin | undefined;
+  private connecting: Promise<KafkaJsAdmin> | undefined;
 
-  const get = (): Promise<KafkaJsAdmin> => {
-    if (admin !== undefined) return Promise.resolve(admin);
-    connecting ??= connectedAdmin(client).then(
+  constructor(private readonly client: KafkaJs) {}
+
+  get(): Promise<KafkaJsAdmin> {
+    if (this.admin !== undefined) return Promise.resolve(this.admin);
+    this.connecting ??= connectedAdmin(this.client).then(
       (a) => {
-        admin = a;
+        this.admin = a;
         return a;
       },
       (err: unknown) => {
-        connecting = undefined;
+        this.connecting = undefined;
         throw err;
       },
     );
-    return connecting;
+    return this.connecting;
+  }
+
+  async disconnect(): Promise<void> {
+    const a = this.admin ?? (this.connecting ? await this.connecting.catch(() => undefined) : undefined);
+    this.admin = undefined;
+    this.connecting = undefined;
+    await a?.disconnect();
+  }
+}
+
+async function createMissingTopics(a: KafkaJsAdmin, topics: readonly TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await a.listTopics());
+  const missing = topics.filter((t) => !existing.has(t.topic));
+  if (missing.length === 0) return [];
+  await a.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((t) => ({
+      topic: t.topic,
+      numPartitions: t.numPartitions,
+      replicationFactor: t.replicationFactor ?? -1,
+      configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+    })),
+  });
+  return missing.map((t) => t.topic);
+}
+
+async function topicOffsets(a: KafkaJsAdmin, topic: string): Promise<PartitionOffsets[]> {
+  return (await a.fetchTopicOffsets(topic))
+    .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
+    .sort((x, y) => x.partition - y.partition);
+}
+
+async function groupOffsets(a: KafkaJsAdmin, groupId: string, topic: string) {
+  const res = await a.fetchOffsets({ groupId, topics: [topic] });
+  return (res[0]?.partitions ?? [])
+    .map((p) => ({ partition: p.partition, offset: p.offset }))
+    .sort((x, y) => x.partition - y.partition);
+}
+
+async function deleteExistingTopics(a: KafkaJsAdmin, topics: readonly string[]): Promise<void> {
+  const existing = new Set(await a.listTopics());
+  const present = topics.filter((t) => existing.has(t));
+  if (present.length > 0) await a.deleteTopics({ topics: present });
+}
+
+/** A group that the broker does not know is reported as Dead with no members. */
+async function describeOneGroup(a: KafkaJsAdmin, groupId: string): Promise<GroupDescription> {
+  const { groups } = await a.describeGroups([groupId]);
+  const g = groups[0];
+  if (g === undefined) return { groupId, state: 'Dead', protocol: '', members: [] };
+  return {
+    groupId: g.groupId,
+    state: g.state,
+    protocol: g.protocol,
+    members: g.members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+    })),
   };
+}
+
+export function createAdmin(client: KafkaJs, brokers: readonly string[]): Admin {
+  const lazy = new LazyAdmin(client);
   const op =
     <A extends unknown[], R>(doing: (...a: A) => string, fn: (a: KafkaJsAdmin, ...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
-        return await fn(await get(), ...args);
+        return await fn(await lazy.get(), ...args);
       } catch (err) {
         throw wrapError(`admin: ${doing(...args)}`, err);
       }
@@ -76,82 +142,24 @@ export function createAdmin(client: KafkaJs, brokers: readonly string[]): Admin 
       () => `connecting to Kafka (${brokers.join(',')}) failed`,
       async () => {},
     ),
-
     createTopics: op(
       (topics: readonly TopicSpec[]) => `creating topic(s) ${topics.map((t) => t.topic).join(', ')} failed`,
-      async (a, topics) => {
-        const existing = new Set(await a.listTopics());
-        const missing = topics.filter((t) => !existing.has(t.topic));
-        if (missing.length === 0) return [];
-        await a.createTopics({
-          waitForLeaders: true,
-          topics: missing.map((t) => ({
-            topic: t.topic,
-            numPartitions: t.numPartitions,
-            replicationFactor: t.replicationFactor ?? -1,
-            configEntries: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
-          })),
-        });
-        return missing.map((t) => t.topic);
-      },
+      createMissingTopics,
     ),
-
     listTopics: op(
       () => 'listing topics failed',
       async (a) => (await a.listTopics()).sort(),
     ),
-
-    fetchTopicOffsets: op(
-      (topic: string) => `reading offsets of topic '${topic}' failed`,
-      async (a, topic) =>
-        (await a.fetchTopicOffsets(topic))
-          .map((p) => ({ partition: p.partition, low: p.low, high: p.high }))
-          .sort((x, y) => x.partition - y.partition),
-    ),
-
+    fetchTopicOffsets: op((topic: string) => `reading offsets of topic '${topic}' failed`, topicOffsets),
     fetchOffsets: op(
       (groupId: string, topic: string) => `reading offsets of group '${groupId}' on topic '${topic}' failed`,
-      async (a, groupId, topic) => {
-        const res = await a.fetchOffsets({ groupId, topics: [topic] });
-        return (res[0]?.partitions ?? [])
-          .map((p) => ({ partition: p.partition, offset: p.offset }))
-          .sort((x, y) => x.partition - y.partition);
-      },
+      groupOffsets,
     ),
-
     deleteTopics: op(
       (topics: readonly string[]) => `deleting topic(s) ${topics.join(', ')} failed`,
-      async (a, topics) => {
-        const existing = new Set(await a.listTopics());
-        const present = topics.filter((t) => existing.has(t));
-        if (present.length > 0) await a.deleteTopics({ topics: present });
-      },
+      deleteExistingTopics,
     ),
-
-    describeGroup: op(
-      (groupId: string) => `describing group '${groupId}' failed`,
-      async (a, groupId) => {
-        const { groups } = await a.describeGroups([groupId]);
-        const g = groups[0];
-        if (g === undefined) return { groupId, state: 'Dead', protocol: '', members: [] };
-        return {
-          groupId: g.groupId,
-          state: g.state,
-          protocol: g.protocol,
-          members: g.members.map((m) => ({
-            memberId: m.memberId,
-            clientId: m.clientId,
-            clientHost: m.clientHost,
-          })),
-        };
-      },
-    ),
-
-    async disconnect() {
-      const a = admin ?? (connecting ? await connecting.catch(() => undefined) : undefined);
-      admin = undefined;
-      connecting = undefined;
-      await a?.disconnect();
-    },
+    describeGroup: op((groupId: string) => `describing group '${groupId}' failed`, describeOneGroup),
+    disconnect: () => lazy.disconnect(),
   };
 }

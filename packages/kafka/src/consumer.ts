@@ -2,6 +2,7 @@
 // (auto-commit is off: offsets are committed after the rows derived from them are durable).
 import { EventEmitter } from 'node:events';
 import type {
+  ConsumerConfig,
   EachBatchPayload,
   Kafka as KafkaJs,
   Admin as KafkaJsAdmin,
@@ -131,11 +132,8 @@ function toConsumed(m: KafkaMessage): ConsumedMessage {
 
 const keyOf = (tp: TopicPartition) => `${tp.topic}\u0000${tp.partition}`;
 
-export function createConsumer(client: KafkaJs, brokers: readonly string[], opts: ConsumerOptions): Consumer {
-  if (typeof opts.groupId !== 'string' || opts.groupId === '') {
-    throw new KafkaError('invalid consumer options: groupId must be a non-empty string', { kind: 'config' });
-  }
-  const consumer: KafkaJsConsumer = client.consumer({
+function kafkaJsConsumerConfig(opts: ConsumerOptions): ConsumerConfig {
+  return {
     groupId: opts.groupId,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
     heartbeatInterval: opts.heartbeatIntervalMs ?? 3000,
@@ -145,46 +143,108 @@ export function createConsumer(client: KafkaJs, brokers: readonly string[], opts
     maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
     allowAutoTopicCreation: false,
     ...(opts.retry === undefined ? {} : { retry: { ...opts.retry } }),
-  });
-  const events = new EventEmitter<ConsumerEvents>();
-  events.on('error', () => {}); // no listener must not crash the process
-  let assigned = new Map<string, TopicPartition>();
-  let admin: KafkaJsAdmin | undefined;
-
-  const emitRebalance = (type: RebalanceEvent['type'], partitions: TopicPartition[]) => {
-    if (partitions.length === 0) return;
-    try {
-      events.emit('rebalance', { type, partitions });
-    } catch {
-      // a throwing listener must not break the consumer loop
-    }
   };
-  const revokeAll = () => {
-    const lost = [...assigned.values()];
-    assigned = new Map();
-    emitRebalance('revoke', lost);
-  };
+}
 
-  consumer.on(consumer.events.GROUP_JOIN, (ev) => {
+/**
+ * This member's assignment, followed through kafkajs's group events: the difference at each re-join
+ * becomes 'revoke' and 'assign' events, a stop or a crash revokes everything, a crash is an 'error'.
+ */
+class Membership {
+  readonly events = new EventEmitter<ConsumerEvents>();
+  private assigned = new Map<string, TopicPartition>();
+
+  constructor(consumer: KafkaJsConsumer, groupId: string) {
+    this.events.on('error', () => {}); // no listener must not crash the process
+    consumer.on(consumer.events.GROUP_JOIN, (ev) => this.joined(ev.payload.memberAssignment));
+    consumer.on(consumer.events.STOP, () => this.revokeAll());
+    consumer.on(consumer.events.CRASH, (ev) => {
+      this.revokeAll();
+      const err = wrapError(`consumer group '${groupId}' crashed`, ev.payload.error);
+      this.events.emit('error', err, { restarting: ev.payload.restart });
+    });
+  }
+
+  assignment(): TopicPartition[] {
+    return [...this.assigned.values()];
+  }
+
+  revokeAll(): void {
+    const lost = [...this.assigned.values()];
+    this.assigned = new Map();
+    this.emitRebalance('revoke', lost);
+  }
+
+  private joined(memberAssignment: Record<string, number[]>): void {
     const next = new Map<string, TopicPartition>();
-    for (const [topic, partitions] of Object.entries(ev.payload.memberAssignment)) {
+    for (const [topic, partitions] of Object.entries(memberAssignment)) {
       for (const partition of partitions) {
         const tp = { topic, partition };
         next.set(keyOf(tp), tp);
       }
     }
+    const assigned = this.assigned;
     const lost = [...assigned.entries()].filter(([k]) => !next.has(k)).map(([, tp]) => tp);
     const gained = [...next.entries()].filter(([k]) => !assigned.has(k)).map(([, tp]) => tp);
-    assigned = next;
-    emitRebalance('revoke', lost);
-    emitRebalance('assign', gained);
-  });
-  consumer.on(consumer.events.STOP, revokeAll);
-  consumer.on(consumer.events.CRASH, (ev) => {
-    revokeAll();
-    const err = wrapError(`consumer group '${opts.groupId}' crashed`, ev.payload.error);
-    events.emit('error', err, { restarting: ev.payload.restart });
-  });
+    this.assigned = next;
+    this.emitRebalance('revoke', lost);
+    this.emitRebalance('assign', gained);
+  }
+
+  private emitRebalance(type: RebalanceEvent['type'], partitions: TopicPartition[]): void {
+    if (partitions.length === 0) return;
+    try {
+      this.events.emit('rebalance', { type, partitions });
+    } catch {
+      // a throwing listener must not break the consumer loop
+    }
+  }
+}
+
+/** kafkajs's batch payload as a {@link Batch}. */
+function toBatch(p: EachBatchPayload): Batch {
+  const b = p.batch;
+  return {
+    topic: b.topic,
+    partition: b.partition,
+    messages: b.messages.map(toConsumed),
+    highWatermark: b.highWatermark,
+    firstOffset: () => b.firstOffset(),
+    lastOffset: () => b.lastOffset(),
+    isStale: p.isStale,
+    isRunning: p.isRunning,
+    heartbeat: p.heartbeat,
+    resolveOffset: p.resolveOffset,
+  };
+}
+
+function toKafkaJsOffsets(offsets: readonly TopicPartitionOffset[]) {
+  return offsets.map((o) => ({
+    topic: o.topic,
+    partition: o.partition,
+    offset: String(o.offset),
+    ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
+  }));
+}
+
+const toTopicPartitions = (topics: readonly { topic: string; partitions?: number[] }[]) =>
+  topics.map((t) => (t.partitions ? { topic: t.topic, partitions: t.partitions } : { topic: t.topic }));
+
+async function fetchCommitted(admin: KafkaJsAdmin, groupId: string, topic: string) {
+  const res = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (res[0]?.partitions ?? [])
+    .map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }))
+    .sort((a, b) => a.partition - b.partition);
+}
+
+export function createConsumer(client: KafkaJs, brokers: readonly string[], opts: ConsumerOptions): Consumer {
+  if (typeof opts.groupId !== 'string' || opts.groupId === '') {
+    throw new KafkaError('invalid consumer options: groupId must be a non-empty string', { kind: 'config' });
+  }
+  const consumer: KafkaJsConsumer = client.consumer(kafkaJsConsumerConfig(opts));
+  const group = new Membership(consumer, opts.groupId);
+  const events = group.events;
+  let admin: KafkaJsAdmin | undefined;
 
   const wrap =
     <A extends unknown[], R>(doing: string, fn: (...a: A) => Promise<R>) =>
@@ -202,60 +262,32 @@ export function createConsumer(client: KafkaJs, brokers: readonly string[], opts
       admin ??= await connectedAdmin(client);
       await consumer.connect();
     }),
-
     subscribe: wrap('subscribing failed', async (topics: string[]) => {
       await consumer.subscribe({ topics, fromBeginning: opts.fromBeginning ?? false });
     }),
-
     run: wrap('starting the consumer failed', async (run: RunOptions) => {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: true,
         partitionsConsumedConcurrently: run.partitionsConsumedConcurrently ?? 1,
         eachBatch: async (p: EachBatchPayload) => {
-          const b = p.batch;
-          await run.eachBatch({
-            topic: b.topic,
-            partition: b.partition,
-            messages: b.messages.map(toConsumed),
-            highWatermark: b.highWatermark,
-            firstOffset: () => b.firstOffset(),
-            lastOffset: () => b.lastOffset(),
-            isStale: p.isStale,
-            isRunning: p.isRunning,
-            heartbeat: p.heartbeat,
-            resolveOffset: p.resolveOffset,
-          });
+          await run.eachBatch(toBatch(p));
         },
       });
     }),
-
     commitOffsets: wrap('committing offsets failed', async (offsets: readonly TopicPartitionOffset[]) => {
       if (offsets.length === 0) return;
-      await consumer.commitOffsets(
-        offsets.map((o) => ({
-          topic: o.topic,
-          partition: o.partition,
-          offset: String(o.offset),
-          ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
-        })),
-      );
+      await consumer.commitOffsets(toKafkaJsOffsets(offsets));
     }),
-
     pause(topics) {
-      consumer.pause(
-        topics.map((t) => (t.partitions ? { topic: t.topic, partitions: t.partitions } : { topic: t.topic })),
-      );
+      consumer.pause(toTopicPartitions(topics));
     },
     resume(topics) {
-      consumer.resume(
-        topics.map((t) => (t.partitions ? { topic: t.topic, partitions: t.partitions } : { topic: t.topic })),
-      );
+      consumer.resume(toTopicPartitions(topics));
     },
     seek(to) {
       consumer.seek({ topic: to.topic, partition: to.partition, offset: String(to.offset) });
     },
-
     onRebalance(cb) {
       events.on('rebalance', cb);
       return () => events.off('rebalance', cb);
@@ -264,21 +296,16 @@ export function createConsumer(client: KafkaJs, brokers: readonly string[], opts
       events.on('error', cb);
       return () => events.off('error', cb);
     },
-    assignment: () => [...assigned.values()],
-
+    assignment: () => group.assignment(),
     committedOffsets: wrap('reading committed offsets failed', async (topic: string) => {
       admin ??= await connectedAdmin(client);
-      const res = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
-      return (res[0]?.partitions ?? [])
-        .map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? null }))
-        .sort((a, b) => a.partition - b.partition);
+      return fetchCommitted(admin, opts.groupId, topic);
     }),
-
     async disconnect() {
       const a = admin;
       admin = undefined;
       const results = await Promise.allSettled([consumer.disconnect(), a?.disconnect()]);
-      revokeAll();
+      group.revokeAll();
       const failed = results.find((r) => r.status === 'rejected');
       if (failed) throw wrapError(`consumer group '${opts.groupId}': disconnecting failed`, failed.reason);
     },

@@ -54,14 +54,8 @@ const PARTITIONS_TTL_MS = 30_000;
 const asBuffer = (b: Uint8Array | string): Buffer | string =>
   typeof b === 'string' || Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-export function createProducer(
-  client: KafkaJs,
-  brokers: readonly string[],
-  opts: ProducerOptions = {},
-): Producer {
-  const idempotent = opts.idempotent ?? false;
-  const acks = opts.acks ?? -1;
-  const compression = opts.compression ?? 'none';
+/** Rejects option combinations kafkajs would accept but that cannot work. */
+function checkProducerOptions(idempotent: boolean, acks: number, compression: Compression): void {
   if (idempotent && acks !== -1) {
     throw new KafkaError('invalid producer options: idempotent requires acks -1 (all)', { kind: 'config' });
   }
@@ -71,19 +65,55 @@ export function createProducer(
       { kind: 'config' },
     );
   }
-  const maxInFlight = opts.maxInFlightRequests ?? (idempotent ? 1 : 5);
-  const retry = opts.retry ?? defaultProducerRetry;
-  const producer: KafkaJsProducer = client.producer({
-    idempotent,
-    maxInFlightRequests: maxInFlight,
-    retry: { ...retry },
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-    allowAutoTopicCreation: true,
-  });
+}
+
+function toKafkaJsMessages(messages: readonly ProducerMessage[]): Message[] {
+  const out: Message[] = new Array(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    const msg: Message = { value: asBuffer(m.value) };
+    if (m.key !== undefined) msg.key = asBuffer(m.key);
+    if (m.partition !== undefined) msg.partition = m.partition;
+    if (m.headers !== undefined) msg.headers = m.headers;
+    out[i] = msg;
+  }
+  return out;
+}
+
+/** Partition count of `topic` from the cluster metadata; a topic without partitions is an error. */
+async function fetchPartitionCount(admin: KafkaJsAdmin, topic: string): Promise<number> {
+  const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+  const n = meta.topics[0]?.partitions.length ?? 0;
+  if (n === 0) throw new KafkaError(`topic '${topic}' has no partitions`, { kind: 'broker' });
+  return n;
+}
+
+/** The producer's events: kafkajs's connect and disconnect, and our 'error'. */
+function forwardEvents(producer: KafkaJsProducer): EventEmitter<ProducerEvents> {
   const events = new EventEmitter<ProducerEvents>();
   events.on('error', () => {}); // 'error' without listeners must not crash the process: send() rejects anyway.
   producer.on(producer.events.CONNECT, () => events.emit('connect'));
   producer.on(producer.events.DISCONNECT, () => events.emit('disconnect'));
+  return events;
+}
+
+export function createProducer(
+  client: KafkaJs,
+  brokers: readonly string[],
+  opts: ProducerOptions = {},
+): Producer {
+  const idempotent = opts.idempotent ?? false;
+  const acks = opts.acks ?? -1;
+  const compression = opts.compression ?? 'none';
+  checkProducerOptions(idempotent, acks, compression);
+  const producer: KafkaJsProducer = client.producer({
+    idempotent,
+    maxInFlightRequests: opts.maxInFlightRequests ?? (idempotent ? 1 : 5),
+    retry: { ...(opts.retry ?? defaultProducerRetry) },
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: true,
+  });
+  const events = forwardEvents(producer);
 
   let admin: KafkaJsAdmin | undefined;
   const partitionCache = new Map<string, { n: number; at: number }>();
@@ -106,15 +136,7 @@ export function createProducer(
 
     async send(topic, messages) {
       if (messages.length === 0) return;
-      const out: Message[] = new Array(messages.length);
-      for (let i = 0; i < messages.length; i++) {
-        const m = messages[i]!;
-        const msg: Message = { value: asBuffer(m.value) };
-        if (m.key !== undefined) msg.key = asBuffer(m.key);
-        if (m.partition !== undefined) msg.partition = m.partition;
-        if (m.headers !== undefined) msg.headers = m.headers;
-        out[i] = msg;
-      }
+      const out = toKafkaJsMessages(messages);
       try {
         await producer.send({
           topic,
@@ -133,9 +155,7 @@ export function createProducer(
       if (hit !== undefined && Date.now() - hit.at < PARTITIONS_TTL_MS) return hit.n;
       try {
         admin ??= await connectedAdmin(client);
-        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-        const n = meta.topics[0]?.partitions.length ?? 0;
-        if (n === 0) throw new KafkaError(`topic '${topic}' has no partitions`, { kind: 'broker' });
+        const n = await fetchPartitionCount(admin, topic);
         partitionCache.set(topic, { n, at: Date.now() });
         return n;
       } catch (err) {
