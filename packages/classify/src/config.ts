@@ -59,7 +59,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   burstWindowMs: 1000,
   burstMinRsts: 5,
   maxHosts: 65536,
-  duplicateWindowMs: 1,
+  duplicateWindowMs: 0.1,
   reorderWindowMs: 0.2,
   checksums: 'auto',
 });

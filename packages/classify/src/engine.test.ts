@@ -607,6 +607,8 @@ describe('EngineConfig', () => {
       burstWindowMs: 1000,
       burstMinRsts: 5,
       maxHosts: 65536,
+      duplicateWindowMs: 0.1,
+      reorderWindowMs: 0.2,
     });
   });
 

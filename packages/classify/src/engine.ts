@@ -53,6 +53,7 @@ import {
   FIRST_MAX,
   FlowTracker,
   flowConnStateCode,
+  MAX_SENSORS,
   formatTs,
   HISTORY_MAX,
   impossibleFlags,
@@ -90,6 +91,8 @@ export interface EngineShared {
   readonly tracker: TrackerShared;
   readonly pending: SharedArrayBuffer;
   readonly counters: SharedArrayBuffer;
+  /** Recent packet signatures (duplicate suppression) and the reordered mark of each held RST. */
+  readonly recent: SharedArrayBuffer;
 }
 
 /** Anomaly names (counted, never thrown). */
@@ -120,6 +123,19 @@ export interface EngineStats {
   held: number;
   anomalies: Record<(typeof ANOMALIES)[number], number>;
   drops: Record<(typeof DROPS)[number], number>;
+  /**
+   * Sensor realities per sensor (only sensors with a non-zero count): `duplicates` suppressed (SPAN copies),
+   * `reordered` processed in causal rather than capture order (two taps), `late` stamped earlier than the
+   * reorder window allows (processed as they came).
+   */
+  sensors: Record<string, SensorRealities>;
+}
+
+/** Per-sensor counts of duplicate, reordered and late packets. */
+export interface SensorRealities {
+  duplicates: number;
+  reordered: number;
+  late: number;
 }
 
 const K_HEADERS = 0;
@@ -133,7 +149,35 @@ const K_CK_OFFLOADED = 6;
 const K_CK_HOSTS = 7;
 const K_ANOM = 8;
 const K_DROP = K_ANOM + ANOMALIES.length;
-const K_COUNT = K_DROP + DROPS.length;
+/** Per sensor ordinal: duplicates, reordered, late (S_* offsets). */
+const K_SENSOR = K_DROP + DROPS.length;
+const S_DUP = 0;
+const S_REORDERED = 1;
+const S_LATE = 2;
+const K_COUNT = K_SENSOR + MAX_SENSORS * 3;
+
+/**
+ * Duplicate suppression: a direct-mapped table of recent packet signatures (flow, generation, direction,
+ * IP ID, flags, seq, ack, payload length) with their capture time, sized with the flow table. A collision
+ * only forgets a signature (a duplicate then goes through, as before).
+ */
+const R_U32 = 6;
+function recentSlots(maxFlows: number): number {
+  let n = 1024;
+  while (n < maxFlows / 32 && n < 1 << 20) n *= 2;
+  return n;
+}
+function recentBytes(maxFlows: number): number {
+  return recentSlots(maxFlows) * (R_U32 * 4 + 8) + F.HELD_MAX;
+}
+/** How `packet` came to process a header. */
+const PK_NEW = 0;
+const PK_LATE = 1;
+const PK_DEFERRED = 2;
+/** Headers waiting for a causally earlier one of the same batch (more are processed in capture order). */
+const DEFER_MAX = 64;
+/** Headers looked at after a candidate for its causal predecessor (bounds the cost of a busy window). */
+const LOOKAHEAD_MAX = 512;
 const A_SYN_RST = K_ANOM;
 const A_SELF = K_ANOM + 3;
 const A_TS_BACK = K_ANOM + 4;
@@ -212,6 +256,20 @@ export class Engine implements TrackerListener {
   /** The first host found offloading checksums (`auto`), for the one message saying so. */
   offloadHost = '';
 
+  private readonly recentMask: number;
+  private readonly recentKey: Uint32Array;
+  private readonly recentTs: Float64Array;
+  /** 1 when the held RST in that ring slot was processed in causal rather than capture order. */
+  private readonly heldReordered: Uint8Array;
+  private readonly dupUs: number;
+  private readonly reorderUs: number;
+  /** Headers of the current batch deferred to after a causally earlier one: index, and the index awaited. */
+  private readonly deferIdx = new Int32Array(DEFER_MAX);
+  private readonly deferWait = new Int32Array(DEFER_MAX);
+  private nDeferred = 0;
+  /** How the header being processed came (PK_*). */
+  private mode = PK_NEW;
+
   /** A new engine; all state is allocated in SharedArrayBuffers. Throws on invalid configuration. */
   static create(config: Partial<EngineConfig> = {}): Engine {
     const cfg = resolveEngineConfig(config);
@@ -227,6 +285,7 @@ export class Engine implements TrackerListener {
         tracker: tracker.shared,
         pending: new SharedArrayBuffer(F.pendingBytes()),
         counters: new SharedArrayBuffer(K_COUNT * 8),
+        recent: new SharedArrayBuffer(recentBytes(cfg.maxFlows)),
       },
       tracker,
     );
@@ -249,7 +308,7 @@ export class Engine implements TrackerListener {
         timeWaitS: cfg.timeWaitS,
         maxHosts: cfg.maxHosts,
       }) +
-      (F.pendingBytes() + K_COUNT * 8) / cfg.maxFlows
+      (F.pendingBytes() + K_COUNT * 8 + recentBytes(cfg.maxFlows)) / cfg.maxFlows
     );
   }
 
@@ -259,6 +318,13 @@ export class Engine implements TrackerListener {
     this.tracker = tracker;
     this.p = F.mapPending(shared.pending);
     this.counters = new Float64Array(shared.counters);
+    const slots = recentSlots(this.config.maxFlows);
+    this.recentMask = slots - 1;
+    this.recentKey = new Uint32Array(shared.recent, 0, slots * R_U32);
+    this.recentTs = new Float64Array(shared.recent, slots * R_U32 * 4, slots);
+    this.heldReordered = new Uint8Array(shared.recent, slots * (R_U32 * 4 + 8), F.HELD_MAX);
+    this.dupUs = this.config.duplicateWindowMs * 1000;
+    this.reorderUs = this.config.reorderWindowMs * 1000;
     this.ckMode =
       this.config.checksums === 'ignore' ? CKM_IGNORE : this.config.checksums === 'verify' ? CKM_VERIFY : 0;
     tracker.listener = this;
@@ -286,6 +352,7 @@ export class Engine implements TrackerListener {
     const c = this.counters;
     let lastTs = t.nowUs;
     c[K_HEADERS] = c[K_HEADERS]! + n;
+    this.nDeferred = 0;
     for (let i = 0; i < n; i++) {
       if ((i & (PREPARE_CHUNK - 1)) === 0) t.prepare(cols, s, i, Math.min(n, i + PREPARE_CHUNK));
       const ts = cols.tsUs[i]!;
@@ -298,37 +365,229 @@ export class Engine implements TrackerListener {
         c[K_DROP + 1]!++;
         continue;
       }
-      if (ts < lastTs) c[A_TS_BACK]!++;
-      else lastTs = ts;
+      let mode = PK_NEW;
+      if (ts < lastTs) {
+        c[A_TS_BACK]!++;
+        if (lastTs - ts > this.reorderUs) mode = PK_LATE;
+      } else lastTs = ts;
       if (lastTs >= this.dueUs) this.releaseDue(lastTs);
-      const flags = cols.flags[i]!;
-      const imp = impossibleFlags(flags);
-      if (imp !== 0) c[A_SYN_RST + imp - 1]!++;
-      const f = t.locate(cols, i, s, t.batchHashes[i]!);
-      if (t.created && compareEndpoints(cols, i) === 0) c[A_SELF]!++;
-      const rst = (flags & TCP_RST) !== 0;
-      let slot = -1;
-      if (cols.cksum[i]! > CK_VERIFIED && this.ckMode !== CKM_IGNORE && this.checksumFailed(f, cols, i, s)) {
-        // Evidence, not state: a RST with a bad checksum still becomes an event (it reset nothing).
-        if (rst) this.commit(this.capture(f, cols, i, s, 1), f, cols, i, s);
-        continue;
-      }
-      if (rst) slot = this.capture(f, cols, i, s);
-      t.update(f, cols, i);
-      if (!rst) {
-        if (t.ttlChanged) t.learnHost(cols, i, s);
-        if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
-          const h = t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
-          t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
-        }
-      }
-      if (t.heldRst(f) !== 0) this.observe(f, cols, i);
-      if (rst) this.commit(slot, f, cols, i, s);
+      this.mode = mode;
+      this.packet(cols, i, s, n);
+      if (this.nDeferred !== 0) this.runDeferred(cols, i, s, n);
     }
     t.nowUs = lastTs;
     this.sweep(lastTs, n >>> 2);
     this.releaseDue(lastTs);
     return this.end();
+  }
+
+  /**
+   * One header in causal order: locate its flow, suppress a duplicate, defer it behind a causally earlier
+   * header of the same batch, then snapshot (RST), update the state machine and feed held RSTs.
+   */
+  private packet(cols: HeaderColumns, i: number, s: number, n: number): void {
+    const t = this.tracker;
+    const c = this.counters;
+    const ts = cols.tsUs[i]!;
+    const flags = cols.flags[i]!;
+    if (this.mode !== PK_DEFERRED) {
+      const imp = impossibleFlags(flags);
+      if (imp !== 0) c[A_SYN_RST + imp - 1]!++;
+    }
+    const mode = this.mode;
+    // Before `locate`: the copy of a SYN that follows the RST answering it must not start a new flow.
+    let ds = -1;
+    // IPv6 pure ACKs are left alone: without an IP ID, a host's duplicate ACKs are identical packets.
+    if (this.dupUs > 0 && (cols.ipVersion[i] === 4 || cols.payloadLen[i]! > 0 || (flags & 0x07) !== 0)) {
+      ds = this.recentSlot(cols, i, t.batchHashes[i]!);
+      if (ds < 0) {
+        const d = t.lookup(cols, i, s, t.batchHashes[i]!);
+        if (d >= 0) t.noteDuplicate(d);
+        c[K_SENSOR + s * 3 + S_DUP]!++;
+        return;
+      }
+    }
+    const f = t.locate(cols, i, s, t.batchHashes[i]!);
+    if (mode !== PK_DEFERRED && this.reorderUs > 0 && this.deferred(f, cols, i, n)) return;
+    if (ds >= 0) this.remember(ds, cols, i, t.batchHashes[i]!);
+    if (mode !== PK_NEW) {
+      if (mode === PK_DEFERRED) {
+        t.noteReordered(f);
+        c[K_SENSOR + s * 3 + S_REORDERED]!++;
+      } else {
+        t.noteLate(f);
+        c[K_SENSOR + s * 3 + S_LATE]!++;
+      }
+    }
+    if (t.created && compareEndpoints(cols, i) === 0) c[A_SELF]!++;
+    const rst = (flags & TCP_RST) !== 0;
+    let slot = -1;
+    if (cols.cksum[i]! > CK_VERIFIED && this.ckMode !== CKM_IGNORE && this.checksumFailed(f, cols, i, s)) {
+      // Evidence, not state: a RST with a bad checksum still becomes an event (it reset nothing).
+      if (rst) this.commit(this.capture(f, cols, i, s, 1), f, cols, i, s);
+      return;
+    }
+    if (rst) slot = this.capture(f, cols, i, s);
+    t.update(f, cols, i);
+    if (!rst) {
+      if (t.ttlChanged) t.learnHost(cols, i, s);
+      if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
+        const h = t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
+        t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
+      }
+    }
+    if (t.heldRst(f) !== 0) this.observe(f, cols, i);
+    if (rst) this.commit(slot, f, cols, i, s);
+  }
+
+  // ---- sensor realities: duplicates, causal order -----------------------------------------------
+
+  /**
+   * The recent-signature slot of header `i` (flow key hash `h`), or -1 when the slot holds the same
+   * packet seen at most `duplicateWindowMs` earlier (a SPAN copy: same flow key and source port, IP ID,
+   * flags, seq, ack and payload length; IPv6 has no IP ID and is matched by the rest).
+   */
+  private recentSlot(cols: HeaderColumns, i: number, h: number): number {
+    const seq = cols.seq[i]!;
+    const ack = cols.ack[i]!;
+    const misc = (cols.ipId[i]! | (cols.flags[i]! << 16)) >>> 0;
+    const pl = (cols.payloadLen[i]! | (cols.srcPort[i]! << 16)) >>> 0;
+    let x = Math.imul(h ^ misc, 0x9e3779b1) ^ Math.imul(seq, 0x85ebca6b) ^ Math.imul(ack ^ pl, 0xc2b2ae35);
+    x ^= x >>> 15;
+    const k = x & this.recentMask;
+    const u = this.recentKey;
+    const e = k * R_U32;
+    if (u[e] === h && u[e + 2] === seq && u[e + 3] === ack && u[e + 4] === misc && u[e + 5] === pl) {
+      const dt = cols.tsUs[i]! - this.recentTs[k]!;
+      if (dt >= 0 && dt <= this.dupUs && u[e + 1] === 1) return -1;
+    }
+    return k;
+  }
+
+  /** Remember header `i` (flow key hash `h`) in recent-signature slot `k`. */
+  private remember(k: number, cols: HeaderColumns, i: number, h: number): void {
+    const u = this.recentKey;
+    const e = k * R_U32;
+    u[e] = h;
+    u[e + 1] = 1;
+    u[e + 2] = cols.seq[i]!;
+    u[e + 3] = cols.ack[i]!;
+    u[e + 4] = (cols.ipId[i]! | (cols.flags[i]! << 16)) >>> 0;
+    u[e + 5] = (cols.payloadLen[i]! | (cols.srcPort[i]! << 16)) >>> 0;
+    this.recentTs[k] = cols.tsUs[i]!;
+  }
+
+  /**
+   * Whether header `i` (just located in flow `f`) must wait for a causally earlier header of the same
+   * batch stamped at most `reorderWindowMs` later (two taps whose clocks disagree): it acknowledges
+   * sequence space the peer has not been seen sending, and a later header of the peer sends it (a
+   * SYN-ACK before its SYN, a RST+ACK answering a SYN it precedes, data before the handshake); or it is a
+   * RST before any ACK of the peer and a later header of the peer acknowledges exactly the RST's seq (a
+   * RST answering a SYN-ACK or the handshake's ACK). Only the order changes; the timestamps stay. A flow
+   * the header created is discarded, to be created again by the earlier header.
+   */
+  private deferred(f: number, cols: HeaderColumns, i: number, n: number): boolean {
+    const t = this.tracker;
+    const flags = cols.flags[i]!;
+    const sp = cols.srcPort[i]!;
+    const dp = cols.dstPort[i]!;
+    // Behind a deferred header of the same direction: keep the tap's order.
+    for (let k = 0; k < this.nDeferred; k++) {
+      const j = this.deferIdx[k]!;
+      if (cols.srcPort[j] === sp && cols.dstPort[j] === dp && sameAddrs(cols, i, j, false))
+        return this.defer(f, i, this.deferWait[k]!);
+    }
+    const withAck = (flags & TCP_ACK) !== 0;
+    const rst = (flags & TCP_RST) !== 0;
+    let wantAck = false;
+    let wantRst = false;
+    if (t.created) {
+      wantAck = withAck;
+      wantRst = rst;
+    } else {
+      const p = endpointOf(f, 1 - t.dir);
+      if (withAck) wantAck = t.epPackets(p) === 0 || seqDelta(cols.ack[i]!, t.epLastSeq(p)) > 0;
+      if (rst) wantRst = (t.epFlags(p) & DF_SENT_ACK) === 0;
+    }
+    if (!wantAck && !wantRst) return false;
+    const lim = cols.tsUs[i]! + this.reorderUs;
+    const ack = cols.ack[i]!;
+    const seq = cols.seq[i]!;
+    const last = Math.min(n, i + 1 + LOOKAHEAD_MAX);
+    let wait = -1;
+    for (let j = i + 1; j < last; j++) {
+      if (cols.tsUs[j]! > lim) break;
+      if (cols.srcPort[j] !== dp || cols.dstPort[j] !== sp || !sameAddrs(cols, i, j, true)) continue;
+      const fj = cols.flags[j]!;
+      if ((fj & TCP_RST) !== 0) continue;
+      if (wantAck && seqDelta(ack, cols.seq[j]!) > 0) wait = j;
+      else if (wantRst && (fj & TCP_ACK) !== 0 && cols.ack[j] === seq) wait = j;
+    }
+    return wait >= 0 && this.defer(f, i, wait);
+  }
+
+  /** Queue header `i` (of flow `f`) to be processed right after header `wait`. */
+  private defer(f: number, i: number, wait: number): boolean {
+    const m = this.nDeferred;
+    if (m >= DEFER_MAX) return false;
+    if (this.tracker.created) this.tracker.discard(f);
+    // Headers waiting for this one now wait for what it waits for, after it.
+    let k = 0;
+    let w = 0;
+    const moved: number[] = [];
+    for (; k < m; k++) {
+      if (this.deferWait[k] === i) moved.push(this.deferIdx[k]!);
+      else {
+        this.deferIdx[w] = this.deferIdx[k]!;
+        this.deferWait[w] = this.deferWait[k]!;
+        w++;
+      }
+    }
+    this.deferIdx[w] = i;
+    this.deferWait[w] = wait;
+    w++;
+    for (const j of moved) {
+      this.deferIdx[w] = j;
+      this.deferWait[w] = wait;
+      w++;
+    }
+    this.nDeferred = w;
+    return true;
+  }
+
+  /** Process the headers that waited for header `x`, in the order they came. */
+  private runDeferred(cols: HeaderColumns, x: number, s: number, n: number): void {
+    let k = 0;
+    while (k < this.nDeferred) {
+      if (this.deferWait[k] !== x) {
+        k++;
+        continue;
+      }
+      const i = this.deferIdx[k]!;
+      for (let j = k + 1; j < this.nDeferred; j++) {
+        this.deferIdx[j - 1] = this.deferIdx[j]!;
+        this.deferWait[j - 1] = this.deferWait[j]!;
+      }
+      this.nDeferred--;
+      this.mode = PK_DEFERRED;
+      this.packet(cols, i, s, n);
+    }
+    this.mode = PK_NEW;
+  }
+
+  private sensorRealities(): Record<string, SensorRealities> {
+    const out: Record<string, SensorRealities> = {};
+    const c = this.counters;
+    for (let s = 0; s < MAX_SENSORS; s++) {
+      const b = K_SENSOR + s * 3;
+      if (c[b]! + c[b + 1]! + c[b + 2]! === 0) continue;
+      out[this.tracker.sensorName(s)] = {
+        duplicates: c[b + S_DUP]!,
+        reordered: c[b + S_REORDERED]!,
+        late: c[b + S_LATE]!,
+      };
+    }
+    return out;
   }
 
   /**
@@ -385,6 +644,7 @@ export class Engine implements TrackerListener {
       held: this.p.meta[P_TAIL]! - this.p.meta[P_HEAD]!,
       anomalies,
       drops,
+      sensors: this.sensorRealities(),
     };
   }
 
@@ -497,6 +757,7 @@ export class Engine implements TrackerListener {
     const r = this.p.facts;
     const b = slot * F.FACTS;
     r.fill(0, b, b + F.FACTS);
+    this.heldReordered[slot] = this.mode === PK_DEFERRED ? 1 : 0;
     const t = this.tracker;
     this.snapshotPacket(slot, f, cols, i, sensor);
     r[b + F.F_BAD_CKSUM] = badCksum;
@@ -846,9 +1107,21 @@ export class Engine implements TrackerListener {
       signature: v.signature,
       conn_state: CONN_STATES[r[b + F.F_CONNSTATE]!]!,
       history,
-      evidence: v.evidence,
+      evidence: this.heldReordered[slot] === 1 ? [...v.evidence, 'reordered'] : v.evidence,
     };
   }
+}
+
+/** Whether headers i and j have the same addresses (`reversed`: j's source is i's destination). */
+function sameAddrs(cols: HeaderColumns, i: number, j: number, reversed: boolean): boolean {
+  const a = reversed ? cols.dstAddr : cols.srcAddr;
+  const b = reversed ? cols.srcAddr : cols.dstAddr;
+  const io = i * ADDR_BYTES;
+  const jo = j * ADDR_BYTES;
+  for (let k = 0; k < ADDR_BYTES; k++) {
+    if (cols.srcAddr[jo + k] !== a[io + k] || cols.dstAddr[jo + k] !== b[io + k]) return false;
+  }
+  return true;
 }
 
 function emitOrEmpty(o: EngineOutput): EngineOutput {

@@ -51,6 +51,8 @@ describe('loadConfig', () => {
       burstWindowMs: 1000,
       burstMinRsts: 5,
       maxHosts: 65536,
+      duplicateWindowMs: 0.1,
+      reorderWindowMs: 0.2,
     });
     expect(cfg.clickhouse.url).toBe('embedded');
     expect(cfg.clickhouse.ttlDays).toEqual({

@@ -221,6 +221,16 @@ const classifier = section(
     holdPackets: nonNegInt()
       .default(ENGINE.holdPackets)
       .describe('Packets of the same flow after which a held RST is classified anyway.'),
+    duplicateWindowMs: duration('ms', 0)
+      .default(ENGINE.duplicateWindowMs)
+      .describe(
+        'A packet seen again within this window (same flow and direction, IP ID, flags, seq, ack, payload length) is a SPAN duplicate: counted, not processed again. SPAN copies come within the switch latency (microseconds); a retransmission waits an RTO (200 ms or more), but a host can send identical packets (IPv6 RSTs answering each segment of a peer) a few hundred microseconds apart, hence `100us`. 0 turns it off.',
+      ),
+    reorderWindowMs: duration('ms', 0)
+      .default(ENGINE.reorderWindowMs)
+      .describe(
+        'Clock disagreement tolerated between the taps of the two directions (`200us` suits NTP-synced hosts): a packet that answers one stamped up to this much later is processed after it, and a RST so reordered carries the evidence `reordered`. 0 turns it off.',
+      ),
     timeWaitS: duration('s', 0)
       .default(ENGINE.timeWaitS)
       .describe('Seconds a closed 4-tuple is remembered as TIME_WAIT (2*MSL).'),

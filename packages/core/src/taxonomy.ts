@@ -158,6 +158,14 @@ export interface FlowRecord {
   rst_cause: Cause | null;
   rst_origin: Origin | null;
   tunnel: string | null;
+  /** Duplicate packets suppressed (SPAN copies; saturating at 255). */
+  duplicates: number;
+  /** Packets processed in causal order after a later-stamped packet (two taps; saturating at 255). */
+  reordered: number;
+  /** Packets stamped earlier than the reorder window allows, processed as they came (saturating at 15). */
+  late: number;
+  /** Only one direction of the connection was seen (asymmetric routing, one tap). */
+  one_sided: boolean;
 }
 
 /** Microseconds since the epoch to RFC 3339 with microseconds, UTC (`2026-11-21T18:29:30.123456Z`). */

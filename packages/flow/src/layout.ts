@@ -192,7 +192,13 @@ export const FL_HELD = hot.connection.u32(
 export const FL_ORIG_PORT = hot.connection.u16('origPort', 'originator port');
 export const FL_RESP_PORT = hot.connection.u16('respPort', 'responder port');
 export const FL_FLAGS = hot.connection.u16('flags', 'FF_* flow flags');
-export const FL_RSTS = hot.connection.u16('rsts', 'RST packets in the flow (saturating)');
+export const FL_RSTS = hot.connection.u8('rsts', 'RST packets in the flow (saturating at 255)');
+/** Sensor realities (issue 13); rare, so they sit in the key's line with the ports and flags. */
+export const FL_DUPS = hot.connection.u8('dups', 'duplicate packets suppressed (saturating at 255)');
+export const FL_REORDERED = hot.connection.u8(
+  'reordered',
+  'packets processed after a later-stamped one (causal order, saturating at 255)',
+);
 // u32 view at f * HOT32; addresses are 16 bytes, IPv4-mapped; byte offset = FL_ORIG_ADDR * 4.
 export const FL_ORIG_ADDR = hot.connection.u32('origAddr', 'originator address (16 bytes)', 4);
 export const FL_RESP_ADDR = hot.connection.u32('respAddr', 'responder address (16 bytes)', 4);

@@ -78,5 +78,9 @@ export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
     rst_cause: cause < CAUSES.length ? CAUSES[cause]! : null,
     rst_origin: origin < ORIGINS.length ? ORIGINS[origin]! : null,
     tunnel: tun > 0 && tun < TUNNEL_NAMES.length ? TUNNEL_NAMES[tun]! : null,
+    duplicates: t.dupCount(f),
+    reordered: t.reorderedCount(f),
+    late: t.lateCount(f),
+    one_sided: t.oneSided(f),
   };
 }

@@ -76,6 +76,8 @@ const {
   FL_RESP_ADDR,
   FL_RESP_PORT,
   FL_RSTS,
+  FL_DUPS,
+  FL_REORDERED,
   FL_SENSOR,
   FL_TUNNEL,
   FLOW_FIELDS,
@@ -123,6 +125,8 @@ export const FF_DONE = 0x80;
 export const FF_LAST_FROM_RESP = 0x100;
 /** Both FINs seen and each acknowledged: the close was graceful (TIME_WAIT applies). */
 export const FF_GRACEFUL = 0x200;
+/** Bits 12..15 of the flow flags: packets later than the reorder window (saturating counter). */
+export const FF_LATE_SHIFT = 12;
 
 /** Per-direction flags (`dflags`). */
 export const DF_DID_CLOSE = 0x1;
@@ -154,7 +158,6 @@ const H_FIN_RST = 0x8;
 const H_DATA = 0x10;
 const H_ACK = 0x20;
 const H_MULTI = 0x40;
-const H_CORRUPT = 0x80;
 const H_CORRUPT = 0x80;
 
 /** Ports Zeek's `likely_server_ports` usually holds (analyzer registrations); used to flip partial flows. */
@@ -482,9 +485,35 @@ export class FlowTracker {
   respPort(f: number): number {
     return this.h16[f * HOT16 + FL_RESP_PORT]!;
   }
-  /** RST packets in the flow (saturating). */
+  /** RST packets in the flow (saturating at 255). */
   rstCount(f: number): number {
-    return this.h16[f * HOT16 + FL_RSTS]!;
+    return this.addr[f * HOT8 + FL_RSTS]!;
+  }
+  /** Duplicate packets of flow f suppressed (saturating at 255). */
+  dupCount(f: number): number {
+    return this.addr[f * HOT8 + FL_DUPS]!;
+  }
+  noteDuplicate(f: number): void {
+    if (this.addr[f * HOT8 + FL_DUPS]! < 0xff) this.addr[f * HOT8 + FL_DUPS]!++;
+  }
+  /** Packets of flow f processed in causal rather than capture order (saturating at 255). */
+  reorderedCount(f: number): number {
+    return this.addr[f * HOT8 + FL_REORDERED]!;
+  }
+  noteReordered(f: number): void {
+    if (this.addr[f * HOT8 + FL_REORDERED]! < 0xff) this.addr[f * HOT8 + FL_REORDERED]!++;
+  }
+  /** Packets of flow f stamped earlier than the reorder window allows (4 bits of the flags, saturating at 15). */
+  lateCount(f: number): number {
+    return this.h16[f * HOT16 + FL_FLAGS]! >>> FF_LATE_SHIFT;
+  }
+  noteLate(f: number): void {
+    const ff = this.h16[f * HOT16 + FL_FLAGS]!;
+    if (ff >>> FF_LATE_SHIFT < 15) this.h16[f * HOT16 + FL_FLAGS] = ff + (1 << FF_LATE_SHIFT);
+  }
+  /** Whether only one direction of flow f was seen (one-sided view: asymmetric routing, one tap). */
+  oneSided(f: number): boolean {
+    return (this.h32[f * 2 * HOT_EP32 + EP_PKTS] === 0) !== (this.h32[(f * 2 + 1) * HOT_EP32 + EP_PKTS] === 0);
   }
   /** Sensor ordinal and tunnel code. */
   sensorOf(f: number): number {
@@ -708,6 +737,22 @@ export class FlowTracker {
       }
     }
     this.idx[i] = 0;
+  }
+
+  /** The live flow of header `i` (setting `dir`), or -1; nothing is created, ended or changed. */
+  lookup(c: HeaderColumns, i: number, sensor: number, h: number): number {
+    return this.find(c, i, h, sensor);
+  }
+
+  /**
+   * Undo the `locate` that just created flow f (the engine defers its packet to after a causally earlier
+   * one): no record, no listener call, not counted as created.
+   */
+  discard(f: number): void {
+    if (!this.created) return;
+    this.release(f);
+    this.meta[M_CREATED] = this.meta[M_CREATED]! - 1;
+    this.created = false;
   }
 
   /** Remove flow f from the table (after its record was emitted) and free its slot. */
@@ -940,11 +985,6 @@ export class FlowTracker {
     this.checkHistory(f, dir, H_CORRUPT, 0x43); // C
   }
 
-  /** A packet of flow f from `dir` failed its checksum: Zeek's history `C`/`c`; nothing else changes. */
-  badChecksum(f: number, dir: number): void {
-    this.checkHistory(f, dir, H_CORRUPT, 0x43); // C
-  }
-
   // ---- per packet: history -----------------------------------------------------------------------
 
   private addHistory(f: number, code: number): void {
@@ -1162,7 +1202,7 @@ export class FlowTracker {
     if ((flags & TCP_FIN) !== 0) u8[e8 + EP_FINS] = Math.min(255, u8[e8 + EP_FINS]! + 1);
     if ((flags & TCP_RST) !== 0) {
       u8[e8 + EP_RSTS] = Math.min(255, u8[e8 + EP_RSTS]! + 1);
-      if (this.h16[f * HOT16 + FL_RSTS]! < 0xffff) this.h16[f * HOT16 + FL_RSTS]!++;
+      if (u8[f * HOT8 + FL_RSTS]! < 0xff) u8[f * HOT8 + FL_RSTS]!++;
     }
   }
 

@@ -63,6 +63,10 @@ export const FLOW_SELECT = [
   'rst_cause',
   'rst_origin',
   'tunnel',
+  'duplicates',
+  'reordered',
+  'late',
+  'one_sided',
 ].join(', ');
 
 export function sensorStatsToRow(

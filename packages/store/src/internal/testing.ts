@@ -137,6 +137,10 @@ export function flow(over: Partial<FlowRecord> = {}): FlowRecord {
     rst_cause: 'closed_port',
     rst_origin: 'endpoint',
     tunnel: null,
+    duplicates: 0,
+    reordered: 0,
+    late: 0,
+    one_sided: false,
     ...over,
   };
 }
