@@ -102,141 +102,205 @@ export class TcpdumpSource implements CaptureSource {
   }
 
   run(sink: HeaderSink, signal: AbortSignal): Promise<void> {
-    // The parser hands over one header at a time (two alternating one-header batches), so nothing waits
-    // in a half-full parser batch on a quiet link; headers are gathered into `cur` and delivered after
-    // each pipe chunk. A sink that returns a promise pauses the pipe: tcpdump then blocks, the kernel
-    // ring fills and drops are counted by the kernel (ps_drop) instead of memory growing here.
-    const pair = [HeaderColumns.allocate(1), HeaderColumns.allocate(1)];
-    let turn = 0;
-    const cap = this.opts.maxBatch ?? 4096;
-    const pool: HeaderColumns[] = [];
-    const ready: HeaderColumns[] = [];
-    let cur = HeaderColumns.allocate(cap);
+    const delivery = new Delivery(sink, this.opts.maxBatch ?? 4096);
     const parser = new CaptureParser({
       batchSize: 1,
-      newBatch: () => pair[turn++ & 1]!,
-      onBatch: (b) => {
-        if (b.length === 0) return;
-        if (cur.full) {
-          ready.push(cur);
-          cur = pool.pop() ?? HeaderColumns.allocate(cap);
-        }
-        cur.copyFrom(b, 0);
-      },
+      newBatch: () => delivery.nextSingle(),
+      onBatch: (b) => delivery.add(b),
     });
     this.parser = parser;
-    let delivering: Promise<void> | undefined;
-    const deliver = (stream: NodeJS.ReadableStream | undefined): void => {
-      if (cur.length > 0) {
-        ready.push(cur);
-        cur = pool.pop() ?? HeaderColumns.allocate(cap);
-      }
-      while (ready.length > 0) {
-        const b = ready.shift()!;
-        const r = sink(b);
-        if (r !== undefined) {
-          stream?.pause();
-          delivering = r.then(
-            () => {
-              b.length = 0;
-              pool.push(b);
-              delivering = undefined;
-              deliver(stream);
-              if (delivering === undefined) stream?.resume();
-            },
-            () => {
-              delivering = undefined;
-              stream?.resume();
-            },
-          );
-          return;
-        }
-        b.length = 0;
-        pool.push(b);
-      }
-    };
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
       const cmd = this.opts.command ?? 'tcpdump';
-      const wrap = this.opts.wrapper ?? [];
       let child: ChildProcess;
       try {
-        child =
-          wrap.length > 0
-            ? spawn(wrap[0]!, [...wrap.slice(1), cmd, ...this.args()], { stdio: ['ignore', 'pipe', 'pipe'] })
-            : spawn(cmd, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+        child = this.spawn(cmd);
       } catch (err) {
         reject(new Error(`cannot start ${cmd}: ${(err as Error).message}`, { cause: err }));
         return;
       }
       this.child = child;
-      let listening = false;
-      let stopping = false;
-      const errLines: string[] = [];
-      let statsTimer: NodeJS.Timeout | undefined;
-      let killTimer: NodeJS.Timeout | undefined;
-      const stop = () => {
-        if (stopping) return;
-        stopping = true;
-        // SIGINT: tcpdump flushes its output and prints the final counters.
-        child.kill('SIGINT');
-        killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        killTimer.unref();
-      };
+      const watch = new TcpdumpChild(child, this.opts, this.kstats);
+      const stop = () => watch.stop();
       signal.addEventListener('abort', stop, { once: true });
 
       child.stdout!.on('data', (chunk: Buffer) => {
         parser.push(chunk);
-        if (delivering === undefined) deliver(child.stdout!);
+        if (delivery.delivering === undefined) delivery.deliver(child.stdout!);
       });
-      let partial = '';
       child.stderr!.setEncoding('utf8');
-      child.stderr!.on('data', (s: string) => {
-        partial += s;
-        let nl = partial.indexOf('\n');
-        while (nl >= 0) {
-          const line = partial.slice(0, nl).trim();
-          partial = partial.slice(nl + 1);
-          nl = partial.indexOf('\n');
-          if (line === '') continue;
-          if (parseTcpdumpStats(line, this.kstats)) continue;
-          if (!listening && /listening on/.test(line)) {
-            listening = true;
-            statsTimer = setInterval(() => {
-              if (!stopping) child.kill('SIGUSR1');
-            }, this.opts.statsIntervalMs ?? 5000);
-            statsTimer.unref();
-          }
-          if (errLines.length < 20) errLines.push(line);
-          this.opts.onLog?.(line);
-        }
-      });
+      child.stderr!.on('data', (s: string) => watch.stderr(s));
       child.on('error', (err) => {
         signal.removeEventListener('abort', stop);
         reject(new Error(`cannot start ${cmd}: ${err.message}`, { cause: err }));
       });
       child.on('close', (code, sig) => {
-        clearInterval(statsTimer);
-        clearTimeout(killTimer);
+        watch.closed();
         signal.removeEventListener('abort', stop);
         this.child = undefined;
-        if (partial.trim() !== '') parseTcpdumpStats(partial, this.kstats);
         parser.end();
-        const finish = async () => {
-          if (delivering !== undefined) await delivering;
-          deliver(undefined);
-          if (delivering !== undefined) await delivering;
-        };
-        if (stopping || code === 0) return void finish().then(resolve, reject);
-        const why = errLines.filter((l) => !/listening on/.test(l)).join('; ') || `exit ${code ?? sig}`;
-        reject(
-          new Error(
-            `capture on ${this.opts.iface} failed: ${why}` +
-              (/permitted|permission/i.test(why) ? ' (the agent needs CAP_NET_RAW)' : ''),
-          ),
-        );
+        if (watch.stopping || code === 0) return void delivery.finish().then(resolve, reject);
+        reject(this.failure(watch.errLines, code, sig));
       });
     });
+  }
+
+  /** Start tcpdump (under the wrapper command, if any). */
+  private spawn(cmd: string): ChildProcess {
+    const wrap = this.opts.wrapper ?? [];
+    return wrap.length > 0
+      ? spawn(wrap[0]!, [...wrap.slice(1), cmd, ...this.args()], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(cmd, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** The error for an unexpected exit, from what tcpdump printed. */
+  private failure(errLines: readonly string[], code: number | null, sig: NodeJS.Signals | null): Error {
+    const why = errLines.filter((l) => !/listening on/.test(l)).join('; ') || `exit ${code ?? sig}`;
+    return new Error(
+      `capture on ${this.opts.iface} failed: ${why}` +
+        (/permitted|permission/i.test(why) ? ' (the agent needs CAP_NET_RAW)' : ''),
+    );
+  }
+}
+
+/**
+ * Headers from the parser to the sink. The parser hands over one header at a time (two alternating
+ * one-header batches), so nothing waits in a half-full parser batch on a quiet link; headers are
+ * gathered into `cur` and delivered after each pipe chunk. A sink that returns a promise pauses the
+ * pipe: tcpdump then blocks, the kernel ring fills and drops are counted by the kernel (ps_drop)
+ * instead of memory growing here.
+ */
+class Delivery {
+  /** The sink's pending promise, while the pipe is paused for it. */
+  delivering: Promise<void> | undefined;
+  private readonly pair = [HeaderColumns.allocate(1), HeaderColumns.allocate(1)];
+  private turn = 0;
+  private readonly pool: HeaderColumns[] = [];
+  private readonly ready: HeaderColumns[] = [];
+  private cur: HeaderColumns;
+
+  constructor(
+    private readonly sink: HeaderSink,
+    private readonly cap: number,
+  ) {
+    this.cur = HeaderColumns.allocate(cap);
+  }
+
+  /** The parser's next one-header batch. */
+  nextSingle(): HeaderColumns {
+    return this.pair[this.turn++ & 1]!;
+  }
+
+  /** The parser's batch (0 or 1 header) into the current gathering batch. */
+  add(b: HeaderColumns): void {
+    if (b.length === 0) return;
+    if (this.cur.full) this.cutBatch();
+    this.cur.copyFrom(b, 0);
+  }
+
+  /** Hand every gathered batch to the sink, pausing `stream` while the sink's promise is pending. */
+  deliver(stream: NodeJS.ReadableStream | undefined): void {
+    if (this.cur.length > 0) this.cutBatch();
+    const ready = this.ready;
+    while (ready.length > 0) {
+      const b = ready.shift()!;
+      const r = this.sink(b);
+      if (r !== undefined) {
+        stream?.pause();
+        this.delivering = r.then(
+          () => {
+            this.recycle(b);
+            this.delivering = undefined;
+            this.deliver(stream);
+            if (this.delivering === undefined) stream?.resume();
+          },
+          () => {
+            this.delivering = undefined;
+            stream?.resume();
+          },
+        );
+        return;
+      }
+      this.recycle(b);
+    }
+  }
+
+  /** After the parser's end: deliver what is left and wait for the sink. */
+  async finish(): Promise<void> {
+    if (this.delivering !== undefined) await this.delivering;
+    this.deliver(undefined);
+    if (this.delivering !== undefined) await this.delivering;
+  }
+
+  private cutBatch(): void {
+    this.ready.push(this.cur);
+    this.cur = this.pool.pop() ?? HeaderColumns.allocate(this.cap);
+  }
+
+  private recycle(b: HeaderColumns): void {
+    b.length = 0;
+    this.pool.push(b);
+  }
+}
+
+/**
+ * The running tcpdump process: stopping it (SIGINT, then SIGKILL after 5 s), its stderr lines (kernel
+ * counters; once it is listening, a SIGUSR1 every `statsIntervalMs` for more), the lines kept for an
+ * error message.
+ */
+class TcpdumpChild {
+  stopping = false;
+  readonly errLines: string[] = [];
+  private listening = false;
+  private partial = '';
+  private statsTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly child: ChildProcess,
+    private readonly opts: TcpdumpSourceOptions,
+    private readonly kstats: KernelStats,
+  ) {}
+
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    // SIGINT: tcpdump flushes its output and prints the final counters.
+    this.child.kill('SIGINT');
+    this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    this.killTimer.unref();
+  }
+
+  /** A chunk of stderr text: handle each complete line. */
+  stderr(s: string): void {
+    this.partial += s;
+    let nl = this.partial.indexOf('\n');
+    while (nl >= 0) {
+      const line = this.partial.slice(0, nl).trim();
+      this.partial = this.partial.slice(nl + 1);
+      nl = this.partial.indexOf('\n');
+      if (line !== '') this.line(line);
+    }
+  }
+
+  /** The process exited: stop the timers and read counters from an unterminated last line. */
+  closed(): void {
+    clearInterval(this.statsTimer);
+    clearTimeout(this.killTimer);
+    if (this.partial.trim() !== '') parseTcpdumpStats(this.partial, this.kstats);
+  }
+
+  private line(line: string): void {
+    if (parseTcpdumpStats(line, this.kstats)) return;
+    if (!this.listening && /listening on/.test(line)) {
+      this.listening = true;
+      this.statsTimer = setInterval(() => {
+        if (!this.stopping) this.child.kill('SIGUSR1');
+      }, this.opts.statsIntervalMs ?? 5000);
+      this.statsTimer.unref();
+    }
+    if (this.errLines.length < 20) this.errLines.push(line);
+    this.opts.onLog?.(line);
   }
 }
 
