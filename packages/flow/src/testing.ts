@@ -35,6 +35,8 @@ export interface PacketSpec {
   payload?: string;
   wscale?: number;
   vlan?: number;
+  /** Checksum verification result (`CK_*` bits); default 0, not verified. */
+  cksum?: number;
 }
 
 /** Split `host:port` / `[v6]:port`. */
@@ -86,6 +88,7 @@ export function appendPacket(c: HeaderColumns, p: PacketSpec): void {
   c.payloadLen[i] = len;
   c.ipLen[i] = (v4 ? 20 : 40) + 20 + len;
   c.vlan[i] = p.vlan ?? 0;
+  c.cksum[i] = p.cksum ?? 0;
   c.tunnel[i] = 0;
   c.tsVal[i] = 0;
   c.tsEcr[i] = 0;
@@ -141,6 +144,7 @@ export interface RstOpts {
   payload?: string;
   /** Advance the clock by this many µs before the packet (default: the trace step). */
   after?: number;
+  cksum?: number;
 }
 
 /** A scripted conversation between an originator `o` and a responder `r`. */
@@ -182,6 +186,7 @@ export class TraceConn {
       after?: number;
       win?: number;
       advance?: boolean;
+      cksum?: number;
     } = {},
   ): this {
     const ts = this.trace.tick(opts.after);
@@ -201,6 +206,7 @@ export class TraceConn {
     };
     if (opts.payload !== undefined) spec.payload = opts.payload;
     if (opts.win !== undefined) spec.win = opts.win;
+    if (opts.cksum !== undefined) spec.cksum = opts.cksum;
     this.trace.push(spec);
     if (opts.advance !== false && opts.seq === undefined && (f & TCP_RST) === 0) {
       let adv = len;
@@ -245,6 +251,7 @@ export class TraceConn {
     if (opts.ipId !== undefined) o.ipId = opts.ipId;
     if (opts.payload !== undefined) o.payload = opts.payload;
     if (opts.after !== undefined) o.after = opts.after;
+    if (opts.cksum !== undefined) o.cksum = opts.cksum;
     return this.send(s, withAck ? 'RA' : 'R', o);
   }
 }

@@ -32,6 +32,11 @@ const WORDS: Record<string, Words> = {
   repeats_earlier_rst: 'it repeats an earlier RST of this connection',
   no_flow_context: 'no other packet of this connection was seen',
   no_ttl_baseline: 'no other packet of this host to compare its TTL with',
+  bad_checksum:
+    'its IP or TCP checksum is wrong, so the receiver dropped it: it reset nothing (the connection was not ended by it)',
+  'neighbour_hops=': (n) => `hosts in the same /24 (/64) are ${n} hops from the sensor`,
+  'ttl_hops=': (n) =>
+    `its TTL says it travelled ${n} hops (from the nearest common initial TTL: 64, 128 or 255)`,
   'learned_idle_timer_s=': (n) => `its idle gap matches the timer learned for this service (${n} s)`,
 };
 
