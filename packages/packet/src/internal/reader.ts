@@ -20,6 +20,8 @@ const S_PCAP_HDR = 1;
 const S_PCAP_REC = 2;
 const S_NG = 3;
 const S_DEAD = 4;
+/** A consume step's answer: stop here until `want` bytes are available. */
+const NEED_MORE = -1;
 
 const BT_SHB = 0x0a0d0d0a;
 const BT_IDB = 1;
@@ -193,6 +195,8 @@ export class CaptureParser {
 
   /** Process complete units in `b[off..end)`; returns the offset of the first byte not consumed. */
   private consume(b: Uint8Array, off: number, end: number): number {
+    // Each step returns the offset to go on from, or NEED_MORE (with `want` set) to stop at `off`. A step
+    // that finds the input unreadable calls die() and returns `off`; the next turn then returns `end`.
     while (off < end) {
       if (this.skip > 0) {
         const k = Math.min(this.skip, end - off);
@@ -201,130 +205,140 @@ export class CaptureParser {
         continue;
       }
       const avail = end - off;
+      let next: number;
       switch (this.state) {
         case S_DEAD:
           return end;
-        case S_MAGIC: {
-          if (avail < 4) {
-            this.want = 4;
-            return off;
-          }
-          const m = u32be(b, off);
-          if (m === 0xa1b2c3d4 || m === 0xa1b23c4d || m === 0xa1b2cd34) {
-            this.le = false;
-          } else if (m === 0xd4c3b2a1 || m === 0x4d3cb2a1 || m === 0x34cdb2a1) {
-            this.le = true;
-          } else if (m === BT_SHB) {
-            this.fmt = 'pcapng';
-            this.state = S_NG;
-            continue;
-          } else {
-            this.stats.drops.bad_magic++;
-            this.die();
-            return end;
-          }
-          const mm = this.le ? u32le(b, off) : m;
-          this.nano = mm === 0xa1b23c4d;
-          this.recHdr = mm === 0xa1b2cd34 ? 24 : 16;
-          this.fmt = 'pcap';
-          this.state = S_PCAP_HDR;
-          continue;
-        }
-        case S_PCAP_HDR: {
-          if (avail < 24) {
-            this.want = 24;
-            return off;
-          }
-          const rd = this.le ? u32le : u32be;
-          this.snaplen = rd(b, off + 16);
-          this.linkType = rd(b, off + 20) & 0xffff;
-          this.state = S_PCAP_REC;
-          off += 24;
-          continue;
-        }
-        case S_PCAP_REC: {
-          const rh = this.recHdr;
-          if (avail < rh) {
-            this.want = rh;
-            return off;
-          }
-          const le = this.le;
-          const sec = le ? u32le(b, off) : u32be(b, off);
-          const frac = le ? u32le(b, off + 4) : u32be(b, off + 4);
-          const caplen = le ? u32le(b, off + 8) : u32be(b, off + 8);
-          const wirelen = le ? u32le(b, off + 12) : u32be(b, off + 12);
-          if (caplen > MAX_CAPLEN) {
-            this.stats.drops.bad_record_length++;
-            this.die();
-            return end;
-          }
-          if (avail < rh + caplen) {
-            this.want = rh + caplen;
-            return off;
-          }
-          if (caplen > this.snaplen && this.snaplen !== 0) this.stats.anomalies.caplen_over_snaplen++;
-          const batch = this.batch;
-          if (decodeFrame(this.linkType, b, off + rh, caplen, batch, this.stats, wirelen, this.verify)) {
-            batch.tsUs[batch.length - 1] = sec * 1e6 + (this.nano ? Math.floor(frac / 1000) : frac);
-            this.emitIfFull();
-          }
-          off += rh + caplen;
-          continue;
-        }
-        case S_NG: {
-          if (avail < 12) {
-            this.want = 12;
-            return off;
-          }
-          let type = this.le ? u32le(b, off) : u32be(b, off);
-          if (type === BT_SHB) {
-            const bom = u32be(b, off + 8);
-            if (bom === 0x1a2b3c4d) this.le = false;
-            else if (bom === 0x4d3c2b1a) this.le = true;
-            else {
-              this.stats.drops.bad_block++;
-              this.die();
-              return end;
-            }
-            type = BT_SHB;
-          }
-          const le = this.le;
-          const len = le ? u32le(b, off + 4) : u32be(b, off + 4);
-          if (len < 12 || (len & 3) !== 0 || (type === BT_SHB && (len < 28 || len > MAX_BLOCK))) {
-            this.stats.drops.bad_block++;
-            this.die();
-            return end;
-          }
-          if (type !== BT_SHB && type !== BT_IDB && type !== BT_EPB && type !== BT_SPB && type !== BT_PB) {
-            this.stats.anomalies.skipped_block++;
-            this.skip = len;
-            continue;
-          }
-          if (len > MAX_BLOCK) {
-            this.stats.drops.bad_block++;
-            this.skip = len;
-            continue;
-          }
-          if (avail < len) {
-            this.want = len;
-            return off;
-          }
-          const trailer = le ? u32le(b, off + len - 4) : u32be(b, off + len - 4);
-          if (trailer !== len) {
-            this.stats.drops.bad_block++;
-            this.die();
-            return end;
-          }
-          if (type === BT_EPB || type === BT_PB) this.packetBlock(b, off, len, type === BT_PB);
-          else if (type === BT_SPB) this.simplePacketBlock(b, off, len);
-          else if (type === BT_IDB) this.interfaceBlock(b, off, len);
-          else this.sectionBlock(b, off);
-          off += len;
-          continue;
-        }
+        case S_MAGIC:
+          next = this.magic(b, off, avail);
+          break;
+        case S_PCAP_HDR:
+          next = this.pcapHeader(b, off, avail);
+          break;
+        case S_PCAP_REC:
+          next = this.pcapRecord(b, off, avail);
+          break;
+        default:
+          next = this.ngBlock(b, off, avail);
       }
+      if (next === NEED_MORE) return off;
+      off = next;
     }
     return off;
+  }
+
+  /** Stop at the current unit until `n` bytes of it are available. */
+  private needMore(n: number): number {
+    this.want = n;
+    return NEED_MORE;
+  }
+
+  /** The file's magic number: pcap (byte order, time resolution, record header size) or pcapng. */
+  private magic(b: Uint8Array, off: number, avail: number): number {
+    if (avail < 4) return this.needMore(4);
+    const m = u32be(b, off);
+    if (m === 0xa1b2c3d4 || m === 0xa1b23c4d || m === 0xa1b2cd34) {
+      this.le = false;
+    } else if (m === 0xd4c3b2a1 || m === 0x4d3cb2a1 || m === 0x34cdb2a1) {
+      this.le = true;
+    } else if (m === BT_SHB) {
+      this.fmt = 'pcapng';
+      this.state = S_NG;
+      return off;
+    } else {
+      this.stats.drops.bad_magic++;
+      this.die();
+      return off;
+    }
+    const mm = this.le ? u32le(b, off) : m;
+    this.nano = mm === 0xa1b23c4d;
+    this.recHdr = mm === 0xa1b2cd34 ? 24 : 16;
+    this.fmt = 'pcap';
+    this.state = S_PCAP_HDR;
+    return off;
+  }
+
+  /** The pcap global header: snaplen and link type. */
+  private pcapHeader(b: Uint8Array, off: number, avail: number): number {
+    if (avail < 24) return this.needMore(24);
+    const rd = this.le ? u32le : u32be;
+    this.snaplen = rd(b, off + 16);
+    this.linkType = rd(b, off + 20) & 0xffff;
+    this.state = S_PCAP_REC;
+    return off + 24;
+  }
+
+  /** One pcap record: its header, then the frame through the decoder. */
+  private pcapRecord(b: Uint8Array, off: number, avail: number): number {
+    const rh = this.recHdr;
+    if (avail < rh) return this.needMore(rh);
+    const le = this.le;
+    const sec = le ? u32le(b, off) : u32be(b, off);
+    const frac = le ? u32le(b, off + 4) : u32be(b, off + 4);
+    const caplen = le ? u32le(b, off + 8) : u32be(b, off + 8);
+    const wirelen = le ? u32le(b, off + 12) : u32be(b, off + 12);
+    if (caplen > MAX_CAPLEN) {
+      this.stats.drops.bad_record_length++;
+      this.die();
+      return off;
+    }
+    if (avail < rh + caplen) return this.needMore(rh + caplen);
+    if (caplen > this.snaplen && this.snaplen !== 0) this.stats.anomalies.caplen_over_snaplen++;
+    const batch = this.batch;
+    if (decodeFrame(this.linkType, b, off + rh, caplen, batch, this.stats, wirelen, this.verify)) {
+      batch.tsUs[batch.length - 1] = sec * 1e6 + (this.nano ? Math.floor(frac / 1000) : frac);
+      this.emitIfFull();
+    }
+    return off + rh + caplen;
+  }
+
+  /**
+   * One pcapng block: framing checked (length, trailer; a section header also sets the byte order), then
+   * handed to its block reader. Unknown and oversized blocks are skipped.
+   */
+  private ngBlock(b: Uint8Array, off: number, avail: number): number {
+    if (avail < 12) return this.needMore(12);
+    let type = this.le ? u32le(b, off) : u32be(b, off);
+    if (type === BT_SHB) {
+      const bom = u32be(b, off + 8);
+      if (bom === 0x1a2b3c4d) this.le = false;
+      else if (bom === 0x4d3c2b1a) this.le = true;
+      else {
+        this.stats.drops.bad_block++;
+        this.die();
+        return off;
+      }
+      type = BT_SHB;
+    }
+    const le = this.le;
+    const len = le ? u32le(b, off + 4) : u32be(b, off + 4);
+    if (len < 12 || (len & 3) !== 0 || (type === BT_SHB && (len < 28 || len > MAX_BLOCK))) {
+      this.stats.drops.bad_block++;
+      this.die();
+      return off;
+    }
+    if (type !== BT_SHB && type !== BT_IDB && type !== BT_EPB && type !== BT_SPB && type !== BT_PB) {
+      this.stats.anomalies.skipped_block++;
+      this.skip = len;
+      return off;
+    }
+    if (len > MAX_BLOCK) {
+      this.stats.drops.bad_block++;
+      this.skip = len;
+      return off;
+    }
+    if (avail < len) return this.needMore(len);
+    const trailer = le ? u32le(b, off + len - 4) : u32be(b, off + len - 4);
+    if (trailer !== len) {
+      this.stats.drops.bad_block++;
+      this.die();
+      return off;
+    }
+    if (type === BT_EPB || type === BT_PB) this.packetBlock(b, off, len, type === BT_PB);
+    else if (type === BT_SPB) this.simplePacketBlock(b, off, len);
+    else if (type === BT_IDB) this.interfaceBlock(b, off, len);
+    else this.sectionBlock(b, off);
+    return off + len;
   }
 
   private sectionBlock(b: Uint8Array, off: number): void {
