@@ -1,6 +1,7 @@
 // The built CLI as users run it: `node services/cli/dist/main.js ...` (build first: tsc -b services/cli).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -258,25 +259,83 @@ describe('rstwatch CLI', () => {
     expect(events()).toBe(148);
   });
 
-  it('analyze --store warns when the capture is older than the retention, and names the setting', () => {
+  it('analyze --store keeps an old capture and says what it stored; query --since finds it, an empty window says where the data is', () => {
     const old = join(tmp, 'old.pcap'); // tracegen starts on 2026-01-01 unless told otherwise
     expect(cli(['generate', '--packets', '2000', '--seed', '5', '--out', old]).code).toBe(0);
     const env = { RSTWATCH_CLICKHOUSE__EMBEDDED_PATH: join(tmp, 'chdb-retention') };
-    const r = cli(['analyze', old, '--store', '--no-progress'], {
-      ...env,
-      RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS: '30',
-    });
+    const r = cli(['analyze', old, '--store', '--no-progress', '--format', 'ndjson'], env);
     expect(r.code).toBe(0);
-    expect(r.err).toMatch(/warning: the capture starts \d+ days ago .*clickhouse\.ttlDays\.flows = 30 days/);
-    expect(r.err).toContain('RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS=0');
-    const kept = cli(['analyze', old, '--store', '--no-progress'], {
-      ...env,
-      RSTWATCH_CLICKHOUSE__TTL_DAYS__FLOWS: '0',
-      RSTWATCH_CLICKHOUSE__TTL_DAYS__RST_EVENTS: '0',
-    });
-    expect(kept.code).toBe(0);
-    expect(kept.err).not.toMatch(/warning/);
+    const events = r.out.trim().split('\n').length;
+    // Retention counts from when rows are stored: nothing about the capture's age to warn of.
+    expect(r.err).not.toMatch(/warning/);
+    expect(r.err).toMatch(
+      new RegExp(`stored ${events} events, \\d+ flows and \\d+ alert versions in embedded`),
+    );
+    // The default window (24 h back from now) is empty: the hint names the data's range and the flags.
+    const empty = cli(['query', 'top-causes', '--format', 'json'], env);
+    expect(empty.code).toBe(0);
+    expect(JSON.parse(empty.out)).toEqual([]);
+    expect(empty.err).toMatch(
+      /no rows in this window; \w+ holds \d+ rows from 2026-01-01.* --since 2026-01-01 --until 2026-01-02/,
+    );
+    const total = (args: string[]) => {
+      const q = cli(['query', 'top-causes', '--format', 'json', ...args], env);
+      expect(q.code, q.err).toBe(0);
+      return (JSON.parse(q.out) as { events: number }[]).reduce((n, x) => n + Number(x.events), 0);
+    };
+    expect(total(['--since', '2026-01-01', '--until', '2026-01-02'])).toBe(events);
+    expect(total(['--since', '2026-01-02'])).toBe(0);
+    expect(total(['--since', '3650d'])).toBe(events);
+    const bad = cli(['query', 'top-causes', '--since', 'last tuesday'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--since 'last tuesday': expected an RFC 3339 time/);
   });
+
+  it('run --pcap stores a capture once, prints the summary and serves /metrics and /healthz while it runs', async () => {
+    const sample = join(root, 'test/fixtures/sample.pcap');
+    const port = await new Promise<number>((res) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const a = srv.address() as { port: number };
+        srv.close(() => res(a.port));
+      });
+    });
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: tmp,
+      RSTWATCH_CLICKHOUSE__EMBEDDED_PATH: join(tmp, 'chdb-run'),
+      RSTWATCH_METRICS__LISTEN: `127.0.0.1:${port}`,
+      RSTWATCH_LOG__LEVEL: 'info',
+    };
+    // Paced (the capture spans ~2.5 min): the endpoint can be scraped while the run goes on.
+    const child = spawn(process.execPath, [bin, 'run', '--pcap', sample, '--replay-speed', '25x'], {
+      cwd: tmp,
+      env,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    let metrics = '';
+    for (let i = 0; i < 100 && !/rstwatch_run_headers_total\{[^}]*\} [1-9]/.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      metrics = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+    }
+    expect(metrics).toMatch(/rstwatch_run_headers_total\{[^}]*\} [1-9]/);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect(await exited, err).toBe(0);
+    expect(out).toContain('653 TCP headers, 78 flows, 74 RSTs');
+    expect(err).toMatch(/stored 74 events, 78 flows and \d+ alert versions/);
+    const again = cli(['run', '--pcap', sample], { ...env, RSTWATCH_METRICS__ENABLED: 'false' });
+    expect(again.code).toBe(0);
+    expect(again.err).toMatch(/already stored; classifying without storing it twice/);
+    expect(again.out).toContain('74 RSTs');
+    const q = cli(['query', 'top-causes', '--since', '3650d', '--format', 'json'], env);
+    expect((JSON.parse(q.out) as { events: number }[]).reduce((n, x) => n + Number(x.events), 0)).toBe(74);
+  }, 60_000);
 
   it('agent without a source: exit 2', () => {
     const r = cli(['agent', '--brokers', '127.0.0.1:1']);

@@ -152,6 +152,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       )
       .option('--ignore-checksums', "don't verify checksums, like zeek -C (classifier.checksums=ignore)")
       .option('--sensor-id <id>', 'sensor id recorded with the events')
+      .option('--store-again', 'with --pcap: store a capture that is already stored (adds another copy)')
       .option('--alerts <out.ndjson>', 'also append the alerts raised, one ECS JSON document per line')
       .option('--webhook <url>', 'POST every alert as JSON to this URL (alerts.webhook.url)')
       .option(
@@ -202,6 +203,11 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .argument('[name]', 'query name')
       .option('--list', 'list the named queries and their parameters')
       .option('-p, --param <k=v>', 'query parameter (repeatable)', collect)
+      .option(
+        '--since <time>',
+        'window start: 2026-01-01, 2026-01-01T10:00:00Z, Unix seconds, or 7d / 12h back from now',
+      )
+      .option('--until <time>', 'window end (exclusive), same forms as --since')
       .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'json']).default('table'))
       .option('--clickhouse <url>', "http(s)://host:port or 'embedded'"),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.queryCommand(cmd, io))));

@@ -208,6 +208,8 @@ export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
       ...(iface !== undefined ? { iface } : {}),
       ...(pcap !== undefined ? { pcap } : {}),
       ...(o.alerts !== undefined ? { alertsOut: o.alerts as string } : {}),
+      ...(o.storeAgain === true ? { storeAgain: true } : {}),
+      stdout: io.stdout,
       signal: io.signal,
       logger: await logger(config, 'run'),
     });
@@ -286,6 +288,33 @@ export async function migrateCommand(cmd: Command, io: CliIo): Promise<number> {
   }
 }
 
+/**
+ * A time for --since/--until, as Unix seconds: RFC 3339 (`2026-01-01`, `2026-01-01T10:00:00Z`), Unix
+ * seconds, or a duration back from now (`7d`, `12h`, `30m`).
+ */
+export function timeArg(flag: string, v: string, nowMs = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/.exec(v.trim());
+  if (rel) {
+    const unit = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 }[rel[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+    return Math.max(1, Math.floor(nowMs / 1000 - Number(rel[1]) * unit));
+  }
+  if (/^\d{9,10}$/.test(v.trim())) return Number(v.trim());
+  const ms = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v.trim()) ? `${v.trim()}T00:00:00Z` : v.trim());
+  if (Number.isNaN(ms) || ms < 1000) {
+    throw new CliError(
+      `${flag} '${v}': expected an RFC 3339 time (2026-01-01, 2026-01-01T10:00:00Z), Unix seconds, or a duration back from now (7d, 12h)`,
+      EXIT_USAGE,
+    );
+  }
+  return Math.floor(ms / 1000);
+}
+
+/** The day after an ISO time's date (an exclusive --until that covers the last row). */
+function nextDay(iso: string): string {
+  const ms = Date.parse(iso.endsWith('Z') || iso.includes('+') ? iso : `${iso.replace(' ', 'T')}Z`);
+  return Number.isNaN(ms) ? iso : new Date(ms + 86_400_000).toISOString().slice(0, 10);
+}
+
 export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
   const { getQuery, QUERIES, runQuery } = await import('@rstwatch/store');
@@ -312,6 +341,17 @@ export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
     if (i <= 0) throw new CliError(`--param must be k=v, got '${kv}'`, EXIT_USAGE);
     params[kv.slice(0, i)] = kv.slice(i + 1);
   }
+  const windowed = getQuery(name).window !== undefined;
+  for (const [flag, key] of [
+    ['since', 'since'],
+    ['until', 'until'],
+  ] as const) {
+    const v = opt<string>(o, flag);
+    if (v === undefined) continue;
+    if (!windowed)
+      throw new CliError(`query ${name} has no time window: --${flag} does not apply`, EXIT_USAGE);
+    params[key] = String(timeArg(`--${flag}`, v));
+  }
   const config = await configFor(cmd, io, overridesFrom([['clickhouse.url', o.clickhouse]]));
   const { clickhouseFromConfig } = await processor();
   const client = clickhouseFromConfig(config);
@@ -326,6 +366,17 @@ export async function queryCommand(cmd: Command, io: CliIo): Promise<number> {
     }
     if (o.format === 'json') io.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     else io.stdout.write(formatTable(rows));
+    if (rows.length === 0 && windowed) {
+      // An empty window over a table that has data: say where the data is and how to ask for it.
+      const { dataRange } = await import('@rstwatch/store');
+      const r = await dataRange(client, name).catch(() => null);
+      if (r && r.rows > 0) {
+        io.stderr.write(
+          `rstwatch query: no rows in this window; ${r.table} holds ${r.rows} rows from ${r.first} to ${r.last} (UTC): ` +
+            `ask with --since ${r.first.slice(0, 10)} --until ${nextDay(r.last)}\n`,
+        );
+      }
+    }
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CliError) throw err;

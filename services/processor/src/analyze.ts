@@ -5,16 +5,15 @@
  * with a bounded buffer before they are printed.
  */
 
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
-import type { FlowRecord, HeaderColumns, RstEvent } from '@rstwatch/core';
-import type { Alert } from '@rstwatch/detect';
+import type { HeaderColumns } from '@rstwatch/core';
 import { type ParseStats, parseCaptureFile, parseCaptureStream, undecodableCapture } from '@rstwatch/packet';
-import type { AlertLink, LocalAlerts } from './alerting.js';
+import type { LocalAlerts } from './alerting.js';
 import { LocalPipeline } from './local.js';
+import type { StoreSink } from './store-sink.js';
 import { Summary } from './summary.js';
 import { shardWorkers, type WorkerThreads } from './threads.js';
 
@@ -107,8 +106,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   let stored: StoreSink | null = null;
   // Loaded only when the detectors run (alerts.enabled, the default).
   let alerts: LocalAlerts | null = null;
-  /** Oldest timestamp written with --store, to warn when retention drops the rows at once. */
-  let oldestTs = '';
   const pipeline = new LocalPipeline({
     workers: shardWorkers(opts.shards),
     ...(opts.threads ? { threads: opts.threads } : {}),
@@ -127,7 +124,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
         if (!opts.stdout.write(chunk)) await once(opts.stdout, 'drain');
       }
       if (stored) {
-        for (const e of events) if (oldestTs === '' || e.ts < oldestTs) oldestTs = e.ts;
         await stored.events(events);
       }
     },
@@ -138,7 +134,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
         if (!flowsOut.write(chunk)) await once(flowsOut, 'drain');
       }
       if (stored) {
-        for (const f of flows) if (oldestTs === '' || f.ts < oldestTs) oldestTs = f.ts;
         await stored.flows(flows);
       }
     },
@@ -151,6 +146,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   let stats: ParseStats;
   try {
     if (opts.store) {
+      const { openStore } = await import('./store-sink.js');
       const s = await openStore(config, fromStdin ? null : opts.file, opts.storeAgain === true);
       if ('already' in s) {
         const a = s.already;
@@ -248,7 +244,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       return EXIT_FAILURE;
     }
   }
-  if (opts.store && oldestTs !== '') warnRetention(config, oldestTs, stderr);
+  if (stored) {
+    const n = stored.counts;
+    stderr.write(
+      `rstwatch analyze: stored ${n.events} events, ${n.flows} flows and ${n.alerts} alert versions in ${stored.where} (ingest_token '${stored.prefix}...')\n`,
+    );
+  }
   // The table is out; webhook and syslog may still be retrying.
   const undelivered = alerts ? await alerts.close(ALERT_DELIVERY_DEADLINE_MS) : null;
   if (undelivered !== null) stderr.write(`rstwatch analyze: alerts: ${undelivered}\n`);
@@ -270,23 +271,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     );
   }
   return EXIT_OK;
-}
-
-/**
- * ClickHouse drops rows whose time is past the table's TTL, so an old capture stored with the default
- * retention may keep nothing. Say so, and how to keep it.
- */
-function warnRetention(config: Config, oldestTs: string, stderr: NodeJS.WritableStream): void {
-  const ttl = config.clickhouse.ttlDays;
-  const ageDays = (Date.now() - Date.parse(oldestTs)) / 86_400_000;
-  const past = (['rst_events', 'flows'] as const).filter((t) => ttl[t] > 0 && ageDays > ttl[t]);
-  if (past.length === 0) return;
-  stderr.write(
-    `rstwatch analyze: warning: the capture starts ${Math.floor(ageDays)} days ago (${oldestTs}), beyond the ` +
-      `retention of ${past.map((t) => `${t} (clickhouse.ttlDays.${t} = ${ttl[t]} days)`).join(' and ')}: ` +
-      'ClickHouse drops such rows, so they may not be kept. To keep old captures, set the retention to 0 ' +
-      `(forever), e.g. ${past.map((t) => `RSTWATCH_CLICKHOUSE__TTL_DAYS__${t.toUpperCase()}=0`).join(' ')}, and run again.\n`,
-  );
 }
 
 /** `message: cause: cause...` for errors that wrap others. */
@@ -333,100 +317,4 @@ class Progress {
     if (this.wrote) this.out.write('\n');
     this.wrote = false;
   }
-}
-
-interface StoreSink {
-  /** `ingest_token` prefix of this run's rows. */
-  prefix: string;
-  events(e: RstEvent[]): Promise<void>;
-  flows(f: FlowRecord[]): Promise<void>;
-  alerts(token: string, a: readonly Alert[], links: readonly AlertLink[]): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** Rows of this capture already in ClickHouse (from an earlier `--store`). */
-interface AlreadyStored {
-  already: { events: number; flows: number; prefix: string };
-}
-
-/**
- * Writes analyze's output into ClickHouse (embedded unless `clickhouse.url` names a server). Rows carry
- * `ingest_token` = `analyze:<file digest>:<run>:<unit>` (the digest covers path, size and modification
- * time), so one capture's or one run's rows can be found (and deleted) by prefix. A capture that already
- * has rows is not stored again (that would double every count and rollup) unless `again` is set.
- */
-async function openStore(
-  config: Config,
-  file: string | null,
-  again: boolean,
-): Promise<StoreSink | AlreadyStored> {
-  const runId = Date.now().toString(36);
-  // A stream (stdin, file = null) has no identity to check: every run is stored, under its own id.
-  let fileId = `stdin-${runId}`;
-  if (file !== null) {
-    const st = await stat(file);
-    fileId = createHash('sha256').update(`${file}\0${st.size}\0${st.mtimeMs}`).digest('hex').slice(0, 16);
-  }
-  // Loaded only for --store: the ClickHouse client (and run.js's Kafka wiring) cost ~0.3 s of start-up.
-  const [{ clickhouseFromConfig, migrateFromConfig }, { RowWriter }] = await Promise.all([
-    import('./run.js'),
-    import('@rstwatch/store'),
-  ]);
-  const client = clickhouseFromConfig(config);
-  try {
-    await migrateFromConfig(client, config);
-  } catch (err) {
-    await client.close().catch(() => {});
-    throw new Error(`preparing ClickHouse at ${client.url}`, { cause: err });
-  }
-  const prefix = `analyze:${fileId}:`;
-  if (!again && file !== null) {
-    const db = client.database;
-    let rows: { events: string | number; flows: string | number }[];
-    try {
-      rows = await client.query(
-        `SELECT (SELECT count() FROM ${db}.rst_events WHERE startsWith(ingest_token, {p:String})) AS events,
-                (SELECT count() FROM ${db}.flows WHERE startsWith(ingest_token, {p:String})) AS flows`,
-        { p: prefix },
-      );
-    } catch (err) {
-      await client.close().catch(() => {});
-      throw new Error(`checking ClickHouse at ${client.url} for rows of this capture`, { cause: err });
-    }
-    const events = Number(rows[0]?.events ?? 0);
-    const flows = Number(rows[0]?.flows ?? 0);
-    if (events + flows > 0) {
-      await client.close();
-      return { already: { events, flows, prefix } };
-    }
-  }
-  const writer = new RowWriter(client, {
-    maxRows: config.clickhouse.writer.maxRows,
-    maxDelayMs: config.clickhouse.writer.flushMs,
-  });
-  let unit = 0;
-  const pending: Promise<void>[] = [];
-  const submit = (events: RstEvent[], flows: FlowRecord[]) => {
-    const p = writer.insert({ token: `${prefix}${runId}:${unit++}`, events, flows });
-    p.catch(() => {}); // awaited in close(); don't let an early failure go unhandled meanwhile
-    pending.push(p);
-  };
-  return {
-    prefix: `${prefix}${runId}:`,
-    events: async (e) => submit(e, []),
-    flows: async (f) => submit([], f),
-    alerts: async (token, alerts, alertLinks) => {
-      const p = writer.insert({ token, events: [], flows: [], alerts, alertLinks });
-      p.catch(() => {});
-      pending.push(p);
-    },
-    close: async () => {
-      try {
-        await writer.close();
-        await Promise.all(pending);
-      } finally {
-        await client.close();
-      }
-    },
-  };
 }

@@ -17,8 +17,8 @@ import {
   type RetryOptions,
 } from '@rstwatch/kafka';
 import { KafkaAlertSink } from '@rstwatch/sinks';
-import { createClickHouse, insertAlerts, migrate, RowWriter, type StoreClient } from '@rstwatch/store';
-import { createLogger, createMetrics, type Logger, startHttpServer } from '@rstwatch/telemetry';
+import { createClickHouse, insertAlerts, migrate, type StoreClient } from '@rstwatch/store';
+import { createLogger, createMetrics, type Logger, type Metrics, startHttpServer } from '@rstwatch/telemetry';
 import { AlertForwarder } from './alert-forwarder.js';
 import { type AlertLink, type AlertOutput, deliveryFor, LocalAlerts } from './alerting.js';
 import { exposeDetectMetrics } from './detect-metrics.js';
@@ -29,6 +29,8 @@ import { LocalPipeline } from './local.js';
 import { ProcessorMetrics } from './metrics.js';
 import { EnginePool } from './pool.js';
 import { ConsumerLoop } from './processor.js';
+import { openStore } from './store-sink.js';
+import { Summary } from './summary.js';
 import { UnitWriter } from './unit-writer.js';
 
 export interface RunProcessorOptions {
@@ -211,93 +213,145 @@ export interface RunEmbeddedOptions {
   pcap?: string;
   /** Append every alert version (ECS JSON, NDJSON) to this file. */
   alertsOut?: string;
+  /** With `pcap`: store it even when it is already stored (another copy). */
+  storeAgain?: boolean;
+  /** Where the summary table goes at the end (default: none). */
+  stdout?: NodeJS.WritableStream;
   signal: AbortSignal;
   logger?: Logger;
 }
 
-/** Capture → in-process workers → embedded ClickHouse (or `clickhouse.url`), no Kafka. */
+/**
+ * Capture → in-process workers → embedded ClickHouse (or `clickhouse.url`), no Kafka. A capture file is
+ * stored once (like `analyze --store`); a live interface every run. Serves `/metrics` and the health
+ * endpoints while it runs (`metrics.*`), prints the summary table at the end.
+ */
 export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Promise<void> {
   const log =
     opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'run' });
   if ((opts.iface === undefined) === (opts.pcap === undefined)) {
     throw new StartupError('run needs exactly one of --iface or --pcap');
   }
-  const clickhouse = await step('ClickHouse client', () => clickhouseFromConfig(config));
+  const stops: [string, () => Promise<void>][] = [];
+  const started = performance.now();
+  const summary = new Summary();
+  const metrics = new ProcessorMetrics();
+  let ready = false;
   try {
-    await step(`ClickHouse schema at ${clickhouse.url}`, () => migrateFromConfig(clickhouse, config));
-    const writer = new RowWriter(clickhouse, {
-      maxRows: config.clickhouse.writer.maxRows,
-      maxDelayMs: config.clickhouse.writer.flushMs,
-      onError: (err, info) => log.warn({ ...info, err: err.message }, 'ClickHouse insert failed, retrying'),
-    });
-    let unit = 0;
-    const pending = new Set<Promise<void>>();
-    const write = (
-      events: Parameters<RowWriter['insert']>[0]['events'],
-      flows: Parameters<RowWriter['insert']>[0]['flows'],
-    ) => {
-      const p = writer.insert({ token: `run:${config.sensor.id}:${Date.now()}:${unit++}`, events, flows });
-      pending.add(p);
-      p.then(
-        () => pending.delete(p),
-        (err: unknown) => {
-          pending.delete(p);
-          log.error({ err: (err as Error).message }, 'rows could not be written');
-        },
+    const opened = await step('ClickHouse store', () =>
+      openStore(config, opts.pcap ?? null, opts.storeAgain === true, 'run'),
+    );
+    const store = 'already' in opened ? null : opened;
+    if ('already' in opened) {
+      const a = opened.already;
+      log.warn(
+        { events: a.events, flows: a.flows, prefix: a.prefix },
+        `run: ${opts.pcap} is already stored; classifying without storing it twice (run again with --store-again to add a copy)`,
       );
-    };
-    const runId = `run:${config.sensor.id}:${Date.now()}:`;
+    } else stops.push(['ClickHouse store', () => opened.close()]);
     const alerts = config.alerts.enabled
       ? new LocalAlerts({
           config,
           ...(opts.alertsOut ? { alertsOut: opts.alertsOut, appendAlerts: true } : {}),
-          output: {
-            write: (token, a, links) =>
-              writer.insert({ token, events: [], flows: [], alerts: a, alertLinks: links }),
-          },
+          ...(store ? { output: { write: (token, a, links) => store.alerts(token, a, links) } } : {}),
+          onAlert: (a) => summary.alert(a),
           log,
         })
       : null;
+    if (alerts) stops.push(['alert delivery', () => alerts.delivery.close(0)]);
+    const prefix = store?.prefix ?? `run:${config.sensor.id}:${Date.now()}:`;
     // One engine, as in `analyze`: per-host evidence (TTL baselines, scan counts) sees every flow.
     const pipeline = new LocalPipeline({
       workers: 1,
       engine: config.classifier,
       sensor: config.sensor.id,
-      onEvents: (events) => {
+      flowRecords: store !== null,
+      onEvents: async (events) => {
         // Detectors first: a learned idle timer adds its evidence to the events before they are written.
         alerts?.observe(events);
-        write(events, []);
-        alerts
-          ?.flush(runId)
-          .catch((err: unknown) => log.error({ err: (err as Error).message }, 'alerts could not be written'));
+        for (const e of events) summary.add(e);
+        metrics.rstEvents(events);
+        metrics.eventsTotal += events.length;
+        await store?.events(events);
+        await alerts?.flush(prefix);
       },
-      onFlows: (flows) => write([], flows),
+      onFlows: async (flows) => {
+        metrics.flowsTotal += flows.length;
+        await store?.flows(flows);
+      },
     });
-    const source = createSource(captureConfigFrom({ ...config.agent, iface: opts.iface, pcap: opts.pcap }));
-    log.info({ source: source.describe, clickhouse: clickhouse.url }, 'run: capturing');
-    try {
-      // Sources own their batches only during the call, so the pipeline gets a copy (in a batch of its
-      // pool, which comes back after the task).
-      await source.run(async (b) => {
-        let copy = pipeline.newBatch();
-        if (copy.capacity < b.length) copy = HeaderColumns.allocate(b.length);
-        for (let i = 0; i < b.length; i++) copy.copyFrom(b, i);
-        await pipeline.push(copy);
-      }, opts.signal);
-      await pipeline.finish();
-      await alerts?.end(runId);
-      const undelivered = await alerts?.close(10_000);
-      if (undelivered) log.warn({}, `alerts: ${undelivered}`);
-    } finally {
-      await pipeline.close();
-      await alerts?.delivery.close(0);
+    stops.push(['worker pool', () => pipeline.close()]);
+    if (config.metrics.enabled) {
+      const registry = createMetrics('rstwatch_', { service: 'run' });
+      registry.collectProcessMetrics();
+      exposeRunMetrics(registry, metrics, () => pipeline.headers);
+      if (alerts)
+        exposeDetectMetrics(registry, config, { stats: () => alerts.detection.stats }, alerts.delivery);
+      const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
+        startHttpServer({
+          listen: config.metrics.listen,
+          registry: registry.registry,
+          health: () => ({ ok: true }),
+          ready: () => ({ ok: ready, details: { headers: pipeline.headers } }),
+        }),
+      );
+      stops.push(['metrics endpoint', () => server.close()]);
     }
-    await writer.close();
-    await Promise.allSettled([...pending]);
+    const source = createSource(captureConfigFrom({ ...config.agent, iface: opts.iface, pcap: opts.pcap }));
+    log.info({ source: source.describe, clickhouse: store?.where ?? 'not storing' }, 'run: capturing');
+    ready = true;
+    // Sources own their batches only during the call, so the pipeline gets a copy (in a batch of its
+    // pool, which comes back after the task).
+    await source.run(async (b) => {
+      let copy = pipeline.newBatch();
+      if (copy.capacity < b.length) copy = HeaderColumns.allocate(b.length);
+      for (let i = 0; i < b.length; i++) copy.copyFrom(b, i);
+      metrics.headersTotal += b.length;
+      await pipeline.push(copy);
+    }, opts.signal);
+    await pipeline.finish();
+    await alerts?.end(prefix);
+    if (store) {
+      await store.close();
+      stops.splice(
+        stops.findIndex(([n]) => n === 'ClickHouse store'),
+        1,
+      );
+      const n = store.counts;
+      log.info(
+        { events: n.events, flows: n.flows, alerts: n.alerts, clickhouse: store.where, prefix: store.prefix },
+        `run: stored ${n.events} events, ${n.flows} flows and ${n.alerts} alert versions`,
+      );
+    }
+    const undelivered = await alerts?.close(10_000);
+    if (undelivered) log.warn({}, `alerts: ${undelivered}`);
+    const seconds = (performance.now() - started) / 1000;
+    opts.stdout?.write(
+      summary.render({
+        file: opts.pcap ?? `interface ${opts.iface}`,
+        headers: pipeline.headers,
+        flows: pipeline.flowsEnded,
+        seconds,
+      }),
+    );
     log.info({ headers: pipeline.headers }, 'run: done');
   } finally {
-    await clickhouse.close();
+    ready = false;
+    await stopInReverse(stops, config.processor.shutdownDeadlineS, log);
   }
+}
+
+/** Prometheus metrics of `run`: headers, RST events by cause and origin, flows (rstwatch_run_*). */
+function exposeRunMetrics(m: Metrics, pm: ProcessorMetrics, headers: () => number): void {
+  m.followCounter('run_headers_total', 'TCP headers classified.', [], () => [[{}, headers()]]);
+  m.followCounter('run_rst_events_total', 'RST events emitted.', [], () => [[{}, pm.eventsTotal]]);
+  m.followCounter('run_flows_total', 'Flow records emitted.', [], () => [[{}, pm.flowsTotal]]);
+  m.followCounter('run_rst_events_by_cause_total', 'RST events by cause.', ['cause'], () =>
+    [...pm.eventsByCause.entries()].map(([cause, v]) => [{ cause }, v] as const),
+  );
+  m.followCounter('run_rst_events_by_origin_total', 'RST events by origin.', ['origin'], () =>
+    [...pm.eventsByOrigin.entries()].map(([origin, v]) => [{ origin }, v] as const),
+  );
 }
 
 /** Retries `f` with backoff until it resolves or `signal` aborts (then rejects with what failed). */
