@@ -54,6 +54,12 @@ export function exposeMetrics(
     () => [[{}, pm.duplicateBatches]],
   );
   m.followCounter(
+    'processor_late_headers_total',
+    'Headers that reached the source merge after its frontier (later than processor.mergeDelayMs): processed at once, out of capture order.',
+    ['sensor'],
+    () => [...pm.lateHeadersBySensor.entries()].map(([sensor, v]) => [{ sensor }, v] as const),
+  );
+  m.followCounter(
     'processor_insert_failures_total',
     'Failed ClickHouse insert attempts (each is retried).',
     [],

@@ -28,6 +28,13 @@ export class ProcessorMetrics {
   /** HeaderBatch messages skipped as duplicates of an earlier `(sensorId, batchSeq)` (emit phase only). */
   duplicateBatches = 0;
 
+  /** Headers that reached the source merge later than its frontier (processed out of capture order), by sensor. */
+  readonly lateHeadersBySensor = new Map<string, number>();
+
+  lateHeaders(sensor: string, n: number): void {
+    this.lateHeadersBySensor.set(sensor, (this.lateHeadersBySensor.get(sensor) ?? 0) + n);
+  }
+
   duplicateBatch(_tp: TopicPartition): void {
     this.duplicateBatches++;
   }

@@ -23,6 +23,7 @@ import type { HeaderBatchRow, SensorStatsRow, StoreClient } from '@rstwatch/stor
 import { decodeHeaderBatch, decodeSensorStats, type SensorStats, WireError } from '@rstwatch/wire';
 import { admitBatch, batchIdentity, type SensorSeq } from './batch-seq.js';
 import type { EventPublisher } from './event-publisher.js';
+import { type MergeRelease, parseSnapshot, SourceMerge } from './merge.js';
 import type { ProcessorMetrics } from './metrics.js';
 import type { EngineHandle, EnginePool } from './pool.js';
 import type { UnitWriter } from './unit-writer.js';
@@ -35,6 +36,12 @@ import type { UnitWriter } from './unit-writer.js';
  */
 const INTENT = /(?:^|;)rstwatch:unit:(\d+)-(\d+)(?:;|$)/;
 const TICK = /(?:^|;)rstwatch:tick:(\d+):(\d+)(:pending)?(?:;|$)/;
+/**
+ * `rstwatch:merge:<state>`: the source merge's state at the committed offset (see `merge.ts`), present only
+ * while several sources share the partition or headers are held. A new owner replays from the oldest held
+ * offset and restores this state at the committed offset.
+ */
+const MERGE = /(?:^|;)rstwatch:merge:([^;]*)(?:;|$)/;
 
 /** Capture time moved forward on a quiet partition (see `TICK`). */
 interface Tick {
@@ -86,6 +93,12 @@ interface PartitionState {
   ticking: Promise<void> | null;
   /** Per sensor: highest batch_seq and recent batches seen in this partition (duplicate detection). */
   readonly seqs: Map<string, SensorSeq>;
+  /** The source merge (headers partitions with `processor.mergeDelayMs` > 0). */
+  readonly merge: SourceMerge | null;
+  /** The merge state at `committedNext`, written in every commit's metadata ('' when trivial). */
+  mergeCommitted: string;
+  /** The merge state to restore once the warm-up reaches the committed offset (null: done). */
+  mergeRestore: { snap: string; fresh: boolean } | null;
 }
 
 interface OpenUnit {
@@ -126,6 +139,8 @@ export class ConsumerLoop {
   private readonly tickIdleMs = 1000;
   /** Ticks stop once capture time is this far past the last header: by then nothing is left to release. */
   private readonly tickMaxAdvanceUs: number;
+  /** The source merge delay (0: no merge). */
+  private readonly mergeDelayMs: number;
   private tickTimer: NodeJS.Timeout | null = null;
   private ticking = false;
 
@@ -133,6 +148,7 @@ export class ConsumerLoop {
     this.headersTopic = o.config.kafka.topics.headers;
     this.sensorsTopic = o.config.kafka.topics.sensors;
     this.dlqTopic = o.config.kafka.topics.deadLetter;
+    this.mergeDelayMs = o.config.processor.mergeDelayMs ?? 0;
     const c = o.config.classifier;
     this.tickMaxAdvanceUs =
       (Math.max(c.holdMs / 1000, c.flowIdleExpiryS, c.timeWaitS, c.idleTimeoutS) + 2) * 1_000_000;
@@ -248,7 +264,13 @@ export class ConsumerLoop {
     const warmup = isHeaders ? BigInt(this.o.config.processor.warmupMessages) : 0n;
     const first = BigInt(batch.firstOffset() ?? batch.lastOffset());
     let start = committed.offset >= 0n ? committed.offset - warmup : first;
+    // Headers the previous owner still held in the source merge are replayed too.
+    const mergeSnap = isHeaders ? parseSnapshot(committed.merge) : null;
+    if (mergeSnap?.heldFrom != null && mergeSnap.heldFrom < start) start = mergeSnap.heldFrom;
     if (start < 0n) start = 0n;
+    const merge = isHeaders && this.mergeDelayMs > 0 ? new SourceMerge(this.mergeDelayMs) : null;
+    // Until the committed offset the replay must not release more than the previous owner had.
+    if (merge && mergeSnap) merge.capAt(mergeSnap.frontier);
     const st: PartitionState = {
       tp,
       engine: isHeaders ? this.o.pool.createEngine() : null,
@@ -267,6 +289,9 @@ export class ConsumerLoop {
       busy: false,
       ticking: null,
       seqs: new Map(),
+      merge,
+      mergeCommitted: committed.merge,
+      mergeRestore: merge ? { snap: committed.merge, fresh: committed.offset < 0n } : null,
     };
     this.parts.set(key(tp), st);
     this.o.metrics.partitionAssigned(tp);
@@ -277,6 +302,7 @@ export class ConsumerLoop {
         replayFrom: String(start),
         intentEnd: st.intentEnd?.toString(),
         tick: committed.tick ? `${committed.tick.after}:${committed.tick.us}` : undefined,
+        merge: committed.merge || undefined,
       },
       'partition state created',
     );
@@ -290,10 +316,10 @@ export class ConsumerLoop {
 
   private async committed(
     tp: TopicPartition,
-  ): Promise<{ offset: bigint; intentEnd: bigint | null; tick: Tick | null }> {
+  ): Promise<{ offset: bigint; intentEnd: bigint | null; tick: Tick | null; merge: string }> {
     const rows = await this.o.consumer.committedOffsets(tp.topic);
     const row = rows.find((r) => r.partition === tp.partition);
-    if (!row || row.offset === '-1') return { offset: -1n, intentEnd: null, tick: null };
+    if (!row || row.offset === '-1') return { offset: -1n, intentEnd: null, tick: null, merge: '' };
     const m = INTENT.exec(row.metadata ?? '');
     const offset = BigInt(row.offset);
     const intentEnd = m && BigInt(m[1]!) === offset ? BigInt(m[2]!) : null;
@@ -306,13 +332,15 @@ export class ConsumerLoop {
             pending: t[3] !== undefined && BigInt(t[1]!) + 1n === offset,
           }
         : null;
-    return { offset, intentEnd, tick };
+    const merge = MERGE.exec(row.metadata ?? '')?.[1] ?? '';
+    return { offset, intentEnd, tick, merge };
   }
 
   /** The commit metadata of `st`: the unit being written (if any) and the latest tick. */
   private metadata(st: PartitionState, unit?: string): string {
     const parts: string[] = [];
     if (unit !== undefined) parts.push(`rstwatch:unit:${unit}`);
+    if (st.mergeCommitted !== '') parts.push(`rstwatch:merge:${st.mergeCommitted}`);
     const t = st.tick;
     if (t) parts.push(`rstwatch:tick:${t.after}:${t.us}${t.pending ? ':pending' : ''}`);
     return parts.join(';');
@@ -335,10 +363,14 @@ export class ConsumerLoop {
       if (st.next < st.highWatermark) continue;
       const idleMs = now - st.lastActivityMs;
       if (idleMs < this.tickIdleMs) continue;
+      // Headers held in the source merge wait for the merge delay of silence before a tick flushes them.
+      if (st.merge && st.merge.held > 0 && idleMs < this.mergeDelayMs) continue;
       const us = Math.floor(st.lastTsUs + idleMs * 1000);
       const after = st.next - 1n;
-      if (st.tick && st.tick.after === after && us - st.tick.us < 1_000_000) continue;
-      if (st.tick && st.tick.after === after && st.tick.us - st.lastTsUs > this.tickMaxAdvanceUs) continue;
+      const held = st.merge !== null && st.merge.held > 0;
+      if (!held && st.tick && st.tick.after === after && us - st.tick.us < 1_000_000) continue;
+      if (!held && st.tick && st.tick.after === after && st.tick.us - st.lastTsUs > this.tickMaxAdvanceUs)
+        continue;
       const p = this.writeTick(st, after, us);
       st.ticking = p;
       try {
@@ -367,7 +399,13 @@ export class ConsumerLoop {
 
   /** Move `st`'s capture time to `us` after offset `after`; write what that releases, then commit. */
   private async writeTick(st: PartitionState, after: bigint, us: number): Promise<void> {
+    // Every source is silent: what the source merge holds goes to the engine first, then time moves.
+    const flushed = await this.runMerged(st, st.merge?.flush() ?? null, true);
     const r = await this.o.pool.advance(st.engine!, us, true);
+    if (flushed) {
+      r.events.unshift(...flushed.events);
+      r.flows.unshift(...flushed.flows);
+    }
     if (r.events.length > 0 || r.flows.length > 0) {
       st.tick = { after, us, pending: true };
       await this.o.consumer.commitOffsets([
@@ -390,9 +428,11 @@ export class ConsumerLoop {
       );
       await this.o.events?.publish(r.events, this.o.signal);
       this.o.metrics.unitWritten(st.tp, r.events.length, r.flows.length, performance.now() - t0);
-      this.o.metrics.headers(st.tp, 0, r.events);
+      // (the flushed headers' events were counted when they ran)
+      this.o.metrics.headers(st.tp, 0, flushed ? r.events.slice(flushed.events.length) : r.events);
     }
     st.tick = { after, us, pending: false };
+    if (st.merge) st.mergeCommitted = st.merge.snapshot();
     if (st.revoked) return;
     await this.o.consumer.commitOffsets([
       { ...st.tp, offset: String(st.committedNext), metadata: this.metadata(st) },
@@ -426,15 +466,21 @@ export class ConsumerLoop {
       if (offset < st.committed) {
         // Warm-up: replay what earlier owners already wrote, silently, to rebuild flow state.
         if (st.engine) await this.processHeaders(st, m, false);
+        // The previous owner's merge state at its committed offset (before a tick recorded at this offset).
+        if (offset === st.committed - 1n) await this.restoreMerge(st);
         const t = st.replayTick;
         if (t && offset === t.after && st.engine) {
           // The earlier owner moved capture time here; a pending tick is written again (same token).
           st.replayTick = null;
           if (t.pending) await this.writeTick(st, t.after, t.us);
-          else await this.o.pool.advance(st.engine, t.us, false);
+          else {
+            await this.runMerged(st, st.merge?.flush() ?? null, false);
+            await this.o.pool.advance(st.engine, t.us, false);
+          }
         }
         continue;
       }
+      if (st.mergeRestore) await this.restoreMerge(st);
       st.unit ??= {
         first: m.offset,
         last: m.offset,
@@ -473,6 +519,8 @@ export class ConsumerLoop {
     const u = st.unit!;
     const token = `${st.tp.topic}:${st.tp.partition}:${u.first}-${u.last}`;
     const next = String(BigInt(u.last) + 1n);
+    // The merge state after `last` (what a new owner restores at `next`); the intent keeps the one at `first`.
+    const mergeNext = st.merge ? st.merge.snapshot() : '';
     await this.o.consumer.commitOffsets([
       { ...st.tp, offset: u.first, metadata: this.metadata(st, `${u.first}-${u.last}`) },
     ]);
@@ -490,6 +538,7 @@ export class ConsumerLoop {
     this.o.metrics.unitWritten(st.tp, u.events.length, u.flows.length, performance.now() - t0);
     st.unit = null;
     if (st.revoked) return;
+    if (st.merge) st.mergeCommitted = mergeNext;
     await this.o.consumer.commitOffsets([{ ...st.tp, offset: next, metadata: this.metadata(st) }]);
     st.committedNext = BigInt(next);
     st.intentEnd = null;
@@ -545,17 +594,34 @@ export class ConsumerLoop {
       const ts = columns.tsUs[columns.length - 1]!;
       if (ts > st.lastTsUs) st.lastTsUs = ts;
     }
-    let r: Awaited<ReturnType<EnginePool['process']>>;
-    try {
-      r = await this.o.pool.process(st.engine!, columns, meta.sensorId, emit);
-    } catch (err) {
-      // A batch the engine cannot process must not stop the partition (it would fail again on every
-      // re-delivery); at shutdown the pool itself may be gone, then the batch is simply not done.
-      if (this.o.signal.aborted) throw err;
-      if (emit) await this.deadLetter(st.tp, m, 'process_failed', (err as Error).message);
-      return null;
+    let r: { events: RstEvent[]; flows: FlowRecord[] };
+    if (st.merge) {
+      // Through the source merge: what it releases now (maybe other messages' headers, maybe none of these).
+      const rel = st.merge.push(BigInt(m.offset), meta.sensorId, Number(m.timestamp), columns);
+      if (rel.late && emit) {
+        for (const [sensor, n] of rel.late) {
+          this.o.metrics.lateHeaders(sensor, n);
+          this.o.log.debug(
+            { ...st.tp, offset: m.offset, sensor, late: n },
+            'headers later than the source merge',
+          );
+        }
+      }
+      r = (await this.runMerged(st, rel, emit, m)) ?? { events: [], flows: [] };
+    } else {
+      let b: Awaited<ReturnType<EnginePool['process']>>;
+      try {
+        b = await this.o.pool.process(st.engine!, columns, meta.sensorId, emit);
+      } catch (err) {
+        // A batch the engine cannot process must not stop the partition (it would fail again on every
+        // re-delivery); at shutdown the pool itself may be gone, then the batch is simply not done.
+        if (this.o.signal.aborted) throw err;
+        if (emit) await this.deadLetter(st.tp, m, 'process_failed', (err as Error).message);
+        return null;
+      }
+      this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
+      r = b;
     }
-    this.o.metrics.headers(st.tp, r.headers, emit ? r.events : []);
     if (!emit) return null;
     const batch: HeaderBatchRow = {
       sensor: meta.sensorId,
@@ -568,6 +634,43 @@ export class ConsumerLoop {
       received_at: formatTsUs(Number(m.timestamp) * 1000),
     };
     return { events: r.events, flows: r.flows, batch };
+  }
+
+  /**
+   * Run what the source merge released through the engine, run by run. A run the engine fails on is
+   * dead-lettered with the message being processed (if any) and the rest go on.
+   */
+  private async runMerged(
+    st: PartitionState,
+    rel: MergeRelease | null,
+    emit: boolean,
+    m?: ConsumedMessage,
+  ): Promise<{ events: RstEvent[]; flows: FlowRecord[] } | null> {
+    if (!rel || rel.runs.length === 0) return null;
+    const out: { events: RstEvent[]; flows: FlowRecord[] } = { events: [], flows: [] };
+    for (const run of rel.runs) {
+      let b: Awaited<ReturnType<EnginePool['process']>>;
+      try {
+        b = await this.o.pool.process(st.engine!, run.cols, run.sensor, emit);
+      } catch (err) {
+        if (this.o.signal.aborted) throw err;
+        if (emit && m) await this.deadLetter(st.tp, m, 'process_failed', (err as Error).message);
+        else if (emit) this.o.log.warn({ ...st.tp, err: (err as Error).message }, 'merged headers failed');
+        continue;
+      }
+      this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
+      for (const e of b.events) out.events.push(e);
+      for (const f of b.flows) out.flows.push(f);
+    }
+    return out;
+  }
+
+  /** At the committed offset: take the merge state the previous owner recorded there (silently). */
+  private async restoreMerge(st: PartitionState): Promise<void> {
+    const want = st.mergeRestore;
+    st.mergeRestore = null;
+    if (!st.merge || !want) return;
+    await this.runMerged(st, st.merge.restore(want.snap, want.fresh), false);
   }
 
   private async processSensorStats(st: PartitionState, m: ConsumedMessage): Promise<SensorStatsRow | null> {
