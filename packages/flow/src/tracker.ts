@@ -513,7 +513,9 @@ export class FlowTracker {
   }
   /** Whether only one direction of flow f was seen (one-sided view: asymmetric routing, one tap). */
   oneSided(f: number): boolean {
-    return (this.h32[f * 2 * HOT_EP32 + EP_PKTS] === 0) !== (this.h32[(f * 2 + 1) * HOT_EP32 + EP_PKTS] === 0);
+    return (
+      (this.h32[f * 2 * HOT_EP32 + EP_PKTS] === 0) !== (this.h32[(f * 2 + 1) * HOT_EP32 + EP_PKTS] === 0)
+    );
   }
   /** Sensor ordinal and tunnel code. */
   sensorOf(f: number): number {
