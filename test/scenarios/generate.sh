@@ -35,6 +35,7 @@ SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-30}
 ALL=(
   closed_port_v4 closed_port_v6
   firewall_reject_v4 firewall_reject_v6
+  firewall_reject_nobaseline_v4 firewall_reject_nobaseline_v6
   backlog_overflow_v4 backlog_overflow_v6
   malformed_syn_v4 malformed_syn_v6
   time_wait_reuse_v4 time_wait_reuse_v6
@@ -194,6 +195,16 @@ sc_firewall_reject() {
   cap_start
   baseline
   app "$C" cli_refused --host "$SIP" --port 8081
+}
+
+sc_firewall_reject_nobaseline() {
+  # as firewall_reject, but no baseline exchange: the router's RST (TTL 64 at r1, one hop closer than
+  # the server's 63) is the first packet in the server's name, so no TTL of the server's to compare with
+  nsx "$R" "$IPT" -A FORWARD -p tcp --dport 8082 -j REJECT --reject-with tcp-reset
+  bg app "$S" srv_echo --host "$SIP" --port 8082 --count 1
+  wait_file ready-8082
+  cap_start
+  app "$C" cli_refused --host "$SIP" --port 8082
 }
 
 sc_backlog_overflow() {

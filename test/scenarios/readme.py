@@ -27,6 +27,9 @@ tcpdump `flags`, `ttl`, and the ground truth `cause`, `origin`, `why`; `generate
 RST itself came from a kernel or from scapy; top-level `crafted` is true when any packet of the
 scenario was forged (see `crafted_packets`); `config` holds engine overrides the test must pass
 (`idleTimeoutS` -> `--idle-timeout`). `kernel_notes` records what the kernel did and did not do.
+`acceptable` (some RSTs) lists other `cause/origin` verdicts that are right too: origin `unknown` where
+no packet of the sender comes before the RST, so nothing tells its own answer from one made in its name
+(`label.py --acceptable DIR` adds them to committed labels).
 
 """
 

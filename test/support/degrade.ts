@@ -205,6 +205,8 @@ export interface Label {
   flags: string;
   cause: string;
   origin: string;
+  /** Other `cause/origin` verdicts that are right too; one of them scores as the label. */
+  acceptable?: string[];
 }
 
 /** The fields of an RstEvent the scorer reads. */
@@ -259,9 +261,10 @@ export function score(scenario: string, labels: readonly Label[], events: readon
       s.wrong.push(`${scenario}: ${k} MISSED (want ${l.cause}/${l.origin})`);
       continue;
     }
-    if (e.cause === l.cause) s.cause++;
-    if (e.origin === l.origin) s.origin++;
-    if (e.cause !== l.cause || e.origin !== l.origin)
+    const alt = l.acceptable?.includes(`${e.cause}/${e.origin}`) === true;
+    if (alt || e.cause === l.cause) s.cause++;
+    if (alt || e.origin === l.origin) s.origin++;
+    if (!alt && (e.cause !== l.cause || e.origin !== l.origin))
       s.wrong.push(`${scenario}: ${k} got ${e.cause}/${e.origin} want ${l.cause}/${l.origin}`);
   }
   for (const [k, rest] of pool)

@@ -5,6 +5,7 @@
  */
 import type { Cause, Origin, Signature } from '@rstwatch/core';
 import { CAUSES, TCP_ACK, TCP_SYN } from '@rstwatch/core';
+import { initialTtl } from '@rstwatch/flow';
 import type { EngineConfig } from './config.js';
 import {
   C_ACK_IS_ISN1,
@@ -144,6 +145,8 @@ interface Derived {
   readonly dir: number;
   readonly noAck: boolean;
   readonly ttlExp: number;
+  /** The RST's own TTL (hop limit). */
+  readonly ttl: number;
   readonly inWin: number;
   readonly exact: number;
   readonly grpExact: boolean;
@@ -223,6 +226,7 @@ function derive(r: Float64Array, b: number, cfg: EngineConfig): Derived {
     dir: r[b + 3]!, // F_DIR
     noAck,
     ttlExp,
+    ttl: r[b + F_TTL]!,
     inWin,
     exact,
     grpExact: r[b + F_GRP_EXACT] === 1,
@@ -276,8 +280,8 @@ function decide(x: Derived, synRst: boolean, cfg: EngineConfig): Decision {
   if (has(x, C_MALFORMED_SYN) && x.dir === 1 && !has(x, C_HS_COMPLETE)) {
     x.ev.push('malformed_syn', 'answers_syn');
     if (has(x, C_ACK_IS_ISN1)) x.ev.push('ack_is_isn_plus_1');
-    const origin = x.ttlMismatch ? 'middlebox' : x.ttlConsistent || !x.noAck ? 'endpoint' : 'unknown';
-    return decision('malformed_syn', x.ttlMismatch ? 0.6 : 0.85, origin);
+    // An ACK flag is what a kernel sets, and a router's REJECT too: only the TTL says whose it is.
+    return decision('malformed_syn', x.ttlMismatch ? 0.6 : 0.85, byTtl(x));
   }
   if (has(x, C_NEW)) {
     x.ev.push('no_flow_context');
@@ -314,12 +318,20 @@ function handshakeResponder(x: Derived, cfg: EngineConfig): Decision {
   // and connect_scan are the scanner's own RSTs).
   if (x.scanPorts >= cfg.scanMinPorts) x.ev.push(`scan_ports=${x.scanPorts}`);
   const isn1 = has(x, C_ACK_IS_ISN1);
-  // Without a baseline, an exact kernel-style answer (RST+ACK, ack = ISN+1) is taken as the host's.
-  return decision(
-    'closed_port',
-    isn1 ? (x.ttlConsistent ? 0.9 : 0.7) : 0.6,
-    x.ttlConsistent || isn1 ? 'endpoint' : 'unknown',
-  );
+  if (x.ttlConsistent) return decision('closed_port', isn1 ? 0.9 : 0.6, 'endpoint');
+  return noBaselineAnswer(x, isn1);
+}
+
+/**
+ * A kernel-style answer to the SYN (RST+ACK, often ack = ISN+1) from a host with no TTL baseline: a
+ * closed port answers so, and so does a router's or firewall's REJECT (`--reject-with tcp-reset`) in
+ * front of the host. The TTL's distance from its likely initial value (`ttl_hops=`) is recorded, but
+ * without the host's own distance it decides nothing, nor does the handshake position (both answer the
+ * SYN at once). The cause is the likelier one; the origin is left open, with low confidence.
+ */
+function noBaselineAnswer(x: Derived, isn1: boolean): Decision {
+  x.ev.push(`ttl_hops=${initialTtl(x.ttl) - x.ttl}`);
+  return decision('closed_port', isn1 ? 0.5 : 0.4, 'unknown');
 }
 
 /** A RST from the originator during the handshake. */

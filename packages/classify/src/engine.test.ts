@@ -67,6 +67,33 @@ describe('RST causes from wire evidence', () => {
     expect(e.ttl_expected).toBe(60);
   });
 
+  it('no TTL baseline: a kernel-style answer to the SYN is closed_port with origin unknown, never endpoint', () => {
+    // A router's REJECT (--reject-with tcp-reset) sends exactly this; nothing of the server's came before.
+    for (const [client, server, ttl, hops] of [
+      [CLIENT, SERVER, 64, 0],
+      [CLIENT, SERVER, 61, 3],
+      ['[2001:db8:1::2]', '[2001:db8:2::2]', 250, 5],
+    ] as const) {
+      const tr = new Trace();
+      tr.conn(`${client}:40010`, `${server}:8082`, { r: { ttl } }).syn().rst('r', { seq: 0, ipId: 0 });
+      const e = only(tr);
+      expect(e.cause).toBe('closed_port');
+      expect(e.origin).toBe('unknown');
+      expect(e.confidence).toBeLessThanOrEqual(0.5);
+      expect(e.evidence).toEqual(
+        expect.arrayContaining(['no_ttl_baseline', 'ack_is_isn_plus_1', `ttl_hops=${hops}`]),
+      );
+    }
+  });
+
+  it("no TTL baseline: a RST+ACK answering a malformed SYN is not taken as the host's either", () => {
+    const tr = new Trace();
+    tr.conn(`${CLIENT}:40011`, `${SERVER}:9`).send('o', 'SF').rst('r', { seq: 0 });
+    const e = only(tr);
+    expect(e.cause).toBe('malformed_syn');
+    expect(e.origin).toBe('unknown');
+  });
+
   it('firewall_reject: a "fake" RST without ACK answering the SYN', () => {
     const tr = new Trace();
     tr.conn(`${CLIENT}:40002`, `${SERVER}:25`).syn().rst('r', { ack: false, seq: 0 });
@@ -609,6 +636,7 @@ describe('EngineConfig', () => {
       maxHosts: 65536,
       duplicateWindowMs: 0.1,
       reorderWindowMs: 0.2,
+      checksums: 'auto',
     });
   });
 
