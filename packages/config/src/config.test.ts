@@ -129,7 +129,9 @@ describe('loadConfig', () => {
 
   it('takes durations with units everywhere a time is configured; a bare number keeps the key unit', () => {
     const c = loadConfig({
-      file: file('classifier:\n  holdMs: 1s\n  timeWaitS: 2m\nalerts:\n  quietS: 1h\n  webhook:\n    timeoutMs: 2.5s\n'),
+      file: file(
+        'classifier:\n  holdMs: 1s\n  timeWaitS: 2m\nalerts:\n  quietS: 1h\n  webhook:\n    timeoutMs: 2.5s\n',
+      ),
       env: { RSTWATCH_CLASSIFIER__IDLE_TIMEOUT_S: '500ms', RSTWATCH_CLASSIFIER__BURST_WINDOW_MS: '1500' },
       overrides: { agent: { batch: { lingerMs: '20ms' } } } as never,
     });

@@ -32,7 +32,9 @@ export function docCommands(file: string, text: string): DocCommand[] {
   }
   const out: DocCommand[] = [];
   for (const s of snippets) {
-    for (const m of s.matchAll(/(?:^\s*|[|;&(]\s*|\$ |sudo |exec |\/)(?:pnpm )?rstwatch ([a-z][a-z-]*)((?: +[^\s#|;&)]+)*)/g)) {
+    for (const m of s.matchAll(
+      /(?:^\s*|[|;&(]\s*|\$ |sudo |exec |\/)(?:pnpm )?rstwatch ([a-z][a-z-]*)((?: +[^\s#|;&)]+)*)/g,
+    )) {
       const words = m[2]!.trim().split(/\s+/).filter(Boolean);
       let command = m[1]!;
       if (NESTED.has(command) && words[0] && /^[a-z]/.test(words[0])) command += ` ${words.shift()}`;

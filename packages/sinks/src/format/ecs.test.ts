@@ -129,8 +129,9 @@ describe('fromEcs', () => {
 
   it('returns null for what is not an rstwatch alert document', () => {
     const good = toEcs(sampleAlert());
-    const broken = (f: (d: Record<string, any>) => void) => {
-      const d = structuredClone(good) as Record<string, any>;
+    type Doc = Record<string, Record<string, unknown>>;
+    const broken = (f: (d: Doc) => void) => {
+      const d = structuredClone(good) as Doc;
       f(d);
       return d;
     };
