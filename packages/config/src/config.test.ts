@@ -53,6 +53,7 @@ describe('loadConfig', () => {
       maxHosts: 65536,
       duplicateWindowMs: 0.1,
       reorderWindowMs: 0.2,
+      checksums: 'auto',
     });
     expect(cfg.clickhouse.url).toBe('embedded');
     expect(cfg.clickhouse.ttlDays).toEqual({

@@ -99,7 +99,9 @@ const kafka = section(
       {
         mechanism: oneOf(SASL_MECHANISMS).default('none').describe('SASL mechanism; `none` disables SASL.'),
         username: str().optional().describe('SASL user name (required unless the mechanism is `none`).'),
-        password: str().optional().describe('SASL password. Prefer `passwordFile`; redacted by `rstwatch config dump`.'),
+        password: str()
+          .optional()
+          .describe('SASL password. Prefer `passwordFile`; redacted by `rstwatch config dump`.'),
         passwordFile: filePath()
           .optional()
           .describe('File whose content (trailing newline removed) is the SASL password.'),
@@ -467,7 +469,9 @@ const clickhouse = section(
       ),
     database: identifier().default('rstwatch').describe('Database holding the rstwatch tables.'),
     username: str().default('default').describe('ClickHouse user.'),
-    password: str().optional().describe('ClickHouse password. Prefer `passwordFile`; redacted by `rstwatch config dump`.'),
+    password: str()
+      .optional()
+      .describe('ClickHouse password. Prefer `passwordFile`; redacted by `rstwatch config dump`.'),
     passwordFile: filePath()
       .optional()
       .describe('File whose content (trailing newline removed) is the password.'),
