@@ -100,6 +100,26 @@ const F_CKSUM = 29;
 const utf8 = new TextEncoder();
 
 /**
+ * The encoder's plan for one message, from its first pass over the headers (`planBatch`): one
+ * module-level record read by the size and column writers, so nothing is allocated per batch (the
+ * encoder is synchronous, so one record is enough).
+ */
+const plan = {
+  /** Headers in the range. */
+  n: 0,
+  /** `base_ts_us`: the earliest timestamp (0 for an empty range). */
+  base: 0,
+  /** Timestamp deltas need 64 bits (`ts_delta_us_wide`). */
+  wide: false,
+  tsBytes: 0,
+  addrBytes: 0,
+  nRst: 0,
+  rstBytes: 0,
+  /** OR of every header's checksum bits: the `cksum` column is sent only when not 0. */
+  anyCk: 0,
+};
+
+/**
  * Encode headers [start, end) of `cols` (default: all of them) as one HeaderBatch message.
  * `base_ts_us` is the earliest timestamp of the range. Throws {@link WireError} on a bad range, more than
  * {@link MAX_BATCH_HEADERS} headers, an empty sensor id, an IP version other than 4/6, a RST payload
@@ -113,11 +133,53 @@ export function encodeHeaderBatch(
   start = 0,
   end: number = cols.length,
 ): Uint8Array {
+  checkRange(cols, start, end);
+  const seq = checkedBatchSeq(meta);
+  const seqLo = Number(seq & 0xffff_ffffn);
+  const seqHi = Number(seq >> 32n);
+  planBatch(cols, start, end);
+  const { n, base } = plan;
+  const sid = utf8.encode(meta.sensorId);
+
+  // Exact size, then one buffer.
+  let size = delimitedSize(F_SENSOR_ID, sid.length);
+  if (seq !== 0n) size += 1 + varint64Size(seqLo, seqHi);
+  size += plannedSize();
+
+  // Every byte is written below (checked at the end), so the buffer need not be zeroed. A Buffer is also
+  // what Kafka clients take as a message value. Not from Node's shared pool: the message owns its
+  // ArrayBuffer, so it can be transferred to another thread.
+  const out: Uint8Array = Buffer.allocUnsafeSlow(size);
+  let p = writeDelimitedHeader(out, 0, F_SENSOR_ID, sid.length);
+  out.set(sid, p);
+  p += sid.length;
+  if (seq !== 0n) {
+    out[p++] = F_BATCH_SEQ << 3;
+    p = writeVarint64(out, p, seqLo, seqHi);
+  }
+  if (base !== 0) {
+    out[p++] = F_BASE_TS << 3;
+    p = writeVarint(out, p, base);
+  }
+  if (n !== 0) p = writeColumns(out, p, cols, start, end);
+  // `count` goes last, always (even 0; the field has presence): a message cut short anywhere then lacks it
+  // or ends inside a field, and is rejected instead of decoding as a shorter batch.
+  out[p++] = F_COUNT << 3;
+  p = writeVarint(out, p, n);
+  if (p !== size) throw new Error(`HeaderBatch encoder wrote ${p} bytes, sized ${size}`); // a bug, not input
+  return out;
+}
+
+function checkRange(cols: HeaderColumns, start: number, end: number): void {
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > cols.length) {
     throw new WireError('bad_count', `range [${start}, ${end}) is outside the batch of ${cols.length}`);
   }
   const n = end - start;
   if (n > MAX_BATCH_HEADERS) throw new WireError('too_large', `${n} headers > ${MAX_BATCH_HEADERS}`);
+}
+
+/** The batch sequence number, once the sensor id and it are found valid. */
+function checkedBatchSeq(meta: { sensorId: string; batchSeq: bigint }): bigint {
   if (typeof meta.sensorId !== 'string' || meta.sensorId === '') {
     throw new WireError('missing_field', 'sensor id must be a non-empty string');
   }
@@ -125,10 +187,11 @@ export function encodeHeaderBatch(
   if (typeof seq !== 'bigint' || seq < 0n || seq > MAX_U64) {
     throw new WireError('bad_value', `batch sequence number must be a uint64 bigint, got ${String(seq)}`);
   }
-  const seqLo = Number(seq & 0xffff_ffffn);
-  const seqHi = Number(seq >> 32n);
+  return seq;
+}
 
-  // Pass 1: timestamp range, address sizes, RST payload sizes.
+/** Pass 1 into `plan`: timestamp range, address sizes, RST payload sizes, checksum presence. */
+function planBatch(cols: HeaderColumns, start: number, end: number): void {
   const ts = cols.tsUs;
   const ipv = cols.ipVersion;
   const flags = cols.flags;
@@ -160,15 +223,21 @@ export function encodeHeaderBatch(
       rstBytes += l;
     }
   }
-  const base = n === 0 ? 0 : minTs;
-  const wide = n > 0 && maxTs - minTs >= TWO_32;
-  const tsBytes = wide ? 8 * n : 4 * n;
-  const addrBytes = 4 * n4 + 16 * n6;
-  const sid = utf8.encode(meta.sensorId);
+  const n = end - start;
+  plan.n = n;
+  plan.base = n === 0 ? 0 : minTs;
+  plan.wide = n > 0 && maxTs - minTs >= TWO_32;
+  plan.tsBytes = plan.wide ? 8 * n : 4 * n;
+  plan.addrBytes = 4 * n4 + 16 * n6;
+  plan.nRst = nRst;
+  plan.rstBytes = rstBytes;
+  plan.anyCk = anyCk;
+}
 
-  // Exact size, then one buffer.
-  let size = delimitedSize(F_SENSOR_ID, sid.length);
-  if (seq !== 0n) size += 1 + varint64Size(seqLo, seqHi);
+/** Encoded size of every field but sensor_id and batch_seq. */
+function plannedSize(): number {
+  const { n, base, wide, tsBytes, addrBytes, nRst, rstBytes, anyCk } = plan;
+  let size = 0;
   if (base !== 0) size += 1 + varintSize(base);
   size += 1 + varintSize(n); // count, always present
   size += delimitedSize(wide ? F_TS_DELTA_WIDE : F_TS_DELTA, tsBytes);
@@ -176,89 +245,78 @@ export function encodeHeaderBatch(
   size += delimitedSize(F_SRC_ADDR, addrBytes) + delimitedSize(F_DST_ADDR, addrBytes);
   size += delimitedSize(F_RST_PAYLOAD_LEN, nRst) + delimitedSize(F_RST_PAYLOAD, rstBytes);
   if (anyCk !== 0) size += delimitedSize(F_CKSUM, n);
+  return size;
+}
 
-  // Every byte is written below (checked at the end), so the buffer need not be zeroed. A Buffer is also
-  // what Kafka clients take as a message value. Not from Node's shared pool: the message owns its
-  // ArrayBuffer, so it can be transferred to another thread.
-  const out: Uint8Array = Buffer.allocUnsafeSlow(size);
-  let p = writeDelimitedHeader(out, 0, F_SENSOR_ID, sid.length);
-  out.set(sid, p);
-  p += sid.length;
-  if (seq !== 0n) {
-    out[p++] = F_BATCH_SEQ << 3;
-    p = writeVarint64(out, p, seqLo, seqHi);
+/** The column fields of a non-empty range, in field number order. */
+function writeColumns(out: Uint8Array, p: number, cols: HeaderColumns, start: number, end: number): number {
+  const { n, wide, tsBytes, addrBytes } = plan;
+  if (!wide) {
+    p = writeDelimitedHeader(out, p, F_TS_DELTA, tsBytes);
+    const d = scratchWords(n);
+    const ts = cols.tsUs;
+    const base = plan.base;
+    for (let i = start; i < end; i++) d[i - start] = ts[i]! - base;
+    p = copyScratch(out, p, tsBytes);
   }
-  if (base !== 0) {
-    out[p++] = F_BASE_TS << 3;
-    p = writeVarint(out, p, base);
-  }
-  if (n !== 0) {
-    if (!wide) {
-      p = writeDelimitedHeader(out, p, F_TS_DELTA, tsBytes);
-      const d = scratchWords(n);
-      for (let i = start; i < end; i++) d[i - start] = ts[i]! - base;
-      p = copyScratch(out, p, tsBytes);
-    }
-    for (const [f, key, w] of STRAIGHT) {
-      p = writeDelimitedHeader(out, p, f, n * w);
-      p = columnToLE(out, p, cols[key], start, n);
-      if (f === 6) {
-        // Addresses (fields 7, 8) follow ip_version (6) so fields stay in number order.
-        p = writeAddrs(
-          out,
-          writeDelimitedHeader(out, p, F_SRC_ADDR, addrBytes),
-          cols.srcAddr,
-          ipv,
-          start,
-          end,
-        );
-        p = writeAddrs(
-          out,
-          writeDelimitedHeader(out, p, F_DST_ADDR, addrBytes),
-          cols.dstAddr,
-          ipv,
-          start,
-          end,
-        );
-      }
-    }
-    if (nRst > 0) {
-      p = writeDelimitedHeader(out, p, F_RST_PAYLOAD_LEN, nRst);
-      for (let i = start; i < end; i++) if ((flags[i]! & TCP_RST) !== 0) out[p++] = rstLen[i]!;
-      if (rstBytes > 0) {
-        p = writeDelimitedHeader(out, p, F_RST_PAYLOAD, rstBytes);
-        const pl = cols.rstPayload;
-        for (let i = start; i < end; i++) {
-          if ((flags[i]! & TCP_RST) === 0) continue;
-          const o = i * RST_PAYLOAD_MAX;
-          const l = rstLen[i]!;
-          for (let k = 0; k < l; k++) out[p++] = pl[o + k]!;
-        }
-      }
-    }
-    if (wide) {
-      p = writeDelimitedHeader(out, p, F_TS_DELTA_WIDE, tsBytes);
-      const w = scratchWords(2 * n);
-      for (let i = start, k = 0; i < end; i++, k += 2) {
-        const d = ts[i]! - base;
-        const lo = d >>> 0;
-        w[k] = lo;
-        w[k + 1] = (d - lo) / TWO_32;
-      }
-      p = copyScratch(out, p, tsBytes);
-    }
-    if (anyCk !== 0) {
-      p = writeDelimitedHeader(out, p, F_CKSUM, n);
-      out.set(ck.subarray(start, end), p);
-      p += n;
+  const ipv = cols.ipVersion;
+  for (const [f, key, w] of STRAIGHT) {
+    p = writeDelimitedHeader(out, p, f, n * w);
+    p = columnToLE(out, p, cols[key], start, n);
+    if (f === 6) {
+      // Addresses (fields 7, 8) follow ip_version (6) so fields stay in number order.
+      p = writeAddrs(out, writeDelimitedHeader(out, p, F_SRC_ADDR, addrBytes), cols.srcAddr, ipv, start, end);
+      p = writeAddrs(out, writeDelimitedHeader(out, p, F_DST_ADDR, addrBytes), cols.dstAddr, ipv, start, end);
     }
   }
-  // `count` goes last, always (even 0; the field has presence): a message cut short anywhere then lacks it
-  // or ends inside a field, and is rejected instead of decoding as a shorter batch.
-  out[p++] = F_COUNT << 3;
-  p = writeVarint(out, p, n);
-  if (p !== size) throw new Error(`HeaderBatch encoder wrote ${p} bytes, sized ${size}`); // a bug, not input
-  return out;
+  if (plan.nRst > 0) p = writeRstPayloads(out, p, cols, start, end);
+  if (wide) p = writeWideTs(out, p, cols.tsUs, start, end);
+  if (plan.anyCk !== 0) {
+    p = writeDelimitedHeader(out, p, F_CKSUM, n);
+    out.set(cols.cksum.subarray(start, end), p);
+    p += n;
+  }
+  return p;
+}
+
+/** rst_payload_len (one byte per RST header) and, when not all empty, rst_payload (their bytes). */
+function writeRstPayloads(
+  out: Uint8Array,
+  p: number,
+  cols: HeaderColumns,
+  start: number,
+  end: number,
+): number {
+  const flags = cols.flags;
+  const rstLen = cols.rstPayloadLen;
+  p = writeDelimitedHeader(out, p, F_RST_PAYLOAD_LEN, plan.nRst);
+  for (let i = start; i < end; i++) if ((flags[i]! & TCP_RST) !== 0) out[p++] = rstLen[i]!;
+  const rstBytes = plan.rstBytes;
+  if (rstBytes > 0) {
+    p = writeDelimitedHeader(out, p, F_RST_PAYLOAD, rstBytes);
+    const pl = cols.rstPayload;
+    for (let i = start; i < end; i++) {
+      if ((flags[i]! & TCP_RST) === 0) continue;
+      const o = i * RST_PAYLOAD_MAX;
+      const l = rstLen[i]!;
+      for (let k = 0; k < l; k++) out[p++] = pl[o + k]!;
+    }
+  }
+  return p;
+}
+
+/** ts_delta_us_wide: each delta as two 32-bit words, low first. */
+function writeWideTs(out: Uint8Array, p: number, ts: Float64Array, start: number, end: number): number {
+  const { n, base, tsBytes } = plan;
+  p = writeDelimitedHeader(out, p, F_TS_DELTA_WIDE, tsBytes);
+  const w = scratchWords(2 * n);
+  for (let i = start, k = 0; i < end; i++, k += 2) {
+    const d = ts[i]! - base;
+    const lo = d >>> 0;
+    w[k] = lo;
+    w[k + 1] = (d - lo) / TWO_32;
+  }
+  return copyScratch(out, p, tsBytes);
 }
 
 /** Copy the first `len` scratch bytes (host-order words) to `out` at `p` as little-endian words. */
@@ -358,7 +416,37 @@ export function decodeHeaderBatch(
   }
   const n = m.count;
   if (n > MAX_BATCH_HEADERS) throw new WireError('too_large', `count ${n} > ${MAX_BATCH_HEADERS}`);
+  const wide = checkFixedColumns(m, n);
+  checkSizedColumns(m, n);
+  const tw = timestampDeltas(m, n, wide, baseTsUs);
 
+  // Valid: write the columns.
+  const c =
+    out !== undefined && out.capacity >= n
+      ? out
+      : HeaderColumns.allocate(Math.max(n, 1), out !== undefined && out.buffer instanceof SharedArrayBuffer);
+  for (const [, key] of STRAIGHT) columnFromLE(c[key], m[key]);
+  const cks = m.cksum;
+  if (cks.length === n) c.cksum.set(cks);
+  else c.cksum.fill(0, 0, n);
+  const flags = c.flags;
+  for (let i = 0; i < n; i++) flags[i] = flags[i]! & FLAGS_MASK;
+  const ts = c.tsUs;
+  if (wide) for (let i = 0; i < n; i++) ts[i] = baseTsUs + tw[2 * i + 1]! * TWO_32 + tw[2 * i]!;
+  else for (let i = 0; i < n; i++) ts[i] = baseTsUs + tw[i]!;
+  const cv = c.ipVersion;
+  readAddrs(c.srcAddr, m.srcAddr, cv, n);
+  readAddrs(c.dstAddr, m.dstAddr, cv, n);
+  readRstPayloads(c, m, n);
+  c.length = n;
+  return { meta: { sensorId, batchSeq, baseTsUs, count: n }, columns: c };
+}
+
+/**
+ * Lengths of the columns whose size follows from `count` alone (the straight columns, cksum, the
+ * timestamps). Returns whether the timestamps are the wide ones.
+ */
+function checkFixedColumns(m: rstwatch.v1.HeaderBatch, n: number): boolean {
   for (const [, key, w] of STRAIGHT) {
     if (m[key].length !== n * w) {
       throw new WireError('bad_column_length', `${key}: ${m[key].length} bytes for ${n} headers`);
@@ -379,7 +467,11 @@ export function decodeHeaderBatch(
       `timestamps: ts_delta_us ${tsNarrow.length} bytes, ts_delta_us_wide ${tsWide.length} bytes for ${n} headers`,
     );
   }
-  // Pass over IP versions and flags: they size the address and RST payload columns.
+  return wideOk;
+}
+
+/** Lengths of the columns sized by the IP versions and flags (addresses, RST payloads); IP versions. */
+function checkSizedColumns(m: rstwatch.v1.HeaderBatch, n: number): void {
   const ipv = m.ipVersion;
   const fl = m.flags;
   let n4 = 0;
@@ -419,36 +511,36 @@ export function decodeHeaderBatch(
       `rst_payload: ${m.rstPayload.length} bytes, lengths say ${rstBytes}`,
     );
   }
-  // Timestamp deltas as host-order words in the scratch area, used (before anything else touches the
-  // scratch area) when the columns are written below.
-  const tsSrc = wideOk ? tsWide : tsNarrow;
+}
+
+/**
+ * Timestamp deltas as host-order words in the scratch area (wide ones checked against 2^53), used before
+ * anything else touches the scratch area.
+ */
+function timestampDeltas(
+  m: rstwatch.v1.HeaderBatch,
+  n: number,
+  wide: boolean,
+  baseTsUs: number,
+): Uint32Array {
+  const tsSrc = wide ? m.tsDeltaUsWide : m.tsDeltaUs;
   const tw = scratchWords(tsSrc.length >>> 2);
   scratchBytes().set(tsSrc);
   if (!HOST_LE) swapBytes(scratchBytes(), 0, tsSrc.length, 4);
-  if (wideOk) {
+  if (wide) {
     for (let i = 0; i < n; i++) {
       if (tw[2 * i + 1]! * TWO_32 + tw[2 * i]! > MAX_SAFE - baseTsUs) {
         throw new WireError('bad_timestamp', `header ${i}: timestamp beyond 2^53 us`);
       }
     }
   }
+  return tw;
+}
 
-  // Valid: write the columns.
-  const c =
-    out !== undefined && out.capacity >= n
-      ? out
-      : HeaderColumns.allocate(Math.max(n, 1), out !== undefined && out.buffer instanceof SharedArrayBuffer);
-  for (const [, key] of STRAIGHT) columnFromLE(c[key], m[key]);
-  if (cks.length === n) c.cksum.set(cks);
-  else c.cksum.fill(0, 0, n);
+/** RST payloads into their 64-byte slots; other headers' lengths become 0. Flags already masked. */
+function readRstPayloads(c: HeaderColumns, m: rstwatch.v1.HeaderBatch, n: number): void {
   const flags = c.flags;
-  for (let i = 0; i < n; i++) flags[i] = flags[i]! & FLAGS_MASK;
-  const ts = c.tsUs;
-  if (wideOk) for (let i = 0; i < n; i++) ts[i] = baseTsUs + tw[2 * i + 1]! * TWO_32 + tw[2 * i]!;
-  else for (let i = 0; i < n; i++) ts[i] = baseTsUs + tw[i]!;
-  const cv = c.ipVersion;
-  readAddrs(c.srcAddr, m.srcAddr, cv, n);
-  readAddrs(c.dstAddr, m.dstAddr, cv, n);
+  const rstLens = m.rstPayloadLen;
   const pl = c.rstPayload;
   const pll = c.rstPayloadLen;
   const src = m.rstPayload;
@@ -464,6 +556,4 @@ export function decodeHeaderBatch(
     const o = i * RST_PAYLOAD_MAX;
     for (let j = 0; j < l; j++) pl[o + j] = src[p++]!;
   }
-  c.length = n;
-  return { meta: { sensorId, batchSeq, baseTsUs, count: n }, columns: c };
 }
