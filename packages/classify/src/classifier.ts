@@ -11,18 +11,22 @@ import {
   C_ACK_IS_ISN1,
   C_ANSWERS_LAST,
   C_ANY_DATA,
+  C_DATA_INFERRED,
   C_FIN_ANY,
   C_GRACEFUL,
   C_HS_COMPLETE,
+  C_HS_INFERRED,
   C_MALFORMED_SYN,
   C_MIDSTREAM,
   C_NEW,
   C_PKT_AFTER_CLOSE,
+  C_RECV_SYN,
   C_RECV_SYNACK,
   C_RX_UNACKED,
   C_SENDER_PREV_RST,
   C_SENDER_SYN,
   C_SENDER_SYNACK,
+  C_SEQ_IS_ISN1,
   C_SEQ_STEP,
   C_TTL_FROM_FLOW,
   C_TW_HIT,
@@ -95,6 +99,10 @@ export const EVIDENCE_NAMES = [
   'bad_checksum',
   'neighbour_hops=',
   'ttl_hops=',
+  'inferred_syn',
+  'inferred_synack',
+  'inferred_ack',
+  'gap',
 ] as const;
 
 export interface Verdict {
@@ -249,7 +257,7 @@ function derive(r: Float64Array, b: number, cfg: EngineConfig): Derived {
 /** Cause, origin, confidence and evidence for facts row `r` at offset `b`. */
 export function classifyFacts(r: Float64Array, b: number, cfg: EngineConfig): Verdict {
   const x = derive(r, b, cfg);
-  const v = badChecksum(r, b, x, decide(x, (r[b + F_FLAGS]! & TCP_SYN) !== 0, cfg));
+  const v = badChecksum(r, b, x, inferred(x, decide(x, (r[b + F_FLAGS]! & TCP_SYN) !== 0, cfg)));
   return {
     cause: v.cause,
     origin: v.origin,
@@ -268,6 +276,18 @@ function badChecksum(r: Float64Array, b: number, x: Derived, d: Decision): Decis
   if (r[b + F_BAD_CKSUM] !== 1) return d;
   x.ev.push('bad_checksum');
   return decision(d.cause, Math.min(d.conf, 0.4), d.origin === 'endpoint' ? 'unknown' : d.origin);
+}
+
+/** Markers of packets the sensor did not see but the verdict relies on (loss). */
+const INFERRED = ['inferred_syn', 'inferred_synack', 'inferred_ack', 'gap'];
+
+/**
+ * Loss degrades confidence, not the verdict: a decision that leans on an inferred packet (a handshake
+ * packet or data that the other side's numbers prove) keeps its cause and origin, with less confidence.
+ */
+function inferred(x: Derived, d: Decision): Decision {
+  if (!x.ev.some((e) => INFERRED.includes(e))) return d;
+  return decision(d.cause, Math.min(d.conf - 0.15, 0.7), d.origin);
 }
 
 /** The rules, by what is known about the flow. */
@@ -290,8 +310,12 @@ function decide(x: Derived, synRst: boolean, cfg: EngineConfig): Decision {
     return decision('time_wait_assassination', 0.6, 'unknown');
   }
   if (x.phase === PH_HANDSHAKE) return x.dir === 1 ? handshakeResponder(x, cfg) : handshakeOriginator(x, cfg);
-  if (x.phase === PH_ESTABLISHED && has(x, C_HS_COMPLETE) && !has(x, C_ANY_DATA) && !has(x, C_MIDSTREAM))
-    return noData(x, cfg);
+  if (has(x, C_HS_INFERRED))
+    x.ev.push(has(x, x.dir === 0 ? C_SENDER_SYN : C_RECV_SYN) ? 'inferred_synack' : 'inferred_syn');
+  if (x.phase === PH_ESTABLISHED && has(x, C_HS_COMPLETE) && !has(x, C_ANY_DATA) && !has(x, C_MIDSTREAM)) {
+    if (!has(x, C_DATA_INFERRED)) return noData(x, cfg);
+    x.ev.push('gap');
+  }
   return attack(x, cfg) ?? midConnection(x, cfg);
 }
 
@@ -306,6 +330,19 @@ function handshakeResponder(x: Derived, cfg: EngineConfig): Decision {
     return decision('time_wait_reuse', 0.8, byTtl(x));
   }
   if (has(x, C_SENDER_SYNACK)) {
+    // A RST without ACK at the server's ISN+1, from the server's own stack (TTL and IP ID of its SYN-ACK),
+    // answers a segment that acknowledged the SYN-ACK: the originator's ACK, lost (backlog overflow).
+    if (
+      x.noAck &&
+      has(x, C_SEQ_IS_ISN1) &&
+      has(x, C_TTL_FROM_FLOW) &&
+      x.ttlConsistent &&
+      !x.ipidOdd &&
+      x.mb === 0
+    ) {
+      x.ev.push('inferred_ack');
+      return noData(x, cfg);
+    }
     x.ev.push('synack_then_rst');
     const mb = x.ttlMismatch || x.noAck;
     return decision('firewall_reject', mb ? 0.85 : 0.6, mb ? 'middlebox' : 'unknown');
@@ -341,6 +378,12 @@ function handshakeOriginator(x: Derived, cfg: EngineConfig): Decision {
     x.ev.push('time_wait_tuple');
     return decision('time_wait_reuse', has(x, C_ANSWERS_LAST) ? 0.85 : 0.7, byTtl(x));
   }
+  if (has(x, C_RECV_SYNACK) && !has(x, C_SENDER_SYN) && x.noAck && x.scanPorts >= 2 && !x.dataAfter) {
+    // The SYN was lost rather than spoofed: the host that resets the SYN-ACK is opening connections to
+    // other ports at the same time (a half-open scan).
+    x.ev.push('inferred_syn', `scan_ports=${x.scanPorts}`);
+    return decision('syn_scan', 0.6, 'endpoint');
+  }
   if (has(x, C_RECV_SYNACK) && !has(x, C_SENDER_SYN)) {
     // Backscatter: a SYN-ACK nobody here asked for, reset by the host it reached.
     x.ev.push('synack_without_syn');
@@ -351,6 +394,24 @@ function handshakeOriginator(x: Derived, cfg: EngineConfig): Decision {
         ? 'endpoint'
         : 'unknown';
     return decision('unsolicited', 0.8, origin);
+  }
+  if (has(x, C_RECV_SYNACK) && !x.noAck && has(x, C_ACK_IS_ISN1)) {
+    // A RST+ACK acknowledging the SYN-ACK comes from a socket that accepted it, after its ACK (lost).
+    x.ev.push('inferred_ack');
+    return noData(x, cfg);
+  }
+  if (
+    !has(x, C_RECV_SYNACK) &&
+    has(x, C_SENDER_SYN) &&
+    x.noAck &&
+    has(x, C_SEQ_IS_ISN1) &&
+    x.scanPorts >= 2
+  ) {
+    // A RST without ACK at the SYN's ISN+1 answers a segment acknowledging that SYN: a SYN-ACK, lost. Alone
+    // it could be the host giving up its own SYN; with the host probing other ports it is a half-open scan.
+    x.ev.push('inferred_synack', `scan_ports=${x.scanPorts}`);
+    const scan = x.scanPorts >= cfg.scanMinPorts;
+    return decision('syn_scan', 0.8 + (scan ? 0.15 : 0), x.dataAfter ? 'middlebox' : 'endpoint');
   }
   if (has(x, C_RECV_SYNACK)) {
     const scan = x.scanPorts >= cfg.scanMinPorts;

@@ -832,7 +832,14 @@ export class Engine implements TrackerListener {
     const midstream = !origSyn && !respSynAck;
     if (midstream) ctx |= F.C_MIDSTREAM;
     const origAcked = ackedAfterSyn(t.epFirstCodes(o));
+    // Loss or a one-sided view: the originator's ACK, or the responder's data after its SYN-ACK, proves
+    // the handshake packets not seen.
+    const hsInferred =
+      !(origSyn && respSynAck && origAcked) &&
+      (origSyn || respSynAck) &&
+      (origAcked || (respSynAck && (t.epFlags(o + 1) & DF_SENT_DATA) !== 0));
     if (origSyn && respSynAck && origAcked) ctx |= F.C_HS_COMPLETE;
+    else if (hsInferred) ctx |= F.C_HS_COMPLETE | F.C_HS_INFERRED;
     const finAny = t.epFins(e) + t.epFins(p) > 0;
     if (finAny) ctx |= F.C_FIN_ANY;
     const rstBefore = t.epRsts(e) + t.epRsts(p) > 0;
@@ -841,14 +848,37 @@ export class Engine implements TrackerListener {
     let phase: number;
     if (rstBefore || ((ff & FF_GRACEFUL) !== 0 && t.epFins(e) > 0 && t.epFins(p) > 0)) phase = PH_CLOSED;
     else if (finAny) phase = PH_CLOSING;
-    else if (!midstream && !origAcked) phase = PH_HANDSHAKE;
+    else if (!midstream && !origAcked && !hsInferred) phase = PH_HANDSHAKE;
     else phase = PH_ESTABLISHED;
     r[b + F.F_PHASE] = phase;
-    if (origSyn && ack === (t.epStartSeq(o) + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
+    if (!midstream) ctx |= this.lossContext(f, seq, ack);
     ctx |= this.sequenceContext(f, b, phase, seq);
     r[b + F.F_IDLE_S] = (ts - t.activeTs(f)) / 1e6;
     r[b + F.F_STAGE] = stageOf(t.epFirstCodes(e));
     return ctx;
+  }
+
+  /**
+   * The ISNs against the RST's numbers and the ACKs seen, for what loss hid: ack = the receiver's ISN+1,
+   * seq = the sender's ISN+1, data acknowledged but never seen (ISNs of partial endpoints are seeded).
+   */
+  private lossContext(f: number, seq: number, ack: number): number {
+    const t = this.tracker;
+    const e = endpointOf(f, t.dir);
+    const p = peerOf(e);
+    const hs = DF_SENT_SYN | DF_SENT_SYNACK;
+    let ctx = 0;
+    if ((t.epFlags(p) & hs) !== 0 && ack === (t.epStartSeq(p) + 1) >>> 0) ctx |= F.C_ACK_IS_ISN1;
+    if ((t.epFlags(e) & hs) !== 0 && seq === (t.epStartSeq(e) + 1) >>> 0) ctx |= F.C_SEQ_IS_ISN1;
+    if (this.unseenData(e) || this.unseenData(p)) ctx |= F.C_DATA_INFERRED;
+    return ctx;
+  }
+
+  /** Endpoint `e` sent no data the sensor saw, yet its peer acknowledged more than its SYN (and FIN). */
+  private unseenData(e: number): boolean {
+    const t = this.tracker;
+    if ((t.epFlags(e) & DF_SENT_DATA) !== 0) return false;
+    return seqDelta(t.epAckSeq(e), (t.epStartSeq(e) + 1 + (t.epFins(e) > 0 ? 1 : 0)) >>> 0) > 0;
   }
 
   /** Sequence checks of a RST against the receiver's view (window, exact, retransmissions, stepping). */

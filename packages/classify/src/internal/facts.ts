@@ -92,6 +92,15 @@ export const C_MIDSTREAM = 1 << 19;
 export const C_SENDER_SEEN = 1 << 20;
 /** The claimed sender had already sent a RST on this flow. */
 export const C_SENDER_PREV_RST = 1 << 21;
+/**
+ * Loss (Zeek's partial connections): the handshake completed although its SYN or SYN-ACK was not seen (the
+ * other one, then the originator's ACK); C_HS_COMPLETE is set with it.
+ */
+export const C_HS_INFERRED = 1 << 22;
+/** Loss: an endpoint's data was acknowledged but not seen (an ACK beyond its ISN+1: Zeek's gap). */
+export const C_DATA_INFERRED = 1 << 23;
+/** The RST's seq is its sender's ISN+1: it answers a segment acknowledging the sender's SYN (or SYN-ACK). */
+export const C_SEQ_IS_ISN1 = 1 << 24;
 
 /** Entries in the pending ring (held RSTs); beyond this the oldest is released early. */
 export const HELD_MAX = 2048;
