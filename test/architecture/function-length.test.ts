@@ -9,6 +9,11 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const MAX_LINES = 80;
 const SKIP_DIRS = new Set(['dist', 'node_modules', 'generated']);
+/**
+ * Functions kept whole on purpose (`path name`), each with its reason in a comment at the function: a
+ * hot path whose split measured slower.
+ */
+const KEPT_WHOLE = new Set(['packages/wire/src/headers.ts decodeHeaderBatch']);
 /** A generator's banner in the first lines of a file. */
 const GENERATED = /@generated|Code generated|DO NOT EDIT/;
 
@@ -30,8 +35,8 @@ function longFunctions(path: string, text: string, max = MAX_LINES): string[] {
       const first = src.getLineAndCharacterOfPosition(n.getStart(src)).line;
       const last = src.getLineAndCharacterOfPosition(n.getEnd()).line;
       const lines = last - first + 1;
-      if (lines > max) {
-        const name = ts.isConstructorDeclaration(n) ? 'constructor' : (n.name?.getText(src) ?? '<anonymous>');
+      const name = ts.isConstructorDeclaration(n) ? 'constructor' : (n.name?.getText(src) ?? '<anonymous>');
+      if (lines > max && !KEPT_WHOLE.has(`${path} ${name}`)) {
         out.push(`${path}:${first + 1} ${name} (${lines} lines)`);
       }
     }
@@ -76,6 +81,16 @@ describe(`function length (at most ${MAX_LINES} lines)`, () => {
   it('holds in packages/*/src', () => {
     expect(sourceFiles('packages').length).toBeGreaterThan(50);
     expect(longIn('packages')).toEqual([]);
+  });
+
+  it('each function kept whole still exists and says why', () => {
+    for (const entry of KEPT_WHOLE) {
+      const [path, name] = entry.split(' ') as [string, string];
+      const text = readFileSync(join(root, path), 'utf8');
+      const at = text.indexOf(`function ${name}(`);
+      expect(at, entry).toBeGreaterThan(0);
+      expect(text.slice(Math.max(0, at - 1200), at), entry).toMatch(/Kept as one function on purpose/);
+    }
   });
 
   it('is reported for services/*/src (not enforced)', () => {
