@@ -157,19 +157,19 @@ const S_LATE = 2;
 const K_COUNT = K_SENSOR + MAX_SENSORS * 3;
 
 /**
- * Duplicate suppression: a direct-mapped table of recent packet signatures (flow, generation, direction,
- * IP ID, flags, seq, ack, payload length) with their capture time, sized with the flow table. A collision
- * only forgets a signature (a duplicate then goes through, as before).
+ * Duplicate suppression: the signatures of recent packets in a small table that stays in cache, 4-way
+ * set-associative, first in first out within a set. Copies arrive within `duplicateWindowMs` (0.1 ms: a
+ * few hundred packets at line rate), so 2048 entries keep a signature until its copy comes unless four
+ * packets of the window land in its set. An entry is 16 bytes (a set is 64, one cache line): a fingerprint
+ * of the flow key hash, source port, IP ID, flags and payload length (never 0, so an empty entry matches
+ * nothing), seq, ack, and the capture time in microseconds modulo 2^32. Losing an entry only lets its copy
+ * through, as without suppression.
  */
-const R_U32 = 6;
-function recentSlots(maxFlows: number): number {
-  let n = 1024;
-  while (n < maxFlows / 32 && n < 1 << 20) n *= 2;
-  return n;
-}
-function recentBytes(maxFlows: number): number {
-  return recentSlots(maxFlows) * (R_U32 * 4 + 8) + F.HELD_MAX;
-}
+const R_SETS = 512;
+const R_WAYS = 4;
+const R_U32 = 4;
+const R_SET_U32 = R_WAYS * R_U32;
+const RECENT_BYTES = R_SETS * R_SET_U32 * 4 + R_SETS;
 /** How `packet` came to process a header. */
 const PK_NEW = 0;
 const PK_LATE = 1;
@@ -256,9 +256,11 @@ export class Engine implements TrackerListener {
   /** The first host found offloading checksums (`auto`), for the one message saying so. */
   offloadHost = '';
 
-  private readonly recentMask: number;
-  private readonly recentKey: Uint32Array;
-  private readonly recentTs: Float64Array;
+  private readonly recent: Uint32Array;
+  /** Per set of `recent`, the way its next signature replaces. */
+  private readonly recentNext: Uint8Array;
+  /** 1 for the SPAN copies among the headers of the current prepare chunk (index mod PREPARE_CHUNK). */
+  private readonly dupMark = new Uint8Array(PREPARE_CHUNK);
   /** 1 when the held RST in that ring slot was processed in causal rather than capture order. */
   private readonly heldReordered: Uint8Array;
   private readonly dupUs: number;
@@ -285,7 +287,7 @@ export class Engine implements TrackerListener {
         tracker: tracker.shared,
         pending: new SharedArrayBuffer(F.pendingBytes()),
         counters: new SharedArrayBuffer(K_COUNT * 8),
-        recent: new SharedArrayBuffer(recentBytes(cfg.maxFlows)),
+        recent: new SharedArrayBuffer(RECENT_BYTES + F.HELD_MAX),
       },
       tracker,
     );
@@ -308,7 +310,7 @@ export class Engine implements TrackerListener {
         timeWaitS: cfg.timeWaitS,
         maxHosts: cfg.maxHosts,
       }) +
-      (F.pendingBytes() + K_COUNT * 8 + recentBytes(cfg.maxFlows)) / cfg.maxFlows
+      (F.pendingBytes() + K_COUNT * 8 + RECENT_BYTES + F.HELD_MAX) / cfg.maxFlows
     );
   }
 
@@ -318,11 +320,9 @@ export class Engine implements TrackerListener {
     this.tracker = tracker;
     this.p = F.mapPending(shared.pending);
     this.counters = new Float64Array(shared.counters);
-    const slots = recentSlots(this.config.maxFlows);
-    this.recentMask = slots - 1;
-    this.recentKey = new Uint32Array(shared.recent, 0, slots * R_U32);
-    this.recentTs = new Float64Array(shared.recent, slots * R_U32 * 4, slots);
-    this.heldReordered = new Uint8Array(shared.recent, slots * (R_U32 * 4 + 8), F.HELD_MAX);
+    this.recent = new Uint32Array(shared.recent, 0, R_SETS * R_SET_U32);
+    this.recentNext = new Uint8Array(shared.recent, R_SETS * R_SET_U32 * 4, R_SETS);
+    this.heldReordered = new Uint8Array(shared.recent, RECENT_BYTES, F.HELD_MAX);
     this.dupUs = this.config.duplicateWindowMs * 1000;
     this.reorderUs = this.config.reorderWindowMs * 1000;
     this.ckMode =
@@ -354,7 +354,11 @@ export class Engine implements TrackerListener {
     c[K_HEADERS] = c[K_HEADERS]! + n;
     this.nDeferred = 0;
     for (let i = 0; i < n; i++) {
-      if ((i & (PREPARE_CHUNK - 1)) === 0) t.prepare(cols, s, i, Math.min(n, i + PREPARE_CHUNK));
+      if ((i & (PREPARE_CHUNK - 1)) === 0) {
+        const to = Math.min(n, i + PREPARE_CHUNK);
+        t.prepare(cols, s, i, to);
+        if (this.dupUs > 0) this.markDuplicates(cols, i, to);
+      }
       const ts = cols.tsUs[i]!;
       const v = cols.ipVersion[i]!;
       if (v !== 4 && v !== 6) {
@@ -382,7 +386,7 @@ export class Engine implements TrackerListener {
   }
 
   /**
-   * One header in causal order: locate its flow, suppress a duplicate, defer it behind a causally earlier
+   * One header in causal order: suppress a duplicate, locate its flow, defer it behind a causally earlier
    * header of the same batch, then snapshot (RST), update the state machine and feed held RSTs.
    */
   private packet(cols: HeaderColumns, i: number, s: number, n: number): void {
@@ -396,20 +400,13 @@ export class Engine implements TrackerListener {
     }
     const mode = this.mode;
     // Before `locate`: the copy of a SYN that follows the RST answering it must not start a new flow.
-    let ds = -1;
-    // IPv6 pure ACKs are left alone: without an IP ID, a host's duplicate ACKs are identical packets.
-    if (this.dupUs > 0 && (cols.ipVersion[i] === 4 || cols.payloadLen[i]! > 0 || (flags & 0x07) !== 0)) {
-      ds = this.recentSlot(cols, i, t.batchHashes[i]!);
-      if (ds < 0) {
-        const d = t.lookup(cols, i, s, t.batchHashes[i]!);
-        if (d >= 0) t.noteDuplicate(d);
-        c[K_SENSOR + s * 3 + S_DUP]!++;
-        return;
-      }
+    // (A deferred header was no copy; its mark may belong to a later chunk by now.)
+    if (mode !== PK_DEFERRED && this.dupMark[i & (PREPARE_CHUNK - 1)] === 1) {
+      this.duplicate(cols, i, s);
+      return;
     }
     const f = t.locate(cols, i, s, t.batchHashes[i]!);
     if (mode !== PK_DEFERRED && this.reorderUs > 0 && this.deferred(f, cols, i, n)) return;
-    if (ds >= 0) this.remember(ds, cols, i, t.batchHashes[i]!);
     if (mode !== PK_NEW) {
       if (mode === PK_DEFERRED) {
         t.noteReordered(f);
@@ -443,38 +440,73 @@ export class Engine implements TrackerListener {
   // ---- sensor realities: duplicates, causal order -----------------------------------------------
 
   /**
-   * The recent-signature slot of header `i` (flow key hash `h`), or -1 when the slot holds the same
-   * packet seen at most `duplicateWindowMs` earlier (a SPAN copy: same flow key and source port, IP ID,
-   * flags, seq, ack and payload length; IPv6 has no IP ID and is matched by the rest).
+   * Mark the SPAN copies among headers [from, to) of a batch (hashed by `prepare`): the same packet seen
+   * at most `duplicateWindowMs` earlier (same flow key and source port, IP ID, flags, seq, ack and payload
+   * length; IPv6 has no IP ID and is matched by the rest), and remember the signatures of the others. In
+   * capture order, ahead of the per-header pass, so deferring a header does not change what is a copy; a
+   * tight loop of its own, so the per-header pass only reads a mark.
    */
-  private recentSlot(cols: HeaderColumns, i: number, h: number): number {
-    const seq = cols.seq[i]!;
-    const ack = cols.ack[i]!;
-    const misc = (cols.ipId[i]! | (cols.flags[i]! << 16)) >>> 0;
-    const pl = (cols.payloadLen[i]! | (cols.srcPort[i]! << 16)) >>> 0;
-    let x = Math.imul(h ^ misc, 0x9e3779b1) ^ Math.imul(seq, 0x85ebca6b) ^ Math.imul(ack ^ pl, 0xc2b2ae35);
-    x ^= x >>> 15;
-    const k = x & this.recentMask;
-    const u = this.recentKey;
-    const e = k * R_U32;
-    if (u[e] === h && u[e + 2] === seq && u[e + 3] === ack && u[e + 4] === misc && u[e + 5] === pl) {
-      const dt = cols.tsUs[i]! - this.recentTs[k]!;
-      if (dt >= 0 && dt <= this.dupUs && u[e + 1] === 1) return -1;
+  private markDuplicates(cols: HeaderColumns, from: number, to: number): void {
+    const hashes = this.tracker.batchHashes;
+    const { flags, ipVersion, tsUs, payloadLen, seq, ack, ipId, srcPort } = cols;
+    const u = this.recent;
+    const next = this.recentNext;
+    const win = this.dupUs;
+    const mark = this.dupMark;
+    for (let i = from; i < to; i++) {
+      const fl = flags[i]!;
+      const len = payloadLen[i]!;
+      const sq = seq[i]!;
+      const ak = ack[i]!;
+      const ts = tsUs[i]!;
+      const misc = ipId[i]! | (fl << 16);
+      const ports = len | (srcPort[i]! << 16);
+      const fp = (Math.imul(Math.imul(hashes[i]! ^ misc, 0x9e3779b1) ^ ports, 0x85ebca6b) | 1) >>> 0;
+      let x = Math.imul(fp ^ sq, 0xc2b2ae35) ^ ak;
+      x ^= x >>> 15;
+      const set = x & (R_SETS - 1);
+      const b = set * R_SET_U32;
+      const us = ts >>> 0;
+      let e = -1;
+      if (u[b] === fp) e = b;
+      else if (u[b + 4] === fp) e = b + 4;
+      else if (u[b + 8] === fp) e = b + 8;
+      else if (u[b + 12] === fp) e = b + 12;
+      let dup = 0;
+      // The rare matching fingerprint: the rest of the signature, the window, and what may be a copy. IPv6
+      // pure ACKs never are (without an IP ID, a host's duplicate ACKs are identical packets); headers the
+      // batch drops (version, time) do not matter.
+      if (
+        e >= 0 &&
+        u[e + 1] === sq &&
+        u[e + 2] === ak &&
+        (us - u[e + 3]!) >>> 0 <= win &&
+        (ipVersion[i] === 4 || len > 0 || (fl & 0x07) !== 0) &&
+        ts >= 0 &&
+        Number.isFinite(ts)
+      )
+        dup = 1;
+      else {
+        if (e < 0) {
+          const w = next[set]!;
+          next[set] = (w + 1) & (R_WAYS - 1);
+          e = b + w * R_U32;
+        }
+        u[e] = fp;
+        u[e + 1] = sq;
+        u[e + 2] = ak;
+        u[e + 3] = us;
+      }
+      mark[i & (PREPARE_CHUNK - 1)] = dup;
     }
-    return k;
   }
 
-  /** Remember header `i` (flow key hash `h`) in recent-signature slot `k`. */
-  private remember(k: number, cols: HeaderColumns, i: number, h: number): void {
-    const u = this.recentKey;
-    const e = k * R_U32;
-    u[e] = h;
-    u[e + 1] = 1;
-    u[e + 2] = cols.seq[i]!;
-    u[e + 3] = cols.ack[i]!;
-    u[e + 4] = (cols.ipId[i]! | (cols.flags[i]! << 16)) >>> 0;
-    u[e + 5] = (cols.payloadLen[i]! | (cols.srcPort[i]! << 16)) >>> 0;
-    this.recentTs[k] = cols.tsUs[i]!;
+  /** Header `i` is a SPAN copy: counted against its flow (if any) and its sensor, not processed again. */
+  private duplicate(cols: HeaderColumns, i: number, s: number): void {
+    const t = this.tracker;
+    const d = t.lookup(cols, i, s, t.batchHashes[i]!);
+    if (d >= 0) t.noteDuplicate(d);
+    this.counters[K_SENSOR + s * 3 + S_DUP]!++;
   }
 
   /**
