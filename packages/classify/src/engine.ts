@@ -607,7 +607,8 @@ export class Engine implements TrackerListener {
     this.mode = PK_NEW;
   }
 
-  private sensorRealities(): Record<string, SensorRealities> {
+  /** Duplicate, reordered and late counts so far, by sensor (only sensors with a non-zero count). */
+  sensorRealities(): Record<string, SensorRealities> {
     const out: Record<string, SensorRealities> = {};
     const c = this.counters;
     for (let s = 0; s < MAX_SENSORS; s++) {

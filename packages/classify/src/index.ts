@@ -9,4 +9,5 @@ export {
   type EngineShared,
   type EngineStats,
   type ProcessOptions,
+  type SensorRealities,
 } from './engine.js';

@@ -227,7 +227,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   if (opts.format === 'table') {
     opts.stdout.write(
-      summary.render({ file: label, headers: pipeline.headers, flows: pipeline.flowsEnded, seconds }),
+      summary.render({
+        file: label,
+        headers: pipeline.headers,
+        flows: pipeline.flowsEnded,
+        seconds,
+        sensors: pipeline.sensors,
+      }),
     );
   }
   if (report) {

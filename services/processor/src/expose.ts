@@ -1,6 +1,6 @@
 /** Prometheus metrics of the processor, read from its counters at scrape time (rstwatch_processor_*). */
 import type { Metrics } from '@rstwatch/telemetry';
-import type { ProcessorMetrics } from './metrics.js';
+import { type ProcessorMetrics, realitySamples } from './metrics.js';
 import type { ConsumerLoop } from './processor.js';
 import type { UnitWriter } from './unit-writer.js';
 
@@ -58,6 +58,24 @@ export function exposeMetrics(
     'Headers that reached the source merge after its frontier (later than processor.mergeDelayMs): processed at once, out of capture order.',
     ['sensor'],
     () => [...pm.lateHeadersBySensor.entries()].map(([sensor, v]) => [{ sensor }, v] as const),
+  );
+  m.followCounter(
+    'processor_duplicate_headers_total',
+    'Packets seen twice within classifier.duplicateWindowMs (SPAN copies): counted, not processed again, by sensor.',
+    ['sensor'],
+    () => realitySamples(pm.realitiesBySensor, 'duplicates'),
+  );
+  m.followCounter(
+    'processor_reordered_headers_total',
+    'Packets processed in causal rather than capture order (within classifier.reorderWindowMs; two taps with skewed clocks), by sensor.',
+    ['sensor'],
+    () => realitySamples(pm.realitiesBySensor, 'reordered'),
+  );
+  m.followCounter(
+    'processor_late_packets_total',
+    'Packets stamped more than classifier.reorderWindowMs before the latest packet already seen: processed as they came, by sensor.',
+    ['sensor'],
+    () => realitySamples(pm.realitiesBySensor, 'late'),
   );
   m.followCounter(
     'processor_insert_failures_total',

@@ -4,9 +4,10 @@
  * in flight, and events are re-ordered into capture order with a bounded buffer before delivery.
  */
 
-import type { EngineConfig } from '@rstwatch/classify';
+import type { EngineConfig, SensorRealities } from '@rstwatch/classify';
 import { bucketOf, type FlowRecord, flowHash, HeaderColumns, type RstEvent } from '@rstwatch/core';
 import type { BatchResult } from './internal/tasks.js';
+import { addRealities } from './metrics.js';
 import { type EngineHandle, EnginePool } from './pool.js';
 import { SEQUENTIAL_DEPTH, type WorkerThreads } from './threads.js';
 
@@ -44,6 +45,8 @@ export class LocalPipeline {
   flowsEnded = 0;
   /** Checksum counters of every engine, known after `finish` (see Engine stats). */
   readonly checksums = { bad: 0, offloaded: 0, offload_hosts: 0, first_host: '' };
+  /** Duplicate, reordered and late packets so far, by sensor (see Engine.sensorRealities). */
+  readonly sensors = new Map<string, SensorRealities>();
   private readonly pool: EnginePool;
   private readonly shards: number;
   private readonly engines: EngineHandle[];
@@ -222,6 +225,7 @@ export class LocalPipeline {
   private async collect(s: number, r: BatchResult, nowUs: number): Promise<void> {
     if (nowUs > this.shardNowUs[s]!) this.shardNowUs[s] = nowUs;
     this.flowsEnded += r.flowsEnded;
+    addRealities(this.sensors, r.sensors);
     this.addPending(r.events);
     if (r.flows.length > 0) await this.opts.onFlows(r.flows);
     await this.deliver(false);

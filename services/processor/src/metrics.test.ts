@@ -1,11 +1,17 @@
-// The processor's counters and their Prometheus exposition: RST events by cause and by origin.
+// The processor's counters and their Prometheus exposition: RST events by cause and by origin; duplicate,
+// reordered and late packets by sensor, as a worker returns them.
+import { Engine } from '@rstwatch/classify';
+import { buildColumns, type PacketSpec } from '@rstwatch/classify/testing';
 import type { RstEvent } from '@rstwatch/core';
 import { createMetrics } from '@rstwatch/telemetry';
 import { describe, expect, it } from 'vitest';
 import { exposeMetrics } from './expose.js';
+import type { EngineTask } from './internal/tasks.js';
 import { ProcessorMetrics } from './metrics.js';
 import type { ConsumerLoop } from './processor.js';
+import { realitiesLine } from './summary.js';
 import type { UnitWriter } from './unit-writer.js';
+import runTask from './worker.js';
 
 const tp = { topic: 'rstwatch.headers.v1', partition: 3 };
 const ev = (cause: RstEvent['cause'], origin: RstEvent['origin']) => ({ cause, origin });
@@ -84,5 +90,83 @@ describe('exposeMetrics', () => {
     expect(await series(m, 'rstwatch_processor_rst_events_total')).toEqual([
       'rstwatch_processor_rst_events_total{service="processor"} 4',
     ]);
+  });
+});
+
+describe('sensor realities', () => {
+  /** One batch of `pkts` from `sensor` through the worker, on `engine`. */
+  function batch(engine: Engine, sensor: string, pkts: PacketSpec[]) {
+    const cols = buildColumns(pkts, true);
+    const task: EngineTask = {
+      kind: 'batch',
+      engineId: 7,
+      engine: engine.shared,
+      buffer: cols.buffer,
+      capacity: cols.capacity,
+      length: cols.length,
+      sensor,
+      emit: true,
+      nowUs: 0,
+      records: false,
+      seq: -1,
+    };
+    return runTask(task);
+  }
+  const T = 1_700_000_000_000_000;
+  const syn: PacketSpec = {
+    tsUs: T,
+    src: '10.0.0.1:40000',
+    dst: '10.0.0.2:80',
+    flags: 'S',
+    seq: 100,
+    ipId: 7,
+  };
+  const rst: PacketSpec = {
+    tsUs: T + 50,
+    src: '10.0.0.2:80',
+    dst: '10.0.0.1:40000',
+    flags: 'RA',
+    seq: 0,
+    ack: 101,
+    ipId: 9,
+  };
+
+  it('the worker returns what a batch added, by sensor; the processor exposes it per sensor', async () => {
+    const { pm, m } = exposed();
+    const engine = Engine.create({});
+    // A SPAN port: the SYN and the RST answering it, each seen twice a few microseconds apart.
+    const r1 = batch(engine, 'span-1', [syn, { ...syn, tsUs: T + 8 }, rst, { ...rst, tsUs: T + 61 }]);
+    expect(r1.sensors).toEqual({ 'span-1': { duplicates: 2, reordered: 0, late: 0 } });
+    expect(r1.events).toHaveLength(0); // the RST is held; its copy never becomes an event
+    // Two taps: a SYN-ACK stamped 20 us before its SYN (processed after it), then a packet 1 ms late.
+    const r2 = batch(engine, 'tap-a', [
+      { tsUs: T + 1000, src: '10.0.0.4:443', dst: '10.0.0.3:50000', flags: 'SA', seq: 900, ack: 301 },
+      { tsUs: T + 1020, src: '10.0.0.3:50000', dst: '10.0.0.4:443', flags: 'S', seq: 300 },
+      { tsUs: T, src: '10.0.0.5:50001', dst: '10.0.0.6:443', flags: 'S', seq: 1 },
+    ]);
+    expect(r2.sensors).toEqual({ 'tap-a': { duplicates: 0, reordered: 1, late: 1 } });
+    // A batch that adds nothing carries nothing.
+    expect(batch(engine, 'span-1', []).sensors).toBeUndefined();
+    for (const r of [r1, r2]) pm.sensorRealities(r.sensors);
+    pm.sensorRealities(
+      batch(engine, 'span-1', [
+        { ...syn, tsUs: T + 3000, ipId: 8, seq: 5000 },
+        { ...syn, tsUs: T + 3004, ipId: 8, seq: 5000 },
+      ]).sensors,
+    );
+    const lines = async (name: string) => (await series(m, `rstwatch_processor_${name}`)).join('\n');
+    expect(await lines('duplicate_headers_total')).toBe(
+      'rstwatch_processor_duplicate_headers_total{sensor="span-1",service="processor"} 3',
+    );
+    expect(await lines('reordered_headers_total')).toContain(
+      'rstwatch_processor_reordered_headers_total{sensor="tap-a",service="processor"} 1',
+    );
+    expect(await lines('late_packets_total')).toContain(
+      'rstwatch_processor_late_packets_total{sensor="tap-a",service="processor"} 1',
+    );
+    expect(realitiesLine(pm.realitiesBySensor)).toBe(
+      'sensor realities: 3 duplicate packets suppressed, 1 reordered, 1 late',
+    );
+    expect(realitiesLine(new Map())).toBeNull();
   });
 });

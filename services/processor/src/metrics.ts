@@ -2,10 +2,36 @@
  * The processor's counters, kept as plain numbers by the components and read by the Prometheus
  * endpoint (see `exposeMetrics`) and the logs. Partition-labelled series are dropped on revoke.
  */
+import type { SensorRealities } from '@rstwatch/classify';
 import type { RstEvent } from '@rstwatch/core';
 import type { TopicPartition } from '@rstwatch/kafka';
 
 const tpKey = (tp: TopicPartition) => `${tp.topic}/${tp.partition}`;
+
+/** Add per-sensor duplicate, reordered and late counts (a task's, see BatchResult) to `into`. */
+export function addRealities(
+  into: Map<string, SensorRealities>,
+  add: Readonly<Record<string, SensorRealities>> | undefined,
+): void {
+  if (add === undefined) return;
+  for (const [sensor, n] of Object.entries(add)) {
+    const had = into.get(sensor);
+    if (had === undefined) into.set(sensor, { ...n });
+    else {
+      had.duplicates += n.duplicates;
+      had.reordered += n.reordered;
+      had.late += n.late;
+    }
+  }
+}
+
+/** `[{ sensor }, value]` samples of one of the counts, for a counter labelled by sensor. */
+export function realitySamples(
+  by: ReadonlyMap<string, SensorRealities>,
+  key: keyof SensorRealities,
+): (readonly [{ sensor: string }, number])[] {
+  return [...by.entries()].map(([sensor, n]) => [{ sensor }, n[key]] as const);
+}
 
 export class ProcessorMetrics {
   headersTotal = 0;
@@ -30,6 +56,17 @@ export class ProcessorMetrics {
 
   /** Headers that reached the source merge later than its frontier (processed out of capture order), by sensor. */
   readonly lateHeadersBySensor = new Map<string, number>();
+
+  /**
+   * Packets the engines found duplicated (SPAN copies, suppressed), processed in causal rather than capture
+   * order (two taps) or later than the reorder window, by sensor; emit phase only (a warm-up replay sees
+   * the same packets again).
+   */
+  readonly realitiesBySensor = new Map<string, SensorRealities>();
+
+  sensorRealities(sensors: Readonly<Record<string, SensorRealities>> | undefined): void {
+    addRealities(this.realitiesBySensor, sensors);
+  }
 
   lateHeaders(sensor: string, n: number): void {
     this.lateHeadersBySensor.set(sensor, (this.lateHeadersBySensor.get(sensor) ?? 0) + n);

@@ -620,6 +620,7 @@ export class ConsumerLoop {
         return null;
       }
       this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
+      if (emit) this.o.metrics.sensorRealities(b.sensors);
       r = b;
     }
     if (!emit) return null;
@@ -659,6 +660,7 @@ export class ConsumerLoop {
         continue;
       }
       this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
+      if (emit) this.o.metrics.sensorRealities(b.sensors);
       for (const e of b.events) out.events.push(e);
       for (const f of b.flows) out.flows.push(f);
     }

@@ -6,6 +6,7 @@
 
 import { hostname } from 'node:os';
 import { captureConfigFrom, createSource } from '@rstwatch/capture';
+import type { SensorRealities } from '@rstwatch/classify';
 import type { Config } from '@rstwatch/config';
 import { HeaderColumns } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
@@ -26,7 +27,7 @@ import { DetectStage } from './detect-stage.js';
 import { EventPublisher } from './event-publisher.js';
 import { exposeMetrics } from './expose.js';
 import { LocalPipeline } from './local.js';
-import { ProcessorMetrics } from './metrics.js';
+import { ProcessorMetrics, realitySamples } from './metrics.js';
 import { EnginePool } from './pool.js';
 import { ConsumerLoop } from './processor.js';
 import { openStore } from './store-sink.js';
@@ -284,7 +285,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     if (config.metrics.enabled) {
       const registry = createMetrics('rstwatch_', { service: 'run' });
       registry.collectProcessMetrics();
-      exposeRunMetrics(registry, metrics, () => pipeline.headers);
+      exposeRunMetrics(registry, metrics, () => pipeline.headers, pipeline.sensors);
       if (alerts)
         exposeDetectMetrics(registry, config, { stats: () => alerts.detection.stats }, alerts.delivery);
       const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
@@ -332,6 +333,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
         headers: pipeline.headers,
         flows: pipeline.flowsEnded,
         seconds,
+        sensors: pipeline.sensors,
       }),
     );
     log.info({ headers: pipeline.headers }, 'run: done');
@@ -341,8 +343,16 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
   }
 }
 
-/** Prometheus metrics of `run`: headers, RST events by cause and origin, flows (rstwatch_run_*). */
-function exposeRunMetrics(m: Metrics, pm: ProcessorMetrics, headers: () => number): void {
+/**
+ * Prometheus metrics of `run`: headers, RST events by cause and origin, flows, duplicate / reordered /
+ * late packets by sensor (rstwatch_run_*).
+ */
+function exposeRunMetrics(
+  m: Metrics,
+  pm: ProcessorMetrics,
+  headers: () => number,
+  sensors: ReadonlyMap<string, SensorRealities>,
+): void {
   m.followCounter('run_headers_total', 'TCP headers classified.', [], () => [[{}, headers()]]);
   m.followCounter('run_rst_events_total', 'RST events emitted.', [], () => [[{}, pm.eventsTotal]]);
   m.followCounter('run_flows_total', 'Flow records emitted.', [], () => [[{}, pm.flowsTotal]]);
@@ -351,6 +361,24 @@ function exposeRunMetrics(m: Metrics, pm: ProcessorMetrics, headers: () => numbe
   );
   m.followCounter('run_rst_events_by_origin_total', 'RST events by origin.', ['origin'], () =>
     [...pm.eventsByOrigin.entries()].map(([origin, v]) => [{ origin }, v] as const),
+  );
+  m.followCounter(
+    'run_duplicate_headers_total',
+    'Packets seen twice within classifier.duplicateWindowMs (SPAN copies), not processed again, by sensor.',
+    ['sensor'],
+    () => realitySamples(sensors, 'duplicates'),
+  );
+  m.followCounter(
+    'run_reordered_headers_total',
+    'Packets processed in causal rather than capture order (classifier.reorderWindowMs), by sensor.',
+    ['sensor'],
+    () => realitySamples(sensors, 'reordered'),
+  );
+  m.followCounter(
+    'run_late_packets_total',
+    'Packets stamped more than classifier.reorderWindowMs before the latest one seen, by sensor.',
+    ['sensor'],
+    () => realitySamples(sensors, 'late'),
   );
 }
 

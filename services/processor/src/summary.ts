@@ -1,4 +1,5 @@
 /** The human-readable `analyze --format table` report: counts by cause and origin, top talkers, services. */
+import type { SensorRealities } from '@rstwatch/classify';
 import { CAUSES, type Cause, ORIGINS, type RstEvent } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
 
@@ -30,6 +31,24 @@ function endpoint(ip: string, port: number): string {
 
 function bump(m: Map<string, number>, k: string): void {
   m.set(k, (m.get(k) ?? 0) + 1);
+}
+
+/**
+ * "sensor realities: N duplicate packets suppressed, M reordered, K late" over every sensor, or null when
+ * all three are zero.
+ */
+export function realitiesLine(sensors: ReadonlyMap<string, SensorRealities>): string | null {
+  let dup = 0;
+  let reordered = 0;
+  let late = 0;
+  for (const n of sensors.values()) {
+    dup += n.duplicates;
+    reordered += n.reordered;
+    late += n.late;
+  }
+  if (dup + reordered + late === 0) return null;
+  const f = (x: number) => x.toLocaleString('en-US');
+  return `sensor realities: ${f(dup)} duplicate packets suppressed, ${f(reordered)} reordered, ${f(late)} late`;
 }
 
 function top(m: Map<string, number>, n: number): [string, number][] {
@@ -68,14 +87,24 @@ export class Summary {
     bump(this.services, svc);
   }
 
-  render(info: { file: string; headers: number; flows: number; seconds: number; topN?: number }): string {
+  render(info: {
+    file: string;
+    headers: number;
+    flows: number;
+    seconds: number;
+    topN?: number;
+    /** Duplicate, reordered and late packets by sensor: one line under the first when any is non-zero. */
+    sensors?: ReadonlyMap<string, SensorRealities>;
+  }): string {
     const n = info.topN ?? 10;
     const lines: string[] = [];
     const pct = (x: number) => (this.events === 0 ? '0.0' : ((100 * x) / this.events).toFixed(1));
     lines.push(
       `${info.file}: ${info.headers.toLocaleString('en-US')} TCP headers, ${info.flows.toLocaleString('en-US')} flows, ${this.events.toLocaleString('en-US')} RSTs (${info.seconds.toFixed(1)} s)`,
-      '',
     );
+    const realities = info.sensors ? realitiesLine(info.sensors) : null;
+    if (realities !== null) lines.push(realities);
+    lines.push('');
     if (this.events === 0) {
       lines.push('No RST packets found.');
       return `${lines.join('\n')}\n`;

@@ -5,7 +5,7 @@
  */
 
 import { BroadcastChannel } from 'node:worker_threads';
-import { Engine, type EngineShared } from '@rstwatch/classify';
+import { Engine, type EngineShared, type SensorRealities } from '@rstwatch/classify';
 import { HeaderColumns } from '@rstwatch/core';
 import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
 
@@ -68,6 +68,7 @@ function runTask(task: EngineTask): BatchResult {
     return { events: out.events, flows: out.flows, headers: 0, flowsEnded: engine.flowsEnded - ended0 };
   }
   const cols = HeaderColumns.fromBuffer(task.buffer!, task.capacity, task.length);
+  const before = engine.sensorRealities();
   const out = engine.processBatch(cols, task.sensor, opts);
   if (task.nowUs > 0) {
     const later = engine.advanceTime(task.nowUs, opts);
@@ -76,10 +77,33 @@ function runTask(task: EngineTask): BatchResult {
       for (const f of later.flows) out.flows.push(f);
     }
   }
-  return {
+  const result: BatchResult = {
     events: out.events,
     flows: out.flows,
     headers: task.length,
     flowsEnded: engine.flowsEnded - ended0,
   };
+  const sensors = realitiesSince(before, engine.sensorRealities());
+  if (sensors !== null) result.sensors = sensors;
+  return result;
+}
+
+/** What the counts of `now` added to those of `before`, by sensor; null when nothing changed. */
+function realitiesSince(
+  before: Record<string, SensorRealities>,
+  now: Record<string, SensorRealities>,
+): Record<string, SensorRealities> | null {
+  let out: Record<string, SensorRealities> | null = null;
+  for (const [sensor, n] of Object.entries(now)) {
+    const b = before[sensor];
+    const d = {
+      duplicates: n.duplicates - (b?.duplicates ?? 0),
+      reordered: n.reordered - (b?.reordered ?? 0),
+      late: n.late - (b?.late ?? 0),
+    };
+    if (d.duplicates + d.reordered + d.late === 0) continue;
+    out ??= {};
+    out[sensor] = d;
+  }
+  return out;
 }

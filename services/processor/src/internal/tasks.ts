@@ -1,4 +1,5 @@
 /** Messages between the processor's main thread and its Piscina workers. */
+import type { SensorRealities } from '@rstwatch/classify';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 
 export interface EngineTask {
@@ -33,6 +34,8 @@ export interface BatchResult {
   headers: number;
   /** Flows that ended during the task (with or without a record in `flows`). */
   flowsEnded: number;
+  /** `batch` tasks: the duplicate, reordered and late packets of this task, by sensor (absent: none). */
+  sensors?: Record<string, SensorRealities>;
   /** `finish` tasks: the engine's checksum counters and the first host found offloading checksums. */
   checksums?: { bad: number; offloaded: number; offload_hosts: number; first_host: string };
 }
