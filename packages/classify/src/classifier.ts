@@ -103,6 +103,8 @@ export const EVIDENCE_NAMES = [
   'inferred_synack',
   'inferred_ack',
   'gap',
+  // Added by the engine (not classifyFacts): the RST was classified in causal, not timestamp, order.
+  'reordered',
 ] as const;
 
 export interface Verdict {

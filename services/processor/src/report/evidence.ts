@@ -38,6 +38,14 @@ const WORDS: Record<string, Words> = {
   'ttl_hops=': (n) =>
     `its TTL says it travelled ${n} hops (from the nearest common initial TTL: 64, 128 or 255)`,
   'learned_idle_timer_s=': (n) => `its idle gap matches the timer learned for this service (${n} s)`,
+  inferred_syn: 'the SYN was not captured; later packets show it was sent (verdict kept, confidence lowered)',
+  inferred_synack:
+    'the SYN-ACK was not captured; later packets show it was sent (verdict kept, confidence lowered)',
+  inferred_ack:
+    'the handshake-completing ACK was not captured; later packets show it was sent (verdict kept, confidence lowered)',
+  reordered:
+    'it was stamped before a packet it answers (two taps with skewed clocks): classified in causal order',
+  gap: 'packets of this connection were not captured (an ACK covers data the sensor never saw); confidence lowered',
 };
 
 /** One evidence string in words; unknown names are returned as they are. */
