@@ -3,7 +3,6 @@
  * introduced each), sort keys, TTL columns and the materialized views that feed the rollups.
  * `migrate.ts` turns it into DDL for a single server or a cluster; `docs/clickhouse.md` documents it.
  */
-import type { AlertRule } from '@rstwatch/detect';
 
 /** Current schema version (the highest `since` of any table, column or view). */
 export const SCHEMA_VERSION = 5;
@@ -687,20 +686,9 @@ const bySource: TableDef = {
 
 /**
  * One row per RST event that contributed to an alert (`alert_events`, v4): the link from `alerts.id` to
- * `rst_events`, joined on `(community_id, ts)`. Addresses as text (IPv4 dotted, IPv6 any form).
+ * `rst_events`, joined on `(community_id, ts)`. The detectors' type: addresses as text, `ts` the event's.
  */
-export interface AlertLink {
-  alert_id: string;
-  rule: AlertRule;
-  /** Capture time of the RST event, RFC 3339 with microseconds, UTC (the event's `ts`). */
-  ts: string;
-  community_id: string;
-  sensor: string;
-  src_ip: string;
-  src_port: number;
-  dst_ip: string;
-  dst_port: number;
-}
+export type { AlertLink } from '@rstwatch/detect';
 
 const alerts: TableDef = {
   name: 'alerts',

@@ -57,6 +57,29 @@ async function stopInReverse(
   }
 }
 
+/** The Prometheus and health endpoints of a service (`metrics.*`), stopped with the other components. */
+async function serveMetrics(
+  config: Config,
+  service: string,
+  expose: (m: Metrics) => void,
+  ready: () => { ok: boolean; details?: Record<string, unknown> },
+  stops: [string, () => Promise<void>][],
+): Promise<void> {
+  if (!config.metrics.enabled) return;
+  const registry = createMetrics('rstwatch_', { service });
+  registry.collectProcessMetrics();
+  expose(registry);
+  const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
+    startHttpServer({
+      listen: config.metrics.listen,
+      registry: registry.registry,
+      health: () => ({ ok: true }),
+      ready,
+    }),
+  );
+  stops.push(['metrics endpoint', () => server.close()]);
+}
+
 /** Thrown when a component fails to start; names the component. */
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -178,23 +201,18 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
         loop.revokeAll();
       },
     ]);
-    if (config.metrics.enabled) {
-      const registry = createMetrics('rstwatch_', { service: 'processor' });
-      registry.collectProcessMetrics();
-      exposeMetrics(registry, metrics, writer, loop);
-      const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
-        startHttpServer({
-          listen: config.metrics.listen,
-          registry: registry.registry,
-          health: () => ({ ok: true }),
-          ready: () => ({
-            ok: ready,
-            details: { partitions: loop.assignedPartitions, retrying: writer.retrying },
-          }),
-        }),
-      );
-      stops.push(['metrics endpoint', () => server.close()]);
-    }
+    await serveMetrics(
+      config,
+      'processor',
+      (m) => {
+        exposeMetrics(m, metrics, writer, loop);
+      },
+      () => ({
+        ok: ready,
+        details: { partitions: loop.assignedPartitions, retrying: writer.retrying },
+      }),
+      stops,
+    );
     await step('consuming', () => loop.start());
     ready = true;
     log.info({ group: config.processor.groupId, workers: pool.workers }, 'processor running');
@@ -282,22 +300,16 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
       },
     });
     stops.push(['worker pool', () => pipeline.close()]);
-    if (config.metrics.enabled) {
-      const registry = createMetrics('rstwatch_', { service: 'run' });
-      registry.collectProcessMetrics();
-      exposeRunMetrics(registry, metrics, () => pipeline.headers, pipeline.sensors);
-      if (alerts)
-        exposeDetectMetrics(registry, config, { stats: () => alerts.detection.stats }, alerts.delivery);
-      const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
-        startHttpServer({
-          listen: config.metrics.listen,
-          registry: registry.registry,
-          health: () => ({ ok: true }),
-          ready: () => ({ ok: ready, details: { headers: pipeline.headers } }),
-        }),
-      );
-      stops.push(['metrics endpoint', () => server.close()]);
-    }
+    await serveMetrics(
+      config,
+      'run',
+      (m) => {
+        exposeRunMetrics(m, metrics, () => pipeline.headers, pipeline.sensors);
+        if (alerts) exposeDetectMetrics(m, config, { stats: () => alerts.detection.stats }, alerts.delivery);
+      },
+      () => ({ ok: ready, details: { headers: pipeline.headers } }),
+      stops,
+    );
     const source = createSource(captureConfigFrom({ ...config.agent, iface: opts.iface, pcap: opts.pcap }));
     log.info({ source: source.describe, clickhouse: store?.where ?? 'not storing' }, 'run: capturing');
     ready = true;
@@ -477,29 +489,24 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
         await consumer.disconnect();
       },
     ]);
-    if (config.metrics.enabled) {
-      const registry = createMetrics('rstwatch_', { service: 'detect' });
-      registry.collectProcessMetrics();
-      exposeDetectMetrics(
-        registry,
-        config,
-        {
-          stats: () => stage.stats(),
-          eventsByKind: () => stage.byKind,
-          badMessages: () => stage.badMessages,
-        },
-        delivery,
-      );
-      const server = await step(`metrics endpoint on ${config.metrics.listen}`, () =>
-        startHttpServer({
-          listen: config.metrics.listen,
-          registry: registry.registry,
-          health: () => ({ ok: true }),
-          ready: () => ({ ok: ready, details: { partitions: stage.assignedPartitions } }),
-        }),
-      );
-      stops.push(['metrics endpoint', () => server.close()]);
-    }
+    await serveMetrics(
+      config,
+      'detect',
+      (m) => {
+        exposeDetectMetrics(
+          m,
+          config,
+          {
+            stats: () => stage.stats(),
+            eventsByKind: () => stage.byKind,
+            badMessages: () => stage.badMessages,
+          },
+          delivery,
+        );
+      },
+      () => ({ ok: ready, details: { partitions: stage.assignedPartitions } }),
+      stops,
+    );
     await step('consuming', () => stage.start());
     ready = true;
     log.info({ group: config.alerts.groupId, topic: config.kafka.topics.events }, 'detection stage running');
