@@ -13,6 +13,7 @@ import { createLogger } from '@rstwatch/telemetry';
 import { encodeHeaderBatch, encodeSensorStats } from '@rstwatch/wire';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type ClickHouseHandle, getClickHouse } from '../support/clickhouse.js';
+import { freePort } from '../support/kafka.js';
 import {
   processorOverrides,
   QUICK_EXPIRY,
@@ -166,7 +167,8 @@ describe('processor: per-sensor batch sequence', () => {
 
     const ch = await getClickHouse();
     handles.push(ch);
-    const port = 19_000 + Math.floor(Math.random() * 20_000);
+    // Ports the system says are free (a random one, or the one after it, may be taken).
+    const port = await freePort();
     const proc = startInProcess(topics, ch.client, port);
     let duplicates: number | undefined;
     try {
@@ -220,7 +222,7 @@ describe('processor: per-sensor batch sequence', () => {
     await commitFor(second.group, topics.headers, '3');
     const ch2 = await getClickHouse();
     handles.push(ch2);
-    const proc2 = startInProcess(second, ch2.client, port + 1);
+    const proc2 = startInProcess(second, ch2.client, await freePort());
     try {
       await waitAllCommitted(brokers, second.group, [topics.headers], 120_000);
       duplicates = await proc2.metric('rstwatch_processor_duplicate_batches_total');

@@ -102,7 +102,9 @@ function tcpOpen(port: number): Promise<boolean> {
 
 async function readRecords(path: string): Promise<RsyslogRecord[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text
+  // rsyslogd may be writing the last line right now: only lines it has finished (newline-terminated).
+  const done = text.slice(0, text.lastIndexOf('\n') + 1);
+  return done
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as RsyslogRecord);
