@@ -363,10 +363,13 @@ export class Engine implements TrackerListener {
       const v = cols.ipVersion[i]!;
       if (v !== 4 && v !== 6) {
         c[K_DROP]!++;
+        // Headers deferred behind this one must not wait for a header that is never processed.
+        if (this.nDeferred !== 0) this.runDeferred(cols, i, s, n);
         continue;
       }
       if (!(ts >= 0) || !Number.isFinite(ts)) {
         c[K_DROP + 1]!++;
+        if (this.nDeferred !== 0) this.runDeferred(cols, i, s, n);
         continue;
       }
       let mode = PK_NEW;
@@ -379,6 +382,8 @@ export class Engine implements TrackerListener {
       this.packet(cols, i, s, n);
       if (this.nDeferred !== 0) this.runDeferred(cols, i, s, n);
     }
+    // Whatever still waits (its awaited header was dropped as a duplicate or by a rule) goes now, in order.
+    while (this.nDeferred !== 0) this.runDeferred(cols, this.deferWait[0]!, s, n);
     t.nowUs = lastTs;
     this.sweep(lastTs, n >>> 2);
     this.releaseDue(lastTs);
@@ -550,6 +555,9 @@ export class Engine implements TrackerListener {
     for (let j = i + 1; j < last; j++) {
       if (cols.tsUs[j]! > lim) break;
       if (cols.srcPort[j] !== dp || cols.dstPort[j] !== sp || !sameAddrs(cols, i, j, true)) continue;
+      // A header the batch loop will drop (not IPv4/IPv6) is never processed: nothing can wait for it.
+      const vj = cols.ipVersion[j]!;
+      if (vj !== 4 && vj !== 6) continue;
       const fj = cols.flags[j]!;
       if ((fj & TCP_RST) !== 0) continue;
       if (wantAck && seqDelta(ack, cols.seq[j]!) > 0) wait = j;

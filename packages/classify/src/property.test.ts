@@ -49,7 +49,7 @@ function isMember(x: string, vocab: readonly string[]): boolean {
 }
 
 describe('Engine properties over random header streams', () => {
-  it('bounded table, no negative counters, one event per RST in capture order, contract strings only', () => {
+  it('bounded table, no negative counters, one event per RST, contract strings only', () => {
     fc.assert(
       fc.property(
         fc.array(header, { minLength: 1, maxLength: 300 }),
@@ -101,7 +101,10 @@ describe('Engine properties over random header streams', () => {
           expect(s.flows_ended).toBe(s.flows_created);
           expect(events.length).toBe(rstTs.length);
           const fmt = (us: number) => new Date(Math.floor(us / 1000)).toISOString().slice(0, 23);
-          expect(events.map((e) => e.ts.slice(0, 23))).toEqual(rstTs.map(fmt));
+          // Each RST once. Within `reorderWindowMs` the engine may take a RST after a later-stamped header it
+          // answers (causal order, issue 13), so the order is compared as a multiset; analyze and the
+          // processor put events back in capture order before they leave.
+          expect(events.map((e) => e.ts.slice(0, 23)).sort()).toEqual(rstTs.map(fmt).sort());
           for (const e of events) {
             expect(Object.keys(e)).toEqual([...RST_EVENT_FIELDS]);
             expect(isMember(e.cause, CAUSES)).toBe(true);
