@@ -219,7 +219,14 @@ export async function runCommand(cmd: Command, io: CliIo): Promise<number> {
   }
 }
 
-export async function processorCommand(cmd: Command, io: CliIo): Promise<number> {
+/** A long-running Kafka service (`processor`, `detect`): flags as overrides, run until the signal, exit code. */
+async function serviceCommand(
+  cmd: Command,
+  io: CliIo,
+  name: 'processor' | 'detect',
+  groupKey: string,
+  extra: [string, unknown][],
+): Promise<number> {
   const o = cmd.opts() as Opts;
   const config = await configFor(
     cmd,
@@ -227,40 +234,31 @@ export async function processorCommand(cmd: Command, io: CliIo): Promise<number>
     overridesFrom([
       ['kafka.brokers', o.brokers],
       ['clickhouse.url', o.clickhouse],
-      ['processor.groupId', o.group],
+      [groupKey, o.group],
       ['metrics.listen', o.metricsListen],
+      ...extra,
     ]),
   );
-  const { runProcessor } = await processor();
+  const p = await processor();
+  const run = name === 'processor' ? p.runProcessor : p.runDetect;
   try {
-    await runProcessor(config, { signal: io.signal, logger: await logger(config, 'processor') });
+    await run(config, { signal: io.signal, logger: await logger(config, name) });
     return EXIT_OK;
   } catch (err) {
-    return jobFailed(err, io, 'processor');
+    return jobFailed(err, io, name);
   }
 }
 
-export async function detectCommand(cmd: Command, io: CliIo): Promise<number> {
+export function processorCommand(cmd: Command, io: CliIo): Promise<number> {
+  return serviceCommand(cmd, io, 'processor', 'processor.groupId', []);
+}
+
+export function detectCommand(cmd: Command, io: CliIo): Promise<number> {
   const o = cmd.opts() as Opts;
-  const config = await configFor(
-    cmd,
-    io,
-    overridesFrom([
-      ['kafka.brokers', o.brokers],
-      ['clickhouse.url', o.clickhouse],
-      ['alerts.groupId', o.group],
-      ['metrics.listen', o.metricsListen],
-      ['alerts.webhook.url', o.webhook],
-      ['alerts.syslog.url', o.syslog],
-    ]),
-  );
-  const { runDetect } = await processor();
-  try {
-    await runDetect(config, { signal: io.signal, logger: await logger(config, 'detect') });
-    return EXIT_OK;
-  } catch (err) {
-    return jobFailed(err, io, 'detect');
-  }
+  return serviceCommand(cmd, io, 'detect', 'alerts.groupId', [
+    ['alerts.webhook.url', o.webhook],
+    ['alerts.syslog.url', o.syslog],
+  ]);
 }
 
 export async function migrateCommand(cmd: Command, io: CliIo): Promise<number> {
