@@ -10,6 +10,7 @@ import {
   type ProducerPort,
   type ProducerReplaceReason,
 } from '@rstwatch/agent';
+import { deadlineIn } from '@rstwatch/core';
 import { createKafka, type Kafka, type Producer } from '@rstwatch/kafka';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTopicWhenReady, type LocalBroker, localBroker, uniqueTopic } from '../support/kafka.js';
@@ -65,25 +66,26 @@ async function lostResponse(prefix: string, wrap: (p: Producer) => ProducerPort 
   const replaced: ProducerReplaceReason[] = [];
   let failed!: () => void;
   const firstFailure = new Promise<void>((r) => (failed = r));
-  const sender: BufferedSender = new BufferedSender({
-    topic,
-    producer: wrap(await newProducer()),
-    stats,
-    bufferMaxBytes: 1 << 20,
-    backoffInitialMs: 1500,
-    backoffMaxMs: 1500,
-    onError: (err) => {
-      // Queued while the failed request [2, 3] waits to be resent.
-      if (errors.length === 0) for (let s = 4; s < 8; s++) sender.offer(batch(s));
-      errors.push((err as Error).message);
-      failed();
+  const sender: BufferedSender = new BufferedSender(
+    { topic, bufferMaxBytes: 1 << 20, backoffInitialMs: 1500, backoffMaxMs: 1500 },
+    {
+      producer: wrap(await newProducer()),
+      replaceProducer: async (reason) => {
+        replaced.push(reason);
+        return newProducer();
+      },
     },
-    replaceProducer: async (reason) => {
-      replaced.push(reason);
-      return newProducer();
+    {
+      stats,
+      onError: (err) => {
+        // Queued while the failed request [2, 3] waits to be resent.
+        if (errors.length === 0) for (let s = 4; s < 8; s++) sender.offer(batch(s));
+        errors.push((err as Error).message);
+        failed();
+      },
     },
-  });
-  sender.start();
+  );
+  await sender.start();
   sender.offer(batch(0));
   sender.offer(batch(1));
   await expect.poll(() => stats.batchesSent, { timeout: 30_000 }).toBe(2);
@@ -92,7 +94,8 @@ async function lostResponse(prefix: string, wrap: (p: Producer) => ProducerPort 
   sender.offer(batch(3));
   await firstFailure; // kafkajs gave up on [2, 3] after two 2 s request timeouts
   await broker!.resume(); // the broker now reads and writes [2, 3]; the resend follows after the backoff
-  const drained = await sender.drain(60_000);
+  await sender.stop(deadlineIn(60_000));
+  const drained = sender.complete;
   const records = await recordCount(kafka, topic); // a duplicate counts
   const inTopic = await readTopic(
     brokers,

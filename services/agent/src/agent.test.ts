@@ -1,9 +1,9 @@
 import type { CaptureSource, HeaderSink } from '@rstwatch/capture';
-import type { HeaderColumns } from '@rstwatch/core';
+import { deadlineIn, type HeaderColumns } from '@rstwatch/core';
 import { KafkaError } from '@rstwatch/kafka';
 import { createParseStats } from '@rstwatch/packet';
 import { describe, expect, it } from 'vitest';
-import { Agent, type AgentCodec, type AgentOptions } from './agent.js';
+import { Agent, type AgentCodec, type AgentConfig } from './agent.js';
 import { BufferedSender } from './sender.js';
 import { createAgentStats } from './stats.js';
 import { FakeProducer, makeHeaders } from './testing.js';
@@ -53,7 +53,7 @@ class ArraySource implements CaptureSource {
   }
 }
 
-const base: AgentOptions = {
+const base: AgentConfig = {
   sensorId: 's1',
   topic: 'h',
   statsTopic: 'st',
@@ -173,17 +173,17 @@ describe('BufferedSender', () => {
   it('groups queued batches into requests no larger than maxRequestBytes', async () => {
     const stats = createAgentStats();
     const calls: number[] = [];
-    const sender = new BufferedSender({
-      topic: 't',
-      stats,
-      bufferMaxBytes: 10_000,
-      maxRequestBytes: 250,
-      producer: {
-        async send(_t, m) {
-          calls.push(m.length);
+    const sender = new BufferedSender(
+      { topic: 't', bufferMaxBytes: 10_000, maxRequestBytes: 250 },
+      {
+        producer: {
+          async send(_t, m) {
+            calls.push(m.length);
+          },
         },
       },
-    });
+      { stats },
+    );
     for (let i = 0; i < 5; i++)
       sender.offer({
         partition: 0,
@@ -192,8 +192,9 @@ describe('BufferedSender', () => {
         headers: 1,
         seq: BigInt(i),
       });
-    sender.start();
-    expect(await sender.drain(1000)).toBe(true);
+    await sender.start();
+    await sender.stop(deadlineIn(1000));
+    expect(sender.complete).toBe(true);
     expect(calls).toEqual([2, 2, 1]);
     expect(stats.batchesSent).toBe(5);
     expect(stats.bufferedBytes).toBe(0);
@@ -202,17 +203,18 @@ describe('BufferedSender', () => {
   it('abandons a request that hangs, replaces the producer, sends the batches again', async () => {
     const stats = createAgentStats();
     const fresh = new FakeProducer(1);
-    const sender = new BufferedSender({
-      topic: 't',
-      stats,
-      bufferMaxBytes: 10_000,
-      sendTimeoutMs: 50,
-      producer: { send: () => new Promise(() => {}) }, // never answers
-      replaceProducer: async () => fresh,
-    });
+    const sender = new BufferedSender(
+      { topic: 't', bufferMaxBytes: 10_000, sendTimeoutMs: 50 },
+      {
+        producer: { send: () => new Promise(() => {}) }, // never answers
+        replaceProducer: async () => fresh,
+      },
+      { stats },
+    );
     sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 2, seq: 0n });
-    sender.start();
-    expect(await sender.drain(2000)).toBe(true);
+    await sender.start();
+    await sender.stop(deadlineIn(2000));
+    expect(sender.complete).toBe(true);
     expect(sender.stuck).toBe(1);
     expect(stats.sendFailures).toBe(1);
     expect(fresh.sent).toHaveLength(1);
@@ -225,21 +227,20 @@ describe('BufferedSender', () => {
     const calls: bigint[][] = [];
     let fail = 2;
     let offerMore: (() => void) | undefined;
-    const sender = new BufferedSender({
-      topic: 't',
-      stats,
-      bufferMaxBytes: 10_000,
-      maxRequestBytes: 1000,
-      backoffInitialMs: 1,
-      producer: {
-        async send(_t, m) {
-          calls.push(m.map((x) => x.value.readBigUInt64BE()));
-          offerMore?.();
-          offerMore = undefined;
-          if (fail-- > 0) throw new Error('connection lost after the broker wrote the request');
+    const sender = new BufferedSender(
+      { topic: 't', bufferMaxBytes: 10_000, maxRequestBytes: 1000, backoffInitialMs: 1 },
+      {
+        producer: {
+          async send(_t, m) {
+            calls.push(m.map((x) => x.value.readBigUInt64BE()));
+            offerMore?.();
+            offerMore = undefined;
+            if (fail-- > 0) throw new Error('connection lost after the broker wrote the request');
+          },
         },
       },
-    });
+      { stats },
+    );
     const batch = (seq: number) => {
       const value = Buffer.alloc(100);
       value.writeBigUInt64BE(BigInt(seq));
@@ -250,8 +251,9 @@ describe('BufferedSender', () => {
     offerMore = () => {
       for (let i = 2; i < 6; i++) sender.offer(batch(i));
     };
-    sender.start();
-    expect(await sender.drain(2000)).toBe(true);
+    await sender.start();
+    await sender.stop(deadlineIn(2000));
+    expect(sender.complete).toBe(true);
     // Two failures of [0, 1]: both resends are [0, 1] although 2..5 were queued during the first.
     expect(calls).toEqual([
       [0n, 1n],
@@ -267,20 +269,21 @@ describe('BufferedSender', () => {
   async function oneBatch(send: () => Promise<void>, fresh?: FakeProducer) {
     const stats = createAgentStats();
     const reasons: string[] = [];
-    const sender = new BufferedSender({
-      topic: 't',
-      stats,
-      bufferMaxBytes: 10_000,
-      backoffInitialMs: 1,
-      producer: { send },
-      replaceProducer: async (reason) => {
-        reasons.push(reason);
-        return fresh;
+    const sender = new BufferedSender(
+      { topic: 't', bufferMaxBytes: 10_000, backoffInitialMs: 1 },
+      {
+        producer: { send },
+        replaceProducer: async (reason) => {
+          reasons.push(reason);
+          return fresh;
+        },
       },
-    });
+      { stats },
+    );
     sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(10), headers: 3, seq: 0n });
-    sender.start();
-    return { drained: await sender.drain(2000), stats, reasons };
+    await sender.start();
+    await sender.stop(deadlineIn(2000));
+    return { drained: sender.complete, stats, reasons };
   }
 
   it('replaces the producer when the broker refuses its idempotent sequence, then resends', async () => {
@@ -315,12 +318,11 @@ describe('BufferedSender', () => {
 
   it('drops a batch larger than the whole buffer as too_large', () => {
     const stats = createAgentStats();
-    const sender = new BufferedSender({
-      topic: 't',
-      stats,
-      bufferMaxBytes: 50,
-      producer: { send: async () => {} },
-    });
+    const sender = new BufferedSender(
+      { topic: 't', bufferMaxBytes: 50 },
+      { producer: { send: async () => {} } },
+      { stats },
+    );
     expect(
       sender.offer({ partition: 0, key: Buffer.alloc(4), value: Buffer.alloc(60), headers: 3, seq: 0n }),
     ).toBe(false);

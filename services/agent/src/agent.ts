@@ -5,10 +5,11 @@
  */
 
 import type { CaptureSource } from '@rstwatch/capture';
-import type { HeaderColumns } from '@rstwatch/core';
+import { type Component, deadlineIn, type HeaderColumns, msLeft, withDefaults } from '@rstwatch/core';
 import { keyBytes, PartitionBatcher } from './batcher.js';
+import { AGENT_DEFAULTS } from './config.js';
 import { BufferedSender, type ProducerPort } from './sender.js';
-import { type AgentStats, createAgentStats } from './stats.js';
+import { type AgentStats, createAgentStats, type ProducerReplaceReason } from './stats.js';
 
 /** The part of `@rstwatch/kafka`'s producer the agent uses. */
 export interface AgentProducer extends ProducerPort {
@@ -56,7 +57,8 @@ export interface HeartbeatSnapshot {
   final: boolean;
 }
 
-export interface AgentOptions {
+/** Settings of the agent component; the optional ones default to `AGENT_DEFAULTS` / `SENDER_DEFAULTS` (config.ts). */
+export interface AgentConfig {
   sensorId: string;
   /** Headers topic (`rstwatch.headers.v1`). */
   topic: string;
@@ -68,17 +70,17 @@ export interface AgentOptions {
   bufferMaxBytes: number;
   /** Seconds between heartbeats (0 disables periodic ones; the final one is always sent). */
   heartbeatIntervalS: number;
-  /** Most time `stop()` spends flushing (default 10 s). */
+  /** Most time `stop()` without a deadline spends flushing. */
   shutdownTimeoutMs?: number;
   /** `drop` when the buffer is full (live), or `block` the source (file replay). Default from the source. */
   overflow?: 'drop' | 'block';
   /** Override the partition count instead of asking the broker (tests). */
   partitions?: number;
-  /** A produce request unanswered this long is abandoned and sent again (default 0 = wait forever). */
+  /** A produce request unanswered this long is abandoned and sent again (0 = wait forever). */
   sendTimeoutMs?: number;
-  /** Most bytes per produce request (several batches are grouped; default 1 MiB). */
+  /** Most bytes per produce request (several batches are grouped). */
   maxRequestBytes?: number;
-  /** Retry backoff (defaults 100 ms doubling to 5 s). */
+  /** Retry backoff: first delay, doubling up to `backoffMaxMs`. */
   backoffInitialMs?: number;
   backoffMaxMs?: number;
 }
@@ -93,14 +95,17 @@ export interface AgentDeps {
    */
   reconnect?: () => Promise<AgentProducer>;
   codec: AgentCodec;
+}
+
+export interface AgentTelemetry {
   logger?: AgentLogger;
 }
 
 const noLog: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export class Agent {
+export class Agent implements Component {
   readonly stats: AgentStats = createAgentStats();
-  private readonly opts: AgentOptions;
+  private readonly opts: AgentConfig & typeof AGENT_DEFAULTS;
   private readonly deps: AgentDeps;
   private readonly log: AgentLogger;
   private batcher: PartitionBatcher | undefined;
@@ -118,10 +123,10 @@ export class Agent {
   private heartbeatPending: Promise<boolean> | undefined;
   private producer: AgentProducer;
 
-  constructor(opts: AgentOptions, deps: AgentDeps) {
-    this.opts = opts;
+  constructor(config: AgentConfig, deps: AgentDeps, telemetry: AgentTelemetry = {}) {
+    this.opts = withDefaults(AGENT_DEFAULTS, config);
     this.deps = deps;
-    this.log = deps.logger ?? noLog;
+    this.log = telemetry.logger ?? noLog;
     this.producer = deps.producer;
   }
 
@@ -155,44 +160,22 @@ export class Agent {
       }
     }
     this.block = (o.overflow ?? (this.deps.source.live ? 'drop' : 'block')) === 'block';
-    this.sender = new BufferedSender({
-      topic: o.topic,
-      producer: this.producer,
-      bufferMaxBytes: o.bufferMaxBytes,
-      ...(o.sendTimeoutMs !== undefined ? { sendTimeoutMs: o.sendTimeoutMs } : {}),
-      replaceProducer: async (reason) => {
-        const make = this.deps.reconnect;
-        this.log.warn(
-          { reason, reconnect: make !== undefined },
-          reason === 'stuck'
-            ? 'produce request unanswered; replacing the Kafka producer'
-            : 'the broker refused the producer state (idempotent sequence); replacing the Kafka producer',
-        );
-        if (make === undefined) return undefined;
-        try {
-          this.producer = await make();
-          return this.producer;
-        } catch (err) {
-          this.log.warn({ err: (err as Error).message }, 'reconnecting to Kafka failed; retrying later');
-          return undefined;
-        }
+    this.sender = new BufferedSender(
+      {
+        topic: o.topic,
+        bufferMaxBytes: o.bufferMaxBytes,
+        ...(o.sendTimeoutMs !== undefined ? { sendTimeoutMs: o.sendTimeoutMs } : {}),
+        ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
+        ...(o.backoffInitialMs !== undefined ? { backoffInitialMs: o.backoffInitialMs } : {}),
+        ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
       },
-      stats: this.stats,
-      ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
-      ...(o.backoffInitialMs !== undefined ? { backoffInitialMs: o.backoffInitialMs } : {}),
-      ...(o.backoffMaxMs !== undefined ? { backoffMaxMs: o.backoffMaxMs } : {}),
-      onError: (err, attempt) => {
-        const now = Date.now();
-        if (attempt === 1 || now - this.lastFailLog > 10_000) {
-          this.lastFailLog = now;
-          this.log.warn(
-            { err: (err as Error).message, attempt, bufferedBytes: this.stats.bufferedBytes },
-            'sending to Kafka failed; buffering and retrying',
-          );
-        }
+      { producer: this.producer, replaceProducer: (reason) => this.replaceProducer(reason) },
+      {
+        stats: this.stats,
+        onError: (err, attempt) => this.onSendError(err, attempt),
+        onRecovered: (attempts) => this.log.info({ failedAttempts: attempts }, 'sending to Kafka again'),
       },
-      onRecovered: (attempts) => this.log.info({ failedAttempts: attempts }, 'sending to Kafka again'),
-    });
+    );
     this.batcher = new PartitionBatcher({
       partitions,
       maxHeaders: o.maxHeaders,
@@ -200,7 +183,43 @@ export class Agent {
       lingerMs: o.lingerMs,
       onFlush: (p, cols, keyHash) => this.flushBatch(p, cols, keyHash),
     });
-    this.sender.start();
+    await this.sender.start();
+    this.startTimers();
+    this.startCapture(partitions);
+  }
+
+  private async replaceProducer(reason: ProducerReplaceReason): Promise<AgentProducer | undefined> {
+    const make = this.deps.reconnect;
+    this.log.warn(
+      { reason, reconnect: make !== undefined },
+      reason === 'stuck'
+        ? 'produce request unanswered; replacing the Kafka producer'
+        : 'the broker refused the producer state (idempotent sequence); replacing the Kafka producer',
+    );
+    if (make === undefined) return undefined;
+    try {
+      this.producer = await make();
+      return this.producer;
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'reconnecting to Kafka failed; retrying later');
+      return undefined;
+    }
+  }
+
+  private onSendError(err: unknown, attempt: number): void {
+    const now = Date.now();
+    if (attempt === 1 || now - this.lastFailLog > 10_000) {
+      this.lastFailLog = now;
+      this.log.warn(
+        { err: (err as Error).message, attempt, bufferedBytes: this.stats.bufferedBytes },
+        'sending to Kafka failed; buffering and retrying',
+      );
+    }
+  }
+
+  /** The linger tick of the batcher and the periodic heartbeat. */
+  private startTimers(): void {
+    const o = this.opts;
     const tick = Math.max(5, Math.min(100, Math.floor(o.lingerMs / 2)));
     this.lingerTimer = setInterval(() => this.batcher?.tick(), tick);
     this.lingerTimer.unref();
@@ -214,9 +233,12 @@ export class Agent {
       }, o.heartbeatIntervalS * 1000);
       this.heartbeatTimer.unref();
     }
+  }
+
+  private startCapture(partitions: number): void {
     const src = this.deps.source;
     this.log.info(
-      { source: src.describe, partitions, topic: o.topic, block: this.block },
+      { source: src.describe, partitions, topic: this.opts.topic, block: this.block },
       'capture starting',
     );
     this.capture = src
@@ -238,11 +260,11 @@ export class Agent {
   }
 
   /**
-   * Stop capturing, send what is buffered (until the shutdown deadline), publish a final heartbeat.
-   * Idempotent.
+   * Stop capturing, send what is buffered until `deadline` (epoch ms; default `shutdownTimeoutMs` from
+   * now), publish a final heartbeat (given at least 2 s). Idempotent.
    */
-  stop(): Promise<void> {
-    this.stopped ??= this.doStop();
+  stop(deadline: number = deadlineIn(this.opts.shutdownTimeoutMs)): Promise<void> {
+    this.stopped ??= this.doStop(deadline);
     return this.stopped;
   }
 
@@ -345,9 +367,7 @@ export class Agent {
     else this.sender!.offer(batch);
   }
 
-  private async doStop(): Promise<void> {
-    const deadline = this.opts.shutdownTimeoutMs ?? 10_000;
-    const t0 = performance.now();
+  private async doStop(deadline: number): Promise<void> {
     this.captureAbort.abort();
     if (this.capture !== undefined) await this.capture.catch(() => {});
     clearInterval(this.lingerTimer);
@@ -355,11 +375,12 @@ export class Agent {
     this.batcher?.flushAll();
     let complete = true;
     if (this.sender !== undefined) {
-      complete = await this.sender.drain(Math.max(0, deadline - (performance.now() - t0)));
+      await this.sender.stop(deadline);
+      complete = this.sender.complete;
     }
     this.syncSourceStats();
     // The final heartbeat gets what is left of the deadline, at least 2 s.
-    const left = Math.max(2000, deadline - (performance.now() - t0));
+    const left = msLeft(deadline, 2000);
     const sent = await Promise.race([
       this.heartbeat(true),
       new Promise<boolean>((r) => setTimeout(() => r(false), left).unref()),

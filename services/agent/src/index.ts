@@ -2,10 +2,11 @@
 export {
   Agent,
   type AgentCodec,
+  type AgentConfig,
   type AgentDeps,
   type AgentLogger,
-  type AgentOptions,
   type AgentProducer,
+  type AgentTelemetry,
   type HeartbeatSnapshot,
 } from './agent.js';
 export {
@@ -17,7 +18,7 @@ export {
   PartitionBatcher,
   partitionOf,
 } from './batcher.js';
-export { agentRunConfig } from './config.js';
+export { AGENT_DEFAULTS, agentRunConfig, RUN_AGENT_DEFAULTS, SENDER_DEFAULTS } from './config.js';
 export { type AgentRunConfig, type RunAgentOptions, runAgent } from './main.js';
 export { registerAgentMetrics } from './metrics.js';
 export {
@@ -25,7 +26,9 @@ export {
   type OutMessage,
   type PendingBatch,
   type ProducerPort,
-  type SenderOptions,
+  type SenderConfig,
+  type SenderDeps,
+  type SenderTelemetry,
 } from './sender.js';
 export {
   type AgentStats,

@@ -7,6 +7,7 @@ import { type CaptureConfig, type CaptureSource, createSource } from '@rstwatch/
 import { type Compression, createKafka, type KafkaConnectionConfig, type Producer } from '@rstwatch/kafka';
 import { TOPIC_HEADERS, TOPIC_SENSORS } from '@rstwatch/wire';
 import { Agent, type AgentLogger } from './agent.js';
+import { RUN_AGENT_DEFAULTS } from './config.js';
 import { wireCodec } from './wire.js';
 
 /** What the agent reads from the configuration (the `sensor`, `kafka` and `agent` sections). */
@@ -25,10 +26,11 @@ export interface AgentRunConfig extends CaptureConfig {
   heartbeatIntervalS: number;
   /** Produce retries inside one request (the agent retries failed requests itself afterwards). */
   retries: number;
+  /** Defaults: `AGENT_DEFAULTS`, `SENDER_DEFAULTS`, `RUN_AGENT_DEFAULTS` (config.ts). */
   shutdownTimeoutMs?: number;
-  /** Most bytes per produce request (default 1 MiB). */
+  /** Most bytes per produce request. */
   maxRequestBytes?: number;
-  /** A produce request unanswered this long makes the agent replace its producer (default 90 s). */
+  /** A produce request unanswered this long makes the agent replace its producer. */
   sendTimeoutMs?: number;
 }
 
@@ -83,13 +85,12 @@ export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Prom
         heartbeatIntervalS: cfg.heartbeatIntervalS,
         ...(cfg.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: cfg.shutdownTimeoutMs } : {}),
         ...(cfg.maxRequestBytes !== undefined ? { maxRequestBytes: cfg.maxRequestBytes } : {}),
-        sendTimeoutMs: cfg.sendTimeoutMs ?? 90_000,
+        sendTimeoutMs: cfg.sendTimeoutMs ?? RUN_AGENT_DEFAULTS.sendTimeoutMs,
       },
       {
         source,
         producer,
         codec: wireCodec,
-        ...(log ? { logger: log } : {}),
         reconnect: async () => {
           const old = producer;
           void Promise.race([old.disconnect(), new Promise((r) => setTimeout(r, 5000).unref())]).catch(
@@ -101,6 +102,7 @@ export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Prom
           return fresh;
         },
       },
+      log ? { logger: log } : {},
     );
     try {
       await agent.start();

@@ -12,7 +12,9 @@
  * records, and the broker refuses it, and every resend after it, as out of order.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Component, deadlineIn, untilDeadline, withDefaults } from '@rstwatch/core';
 import { producerStateLost } from '@rstwatch/kafka';
+import { SENDER_DEFAULTS } from './config.js';
 import type { AgentStats, BatchDropReason, ProducerReplaceReason } from './stats.js';
 
 /** One Kafka record as the producer takes it. */
@@ -36,17 +38,24 @@ export interface PendingBatch {
   seq: bigint;
 }
 
-export interface SenderOptions {
+/** Settings of a sender; the optional ones default to `SENDER_DEFAULTS` (config.ts). */
+export interface SenderConfig {
   topic: string;
-  producer: ProducerPort;
   /** Most encoded bytes held (queued + in flight). */
   bufferMaxBytes: number;
   /** Most bytes per produce request (several batches are grouped up to this). */
   maxRequestBytes?: number;
-  /**
-   * A request that neither succeeds nor fails within this time is abandoned as stuck (default 0 = never).
-   */
+  /** A request that neither succeeds nor fails within this time is abandoned as stuck (0 = never). */
   sendTimeoutMs?: number;
+  /** Retry backoff after a failed request: first delay, doubling up to `backoffMaxMs`. */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Most time `stop()` without a deadline spends sending what is buffered. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface SenderDeps {
+  producer: ProducerPort;
   /**
    * Called when the producer cannot go on: a request was stuck, or the broker refused the producer's
    * idempotence state (out-of-order sequence, unknown producer id, fenced epoch; the kafkajs producer
@@ -55,9 +64,9 @@ export interface SenderOptions {
    * Without a fresh producer the batches are retried on the old one.
    */
   replaceProducer?: (reason: ProducerReplaceReason) => Promise<ProducerPort | undefined>;
-  /** Retry backoff after a failed request. */
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
+}
+
+export interface SenderTelemetry {
   stats: AgentStats;
   /** Called on send failures (rate-limit on the caller side if needed). */
   onError?: (err: unknown, attempt: number) => void;
@@ -65,9 +74,8 @@ export interface SenderOptions {
   onRecovered?: (failedAttempts: number) => void;
 }
 
-export class BufferedSender {
-  private readonly opts: Required<Omit<SenderOptions, 'onError' | 'onRecovered' | 'replaceProducer'>> &
-    Pick<SenderOptions, 'onError' | 'onRecovered' | 'replaceProducer'>;
+export class BufferedSender implements Component {
+  private readonly opts: Required<SenderConfig> & SenderDeps & SenderTelemetry;
   private producer: ProducerPort;
   /** Requests abandoned as stuck. */
   stuck = 0;
@@ -83,16 +91,17 @@ export class BufferedSender {
   private idleWaiters: (() => void)[] = [];
   private abortBackoff = new AbortController();
   private failedAttempts = 0;
+  private stopped: Promise<void> | undefined;
+  private leftAtStop = 0;
 
-  constructor(opts: SenderOptions) {
-    this.opts = {
-      maxRequestBytes: 1_000_000,
-      backoffInitialMs: 100,
-      backoffMaxMs: 5_000,
-      sendTimeoutMs: 0,
-      ...opts,
-    };
-    this.producer = opts.producer;
+  constructor(config: SenderConfig, deps: SenderDeps, telemetry: SenderTelemetry) {
+    this.opts = { ...withDefaults(SENDER_DEFAULTS, config), ...deps, ...telemetry };
+    this.producer = deps.producer;
+  }
+
+  /** After `stop()`: true when everything buffered was sent (nothing counted as dropped at shutdown). */
+  get complete(): boolean {
+    return this.leftAtStop === 0;
   }
 
   /** Batches waiting (including the request in flight). */
@@ -151,7 +160,7 @@ export class BufferedSender {
     this.opts.stats.headersDropped[reason] += b.headers;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
     this.abortBackoff = new AbortController();
@@ -159,14 +168,19 @@ export class BufferedSender {
   }
 
   /**
-   * Send what is buffered until empty or `deadlineMs` from now, then stop. Batches still buffered at
-   * the deadline are counted as dropped (`shutdown`). Resolves true when everything was sent.
+   * Send what is buffered until empty or `deadline` (epoch ms; default `shutdownTimeoutMs` from now),
+   * then stop. Batches still buffered at the deadline are counted as dropped (`shutdown`); `complete`
+   * tells whether everything was sent. Idempotent.
    */
-  async drain(deadlineMs: number): Promise<boolean> {
+  stop(deadline: number = deadlineIn(this.opts.shutdownTimeoutMs)): Promise<void> {
+    this.stopped ??= this.doStop(deadline);
+    return this.stopped;
+  }
+
+  private async doStop(deadline: number): Promise<void> {
     if (this.bufferedBatches > 0 && this.running) {
       const idle = new Promise<void>((r) => this.idleWaiters.push(r));
-      const timer = sleep(deadlineMs, 'timeout' as const, { ref: false });
-      await Promise.race([idle, timer]);
+      await untilDeadline(idle, deadline);
     }
     this.running = false;
     this.abortBackoff.abort();
@@ -179,9 +193,9 @@ export class BufferedSender {
     this.bytes = 0;
     this.syncStats();
     this.notifySpace();
+    this.leftAtStop = left;
     // The loop may be stuck in a produce request to a dead broker; do not wait for it past the deadline.
     if (this.loop !== undefined) await Promise.race([this.loop, sleep(100, undefined, { ref: false })]);
-    return left === 0;
   }
 
   /** Swap in a fresh producer from `replaceProducer` (counted by reason); keeps the old one if none. */
