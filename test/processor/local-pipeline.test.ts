@@ -102,11 +102,11 @@ describe('LocalPipeline', () => {
     expect(r.flowsEnded).toBe(flowsReference);
     await threads.close(); // already closed with the pipeline: closing again is harmless
     const more = startWorkerThreads(1);
-    const pool = new EnginePool({ workers: 3, engine: {}, threads: more });
+    const pool = new EnginePool({ workers: 3, engine: {} }, { threads: more });
     expect(pool.workers).toBe(1); // the started threads' count wins
     expect(pool.sequential).toBe(true);
     expect((await pool.finish(pool.createEngine())).events).toEqual([]);
-    await pool.close();
+    await pool.stop();
   });
 
   it('prestarted threads (the CLI starts them first thing for analyze): taken once, or closed', async () => {
@@ -174,7 +174,7 @@ describe('LocalPipeline', () => {
       expect(events).toEqual(reference);
       expect(results.reduce((n, r) => n + r.headers, 0)).toBe(60_000);
     } finally {
-      await pool.close();
+      await pool.stop();
     }
   }, 60_000);
 

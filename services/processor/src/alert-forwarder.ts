@@ -6,29 +6,55 @@
  * webhook's `Idempotency-Key` and syslog's structured data carry `id` and `version` for de-duplication).
  * A sink that is down holds only this consumer, never detection: the alerts topic keeps what is behind.
  */
+import { type Component, deadlineIn, untilDeadline, withDefaults } from '@rstwatch/core';
 import type { Batch, Consumer } from '@rstwatch/kafka';
 import { type Delivery, fromEcs } from '@rstwatch/sinks';
+import { ALERT_FORWARDER_DEFAULTS } from './config.js';
 import type { ProcessorLogger } from './processor.js';
 
-export interface AlertForwarderOptions {
-  consumer: Consumer;
+/** Settings of the forwarder; the optional ones default to `ALERT_FORWARDER_DEFAULTS` (config.ts). */
+export interface AlertForwarderConfig {
+  /** The alerts topic. */
   topic: string;
-  delivery: Delivery;
-  log: ProcessorLogger;
-  signal: AbortSignal;
   /** Longest wait for one batch's alerts (retries included) before it is committed anyway: they are kept. */
   batchDeadlineMs?: number;
+  /** Most time `stop()` without a deadline takes. */
+  shutdownTimeoutMs?: number;
 }
 
-export class AlertForwarder {
+export interface AlertForwarderDeps {
+  /** Connected, not yet subscribed; disconnected by `stop`. */
+  consumer: Consumer;
+  /** Where the alerts go (stopped by its owner: it may serve others). */
+  delivery: Delivery;
+  /** Aborted at shutdown: the batch in progress is read again by the next owner. */
+  signal: AbortSignal;
+}
+
+export interface AlertForwarderTelemetry {
+  log: ProcessorLogger;
+}
+
+/** `new AlertForwarder(config, deps, telemetry)`, `start()`, `stop(deadline)`. */
+export class AlertForwarder implements Component {
   forwarded = 0;
   badMessages = 0;
+  private readonly o: Required<AlertForwarderConfig> & AlertForwarderDeps & AlertForwarderTelemetry;
+  private stopped: Promise<void> | undefined;
 
-  constructor(private readonly o: AlertForwarderOptions) {}
+  constructor(config: AlertForwarderConfig, deps: AlertForwarderDeps, telemetry: AlertForwarderTelemetry) {
+    this.o = { ...withDefaults(ALERT_FORWARDER_DEFAULTS, config), ...deps, ...telemetry };
+  }
 
   async start(): Promise<void> {
     await this.o.consumer.subscribe([this.o.topic]);
     await this.o.consumer.run({ eachBatch: (b) => this.eachBatch(b) });
+  }
+
+  /** Disconnects the consumer (abort `signal` first), by `deadline` (epoch ms). Idempotent. */
+  stop(deadline: number = deadlineIn(this.o.shutdownTimeoutMs)): Promise<void> {
+    this.stopped ??= this.o.consumer.disconnect();
+    return untilDeadline(this.stopped, deadline).then(() => {});
   }
 
   private async eachBatch(batch: Batch): Promise<void> {
@@ -59,7 +85,7 @@ export class AlertForwarder {
       this.o.signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      await Promise.race([this.o.delivery.flush(this.o.batchDeadlineMs ?? 10 * 60_000), aborted]);
+      await Promise.race([this.o.delivery.flush(this.o.batchDeadlineMs), aborted]);
     } finally {
       clearInterval(beat);
       this.o.signal.removeEventListener('abort', onAbort);

@@ -13,7 +13,7 @@
  * double. Events published twice by a processor that crashed are dropped by `Detection` (event identity).
  */
 import type { Config } from '@rstwatch/config';
-import type { RstEvent } from '@rstwatch/core';
+import { type Component, deadlineIn, type RstEvent, untilDeadline } from '@rstwatch/core';
 import {
   ALERT_RULES,
   type Alert,
@@ -24,19 +24,24 @@ import {
 } from '@rstwatch/detect';
 import type { Batch, Consumer, TopicPartition } from '@rstwatch/kafka';
 import type { AlertLink, AlertOutput } from './alerting.js';
+import { DETECT_STAGE_DEFAULTS } from './config.js';
 import { ENTITY_KIND_HEADER } from './event-publisher.js';
 import type { ProcessorLogger } from './processor.js';
 
-export interface DetectStageOptions {
-  config: Config;
+export interface DetectStageDeps {
+  /** Connected, not yet subscribed; disconnected by `stop`. */
   consumer: Consumer;
   /** Durable outputs, written before offsets are committed. */
   output: AlertOutput;
-  log: ProcessorLogger;
+  /** Aborted at shutdown: batches stop and are read again by the next owner. */
   signal: AbortSignal;
-  /** Wall-clock silence after which a partition's capture time follows the clock (closes quiet alerts). */
-  idleAdvanceMs?: number;
 }
+
+export interface DetectStageTelemetry {
+  log: ProcessorLogger;
+}
+
+type DetectStageOptions = { config: Config } & DetectStageDeps & DetectStageTelemetry;
 
 interface PartState {
   readonly tp: TopicPartition;
@@ -52,7 +57,11 @@ interface PartState {
   committedNext: bigint;
 }
 
-export class DetectStage {
+/**
+ * `new DetectStage(config, deps, telemetry)`, `start()`, `stop(deadline)` (settings: the rstwatch
+ * `Config`; fixed ones in `DETECT_STAGE_DEFAULTS`, config.ts).
+ */
+export class DetectStage implements Component {
   events = 0;
   badMessages = 0;
   private readonly parts = new Map<string, PartState>();
@@ -60,10 +69,13 @@ export class DetectStage {
   private timer: NodeJS.Timeout | null = null;
   private readonly topic: string;
   private readonly replay: bigint;
+  private readonly o: DetectStageOptions;
+  private stopped: Promise<void> | undefined;
 
-  constructor(private readonly o: DetectStageOptions) {
-    this.topic = o.config.kafka.topics.events;
-    this.replay = BigInt(o.config.alerts.replayMessages);
+  constructor(config: Config, deps: DetectStageDeps, telemetry: DetectStageTelemetry) {
+    this.o = { config, ...deps, ...telemetry };
+    this.topic = config.kafka.topics.events;
+    this.replay = BigInt(config.alerts.replayMessages);
   }
 
   /** Events read per entity kind. */
@@ -105,7 +117,7 @@ export class DetectStage {
           throw err;
         }),
     });
-    const idleMs = this.o.idleAdvanceMs ?? 5000;
+    const idleMs = DETECT_STAGE_DEFAULTS.idleAdvanceMs;
     this.timer = setInterval(
       () => {
         this.serial(() => this.advanceIdle(idleMs)).catch((err: unknown) =>
@@ -117,11 +129,19 @@ export class DetectStage {
     this.timer.unref();
   }
 
-  /** Shutdown: waits for the batch in progress (its alerts are written and committed). */
-  async drain(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.chain.catch(() => {});
+  /**
+   * Shutdown (abort `signal` first): waits for the batch in progress (its alerts are written and
+   * committed), then disconnects the consumer. Returns by `deadline` (epoch ms; default
+   * `processor.shutdownDeadlineS` from now). Idempotent.
+   */
+  stop(deadline: number = deadlineIn(this.o.config.processor.shutdownDeadlineS * 1000)): Promise<void> {
+    this.stopped ??= (async () => {
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      await this.chain.catch(() => {});
+      await this.o.consumer.disconnect();
+    })();
+    return untilDeadline(this.stopped, deadline).then(() => {});
   }
 
   /**

@@ -77,12 +77,14 @@ export class LocalPipeline {
     this.shards = Math.max(1, opts.workers);
     this.batchSize = opts.batchSize ?? 8192;
     this.holdUs = opts.engine.holdMs * 1000;
-    this.pool = new EnginePool({
-      workers: this.shards,
-      engine: opts.engine,
-      flowRecords: opts.flowRecords ?? true,
-      ...(opts.threads ? { threads: opts.threads } : {}),
-    });
+    this.pool = new EnginePool(
+      {
+        workers: this.shards,
+        engine: opts.engine,
+        ...(opts.flowRecords !== undefined ? { flowRecords: opts.flowRecords } : {}),
+      },
+      opts.threads ? { threads: opts.threads } : {},
+    );
     this.engines = Array.from({ length: this.shards }, () => this.pool.createEngine());
     this.open = Array.from({ length: this.shards }, () => this.newBatch());
     this.inFlight = Array.from({ length: this.shards }, () => []);
@@ -189,7 +191,7 @@ export class LocalPipeline {
 
   async close(): Promise<void> {
     for (const h of this.engines) this.pool.release(h);
-    await this.pool.close();
+    await this.pool.stop();
   }
 
   private submit(s: number, batch: HeaderColumns): void {

@@ -6,20 +6,24 @@
  * the next one while it runs one, so a caller may queue an engine's next batches and the worker goes
  * straight from one to the next.
  */
-import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import { Engine, type EngineConfig } from '@rstwatch/classify';
-import type { HeaderColumns } from '@rstwatch/core';
+import { type Component, type HeaderColumns, untilDeadline, withDefaults } from '@rstwatch/core';
 import type { Piscina } from 'piscina';
+import { ENGINE_POOL_DEFAULTS } from './config.js';
 import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
 import { WorkerThreads } from './threads.js';
 
-export interface EnginePoolOptions {
-  /** Worker threads (default: one per core). */
+/** Settings of the pool; the optional ones default to `ENGINE_POOL_DEFAULTS` (config.ts). */
+export interface EnginePoolConfig {
+  /** Worker threads. */
   workers?: number;
   engine: Partial<EngineConfig>;
-  /** Build flow records (default true); false for callers that only count flows. */
+  /** Build flow records; false for callers that only count flows. */
   flowRecords?: boolean;
+}
+
+export interface EnginePoolDeps {
   /** Threads started earlier with `startWorkerThreads` (their count wins over `workers`); closed with the pool. */
   threads?: WorkerThreads;
 }
@@ -30,7 +34,8 @@ export interface EngineHandle {
   readonly shared: unknown;
 }
 
-export class EnginePool {
+/** The worker pool as a component: `new EnginePool(config, deps)`, `start()`, `stop(deadline)`. */
+export class EnginePool implements Component {
   readonly workers: number;
   /**
    * One thread runs every task, one at a time, in submission order: several batches of one engine may be
@@ -46,14 +51,20 @@ export class EnginePool {
   /** Per engine, the `seq` of its next task (sequential pools only). */
   private readonly seqs = new Map<number, number>();
 
-  constructor(opts: EnginePoolOptions) {
-    this.threads = opts.threads ?? new WorkerThreads(opts.workers ?? availableParallelism());
+  private stopped: Promise<void> | undefined;
+
+  constructor(config: EnginePoolConfig, deps: EnginePoolDeps = {}) {
+    const c = withDefaults(ENGINE_POOL_DEFAULTS, config);
+    this.threads = deps.threads ?? new WorkerThreads(c.workers);
     this.workers = this.threads.workers;
     this.sequential = this.threads.sequential;
-    this.engineConfig = opts.engine;
-    this.records = opts.flowRecords ?? true;
+    this.engineConfig = c.engine;
+    this.records = c.flowRecords;
     this.piscina = this.threads.piscina;
   }
+
+  /** The threads run from construction on (pinned); nothing to start. */
+  async start(): Promise<void> {}
 
   /** Allocate a new engine's shared state (main thread); any worker can attach to it. */
   createEngine(): EngineHandle {
@@ -111,9 +122,16 @@ export class EnginePool {
     return this.piscina.queueSize;
   }
 
-  async close(): Promise<void> {
-    this.released.close();
-    await this.threads.close();
+  /**
+   * Ends the worker threads (tasks in progress finish first). With a `deadline` (epoch ms) it returns by
+   * then, leaving the threads to end on their own; without one it waits for them. Idempotent.
+   */
+  stop(deadline?: number): Promise<void> {
+    this.stopped ??= (async () => {
+      this.released.close();
+      await this.threads.close();
+    })();
+    return deadline === undefined ? this.stopped : untilDeadline(this.stopped, deadline).then(() => {});
   }
 
   /** A task that carries no headers. */

@@ -17,11 +17,12 @@
  */
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
-import { formatTsUs } from '@rstwatch/core';
+import { type Component, deadlineIn, formatTsUs, untilDeadline } from '@rstwatch/core';
 import type { Batch, ConsumedMessage, Consumer, Kafka, Producer, TopicPartition } from '@rstwatch/kafka';
 import type { HeaderBatchRow, SensorStatsRow, StoreClient } from '@rstwatch/store';
 import { decodeHeaderBatch, decodeSensorStats, type SensorStats, WireError } from '@rstwatch/wire';
 import { admitBatch, batchIdentity, type SensorSeq } from './batch-seq.js';
+import { CONSUMER_LOOP_DEFAULTS } from './config.js';
 import type { EventPublisher } from './event-publisher.js';
 import { type MergeRelease, parseSnapshot, SourceMerge } from './merge.js';
 import type { ProcessorMetrics } from './metrics.js';
@@ -111,8 +112,7 @@ interface OpenUnit {
   headerBatches: HeaderBatchRow[];
 }
 
-export interface ConsumerLoopOptions {
-  config: Config;
+export interface ConsumerLoopDeps {
   kafka: Kafka;
   consumer: Consumer;
   dlq: Producer;
@@ -120,31 +120,44 @@ export interface ConsumerLoopOptions {
   writer: UnitWriter;
   /** Publishes each written unit's RST events to the events topic (detection stage); none: alerts off. */
   events?: EventPublisher;
-  metrics: ProcessorMetrics;
-  log: ProcessorLogger;
+  /** Aborted at shutdown: batches stop taking messages and write what they hold. */
   signal: AbortSignal;
 }
 
-/** The consume → process → write → commit loop. */
-export class ConsumerLoop {
+export interface ConsumerLoopTelemetry {
+  metrics: ProcessorMetrics;
+  log: ProcessorLogger;
+}
+
+type ConsumerLoopOptions = { config: Config } & ConsumerLoopDeps & ConsumerLoopTelemetry;
+
+/**
+ * The consume → process → write → commit loop: `new ConsumerLoop(config, deps, telemetry)`, `start()`,
+ * `stop(deadline)` (settings: the rstwatch `Config`; fixed ones in `CONSUMER_LOOP_DEFAULTS`, config.ts).
+ */
+export class ConsumerLoop implements Component {
   private readonly parts = new Map<string, PartitionState>();
   private readonly headersTopic: string;
   private readonly sensorsTopic: string;
   private readonly dlqTopic: string;
   /** Messages per unit at most (a unit is one insert per table). */
-  private readonly unitMaxMessages = 256;
+  private readonly unitMaxMessages = CONSUMER_LOOP_DEFAULTS.unitMaxMessages;
   /** Batches being processed (see `drain`). */
   private readonly inflight = new Set<Promise<void>>();
   /** A quiet partition's capture time advances after this much wall-clock silence. */
-  private readonly tickIdleMs = 1000;
+  private readonly tickIdleMs = CONSUMER_LOOP_DEFAULTS.tickIdleMs;
   /** Ticks stop once capture time is this far past the last header: by then nothing is left to release. */
   private readonly tickMaxAdvanceUs: number;
   /** The source merge delay (0: no merge). */
   private readonly mergeDelayMs: number;
   private tickTimer: NodeJS.Timeout | null = null;
   private ticking = false;
+  private stopped: Promise<void> | undefined;
+  private readonly o: ConsumerLoopOptions;
 
-  constructor(private readonly o: ConsumerLoopOptions) {
+  constructor(config: Config, deps: ConsumerLoopDeps, telemetry: ConsumerLoopTelemetry) {
+    const o: ConsumerLoopOptions = { config, ...deps, ...telemetry };
+    this.o = o;
     this.headersTopic = o.config.kafka.topics.headers;
     this.sensorsTopic = o.config.kafka.topics.sensors;
     this.dlqTopic = o.config.kafka.topics.deadLetter;
@@ -199,17 +212,30 @@ export class ConsumerLoop {
   }
 
   /**
-   * Shutdown, before the consumer disconnects (Kafka ignores commits once it is stopping): waits for the
-   * batches in progress, which stop taking messages once `signal` aborted and write what they hold.
+   * Shutdown (abort `signal` first): waits for the batches in progress, which stop taking messages and
+   * write what they hold, while the consumer still accepts commits; then disconnects the consumer and
+   * drops every partition's state. Returns by `deadline` (epoch ms; default
+   * `processor.shutdownDeadlineS` from now); what was not committed by then is replayed by the next
+   * owner. Idempotent.
    */
-  async drain(): Promise<void> {
+  stop(deadline: number = deadlineIn(this.o.config.processor.shutdownDeadlineS * 1000)): Promise<void> {
+    this.stopped ??= (async () => {
+      await this.drain();
+      await this.o.consumer.disconnect();
+      this.revokeAll();
+    })();
+    return untilDeadline(this.stopped, deadline).then(() => {});
+  }
+
+  /** Waits for the batches in progress (before the consumer disconnects: Kafka ignores commits then). */
+  private async drain(): Promise<void> {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
   /** Drop the state of every partition (shutdown). */
-  revokeAll(): void {
+  private revokeAll(): void {
     for (const st of [...this.parts.values()]) this.revoke(st.tp);
   }
 

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { captureConfigFrom, createSource } from '@rstwatch/capture';
 import type { SensorRealities } from '@rstwatch/classify';
 import type { Config } from '@rstwatch/config';
-import { HeaderColumns } from '@rstwatch/core';
+import { deadlineIn, HeaderColumns, type StopList, stopInReverse } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
 import {
   createKafka,
@@ -22,6 +22,7 @@ import { createClickHouse, insertAlerts, migrate, type StoreClient } from '@rstw
 import { createLogger, createMetrics, type Logger, type Metrics, startHttpServer } from '@rstwatch/telemetry';
 import { AlertForwarder } from './alert-forwarder.js';
 import { type AlertLink, type AlertOutput, deliveryFor, LocalAlerts } from './alerting.js';
+import { UNIT_WRITER_DEFAULTS } from './config.js';
 import { exposeDetectMetrics } from './detect-metrics.js';
 import { DetectStage } from './detect-stage.js';
 import { EventPublisher } from './event-publisher.js';
@@ -41,20 +42,11 @@ export interface RunProcessorOptions {
   logger?: Logger;
 }
 
-/** Stops components in reverse start order, all within `deadlineS`; a failed stop is logged, not thrown. */
-async function stopInReverse(
-  stops: [string, () => Promise<void>][],
-  deadlineS: number,
-  log: Logger,
-): Promise<void> {
-  const deadline = Date.now() + deadlineS * 1000;
-  for (const [name, stop] of stops.reverse()) {
-    const left = Math.max(100, deadline - Date.now());
-    await Promise.race([
-      stop().catch((err: unknown) => log.warn({ err: (err as Error).message }, `stopping ${name} failed`)),
-      new Promise((r) => setTimeout(r, left).unref()),
-    ]);
-  }
+/** Stops `stops` in reverse start order, all within `deadlineS`; a failed stop is logged, not thrown. */
+function stopAll(stops: StopList, deadlineS: number, log: Logger): Promise<void> {
+  return stopInReverse(stops, deadlineIn(deadlineS * 1000), (name, err) =>
+    log.warn({ err: (err as Error).message }, `stopping ${name} failed`),
+  );
 }
 
 /** The Prometheus and health endpoints of a service (`metrics.*`), stopped with the other components. */
@@ -63,7 +55,7 @@ async function serveMetrics(
   service: string,
   expose: (m: Metrics) => void,
   ready: () => { ok: boolean; details?: Record<string, unknown> },
-  stops: [string, () => Promise<void>][],
+  stops: StopList,
 ): Promise<void> {
   if (!config.metrics.enabled) return;
   const registry = createMetrics('rstwatch_', { service });
@@ -138,23 +130,29 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
   const log =
     opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'processor' });
   const metrics = new ProcessorMetrics();
-  const stops: [string, () => Promise<void>][] = [];
+  const stops: StopList = [];
   let ready = false;
   try {
     const clickhouse =
       opts.clickhouse ?? (await step('ClickHouse client', () => clickhouseFromConfig(config)));
     stops.push(['ClickHouse client', () => (opts.clickhouse ? Promise.resolve() : clickhouse.close())]);
     await step(`ClickHouse schema at ${clickhouse.url}`, () => migrateFromConfig(clickhouse, config));
-    const writer = new UnitWriter(clickhouse, {
-      retryMaxMs: Math.min(config.clickhouse.writer.retryMaxMs, 5000),
-      onError: (err, info) => log.warn({ ...info, err: err.message }, 'ClickHouse insert failed, retrying'),
-    });
+    const writer = new UnitWriter(
+      { retryMaxMs: Math.min(config.clickhouse.writer.retryMaxMs, UNIT_WRITER_DEFAULTS.retryMaxMs) },
+      { client: clickhouse },
+      {
+        onError: (err, info) => log.warn({ ...info, err: err.message }, 'ClickHouse insert failed, retrying'),
+      },
+    );
+    await writer.start();
+    stops.push(['ClickHouse writer', writer]);
     const kafka = createKafka(kafkaConnectionFrom(config));
     const dlq = deadLetterProducer(kafka);
     await step(`dead-letter producer (brokers ${config.kafka.brokers.join(',')})`, () => dlq.connect());
     stops.push(['dead-letter producer', () => dlq.disconnect()]);
     const pool = new EnginePool({ workers: config.processor.workers, engine: config.classifier });
-    stops.push(['worker pool', () => pool.close()]);
+    await pool.start();
+    stops.push(['worker pool', pool]);
     const consumer = kafka.consumer({
       groupId: config.processor.groupId,
       fromBeginning: config.processor.fromBeginning,
@@ -180,27 +178,13 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
         () => dlq.partitionsFor(config.kafka.topics.events),
       );
     }
-    const loop = new ConsumerLoop({
+    const loop = new ConsumerLoop(
       config,
-      kafka,
-      consumer,
-      dlq,
-      pool,
-      writer,
-      ...(events ? { events } : {}),
-      metrics,
-      log,
-      signal: opts.signal,
-    });
-    stops.push([
-      'Kafka consumer',
-      async () => {
-        // Write and commit what was consumed while the consumer still accepts commits.
-        await loop.drain();
-        await consumer.disconnect();
-        loop.revokeAll();
-      },
-    ]);
+      { kafka, consumer, dlq, pool, writer, ...(events ? { events } : {}), signal: opts.signal },
+      { metrics, log },
+    );
+    // Writes and commits what was consumed while the consumer still accepts commits, then disconnects it.
+    stops.push(['Kafka consumer', loop]);
     await serveMetrics(
       config,
       'processor',
@@ -223,7 +207,7 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
     log.info({}, 'shutting down');
   } finally {
     ready = false;
-    await stopInReverse(stops, config.processor.shutdownDeadlineS, log);
+    await stopAll(stops, config.processor.shutdownDeadlineS, log);
   }
 }
 
@@ -251,7 +235,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
   if ((opts.iface === undefined) === (opts.pcap === undefined)) {
     throw new StartupError('run needs exactly one of --iface or --pcap');
   }
-  const stops: [string, () => Promise<void>][] = [];
+  const stops: StopList = [];
   const started = performance.now();
   const summary = new Summary();
   const metrics = new ProcessorMetrics();
@@ -351,7 +335,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     log.info({ headers: pipeline.headers }, 'run: done');
   } finally {
     ready = false;
-    await stopInReverse(stops, config.processor.shutdownDeadlineS, log);
+    await stopAll(stops, config.processor.shutdownDeadlineS, log);
   }
 }
 
@@ -429,7 +413,7 @@ export interface RunDetectOptions {
 export async function runDetect(config: Config, opts: RunDetectOptions): Promise<void> {
   const log =
     opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'detect' });
-  const stops: [string, () => Promise<void>][] = [];
+  const stops: StopList = [];
   let ready = false;
   try {
     const clickhouse =
@@ -469,26 +453,18 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
       const group = `${config.alerts.groupId}.deliver`;
       const fwdConsumer = kafka.consumer({ groupId: group, fromBeginning: true });
       await step(`alert forwarder (group ${group})`, () => fwdConsumer.connect());
-      const forwarder = new AlertForwarder({
-        consumer: fwdConsumer,
-        topic: config.kafka.topics.alerts,
-        delivery,
-        log,
-        signal: opts.signal,
-      });
-      stops.push(['alert forwarder', () => fwdConsumer.disconnect()]);
+      const forwarder = new AlertForwarder(
+        { topic: config.kafka.topics.alerts },
+        { consumer: fwdConsumer, delivery, signal: opts.signal },
+        { log },
+      );
+      stops.push(['alert forwarder', forwarder]);
       await step('forwarding alerts', () => forwarder.start());
     }
     const consumer = kafka.consumer({ groupId: config.alerts.groupId, fromBeginning: true });
     await step(`Kafka consumer (group ${config.alerts.groupId})`, () => consumer.connect());
-    const stage = new DetectStage({ config, consumer, output, log, signal: opts.signal });
-    stops.push([
-      'Kafka consumer',
-      async () => {
-        await stage.drain();
-        await consumer.disconnect();
-      },
-    ]);
+    const stage = new DetectStage(config, { consumer, output, signal: opts.signal }, { log });
+    stops.push(['Kafka consumer', stage]);
     await serveMetrics(
       config,
       'detect',
@@ -517,6 +493,6 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
     log.info({}, 'shutting down');
   } finally {
     ready = false;
-    await stopInReverse(stops, config.processor.shutdownDeadlineS, log);
+    await stopAll(stops, config.processor.shutdownDeadlineS, log);
   }
 }

@@ -5,7 +5,14 @@
  * the partition is paused (nothing is committed meanwhile).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import {
+  type Component,
+  deadlineIn,
+  type FlowRecord,
+  type RstEvent,
+  untilDeadline,
+  withDefaults,
+} from '@rstwatch/core';
 import {
   eventToRow,
   flowToRow,
@@ -13,6 +20,7 @@ import {
   type SensorStatsRow,
   type StoreClient,
 } from '@rstwatch/store';
+import { UNIT_WRITER_DEFAULTS } from './config.js';
 
 export interface Unit {
   token: string;
@@ -33,24 +41,61 @@ export interface WriteHooks {
   signal?: AbortSignal;
 }
 
-export interface UnitWriterOptions {
+/** Settings of the writer; the optional ones default to `UNIT_WRITER_DEFAULTS` (config.ts). */
+export interface UnitWriterConfig {
+  /** First retry delay, doubling up to `retryMaxMs`. */
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /** Most time `stop()` without a deadline waits for the units being written. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface UnitWriterDeps {
+  client: StoreClient;
+}
+
+export interface UnitWriterTelemetry {
+  /** Called on each failed insert attempt (for logs). */
   onError?: (err: Error, info: { table: string; attempt: number; token: string }) => void;
 }
 
-export class UnitWriter {
+/** `new UnitWriter(config, { client }, telemetry)`, `start()`, `write(unit)`..., `stop(deadline)`. */
+export class UnitWriter implements Component {
   insertedRows = { rst_events: 0, flows: 0, sensor_stats: 0, header_batches: 0 };
   failures = 0;
   /** Units currently being retried. */
   retrying = 0;
+  private readonly opts: Required<UnitWriterConfig> & UnitWriterTelemetry;
+  private readonly client: StoreClient;
+  /** Units being written (awaited by `stop`). */
+  private readonly writing = new Set<Promise<void>>();
 
-  constructor(
-    private readonly client: StoreClient,
-    private readonly opts: UnitWriterOptions = {},
-  ) {}
+  constructor(config: UnitWriterConfig, deps: UnitWriterDeps, telemetry: UnitWriterTelemetry = {}) {
+    this.opts = { ...withDefaults(UNIT_WRITER_DEFAULTS, config), ...telemetry };
+    this.client = deps.client;
+  }
 
-  async write(unit: Unit, hooks: WriteHooks = {}): Promise<void> {
+  /** Nothing to start: each `write` inserts at once. */
+  async start(): Promise<void> {}
+
+  /**
+   * Waits for the units being written until `deadline` (epoch ms; default `shutdownTimeoutMs` from now).
+   * A unit's retries end when its `hooks.signal` aborts; the client is closed by its owner.
+   */
+  async stop(deadline: number = deadlineIn(this.opts.shutdownTimeoutMs)): Promise<void> {
+    if (this.writing.size > 0) await untilDeadline(Promise.allSettled([...this.writing]), deadline);
+  }
+
+  /** Insert one unit, table by table, retrying each until acknowledged or `hooks.signal` aborts. */
+  write(unit: Unit, hooks: WriteHooks = {}): Promise<void> {
+    const p = this.writeUnit(unit, hooks);
+    this.writing.add(p);
+    const done = () => this.writing.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async writeUnit(unit: Unit, hooks: WriteHooks): Promise<void> {
     const tables: [keyof UnitWriter['insertedRows'], object[]][] = [
       ['rst_events', unit.events.map((e) => eventToRow(e, unit.token))],
       ['flows', unit.flows.map((f) => flowToRow(f, unit.token))],
@@ -65,7 +110,7 @@ export class UnitWriter {
   }
 
   private async insert(table: string, rows: object[], token: string, hooks: WriteHooks): Promise<void> {
-    let delay = this.opts.retryInitialMs ?? 100;
+    let delay = this.opts.retryInitialMs;
     let paused = false;
     try {
       for (let attempt = 1; ; attempt++) {
@@ -88,7 +133,7 @@ export class UnitWriter {
           }
           hooks.onRetry?.();
           await sleep(delay, undefined, hooks.signal ? { signal: hooks.signal } : {}).catch(() => {});
-          delay = Math.min(delay * 2, this.opts.retryMaxMs ?? 5000);
+          delay = Math.min(delay * 2, this.opts.retryMaxMs);
         }
       }
     } finally {
