@@ -108,11 +108,13 @@ export async function startInOrder(
  * `config` over `defaults`: each key `config` leaves out (or sets to `undefined`) takes its default.
  * Components declare their defaults once, as a plain object beside their config type, and apply them here.
  */
-export function withDefaults<D extends object, C extends object>(
-  defaults: D,
-  config: C,
-): Omit<C, keyof D> & Required<D> {
+export function withDefaults<D extends object, C extends object>(defaults: D, config: C): WithDefaults<D, C> {
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   for (const [k, v] of Object.entries(config)) if (v !== undefined) out[k] = v;
-  return out as Omit<C, keyof D> & Required<D>;
+  return out as WithDefaults<D, C>;
 }
+
+/** `C` with every key of `D` present (typed as `C` declares it, else as the default). */
+export type WithDefaults<D, C> = Omit<C, keyof D> & {
+  -readonly [K in keyof D]-?: K extends keyof C ? Exclude<C[K], undefined> : D[K];
+};

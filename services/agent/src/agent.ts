@@ -5,7 +5,14 @@
  */
 
 import type { CaptureSource } from '@rstwatch/capture';
-import { type Component, deadlineIn, type HeaderColumns, msLeft, withDefaults } from '@rstwatch/core';
+import {
+  type Component,
+  deadlineIn,
+  type HeaderColumns,
+  msLeft,
+  type WithDefaults,
+  withDefaults,
+} from '@rstwatch/core';
 import { keyBytes, PartitionBatcher } from './batcher.js';
 import { AGENT_DEFAULTS } from './config.js';
 import { BufferedSender, type ProducerPort } from './sender.js';
@@ -105,7 +112,7 @@ const noLog: AgentLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export class Agent implements Component {
   readonly stats: AgentStats = createAgentStats();
-  private readonly opts: AgentConfig & typeof AGENT_DEFAULTS;
+  private readonly opts: WithDefaults<typeof AGENT_DEFAULTS, AgentConfig>;
   private readonly deps: AgentDeps;
   private readonly log: AgentLogger;
   private batcher: PartitionBatcher | undefined;
