@@ -87,13 +87,13 @@ const formats = {
     }),
   // Whole RowWriter: 100 units of N/100 events, batched by maxRows.
   RowWriter: async () => {
-    const w = new RowWriter(client, { maxRows: 50_000, maxDelayMs: 200 });
+    const w = new RowWriter({ maxRows: 50_000, maxDelayMs: 200 }, { client });
     const per = Math.ceil(N / 100);
     const ps = [];
     for (let u = 0; u < 100; u++)
       ps.push(w.insert({ token: token(), events: events.slice(u * per, (u + 1) * per), flows: [] }));
     await Promise.all(ps);
-    await w.close();
+    await w.stop();
   },
 };
 

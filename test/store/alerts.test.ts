@@ -149,22 +149,22 @@ const units = [
 
 describe(`alerts against ClickHouse (${process.env.CLICKHOUSE_URL ? 'env' : 'auto'})`, () => {
   it('a crash and replay of every unit leaves each alert once, at its latest version', async () => {
-    const w1 = new RowWriter(ch.client, { maxDelayMs: 20 });
+    const w1 = new RowWriter({ maxDelayMs: 20 }, { client: ch.client });
     for (const u of units) await w1.insert(u);
-    await w1.close();
+    await w1.stop();
     // Crash before the commit: everything again, one unit per batch as before, so the same tokens.
-    const w2 = new RowWriter(ch.client, { maxDelayMs: 20 });
+    const w2 = new RowWriter({ maxDelayMs: 20 }, { client: ch.client });
     for (const u of units) await w2.insert(u);
-    await w2.close();
+    await w2.stop();
     const db = ch.client.database;
     const count = async (table: string) =>
       (await ch.client.query<{ n: number }>(`SELECT count() AS n FROM ${db}.${table}`))[0]!.n;
     expect([await count('rst_events'), await count('alert_events')]).toEqual([6, 6]);
     // A replay that batches the detection units together has another token: the links are written
     // again (the alert-events query reads them DISTINCT), the alert versions are replaced away.
-    const w3 = new RowWriter(ch.client, { maxDelayMs: 20 });
+    const w3 = new RowWriter({ maxDelayMs: 20 }, { client: ch.client });
     await Promise.all(units.slice(1).map((u) => w3.insert(u)));
-    await w3.close();
+    await w3.stop();
     expect(await count('alert_events')).toBe(12);
 
     const rows = await runQuery(ch.client, 'alerts');

@@ -141,9 +141,9 @@ beforeAll(async () => {
   ch = await getClickHouse({ database: 'rstwatch' });
   // sensor_stats expires on capture time (heartbeats are live only): keep the fixture's forever.
   await migrate(ch.client, { ttlDays: { sensor_stats: 0 } });
-  const w = new RowWriter(ch.client, { maxDelayMs: 10 });
+  const w = new RowWriter({ maxDelayMs: 10 }, { client: ch.client });
   await w.insert({ token: 'fixture', events: EVENTS, flows: FLOWS });
-  await w.close();
+  await w.stop();
   // Two heartbeats of one sensor: +150 packets, +5 kernel drops, no restart.
   await ch.client.insert('sensor_stats', [
     { sensor: 's1', ts: at(60), uptime_ms: 1000, packets: 100, tcp_headers: 90, kernel_drops: 0 },

@@ -75,13 +75,13 @@ describe(`store against ClickHouse (${process.env.CLICKHOUSE_URL ? 'env' : 'auto
   it('replays after a crash write nothing twice: same units, same tokens', async () => {
     const all = units(4, 10, 25); // 40 units, 1000 events
     // First run: the writer acknowledges every unit; the "processor" then crashes before committing.
-    const w1 = new RowWriter(ch.client, { maxRows: 25, maxDelayMs: 20 });
+    const w1 = new RowWriter({ maxRows: 25, maxDelayMs: 20 }, { client: ch.client });
     await Promise.all(all.map((u) => w1.insert(u)));
-    await w1.close();
+    await w1.stop();
     // Second run replays everything from the last committed offset (here: from the start).
-    const w2 = new RowWriter(ch.client, { maxRows: 25, maxDelayMs: 20 });
+    const w2 = new RowWriter({ maxRows: 25, maxDelayMs: 20 }, { client: ch.client });
     await Promise.all(all.map((u) => w2.insert(u)));
-    await w2.close();
+    await w2.stop();
     const n = await ch.client.query<{ n: number; u: number }>(
       `SELECT count() AS n, uniqExact(community_id) AS u FROM ${ch.client.database}.rst_events`,
     );

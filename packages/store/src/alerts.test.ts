@@ -72,9 +72,9 @@ describe('alert rows', () => {
       details: {},
       destination_port: 0,
     });
-    const w = new RowWriter(c, { maxDelayMs: 10 });
+    const w = new RowWriter({ maxDelayMs: 10 }, { client: c });
     await w.insert({ token: 'events:0:0-9', events: [], flows: [], alerts: [a, empty] });
-    await w.close();
+    await w.stop();
     const back = await c.query<AlertRow>(`SELECT ${ALERT_SELECT} FROM ${c.database}.alerts ORDER BY id`);
     expect(back.map(rowToAlert)).toEqual([a, empty]);
     // The stored details are JSON text that ClickHouse can take apart.
@@ -118,9 +118,9 @@ describe('writing alerts', () => {
       alerts: [alert({ id: A })],
       alertLinks: [alertLink({ alert_id: A }), alertLink({ alert_id: A, ts: tsAgo(61) })],
     };
-    const w1 = new RowWriter(rec, { maxDelayMs: 10 });
+    const w1 = new RowWriter({ maxDelayMs: 10 }, { client: rec });
     await w1.insert(unit);
-    await w1.close();
+    await w1.stop();
     expect(tables).toEqual(['rst_events', 'alert_events', 'alerts']);
     expect(w1.stats().insertedRows).toEqual({
       rst_events: 1,
@@ -130,17 +130,17 @@ describe('writing alerts', () => {
       alerts: 1,
     });
     // The processor crashed before committing: the same unit again, same token.
-    const w2 = new RowWriter(c, { maxDelayMs: 10 });
+    const w2 = new RowWriter({ maxDelayMs: 10 }, { client: c });
     await w2.insert(unit);
-    await w2.close();
+    await w2.stop();
     expect(await count(c, 'rst_events')).toBe(1);
     expect(await count(c, 'alert_events')).toBe(2);
     expect(await count(c, 'alerts')).toBe(1);
     // Re-derived under another token (units cut differently): the alert row is there twice on disk, once
     // for readers (same id and version).
-    const w3 = new RowWriter(c, { maxDelayMs: 10 });
+    const w3 = new RowWriter({ maxDelayMs: 10 }, { client: c });
     await w3.insert({ token: 'other', events: [], flows: [], alerts: unit.alerts });
-    await w3.close();
+    await w3.stop();
     expect(await count(c, 'alerts')).toBe(2);
     expect(await count(c, 'alerts', 'FINAL')).toBe(1);
   });
@@ -148,13 +148,13 @@ describe('writing alerts', () => {
   it('RowWriter batches alert units by row count like the other tables', async () => {
     const c = await db();
     const { c: rec, tables } = recording(c);
-    const w = new RowWriter(rec, { maxRows: 2, maxDelayMs: 10_000 });
+    const w = new RowWriter({ maxRows: 2, maxDelayMs: 10_000 }, { client: rec });
     const ids = ['1', '2', '3'].map((d) => d.repeat(32));
     const done = ids.map((id, i) =>
       w.insert({ token: `e:0:${i}-${i}`, events: [], flows: [], alerts: [alert({ id })] }),
     );
     await Promise.all(done.slice(0, 2)); // two alerts reach maxRows: flushed without waiting for the timer
-    await w.close();
+    await w.stop();
     await Promise.all(done);
     expect(tables).toEqual(['alerts', 'alerts']);
     expect(await count(c, 'alerts')).toBe(3);
@@ -240,7 +240,7 @@ describe('alert queries', () => {
     c = await db();
     // One unit at a time, so the versions of A land in different parts (one insert block would already
     // keep only the highest version).
-    const w = new RowWriter(c, { maxDelayMs: 10 });
+    const w = new RowWriter({ maxDelayMs: 10 }, { client: c });
     for (const unit of [
       { token: 'ev:0:0-0', events: [e1, e2, sameConnLater], flows: [] },
       {
@@ -260,7 +260,7 @@ describe('alert queries', () => {
       },
     ])
       await w.insert(unit);
-    await w.close();
+    await w.stop();
   });
 
   it('alerts: the latest version of each alert updated in the window, newest first', async () => {

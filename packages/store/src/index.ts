@@ -8,6 +8,7 @@ export {
   ident,
   type StoreClient,
 } from './client.js';
+export { ROW_WRITER_DEFAULTS } from './config.js';
 export {
   createTableDdl,
   createViewDdl,
@@ -65,6 +66,8 @@ export {
   isPermanentError,
   RowWriter,
   type RowWriterConfig,
+  type RowWriterDeps,
+  type RowWriterTelemetry,
   type WriterStats,
   type WriteUnit,
 } from './writer.js';

@@ -19,7 +19,7 @@ let c: StoreClient;
 beforeAll(async () => {
   c = testClient();
   await migrate(c);
-  const w = new RowWriter(c, { maxDelayMs: 10 });
+  const w = new RowWriter({ maxDelayMs: 10 }, { client: c });
   const ts = tsAgo(120);
   const events = [
     // 5 closed_port from service 10.0.0.2:443 to 3 clients.
@@ -127,7 +127,7 @@ beforeAll(async () => {
     alerts: [alert({ updated: tsAgo(100) })],
     alertLinks: [alertLink({ ts, src_ip: '203.0.113.1', dst_ip: '10.0.0.5', dst_port: 179 })],
   });
-  await w.close();
+  await w.stop();
 });
 afterAll(async () => {
   await c.close();

@@ -1,4 +1,4 @@
-import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import { deadlineIn, type FlowRecord, type RstEvent } from '@rstwatch/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreClient } from './client.js';
 import {
@@ -44,11 +44,11 @@ function failing(inner: StoreClient, failures: number) {
 
 describe('RowWriter', () => {
   it('writes events and flows that read back identically, every field', async () => {
-    const w = new RowWriter(c, { maxDelayMs: 20 });
+    const w = new RowWriter({ maxDelayMs: 20 }, { client: c });
     const events = sampleEvents().map((e) => ({ ...e, sensor: 'roundtrip' }));
     const flows = sampleFlows().map((f) => ({ ...f, sensor: 'roundtrip' }));
     await w.insert({ token: 'rt:0:0-9', events, flows });
-    await w.close();
+    await w.stop();
     const evBack = await c.query<RstEvent>(
       `SELECT ${EVENT_SELECT} FROM ${t('rst_events')} WHERE sensor = 'roundtrip' ORDER BY ts`,
     );
@@ -71,10 +71,10 @@ describe('RowWriter', () => {
   });
 
   it('writes sensor_stats rows with their maps', async () => {
-    const w = new RowWriter(c, { maxDelayMs: 20 });
+    const w = new RowWriter({ maxDelayMs: 20 }, { client: c });
     const s = sensorStats({ sensor: 'stats-rt', parse_errors: { truncated_ip: 3, bad_tcp_offset: 1 } });
     await w.insert({ token: 'sensors:0:5-5', events: [], flows: [], sensorStats: [s] });
-    await w.close();
+    await w.stop();
     const back = await c.query<Record<string, unknown>>(
       `SELECT sensor, packets, parse_errors, agent_drops, lost_batches FROM ${t('sensor_stats')} WHERE sensor = 'stats-rt'`,
     );
@@ -100,9 +100,9 @@ describe('RowWriter', () => {
     });
     const u = unit();
     for (let i = 0; i < 2; i++) {
-      const w = new RowWriter(c, { maxDelayMs: 10 });
+      const w = new RowWriter({ maxDelayMs: 10 }, { client: c });
       await w.insert(u);
-      await w.close();
+      await w.stop();
     }
     expect(await count('rst_events', "sensor = 'dedup'")).toBe(2);
     expect(await count('flows', "sensor = 'dedup'")).toBe(1);
@@ -125,14 +125,14 @@ describe('RowWriter', () => {
       )[0]!.n,
     ).toBe(2);
     // A different token with the same rows is new data and is written.
-    const w = new RowWriter(c, { maxDelayMs: 10 });
+    const w = new RowWriter({ maxDelayMs: 10 }, { client: c });
     await w.insert({ ...unit(), token: 'rstwatch.headers.v1:3:200-299' });
-    await w.close();
+    await w.stop();
     expect(await count('rst_events', "sensor = 'dedup'")).toBe(4);
   });
 
   it('feeds the rollups: per minute, per hour and by source', async () => {
-    const w = new RowWriter(c, { maxDelayMs: 10 });
+    const w = new RowWriter({ maxDelayMs: 10 }, { client: c });
     const ts = tsAgo(5);
     const scan = Array.from({ length: 30 }, (_, i) =>
       event({
@@ -147,7 +147,7 @@ describe('RowWriter', () => {
       }),
     );
     await w.insert({ token: 'mv:0:0-0', events: scan, flows: [] });
-    await w.close();
+    await w.stop();
     const byService = await c.query<{ n: number; clients: number }>(
       `SELECT sum(events) AS n, uniqMerge(clients) AS clients FROM ${t('rst_rollup_1m')} WHERE sensor = 'mv' AND cause = 'syn_scan'`,
     );
@@ -168,7 +168,7 @@ describe('RowWriter', () => {
         return c.insert(tb, rows, s);
       },
     };
-    const w = new RowWriter(counting, { maxRows: 100, maxDelayMs: 60_000 });
+    const w = new RowWriter({ maxRows: 100, maxDelayMs: 60_000 }, { client: counting });
     const done: Promise<void>[] = [];
     for (let i = 0; i < 50; i++) {
       done.push(
@@ -188,33 +188,33 @@ describe('RowWriter', () => {
       failures: 0,
       insertedRows: { rst_events: 100 },
     });
-    await w.close();
+    await w.stop();
     expect(await count('rst_events', "sensor = 'batch'")).toBe(100);
   });
 
   it('flushes on time when rows stay below maxRows', async () => {
-    const w = new RowWriter(c, { maxRows: 1_000_000, maxDelayMs: 50 });
+    const w = new RowWriter({ maxRows: 1_000_000, maxDelayMs: 50 }, { client: c });
     const t0 = Date.now();
     await w.insert({ token: 'timer:0:0-0', events: [event({ sensor: 'timer' })], flows: [] });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(45);
     expect(await count('rst_events', "sensor = 'timer'")).toBe(1);
-    await w.close();
+    await w.stop();
   });
 
   it('retries a failing connection with backoff and writes exactly once', async () => {
     const fc = failing(c, 3);
     const errors: number[] = [];
-    const w = new RowWriter(fc, {
-      maxDelayMs: 5,
-      retryInitialMs: 10,
-      onError: (_e, i) => errors.push(i.attempt),
-    });
+    const w = new RowWriter(
+      { maxDelayMs: 5, retryInitialMs: 10 },
+      { client: fc },
+      { onError: (_e, i) => errors.push(i.attempt) },
+    );
     await w.insert({
       token: 'retry:0:0-0',
       events: [event({ sensor: 'retry' })],
       flows: [flow({ sensor: 'retry' })],
     });
-    await w.close();
+    await w.stop();
     expect(errors).toEqual([1, 2, 3]);
     expect(fc.calls()).toBe(5); // 3 failures + events + flows
     expect(await count('rst_events', "sensor = 'retry'")).toBe(1);
@@ -235,20 +235,23 @@ describe('RowWriter', () => {
         }
       },
     };
-    const w = new RowWriter(ackLost, { maxDelayMs: 5, retryInitialMs: 5 });
+    const w = new RowWriter({ maxDelayMs: 5, retryInitialMs: 5 }, { client: ackLost });
     await w.insert({
       token: 'acklost:0:0-1',
       events: [event({ sensor: 'acklost' }), event({ sensor: 'acklost', seq: 1 })],
       flows: [],
     });
-    await w.close();
+    await w.stop();
     expect(await count('rst_events', "sensor = 'acklost'")).toBe(2);
     expect(w.stats().failures).toBe(1);
   });
 
   it('rejects the unit after the deadline when ClickHouse never accepts it', async () => {
     const fc = failing(c, Number.POSITIVE_INFINITY);
-    const w = new RowWriter(fc, { maxDelayMs: 5, retryInitialMs: 10, retryMaxMs: 40, deadlineMs: 300 });
+    const w = new RowWriter(
+      { maxDelayMs: 5, retryInitialMs: 10, retryMaxMs: 40, deadlineMs: 300 },
+      { client: fc },
+    );
     const t0 = Date.now();
     await expect(
       w.insert({ token: 'never:0:0-0', events: [event({ sensor: 'never' })], flows: [] }),
@@ -261,15 +264,15 @@ describe('RowWriter', () => {
     expect(fc.calls()).toBeGreaterThanOrEqual(4);
     expect(w.stats()).toMatchObject({ rejectedUnits: 1, batches: 0 });
     expect(await count('rst_events', "sensor = 'never'")).toBe(0);
-    await w.close();
+    await w.stop();
   });
 
-  it('close(deadline) rejects units still unacknowledged and refuses new ones', async () => {
+  it('stop(deadline) rejects units still unacknowledged and refuses new ones', async () => {
     const fc = failing(c, Number.POSITIVE_INFINITY);
-    const w = new RowWriter(fc, { maxDelayMs: 60_000, retryInitialMs: 50, deadlineMs: 60_000 });
+    const w = new RowWriter({ maxDelayMs: 60_000, retryInitialMs: 50, deadlineMs: 60_000 }, { client: fc });
     const p = w.insert({ token: 'closing:0:0-0', events: [event({ sensor: 'closing' })], flows: [] });
     const t0 = Date.now();
-    await w.close(200);
+    await w.stop(deadlineIn(200));
     await expect(p).rejects.toThrow(/not acknowledged/);
     expect(Date.now() - t0).toBeLessThan(2000);
     await expect(w.insert({ token: 'x', events: [], flows: [] })).rejects.toThrow(/closed/);
@@ -287,7 +290,7 @@ describe('RowWriter', () => {
         return c.insert(tb, rows, s);
       },
     };
-    const w = new RowWriter(slow, { maxRows: 2, maxDelayMs: 10 });
+    const w = new RowWriter({ maxRows: 2, maxDelayMs: 10 }, { client: slow });
     const a = w.insert({
       token: 'slow:0:0-0',
       events: [event({ sensor: 'slow' }), event({ sensor: 'slow', seq: 2 })],
@@ -302,7 +305,7 @@ describe('RowWriter', () => {
     expect(s.oldestQueuedMs).toBeGreaterThanOrEqual(40);
     release();
     await Promise.all([a, b]);
-    await w.close();
+    await w.stop();
     expect(w.stats()).toMatchObject({
       queuedRows: 0,
       inFlightRows: 0,
@@ -312,7 +315,7 @@ describe('RowWriter', () => {
   });
 
   it('rejects a batch with bad data at once instead of retrying until the deadline', async () => {
-    const w = new RowWriter(c, { maxDelayMs: 5, retryInitialMs: 10, deadlineMs: 30_000 });
+    const w = new RowWriter({ maxDelayMs: 5, retryInitialMs: 10, deadlineMs: 30_000 }, { client: c });
     const t0 = Date.now();
     await expect(
       w.insert({
@@ -325,15 +328,15 @@ describe('RowWriter', () => {
     expect(w.stats()).toMatchObject({ failures: 1, rejectedUnits: 1 });
     // The next unit goes through.
     await w.insert({ token: 'poison:0:1-1', events: [event({ sensor: 'poison' })], flows: [] });
-    await w.close();
+    await w.stop();
     expect(await count('rst_events', "sensor = 'poison'")).toBe(1);
   });
 
   it('ignores fields the schema does not have yet (contract ahead of migration)', async () => {
-    const w = new RowWriter(c, { maxDelayMs: 5 });
+    const w = new RowWriter({ maxDelayMs: 5 }, { client: c });
     const future = { ...event({ sensor: 'future' }), new_field_v3: 'x' } as RstEvent;
     await w.insert({ token: 'future:0:0-0', events: [future], flows: [] });
-    await w.close();
+    await w.stop();
     expect(await count('rst_events', "sensor = 'future'")).toBe(1);
   });
 

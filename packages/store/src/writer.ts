@@ -8,8 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import { type Component, deadlineIn, msLeft, withDefaults } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
 import type { StoreClient } from './client.js';
+import { ROW_WRITER_DEFAULTS } from './config.js';
 import { alertLinkToRow, alertToRow, eventToRow, flowToRow, sensorStatsToRow } from './rows.js';
 import type { AlertLink, SensorStatsRow } from './schema.js';
 
@@ -26,17 +28,24 @@ export interface WriteUnit {
   alertLinks?: readonly AlertLink[];
 }
 
+/** Settings of the writer; each one left out takes its value from `ROW_WRITER_DEFAULTS` (config.ts). */
 export interface RowWriterConfig {
-  /** Flush when the queued rows of any table reach this. Default 50000. */
+  /** Flush when the queued rows of any table reach this. */
   maxRows?: number;
-  /** Flush when the oldest queued unit is this old. Default 1000. */
+  /** Flush when the oldest queued unit is this old. */
   maxDelayMs?: number;
-  /** First retry delay; doubles per attempt up to `retryMaxMs`. Default 100. */
+  /** First retry delay; doubles per attempt up to `retryMaxMs`. */
   retryInitialMs?: number;
-  /** Default 5000. */
   retryMaxMs?: number;
-  /** Give up on a batch (reject its units) this long after its first attempt. Default 60000. */
+  /** Give up on a batch (reject its units) this long after its first attempt. */
   deadlineMs?: number;
+}
+
+export interface RowWriterDeps {
+  client: StoreClient;
+}
+
+export interface RowWriterTelemetry {
   /** Called on each failed attempt (for logs); never receives credentials. */
   onError?: (err: Error, info: { table: string; attempt: number; token: string }) => void;
 }
@@ -113,10 +122,11 @@ export function batchToken(tokens: readonly string[]): string {
   return `${tokens[0]}..${tokens[tokens.length - 1]}#${tokens.length}:${h.digest('hex').slice(0, 32)}`;
 }
 
-export class RowWriter {
+/** `new RowWriter(config, { client }, telemetry)`, `start()`, `insert(unit)`..., `stop(deadline)`. */
+export class RowWriter implements Component {
   readonly #client: StoreClient;
-  readonly #cfg: Required<Omit<RowWriterConfig, 'onError'>>;
-  readonly #onError: RowWriterConfig['onError'];
+  readonly #cfg: Required<RowWriterConfig>;
+  readonly #onError: RowWriterTelemetry['onError'];
   #queue: Pending[] = [];
   #queuedRows = zero();
   #inFlightRows = 0;
@@ -136,16 +146,10 @@ export class RowWriter {
     inserts: 0,
   };
 
-  constructor(client: StoreClient, cfg: RowWriterConfig = {}) {
-    this.#client = client;
-    this.#cfg = {
-      maxRows: cfg.maxRows ?? 50_000,
-      maxDelayMs: cfg.maxDelayMs ?? 1000,
-      retryInitialMs: cfg.retryInitialMs ?? 100,
-      retryMaxMs: cfg.retryMaxMs ?? 5000,
-      deadlineMs: cfg.deadlineMs ?? 60_000,
-    };
-    this.#onError = cfg.onError;
+  constructor(config: RowWriterConfig, deps: RowWriterDeps, telemetry: RowWriterTelemetry = {}) {
+    this.#client = deps.client;
+    this.#cfg = withDefaults(ROW_WRITER_DEFAULTS, config);
+    this.#onError = telemetry.onError;
     for (const [k, v] of Object.entries(this.#cfg)) {
       if (!Number.isFinite(v) || v <= 0)
         throw new Error(`RowWriter config ${k} must be a positive number, got ${v}`);
@@ -172,13 +176,16 @@ export class RowWriter {
     }
   }
 
+  /** Nothing to start: units are flushed by size and age once inserted. */
+  async start(): Promise<void> {}
+
   /**
-   * Flush and stop accepting units. Units not acknowledged within `deadlineMs` (default: the
-   * configured deadline) are rejected.
+   * Flush and stop accepting units. Units not acknowledged by `deadline` (epoch ms; default `deadlineMs`
+   * from now) are rejected.
    */
-  async close(deadlineMs: number = this.#cfg.deadlineMs): Promise<void> {
+  async stop(deadline: number = deadlineIn(this.#cfg.deadlineMs)): Promise<void> {
     this.#closing = true;
-    const timer = setTimeout(() => this.#abort.abort(), deadlineMs);
+    const timer = setTimeout(() => this.#abort.abort(), msLeft(deadline));
     try {
       await this.flush();
     } finally {

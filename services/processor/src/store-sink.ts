@@ -82,10 +82,11 @@ export async function openStore(
       return { already: { events, flows, prefix } };
     }
   }
-  const writer = new RowWriter(client, {
-    maxRows: config.clickhouse.writer.maxRows,
-    maxDelayMs: config.clickhouse.writer.flushMs,
-  });
+  const writer = new RowWriter(
+    { maxRows: config.clickhouse.writer.maxRows, maxDelayMs: config.clickhouse.writer.flushMs },
+    { client },
+  );
+  await writer.start();
   let unit = 0;
   const pending: Promise<void>[] = [];
   const submit = (events: RstEvent[], flows: FlowRecord[]) => {
@@ -114,7 +115,7 @@ export async function openStore(
     },
     close: async () => {
       try {
-        await writer.close();
+        await writer.stop();
         await Promise.all(pending);
       } finally {
         await client.close();
