@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
+import { deadlineIn } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
 import { createKafka, type Producer } from '@rstwatch/kafka';
 import {
@@ -128,11 +129,11 @@ describe('webhook sink → node:http receiver', () => {
     const port = await freePort();
     const rx = await httpReceiver(port, secret);
     const list = alerts(25, 'a1');
-    const d = new Delivery({
-      sinks: [new WebhookSink({ url: `http://127.0.0.1:${port}/alerts`, secret, timeoutMs: 5000 })],
-      undeliveredPath: join(dir, 'webhook-intact.ndjson'),
-    });
-    cleanups.push(() => d.close(5000));
+    const d = new Delivery(
+      { undeliveredPath: join(dir, 'webhook-intact.ndjson') },
+      { sinks: [new WebhookSink({ url: `http://127.0.0.1:${port}/alerts`, secret, timeoutMs: 5000 })] },
+    );
+    cleanups.push(() => d.stop(deadlineIn(5000)));
     pushAll(d, list);
     await d.flush(20_000);
     expect(rx.badSignatures).toEqual([]);
@@ -146,18 +147,19 @@ describe('webhook sink → node:http receiver', () => {
     const port = await freePort(); // nothing listens yet: connections are refused
     const list = alerts(30, 'a2');
     const file = join(dir, 'webhook-downup-file.ndjson');
-    const d = new Delivery({
-      sinks: [
-        {
-          sink: new WebhookSink({ url: `http://127.0.0.1:${port}/alerts`, secret, timeoutMs: 2000 }),
-          retries: 100,
-        },
-        new FileSink(file),
-      ],
-      backoff: { initialMs: 50, maxMs: 400 },
-      undeliveredPath: join(dir, 'webhook-downup.ndjson'),
-    });
-    cleanups.push(() => d.close(5000));
+    const d = new Delivery(
+      { backoff: { initialMs: 50, maxMs: 400 }, undeliveredPath: join(dir, 'webhook-downup.ndjson') },
+      {
+        sinks: [
+          {
+            sink: new WebhookSink({ url: `http://127.0.0.1:${port}/alerts`, secret, timeoutMs: 2000 }),
+            retries: 100,
+          },
+          new FileSink(file),
+        ],
+      },
+    );
+    cleanups.push(() => d.stop(deadlineIn(5000)));
     const worst = pushAll(d, list.slice(0, 20));
     expect(worst).toBeLessThan(20);
     await until(() => d.stats.webhook!.retries >= 3, 10_000, 'webhook retries');
@@ -178,13 +180,15 @@ describe('webhook sink → node:http receiver', () => {
     let failures = 0;
     const rx = await httpReceiver(port, secret, () => (failures++ < 4 ? 503 : 200));
     const list = alerts(10, 'a3');
-    const d = new Delivery({
-      sinks: [new WebhookSink({ url: `http://127.0.0.1:${port}/`, secret, timeoutMs: 2000 })],
-      retries: 10,
-      backoff: { initialMs: 20, maxMs: 100 },
-      undeliveredPath: join(dir, 'webhook-503.ndjson'),
-    });
-    cleanups.push(() => d.close(5000));
+    const d = new Delivery(
+      {
+        retries: 10,
+        backoff: { initialMs: 20, maxMs: 100 },
+        undeliveredPath: join(dir, 'webhook-503.ndjson'),
+      },
+      { sinks: [new WebhookSink({ url: `http://127.0.0.1:${port}/`, secret, timeoutMs: 2000 })] },
+    );
+    cleanups.push(() => d.stop(deadlineIn(5000)));
     pushAll(d, list);
     await d.flush(20_000);
     expect(rx.posts.map((p) => p.headers['idempotency-key'])).toEqual(list.map(key));
@@ -288,11 +292,12 @@ describe('syslog sink → rsyslogd', () => {
       it(`${t}, ${format} body: every alert arrives intact (rsyslog parses the RFC 5424 fields)`, async () => {
         const tag = `${t}${format}`.slice(0, 6);
         const list = alerts(12, tag);
-        const d = new Delivery({
-          sinks: [sinkFor(t, format)],
-          undeliveredPath: join(dir, `syslog-${tag}.ndjson`),
-        });
-        cleanups.push(() => d.close(5000));
+        const d = new Delivery(
+          { undeliveredPath: join(dir, `syslog-${tag}.ndjson`) },
+          { sinks: [sinkFor(t, format)] },
+          {},
+        );
+        cleanups.push(() => d.stop(deadlineIn(5000)));
         pushAll(d, list);
         await d.flush(20_000);
         expect(d.stats.syslog).toMatchObject({ delivered: 12, failed: 0 });
@@ -337,15 +342,17 @@ describe('syslog sink → rsyslogd', () => {
       cleanups.push(() => down.dispose());
       const tag = `${t}du`;
       const list = alerts(20, tag);
-      const d = new Delivery({
-        sinks: [
-          { sink: sinkFor(t, 'json', down), retries: 100 },
-          new FileSink(join(dir, `${tag}-file.ndjson`)),
-        ],
-        backoff: { initialMs: 50, maxMs: 400 },
-        undeliveredPath: join(dir, `syslog-${tag}.ndjson`),
-      });
-      cleanups.push(() => d.close(5000));
+      const d = new Delivery(
+        { backoff: { initialMs: 50, maxMs: 400 }, undeliveredPath: join(dir, `syslog-${tag}.ndjson`) },
+        {
+          sinks: [
+            { sink: sinkFor(t, 'json', down), retries: 100 },
+            new FileSink(join(dir, `${tag}-file.ndjson`)),
+          ],
+        },
+        {},
+      );
+      cleanups.push(() => d.stop(deadlineIn(5000)));
       expect(pushAll(d, list.slice(0, 10))).toBeLessThan(20);
       await until(() => d.stats.syslog!.retries >= 3, 10_000, 'syslog retries');
       expect(d.stats.file!.delivered).toBe(10);
@@ -426,11 +433,11 @@ describe('Kafka sink', () => {
     });
     producers.push(producer);
     const list = alerts(25, 'k1');
-    const d = new Delivery({
-      sinks: [new KafkaAlertSink({ producer, topic })],
-      undeliveredPath: join(dir, 'kafka-intact.ndjson'),
-    });
-    cleanups.push(() => d.close(5000));
+    const d = new Delivery(
+      { undeliveredPath: join(dir, 'kafka-intact.ndjson') },
+      { sinks: [new KafkaAlertSink({ producer, topic })] },
+    );
+    cleanups.push(() => d.stop(deadlineIn(5000)));
     pushAll(d, list);
     await d.flush(30_000);
     expect(d.stats.kafka).toMatchObject({ delivered: 25, failed: 0 });
@@ -457,15 +464,16 @@ describe('Kafka sink', () => {
     const producer = kafka.producer({ acks: -1, maxInFlightRequests: 1, retry });
     producers.push(producer);
     const list = alerts(20, 'k2');
-    const d = new Delivery({
-      sinks: [
-        { sink: new KafkaAlertSink({ producer, topic }), retries: 200 },
-        new FileSink(join(dir, 'k2-file.ndjson')),
-      ],
-      backoff: { initialMs: 100, maxMs: 1000 },
-      undeliveredPath: join(dir, 'kafka-downup.ndjson'),
-    });
-    cleanups.push(() => d.close(5000));
+    const d = new Delivery(
+      { backoff: { initialMs: 100, maxMs: 1000 }, undeliveredPath: join(dir, 'kafka-downup.ndjson') },
+      {
+        sinks: [
+          { sink: new KafkaAlertSink({ producer, topic }), retries: 200 },
+          new FileSink(join(dir, 'k2-file.ndjson')),
+        ],
+      },
+    );
+    cleanups.push(() => d.stop(deadlineIn(5000)));
     expect(pushAll(d, list.slice(0, 10))).toBeLessThan(20);
     await until(() => d.stats.kafka!.retries >= 2, 60_000, 'Kafka retries');
     expect(d.stats.file!.delivered).toBe(10);
@@ -503,13 +511,11 @@ describe('Delivery with unreachable sinks', () => {
       }),
       new FileSink(file),
     ];
-    const d = new Delivery({
-      sinks,
-      retries: 2,
-      backoff: { initialMs: 20, maxMs: 50 },
-      undeliveredPath: path,
-    });
-    cleanups.push(() => d.close(5000));
+    const d = new Delivery(
+      { retries: 2, backoff: { initialMs: 20, maxMs: 50 }, undeliveredPath: path },
+      { sinks },
+    );
+    cleanups.push(() => d.stop(deadlineIn(5000)));
     const list = alerts(15, 'u1');
     expect(pushAll(d, list)).toBeLessThan(20);
     await d.flush(30_000);

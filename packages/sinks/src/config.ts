@@ -12,6 +12,23 @@ import { KafkaAlertSink, type KafkaAlertSinkOptions } from './sinks/kafka.js';
 import { SyslogSink } from './sinks/syslog.js';
 import { WebhookSink } from './sinks/webhook.js';
 
+/**
+ * Defaults of `Delivery`'s settings (`DeliveryConfig`, delivery.ts), declared here only; a sink's own
+ * `retries`, `maxQueue`, `maxBatch` default to these.
+ */
+export const DELIVERY_DEFAULTS = {
+  /** Retries of a failed send before its alerts are kept as undelivered. */
+  retries: 5,
+  /** Retry backoff: 500 ms doubling to 30 s (with jitter). */
+  backoff: { initialMs: 500, maxMs: 30_000 },
+  /** Alerts waiting per sink; more go to the undelivered file. */
+  maxQueue: 10_000,
+  /** Alerts per `send`. */
+  maxBatch: 100,
+  /** Most time `stop()` without a deadline spends delivering what is queued. */
+  shutdownTimeoutMs: 5000,
+} as const;
+
 /** The delivery keys of the config's `alerts` section. */
 export interface AlertSinksConfig {
   webhook: {

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deadlineIn } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backoffDelay, Delivery, type DeliveryLog } from './delivery.js';
@@ -69,7 +70,10 @@ describe('Delivery', () => {
   it('delivers every alert to every sink, in order, in batches', async () => {
     const a = new MemorySink('a');
     const b = new MemorySink('b');
-    const d = new Delivery({ sinks: [a, { sink: b, maxBatch: 3 }], undeliveredPath: join(dir, 'u.ndjson') });
+    const d = new Delivery(
+      { undeliveredPath: join(dir, 'u.ndjson') },
+      { sinks: [a, { sink: b, maxBatch: 3 }] },
+    );
     const alerts = sampleAlerts(20);
     for (const x of alerts) d.push(x);
     await d.flush(5000);
@@ -80,18 +84,18 @@ describe('Delivery', () => {
       a: { delivered: 20, retries: 0, failed: 0, queued: 0, overflowed: 0, lost: 0 },
       b: { delivered: 20, retries: 0, failed: 0, queued: 0, overflowed: 0, lost: 0 },
     });
-    await d.close(1000);
+    await d.stop(deadlineIn(1000));
     expect(a.closed && b.closed).toBe(true);
   });
 
   it('keeps a copy: later changes to the pushed object do not reach the sinks', async () => {
     const a = new MemorySink('a');
     a.delayMs = 20;
-    const d = new Delivery({ sinks: [a], undeliveredPath: join(dir, 'u.ndjson') });
+    const d = new Delivery({ undeliveredPath: join(dir, 'u.ndjson') }, { sinks: [a] });
     const [x] = sampleAlerts(1) as [Alert];
     d.push(x);
     x.version = 99;
-    await d.close(2000);
+    await d.stop(deadlineIn(2000));
     expect(a.received[0]!.version).toBe(1);
   });
 
@@ -99,13 +103,11 @@ describe('Delivery', () => {
     const a = new MemorySink('a');
     a.failNext(3);
     const log = recordingLog();
-    const d = new Delivery({
-      sinks: [a],
-      retries: 5,
-      backoff: fast,
-      undeliveredPath: join(dir, 'u.ndjson'),
-      log,
-    });
+    const d = new Delivery(
+      { retries: 5, backoff: fast, undeliveredPath: join(dir, 'u.ndjson') },
+      { sinks: [a] },
+      { log },
+    );
     for (const x of sampleAlerts(5)) d.push(x);
     await d.flush(5000);
     expect(a.received).toHaveLength(5);
@@ -119,12 +121,10 @@ describe('Delivery', () => {
     dead.down = true;
     const ok = new MemorySink('ok');
     const path = join(dir, 'sub', 'undelivered.ndjson');
-    const d = new Delivery({
-      sinks: [dead, ok],
-      retries: 2,
-      backoff: { initialMs: 30, maxMs: 30 },
-      undeliveredPath: path,
-    });
+    const d = new Delivery(
+      { retries: 2, backoff: { initialMs: 30, maxMs: 30 }, undeliveredPath: path },
+      { sinks: [dead, ok] },
+    );
     const alerts = sampleAlerts(4);
     for (const x of alerts) d.push(x);
     await new Promise((r) => setTimeout(r, 5));
@@ -151,7 +151,7 @@ describe('Delivery', () => {
     const a = new MemorySink('a');
     a.failNext(1, true);
     const path = join(dir, 'u.ndjson');
-    const d = new Delivery({ sinks: [{ sink: a, maxBatch: 1 }], backoff: fast, undeliveredPath: path });
+    const d = new Delivery({ backoff: fast, undeliveredPath: path }, { sinks: [{ sink: a, maxBatch: 1 }] });
     const alerts = sampleAlerts(3);
     for (const x of alerts) d.push(x);
     await d.flush(5000);
@@ -178,7 +178,7 @@ describe('Delivery', () => {
       },
       async close() {},
     };
-    const d = new Delivery({ sinks: [partial], backoff: fast, undeliveredPath: join(dir, 'u.ndjson') });
+    const d = new Delivery({ backoff: fast, undeliveredPath: join(dir, 'u.ndjson') }, { sinks: [partial] });
     const alerts = sampleAlerts(5);
     for (const x of alerts) d.push(x);
     await d.flush(5000);
@@ -190,7 +190,7 @@ describe('Delivery', () => {
     const slow = new MemorySink('slow');
     slow.delayMs = 30;
     const path = join(dir, 'u.ndjson');
-    const d = new Delivery({ sinks: [{ sink: slow, maxQueue: 3, maxBatch: 1 }], undeliveredPath: path });
+    const d = new Delivery({ undeliveredPath: path }, { sinks: [{ sink: slow, maxQueue: 3, maxBatch: 1 }] });
     const alerts = sampleAlerts(10);
     for (const x of alerts) d.push(x);
     expect(d.stats.slow).toMatchObject({ queued: 3, failed: 7, overflowed: 7 });
@@ -205,11 +205,10 @@ describe('Delivery', () => {
   it('push returns at once and never throws, even when a sink hangs', async () => {
     const hanging = new HangingSink();
     const ok = new MemorySink('ok');
-    const d = new Delivery({
-      sinks: [hanging, ok],
-      maxQueue: 100_000,
-      undeliveredPath: join(dir, 'u.ndjson'),
-    });
+    const d = new Delivery(
+      { maxQueue: 100_000, undeliveredPath: join(dir, 'u.ndjson') },
+      { sinks: [hanging, ok] },
+    );
     const alerts = sampleAlerts(2000);
     const t0 = performance.now();
     for (const x of alerts) d.push(x);
@@ -219,17 +218,17 @@ describe('Delivery', () => {
     expect(hanging.calls).toBe(1);
     expect(d.stats.hanging!.queued).toBe(2000);
     expect(() => d.push({} as Alert)).not.toThrow();
-    await d.close(50);
+    await d.stop(deadlineIn(50));
   });
 
   it('close keeps what is left after the deadline (reason shutdown) and later pushes (reason closed)', async () => {
     const hanging = new HangingSink();
     const path = join(dir, 'u.ndjson');
-    const d = new Delivery({ sinks: [hanging], undeliveredPath: path });
+    const d = new Delivery({ undeliveredPath: path }, { sinks: [hanging] });
     const alerts = sampleAlerts(3);
     for (const x of alerts) d.push(x);
     const t0 = performance.now();
-    await d.close(100);
+    await d.stop(deadlineIn(100));
     expect(performance.now() - t0).toBeLessThan(3000);
     d.push(sampleAlerts(4)[3]!);
     await new Promise((r) => setTimeout(r, 50));
@@ -243,16 +242,14 @@ describe('Delivery', () => {
     const dead = new MemorySink('dead');
     dead.down = true;
     const path = join(dir, 'u.ndjson');
-    const d = new Delivery({
-      sinks: [dead],
-      retries: 100,
-      backoff: { initialMs: 60_000, maxMs: 60_000 },
-      undeliveredPath: path,
-    });
+    const d = new Delivery(
+      { retries: 100, backoff: { initialMs: 60_000, maxMs: 60_000 }, undeliveredPath: path },
+      { sinks: [dead] },
+    );
     d.push(sampleAlerts(1)[0]!);
     await new Promise((r) => setTimeout(r, 20));
     const t0 = performance.now();
-    await d.close(50);
+    await d.stop(deadlineIn(50));
     expect(performance.now() - t0).toBeLessThan(2000);
     expect((await undelivered(path)).map((r) => r.reason)).toEqual(['shutdown']);
     expect(dead.calls).toBe(1);
@@ -264,7 +261,11 @@ describe('Delivery', () => {
     const dead = new MemorySink('dead');
     dead.down = true;
     const log = recordingLog();
-    const d = new Delivery({ sinks: [dead], retries: 0, undeliveredPath: join(blocker, 'u.ndjson'), log });
+    const d = new Delivery(
+      { retries: 0, undeliveredPath: join(blocker, 'u.ndjson') },
+      { sinks: [dead] },
+      { log },
+    );
     d.push(sampleAlerts(1)[0]!);
     await d.flush(2000);
     expect(d.stats.dead).toMatchObject({ failed: 1, lost: 1 });
@@ -274,11 +275,13 @@ describe('Delivery', () => {
   it('rejects duplicate sink names and bad limits', () => {
     const path = join(dir, 'u.ndjson');
     expect(
-      () => new Delivery({ sinks: [new MemorySink('x'), new MemorySink('x')], undeliveredPath: path }),
+      () =>
+        new Delivery({ undeliveredPath: path }, { sinks: [new MemorySink('x'), new MemorySink('x')] }, {}),
     ).toThrow(/unique/);
     expect(
-      () => new Delivery({ sinks: [{ sink: new MemorySink('x'), maxQueue: 0 }], undeliveredPath: path }),
+      () =>
+        new Delivery({ undeliveredPath: path }, { sinks: [{ sink: new MemorySink('x'), maxQueue: 0 }] }, {}),
     ).toThrow(/maxQueue/);
-    expect(() => new Delivery({ sinks: [], undeliveredPath: '' })).toThrow(/undeliveredPath/);
+    expect(() => new Delivery({ undeliveredPath: '' }, { sinks: [] })).toThrow(/undeliveredPath/);
   });
 });

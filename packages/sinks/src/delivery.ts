@@ -6,7 +6,9 @@
  * error. An alert pushed while its sink's queue is full goes to that file too. Every alert ends up
  * delivered or in the file, and counted; one slow or dead sink delays neither the others nor `push`.
  */
+import { type Component, deadlineIn, msLeft, withDefaults } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
+import { DELIVERY_DEFAULTS } from './config.js';
 import { Fifo } from './internal/fifo.js';
 import { UndeliveredFile, type UndeliveredReason, type UndeliveredRecord } from './internal/undelivered.js';
 import { type AlertSink, errorText, SinkError } from './sink.js';
@@ -41,21 +43,29 @@ export interface DeliveryLog {
   error(obj: Record<string, unknown>, msg: string): void;
 }
 
-export interface DeliveryOptions {
-  sinks: readonly (AlertSink | DeliverySinkOptions)[];
-  /** Retries of a failed send before its alerts are kept as undelivered. Default 5. */
+/** Settings of a delivery; the optional ones default to `DELIVERY_DEFAULTS` (config.ts). */
+export interface DeliveryConfig {
+  /** Retries of a failed send before its alerts are kept as undelivered. */
   retries?: number;
-  /** Default 500 ms .. 30 s. */
   backoff?: Partial<BackoffOptions>;
-  /** Alerts waiting per sink; more go to the undelivered file. Default 10000. */
+  /** Alerts waiting per sink; more go to the undelivered file. */
   maxQueue?: number;
-  /** Alerts per `send`. Default 100. */
+  /** Alerts per `send`. */
   maxBatch?: number;
   /** NDJSON file of undelivered alerts (created with its directory on first use). */
   undeliveredPath: string;
-  log?: DeliveryLog;
+  /** Most time `stop()` without a deadline spends delivering what is queued. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface DeliveryDeps {
+  sinks: readonly (AlertSink | DeliverySinkOptions)[];
   /** For tests: the jitter source. */
   random?: () => number;
+}
+
+export interface DeliveryTelemetry {
+  log?: DeliveryLog;
 }
 
 export interface SinkStats {
@@ -122,24 +132,27 @@ class Lane {
   }
 }
 
-export class Delivery {
+/** `new Delivery(config, { sinks }, telemetry)`, `start()`, `push(alert)`..., `stop(deadline)`. */
+export class Delivery implements Component {
   readonly #lanes: Lane[] = [];
+  readonly #shutdownTimeoutMs: number;
   readonly #backoff: BackoffOptions;
   readonly #file: UndeliveredFile;
   readonly #log: DeliveryLog;
   readonly #random: () => number;
   #closed = false;
 
-  constructor(opts: DeliveryOptions) {
+  constructor(config: DeliveryConfig, deps: DeliveryDeps, telemetry: DeliveryTelemetry = {}) {
+    const opts = withDefaults(DELIVERY_DEFAULTS, config);
     const names = new Set<string>();
-    for (const s of opts.sinks) {
+    for (const s of deps.sinks) {
       const o: DeliverySinkOptions = 'sink' in s ? s : { sink: s };
       if (names.has(o.sink.name))
         throw new Error(`two alert sinks are named '${o.sink.name}'; names must be unique`);
       names.add(o.sink.name);
-      const retries = o.retries ?? opts.retries ?? 5;
-      const maxQueue = o.maxQueue ?? opts.maxQueue ?? 10_000;
-      const maxBatch = o.maxBatch ?? opts.maxBatch ?? 100;
+      const retries = o.retries ?? opts.retries;
+      const maxQueue = o.maxQueue ?? opts.maxQueue;
+      const maxBatch = o.maxBatch ?? opts.maxBatch;
       if (!(retries >= 0 && maxQueue >= 1 && maxBatch >= 1)) {
         throw new RangeError(
           `sink '${o.sink.name}': retries >= 0, maxQueue >= 1 and maxBatch >= 1 are required`,
@@ -147,9 +160,10 @@ export class Delivery {
       }
       this.#lanes.push(new Lane(o.sink, retries, maxQueue, maxBatch));
     }
-    this.#backoff = { initialMs: opts.backoff?.initialMs ?? 500, maxMs: opts.backoff?.maxMs ?? 30_000 };
-    this.#log = opts.log ?? noLog;
-    this.#random = opts.random ?? Math.random;
+    this.#backoff = withDefaults(DELIVERY_DEFAULTS.backoff, config.backoff ?? {});
+    this.#shutdownTimeoutMs = opts.shutdownTimeoutMs;
+    this.#log = telemetry.log ?? noLog;
+    this.#random = deps.random ?? Math.random;
     if (!opts.undeliveredPath) throw new Error('Delivery needs an undeliveredPath');
     this.#file = new UndeliveredFile(opts.undeliveredPath, (err, records) => {
       for (const r of records) {
@@ -309,14 +323,18 @@ export class Delivery {
     }
   }
 
+  /** The sinks need no start: each lane starts sending on its first alert. */
+  async start(): Promise<void> {}
+
   /**
    * Stops accepting alerts (later pushes are kept as undelivered), delivers what is queued until
-   * `deadlineMs`, keeps whatever is left as undelivered (reason `shutdown`; alerts in a send still in
-   * progress are kept too, so they may also arrive), then closes the sinks.
+   * `deadline` (epoch ms; default `shutdownTimeoutMs` from now), keeps whatever is left as undelivered
+   * (reason `shutdown`; alerts in a send still in progress are kept too, so they may also arrive), then
+   * closes the sinks (each given what is left of the deadline, at least 1 s).
    */
-  async close(deadlineMs: number): Promise<void> {
+  async stop(deadline: number = deadlineIn(this.#shutdownTimeoutMs)): Promise<void> {
     if (this.#closed) return;
-    const t0 = Date.now();
+    const deadlineMs = msLeft(deadline);
     this.#closed = true;
     await this.flush(deadlineMs);
     for (const lane of this.#lanes) {
@@ -328,7 +346,7 @@ export class Delivery {
       lane.settle();
     }
     await this.#file.flush();
-    const grace = Math.max(1000, deadlineMs - (Date.now() - t0));
+    const grace = msLeft(deadline, 1000);
     await Promise.all(
       this.#lanes.map(async (lane) => {
         let timer: NodeJS.Timeout | undefined;

@@ -1,13 +1,15 @@
 // @rstwatch/sinks: alert formats (ECS JSON, CEF, RFC 5424) and delivery (Kafka, webhook, syslog, file).
 
-export { type AlertSinksConfig, type AlertSinksDeps, sinksFromConfig } from './config.js';
+export { type AlertSinksConfig, type AlertSinksDeps, DELIVERY_DEFAULTS, sinksFromConfig } from './config.js';
 export {
   type BackoffOptions,
   backoffDelay,
   Delivery,
+  type DeliveryConfig,
+  type DeliveryDeps,
   type DeliveryLog,
-  type DeliveryOptions,
   type DeliverySinkOptions,
+  type DeliveryTelemetry,
   type SinkStats,
 } from './delivery.js';
 export { CEF_SEVERITY, cefHeader, cefValue, PRODUCT_VERSION, toCef } from './format/cef.js';

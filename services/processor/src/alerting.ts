@@ -8,7 +8,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '@rstwatch/config';
-import type { RstEvent } from '@rstwatch/core';
+import { deadlineIn, type RstEvent } from '@rstwatch/core';
 import { type Alert, Detection } from '@rstwatch/detect';
 import { type AlertSinksDeps, Delivery, sinksFromConfig } from '@rstwatch/sinks';
 
@@ -32,11 +32,11 @@ export function undeliveredPath(config: Config): string {
 
 /** A Delivery over the configured webhook and syslog sinks plus `deps` (Kafka, file). */
 export function deliveryFor(config: Config, deps: AlertSinksDeps, log?: AlertLog): Delivery {
-  return new Delivery({
-    sinks: sinksFromConfig(config.alerts, deps),
-    undeliveredPath: undeliveredPath(config),
-    ...(log ? { log } : {}),
-  });
+  return new Delivery(
+    { undeliveredPath: undeliveredPath(config) },
+    { sinks: sinksFromConfig(config.alerts, deps) },
+    log ? { log } : {},
+  );
 }
 
 export interface LocalAlertsOptions {
@@ -101,7 +101,7 @@ export class LocalAlerts {
    * Returns a line for people when something was not delivered, else null.
    */
   async close(deadlineMs: number): Promise<string | null> {
-    await this.delivery.close(deadlineMs);
+    await this.delivery.stop(deadlineIn(deadlineMs));
     const failed = Object.entries(this.delivery.stats).filter(([, s]) => s.failed > 0);
     if (failed.length === 0) return null;
     const parts = failed.map(

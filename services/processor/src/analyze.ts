@@ -205,7 +205,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     progress.done();
     await pipeline.close().catch(() => {});
     flowsOut?.destroy();
-    await alerts?.delivery.close(0).catch(() => {});
+    await alerts?.delivery.stop(Date.now()).catch(() => {});
     if (err instanceof InputError) {
       stderr.write(`rstwatch analyze: ${err.message}\n`);
       return EXIT_INPUT;

@@ -261,7 +261,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
           log,
         })
       : null;
-    if (alerts) stops.push(['alert delivery', () => alerts.delivery.close(0)]);
+    if (alerts) stops.push(['alert delivery', () => alerts.delivery.stop(Date.now())]);
     const prefix = store?.prefix ?? `run:${config.sensor.id}:${Date.now()}:`;
     // One engine, as in `analyze`: per-host evidence (TTL baselines, scan counts) sees every flow.
     const pipeline = new LocalPipeline({
@@ -448,7 +448,7 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
     const delivery = await step('alert sinks (alerts.webhook, alerts.syslog)', () =>
       deliveryFor(config, { ecs }, log),
     );
-    stops.push(['alert delivery', () => delivery.close(5000)]);
+    stops.push(['alert delivery', () => delivery.stop(deadlineIn(5000))]);
     if (config.alerts.webhook.url !== '' || config.alerts.syslog.url !== '') {
       const group = `${config.alerts.groupId}.deliver`;
       const fwdConsumer = kafka.consumer({ groupId: group, fromBeginning: true });
