@@ -1,8 +1,8 @@
 // Issue 13: the kernel scenario captures, degraded the way real sensors degrade them (SPAN duplicates,
 // loss, two taps with skewed clocks; test/support/degrade.ts), classified by the engine with the
 // default configuration. Every variant must report the same RSTs (none missed, none extra) with cause
-// and origin accuracy within 0.03 of the clean capture, for several seeds (loss: on their mean). The
-// figures are printed.
+// and origin accuracy within 0.03 of the clean capture, for each of several seeds. The figures are
+// printed.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +24,10 @@ import {
 
 const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const FIXTURES = join(ROOT, 'test/fixtures/scenarios');
-const SEEDS = [1, 2, 3, 4, 5];
+/** Seeds of the degradations (`DEGRADED_SEEDS=11,12,...` tries others; see the loss note below). */
+const SEEDS = process.env.DEGRADED_SEEDS
+  ? process.env.DEGRADED_SEEDS.split(',').map(Number)
+  : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
 
 interface Expected {
   scenario: string;
@@ -83,14 +86,16 @@ describe('scenario captures degraded like real sensors (issue 13)', () => {
     expect(clean.labels).toBeGreaterThan(60);
   });
 
-  // Loss: what the remaining packets prove is inferred (see the classifier's `inferred_*` / `gap`), what
-  // nothing proves is not: a closed port's or a malformed SYN's answer whose SYN was lost looks exactly like
-  // spoofed-SYN backscatter and stays `unsolicited`, and a lost FIN before a reused 4-tuple is not
-  // inferred. Those few RSTs weigh on single seeds (2: 7 of 76), so loss is held to the bound on the mean
-  // of the seeds; every seed's figures are printed.
+  // Loss: what the remaining packets prove is inferred (the classifier's `inferred_*` and `gap`: a lost SYN
+  // from a host that was opening connections to the RST's sender, a FIN proven by its ACK, a SYN proven by
+  // the TIME_WAIT's answer), what nothing proves is not. Left wrong, with reasons: a malformed SYN's answer
+  // whose SYN was lost is a plain closed port's answer (`closed_port`); one of the retransmissions lost
+  // leaves fewer than `retransmitMin` (`app_abort`); over seeds 11-20, seed 16 also loses both the FIN and
+  // the last ACK of one close, so the reusing SYN is seen before anything proves the close (0.961).
+  // Every seed is held to the bound.
   const variants: Array<[string, Degradation, 'seed' | 'mean']> = [
     ['duplicates', { kind: 'dup' }, 'seed'],
-    ['3% loss', { kind: 'loss', fraction: 0.03 }, 'mean'],
+    ['3% loss', { kind: 'loss', fraction: 0.03 }, 'seed'],
     ['±50 µs skew', { kind: 'skew', us: 50 }, 'seed'],
     ['±100 µs skew', { kind: 'skew', us: 100 }, 'seed'],
   ];

@@ -13,6 +13,7 @@ import {
   C_ANY_DATA,
   C_DATA_INFERRED,
   C_FIN_ANY,
+  C_FIN_INFERRED,
   C_GRACEFUL,
   C_HS_COMPLETE,
   C_HS_INFERRED,
@@ -20,9 +21,11 @@ import {
   C_MIDSTREAM,
   C_NEW,
   C_PKT_AFTER_CLOSE,
+  C_RECV_OPENING,
   C_RECV_SYN,
   C_RECV_SYNACK,
   C_RX_UNACKED,
+  C_SENDER_AFTER_CLOSE,
   C_SENDER_PREV_RST,
   C_SENDER_SYN,
   C_SENDER_SYNACK,
@@ -50,6 +53,7 @@ import {
   F_PREV_CAUSE,
   F_RX_SAME,
   F_SCAN_PORTS,
+  F_SEQ,
   F_SEQ_EXACT,
   F_STAGE,
   F_TTL,
@@ -102,6 +106,7 @@ export const EVIDENCE_NAMES = [
   'inferred_syn',
   'inferred_synack',
   'inferred_ack',
+  'inferred_fin',
   'gap',
   // Added by the engine (not classifyFacts): the RST was classified in causal, not timestamp, order.
   'reordered',
@@ -154,6 +159,8 @@ interface Derived {
   readonly phase: number;
   readonly dir: number;
   readonly noAck: boolean;
+  /** The RST's sequence number. */
+  readonly seq: number;
   readonly ttlExp: number;
   /** The RST's own TTL (hop limit). */
   readonly ttl: number;
@@ -235,6 +242,7 @@ function derive(r: Float64Array, b: number, cfg: EngineConfig): Derived {
     phase,
     dir: r[b + 3]!, // F_DIR
     noAck,
+    seq: r[b + F_SEQ]!,
     ttlExp,
     ttl: r[b + F_TTL]!,
     inWin,
@@ -281,7 +289,7 @@ function badChecksum(r: Float64Array, b: number, x: Derived, d: Decision): Decis
 }
 
 /** Markers of packets the sensor did not see but the verdict relies on (loss). */
-const INFERRED = ['inferred_syn', 'inferred_synack', 'inferred_ack', 'gap'];
+const INFERRED = ['inferred_syn', 'inferred_synack', 'inferred_ack', 'inferred_fin', 'gap'];
 
 /**
  * Loss degrades confidence, not the verdict: a decision that leans on an inferred packet (a handshake
@@ -304,6 +312,13 @@ function decide(x: Derived, synRst: boolean, cfg: EngineConfig): Decision {
     if (has(x, C_ACK_IS_ISN1)) x.ev.push('ack_is_isn_plus_1');
     // An ACK flag is what a kernel sets, and a router's REJECT too: only the TTL says whose it is.
     return decision('malformed_syn', x.ttlMismatch ? 0.6 : 0.85, byTtl(x));
+  }
+  if (has(x, C_NEW) && !has(x, C_TW_HIT) && has(x, C_RECV_OPENING) && !x.noAck && x.seq === 0) {
+    // A kernel's answer to a SYN (RST+ACK, seq 0) on no flow, to a host that was opening connections to
+    // this very host moments ago over this sensor: the sensor lost that SYN. Spoofed-SYN backscatter
+    // reaches a host that never sent those SYNs, so it stays `unsolicited`.
+    x.ev.push('inferred_syn');
+    return handshakeResponder(x, cfg);
   }
   if (has(x, C_NEW)) {
     x.ev.push('no_flow_context');
@@ -329,6 +344,7 @@ function handshakeResponder(x: Derived, cfg: EngineConfig): Decision {
   }
   if (has(x, C_TW_REUSE)) {
     x.ev.push('time_wait_tuple');
+    if (has(x, C_FIN_INFERRED)) x.ev.push('inferred_fin');
     return decision('time_wait_reuse', 0.8, byTtl(x));
   }
   if (has(x, C_SENDER_SYNACK)) {
@@ -378,6 +394,7 @@ function handshakeOriginator(x: Derived, cfg: EngineConfig): Decision {
   if (has(x, C_TW_REUSE)) {
     // The connecting side resets the TIME_WAIT socket's ACK to its reused SYN.
     x.ev.push('time_wait_tuple');
+    if (has(x, C_FIN_INFERRED)) x.ev.push('inferred_fin');
     return decision('time_wait_reuse', has(x, C_ANSWERS_LAST) ? 0.85 : 0.7, byTtl(x));
   }
   if (has(x, C_RECV_SYNACK) && !has(x, C_SENDER_SYN) && x.noAck && x.scanPorts >= 2 && !x.dataAfter) {
@@ -477,6 +494,23 @@ function midConnection(x: Derived, cfg: EngineConfig): Decision {
     // these follow from the first one and share its cause.
     x.ev.push('repeats_earlier_rst', 'answers_segment_ack');
     return decision(prev, 0.7, x.ttlConsistent ? 'endpoint' : 'unknown');
+  }
+  if (
+    has(x, C_GRACEFUL) &&
+    has(x, C_PKT_AFTER_CLOSE) &&
+    !has(x, C_SENDER_AFTER_CLOSE) &&
+    has(x, C_ANSWERS_LAST) &&
+    x.noAck &&
+    x.dir === 0
+  ) {
+    // After the close the TIME_WAIT side answered a segment the sensor never saw from the RST's sender, and
+    // the sender, the connection's originator, reset that answer (seq = its ack): the lost segment was a
+    // SYN reusing the tuple (the client's port), which the TIME_WAIT socket ACKs and the connecting socket
+    // resets. The responder never connects from its listening port: when it resets such an ACK, or when
+    // the sensor saw the segment that provoked it, it is RFC 1337's assassination (below). A retransmitted
+    // FIN would be closed by that ACK, not reset.
+    x.ev.push('time_wait_tuple', 'inferred_syn', 'answers_segment_ack');
+    return decision('time_wait_reuse', 0.75, byTtl(x));
   }
   if (has(x, C_GRACEFUL) && has(x, C_PKT_AFTER_CLOSE)) {
     x.ev.push('fin_seen', 'segment_after_close');

@@ -33,6 +33,7 @@ import {
 import {
   buildFlowRecord,
   communityId,
+  DF_AFTER_CLOSE,
   DF_SENT_ACK,
   DF_SENT_DATA,
   DF_SENT_SYN,
@@ -43,6 +44,7 @@ import {
   EP_INACTIVE,
   EP_PARTIAL,
   endpointOf,
+  FF_FIN_INFERRED,
   FF_FIRST_RST,
   FF_GRACEFUL,
   FF_LAST_FROM_RESP,
@@ -436,6 +438,7 @@ export class Engine implements TrackerListener {
       if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
         const h = t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
         t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
+        t.hosts.notePeer(h, cols.dstAddr, i * ADDR_BYTES);
       }
     }
     if (t.heldRst(f) !== 0) this.observe(f, cols, i);
@@ -560,7 +563,9 @@ export class Engine implements TrackerListener {
       if (vj !== 4 && vj !== 6) continue;
       const fj = cols.flags[j]!;
       if ((fj & TCP_RST) !== 0) continue;
-      if (wantAck && seqDelta(ack, cols.seq[j]!) > 0) wait = j;
+      // The awaited segment is the one whose sequence space reaches the acknowledged number (a new
+      // incarnation's SYN on the same tuple, far below it, is not).
+      if (wantAck && seqDelta(ack, cols.seq[j]!) > 0 && seqDelta(segEnd(cols, j), ack) >= 0) wait = j;
       else if (wantRst && (fj & TCP_ACK) !== 0 && cols.ack[j] === seq) wait = j;
     }
     return wait >= 0 && this.defer(f, i, wait);
@@ -805,6 +810,10 @@ export class Engine implements TrackerListener {
     let ctx: number;
     if (t.created) {
       ctx = F.C_NEW | ((t.flowFlags(f) & FF_TW_HIT) !== 0 ? F.C_TW_HIT : 0);
+      const hr = t.hosts.find(cols.dstAddr, i * ADDR_BYTES, sensor);
+      const o = i * ADDR_BYTES;
+      if (t.hosts.openedTo(hr, cols.srcAddr, o, cols.tsUs[i]!, this.config.scanWindowS * 1e6))
+        ctx |= F.C_RECV_OPENING;
       r[b + F.F_PHASE] = PH_NONE;
     } else ctx = this.flowContext(f, b, cols.seq[i]!, cols.ack[i]!, cols.tsUs[i]!);
     ctx |= this.senderBaseline(f, b, cols, i, sensor);
@@ -862,6 +871,8 @@ export class Engine implements TrackerListener {
     if ((ff & FF_MALFORMED_SYN) !== 0) ctx |= F.C_MALFORMED_SYN;
     if ((ff & FF_GRACEFUL) !== 0) ctx |= F.C_GRACEFUL;
     if ((ff & FF_PKT_AFTER_CLOSE) !== 0) ctx |= F.C_PKT_AFTER_CLOSE;
+    if ((ff & FF_FIN_INFERRED) !== 0) ctx |= F.C_FIN_INFERRED;
+    if ((dfE & DF_AFTER_CLOSE) !== 0) ctx |= F.C_SENDER_AFTER_CLOSE;
     if ((dfE & DF_SENT_SYN) !== 0) ctx |= F.C_SENDER_SYN;
     if ((dfE & DF_SENT_SYNACK) !== 0) ctx |= F.C_SENDER_SYNACK;
     if ((dfP & DF_SENT_SYN) !== 0) ctx |= F.C_RECV_SYN;
@@ -1184,6 +1195,15 @@ export class Engine implements TrackerListener {
 }
 
 /** Whether headers i and j have the same addresses (`reversed`: j's source is i's destination). */
+/** The sequence number just past header `j`'s segment (payload, plus one each for SYN and FIN). */
+function segEnd(cols: HeaderColumns, j: number): number {
+  const fl = cols.flags[j]!;
+  return (
+    (cols.seq[j]! + cols.payloadLen[j]! + ((fl & TCP_SYN) !== 0 ? 1 : 0) + ((fl & TCP_FIN) !== 0 ? 1 : 0)) >>>
+    0
+  );
+}
+
 function sameAddrs(cols: HeaderColumns, i: number, j: number, reversed: boolean): boolean {
   const a = reversed ? cols.dstAddr : cols.srcAddr;
   const b = reversed ? cols.srcAddr : cols.dstAddr;

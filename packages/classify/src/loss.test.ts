@@ -121,6 +121,90 @@ describe('loss degrades confidence, not the verdict', () => {
   });
 });
 
+describe('loss around closes and scans: what the other packets prove', () => {
+  /** A connection closed by the server first (TIME_WAIT on the server), the client's FIN optional. */
+  function closed(tr: Trace, port: number, opts: { clientFin: boolean; lastAck: boolean }) {
+    const c = tr.conn(`${CLIENT}:${port}`, `${SERVER}:8080`).handshake().data('o', 100).ack('r');
+    c.fin('r');
+    if (opts.clientFin) c.fin('o');
+    else c.nxt.o = (c.nxt.o + 1) >>> 0; // sent, not seen
+    if (opts.lastAck) c.ack('r');
+    return c;
+  }
+  /** The client reuses its port at once: the TIME_WAIT socket ACKs the SYN, the client resets that ACK. */
+  function reuse(tr: Trace, port: number, c: ReturnType<Trace['conn']>, synSeen: boolean) {
+    const n = tr.conn(`${CLIENT}:${port}`, `${SERVER}:8080`, { o: { isn: 500 } });
+    if (synSeen) n.syn();
+    c.send('r', 'A', { seq: c.nxt.r, ack: c.nxt.o });
+    n.rst('o', { ack: false, seq: c.nxt.o });
+  }
+
+  it("client's FIN lost: the TIME_WAIT's ACK of it proves it (time_wait_reuse stays time_wait_reuse)", () => {
+    const { whole, lost } = lossy((tr, lose) => {
+      const c = closed(tr, 42000, { clientFin: !lose, lastAck: true });
+      reuse(tr, 42000, c, true);
+    });
+    expect([whole.cause, whole.origin]).toEqual(['time_wait_reuse', 'endpoint']);
+    sameVerdict(whole, lost, 'inferred_fin');
+  });
+
+  it("the reusing SYN lost: the client resets the TIME_WAIT's answer to it (reuse, not assassination)", () => {
+    const { whole, lost } = lossy((tr, lose) => {
+      const c = closed(tr, 42001, { clientFin: true, lastAck: true });
+      reuse(tr, 42001, c, !lose);
+    });
+    expect([whole.cause, whole.origin]).toEqual(['time_wait_reuse', 'endpoint']);
+    sameVerdict(whole, lost, 'inferred_syn');
+  });
+
+  it('the server resetting an ACK from TIME_WAIT stays an assassination (servers do not reuse a client port)', () => {
+    const tr = new Trace();
+    // The client closes first (TIME_WAIT on the client); an unseen segment makes it ACK; the server resets.
+    const c = tr.conn(`${CLIENT}:42002`, `${SERVER}:8080`).handshake().data('o', 10).ack('r');
+    c.fin('o').fin('r').ack('o');
+    c.send('o', 'A', { seq: c.nxt.o, ack: c.nxt.r, after: 2_000_000 });
+    c.rst('r', { ack: false, seq: c.nxt.r });
+    expect(only(tr).cause).toBe('time_wait_assassination');
+  });
+
+  it('two taps: the last ACK stamped after the reusing SYN does not hide the TIME_WAIT', () => {
+    const tr = new Trace({ stepUs: 10 });
+    const c = closed(tr, 42003, { clientFin: true, lastAck: false });
+    const n = tr.conn(`${CLIENT}:42003`, `${SERVER}:8080`, { o: { isn: 500 } }).syn();
+    c.ack('r'); // the server's last ACK, stamped by the other tap after the client's SYN
+    c.send('r', 'A', { seq: c.nxt.r, ack: c.nxt.o });
+    n.rst('o', { ack: false, seq: c.nxt.o });
+    const e = only(tr);
+    expect([e.cause, e.origin]).toEqual(['time_wait_reuse', 'endpoint']);
+  });
+
+  it("a closed port's answer whose SYN was lost, to a host opening connections to it: closed_port, inferred", () => {
+    const { whole, lost } = lossy((tr, lose) => {
+      // The client probes the server (its SYNs seen) and the server answers; one SYN is lost. An open
+      // port first gives the server's TTL baseline.
+      tr.conn(`${CLIENT}:42009`, `${SERVER}:22`).syn().synAck().rst('o', { ack: false });
+      tr.conn(`${CLIENT}:42010`, `${SERVER}:21`).syn().rst('r', { seq: 0 });
+      const c = tr.conn(`${CLIENT}:42011`, `${SERVER}:23`);
+      if (lose) c.nxt.o = (c.nxt.o + 1) >>> 0;
+      else c.syn();
+      c.rst('r', { seq: 0 });
+    });
+    expect([whole.cause, whole.origin]).toEqual(['closed_port', 'endpoint']);
+    sameVerdict(whole, lost, 'inferred_syn');
+  });
+
+  it('the same RST+ACK to a host that opened nothing to its sender stays unsolicited (backscatter)', () => {
+    const tr = new Trace();
+    // The server's TTL is known, and the client talks to another host, never to this server.
+    tr.conn(`${SERVER}:40000`, '10.3.0.1:53').syn().synAck().ack('o');
+    tr.conn(`${CLIENT}:42020`, '10.3.0.2:443').syn();
+    tr.conn(`${CLIENT}:42021`, `${SERVER}:23`).rst('r', { seq: 0, ackNo: 777 });
+    const e = run(tr).events.at(-1)!;
+    expect(e.cause).toBe('unsolicited');
+    expect(e.evidence).not.toContain('inferred_syn');
+  });
+});
+
 describe('one-sided views (one direction only)', () => {
   it("originator's side only: classified from what it shows, flow record one-sided", () => {
     const tr = new Trace();

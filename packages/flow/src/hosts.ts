@@ -19,6 +19,7 @@ function hostColumns(n: number): ColumnDef[] {
     { name: 'hash', ctor: Uint32Array, length: n },
     { name: 'scanLo', ctor: Uint32Array, length: n },
     { name: 'scanHi', ctor: Uint32Array, length: n },
+    { name: 'peer', ctor: Uint32Array, length: n },
     { name: 'ipId', ctor: Uint16Array, length: n },
     { name: 'burst', ctor: Uint16Array, length: n },
     { name: 'ttl', ctor: Uint8Array, length: n },
@@ -49,6 +50,8 @@ export class HostTable {
   private readonly sets: number;
   readonly scanStart: Float64Array;
   readonly burstStart: Float64Array;
+  /** Hash of the host that this host's last connection attempt (bare SYN) went to. */
+  readonly peer: Uint32Array;
   readonly hash: Uint32Array;
   readonly scanLo: Uint32Array;
   readonly scanHi: Uint32Array;
@@ -74,6 +77,7 @@ export class HostTable {
     const m = mapColumns(this.buffer, cols);
     this.scanStart = m.scanStart as Float64Array;
     this.burstStart = m.burstStart as Float64Array;
+    this.peer = m.peer as Uint32Array;
     this.hash = m.hash as Uint32Array;
     this.scanLo = m.scanLo as Uint32Array;
     this.scanHi = m.scanHi as Uint32Array;
@@ -135,6 +139,7 @@ export class HostTable {
     this.scanStart[e] = tsUs;
     this.burst[e] = 0;
     this.burstStart[e] = tsUs;
+    this.peer[e] = 0;
     return e;
   }
 
@@ -156,6 +161,19 @@ export class HostTable {
     if (bit < 32) this.scanLo[e]! |= 1 << bit;
     else this.scanHi[e]! |= 1 << (bit - 32);
     return popcount(this.scanLo[e]!) + popcount(this.scanHi[e]!);
+  }
+
+  /** Note that the host's last connection attempt (noted by `notePort` too) went to the host at `a[o..o+16]`. */
+  notePeer(e: number, a: Uint8Array, o: number): void {
+    this.peer[e] = hashAddr(a, o, 0);
+  }
+
+  /**
+   * Whether host entry `e` (-1: unknown) tried to connect to the host at `a[o..o+16]` in the current scan
+   * window (`notePort`'s, which began at or before that attempt); its last attempt only, compared by hash.
+   */
+  openedTo(e: number, a: Uint8Array, o: number, tsUs: number, windowUs: number): boolean {
+    return this.ports(e, tsUs, windowUs) > 0 && this.peer[e] === hashAddr(a, o, 0);
   }
 
   /** Distinct destination ports (approx.) the host tried in the current window. */

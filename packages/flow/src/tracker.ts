@@ -125,6 +125,13 @@ export const FF_DONE = 0x80;
 export const FF_LAST_FROM_RESP = 0x100;
 /** Both FINs seen and each acknowledged: the close was graceful (TIME_WAIT applies). */
 export const FF_GRACEFUL = 0x200;
+/**
+ * Loss: a FIN inferred from its acknowledgement. The peer of an endpoint that has sent its own FIN
+ * acknowledged one sequence number beyond everything the sensor saw from it, and nothing of it was a FIN:
+ * its FIN was lost. On a flow it reused (with FF_TW_REUSE), the TIME_WAIT rests on that inferred FIN.
+ * History and endpoint states stay as seen (Zeek's); only the TIME_WAIT decisions use it.
+ */
+export const FF_FIN_INFERRED = 0x400;
 /** Bits 12..15 of the flow flags: packets later than the reorder window (saturating counter). */
 export const FF_LATE_SHIFT = 12;
 
@@ -136,6 +143,8 @@ export const DF_SENT_SYNACK = 0x8;
 export const DF_SENT_DATA = 0x10;
 export const DF_SENT_ACK = 0x20;
 export const DF_FIN_ACKED = 0x40;
+/** The endpoint sent a non-RST segment after the graceful close (into the peer's TIME_WAIT). */
+export const DF_AFTER_CLOSE = 0x80;
 
 /** First-packet codes (2 bits each, up to 10 packets, count in bits 20..23). */
 export const PC_OTHER = 0;
@@ -778,7 +787,7 @@ export class FlowTracker {
   }
 
   private rememberIfGraceful(f: number): void {
-    if ((this.h16[f * HOT16 + FL_FLAGS]! & FF_GRACEFUL) === 0) return;
+    if ((this.h16[f * HOT16 + FL_FLAGS]! & (FF_GRACEFUL | FF_FIN_INFERRED)) === 0) return;
     const lowFirst = this.originatorIsLow(f);
     const ao = lowFirst ? this.origAddrAt(f) : this.respAddrAt(f);
     const bo = lowFirst ? this.respAddrAt(f) : this.origAddrAt(f);
@@ -892,14 +901,17 @@ export class FlowTracker {
     this.created = false;
     let f = this.find(c, i, h, sensor);
     let reuse = false;
+    let inferredFin = false;
     if (f >= 0) {
       if (this.isExpired(f, ts)) {
         this.end(f, END_EXPIRED);
         f = -1;
       } else if (this.isReusedBy(f, c, i)) {
+        const ff = this.h16[f * HOT16 + FL_FLAGS]!;
         reuse =
-          (this.h16[f * HOT16 + FL_FLAGS]! & FF_GRACEFUL) !== 0 &&
+          (ff & (FF_GRACEFUL | FF_FIN_INFERRED)) !== 0 &&
           ts - this.h64[f * HOT64 + FL_ACTIVE_TS]! <= this.timeWaitUs;
+        inferredFin = (ff & FF_GRACEFUL) === 0;
         this.end(f, END_REUSED);
         f = -1;
       }
@@ -908,16 +920,19 @@ export class FlowTracker {
     f = this.allocate();
     this.initFlow(f, c, i, h, sensor);
     this.insertIndex(f, h);
-    if (reuse) this.h16[f * HOT16 + FL_FLAGS]! |= FF_TW_REUSE;
+    if (reuse) this.h16[f * HOT16 + FL_FLAGS]! |= FF_TW_REUSE | (inferredFin ? FF_FIN_INFERRED : 0);
     this.created = true;
     return f;
   }
 
-  /** A bare SYN on a finished flow with a new ISN (or after a reset) starts a new connection. */
+  /**
+   * A bare SYN on a finished flow (or one whose last FIN was inferred) with a new ISN (or after a reset)
+   * starts a new connection.
+   */
   private isReusedBy(f: number, c: HeaderColumns, i: number): boolean {
     return (
       (c.flags[i]! & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN &&
-      (this.h16[f * HOT16 + FL_FLAGS]! & FF_DONE) !== 0 &&
+      (this.h16[f * HOT16 + FL_FLAGS]! & (FF_DONE | FF_FIN_INFERRED)) !== 0 &&
       (c.seq[i] !== this.h32[(f * 2 + this.dir) * HOT_EP32 + EP_START_SEQ] ||
         this.addr[f * 2 * HOT_EP8 + EP_STATE] === EP_RESET ||
         this.addr[(f * 2 + 1) * HOT_EP8 + EP_STATE] === EP_RESET)
@@ -1156,7 +1171,10 @@ export class FlowTracker {
     const k = f * HOT16 + FL_FLAGS;
     const ff = this.h16[k]!;
     let nff = d === 1 ? ff | FF_LAST_FROM_RESP : ff & ~FF_LAST_FROM_RESP;
-    if ((flags & TCP_RST) === 0 && (ff & FF_GRACEFUL) !== 0) nff |= FF_PKT_AFTER_CLOSE;
+    if ((flags & TCP_RST) === 0 && (ff & FF_GRACEFUL) !== 0) {
+      nff |= FF_PKT_AFTER_CLOSE;
+      this.addr[(f * 2 + d) * HOT_EP8 + EP_FLAGS]! |= DF_AFTER_CLOSE;
+    }
     if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && d === 0 && (flags & (TCP_FIN | TCP_RST | TCP_URG)) !== 0)
       nff |= FF_MALFORMED_SYN;
     this.h16[k] = nff;
@@ -1224,6 +1242,13 @@ export class FlowTracker {
     const p32 = p * HOT_EP32;
     const p8 = p * HOT_EP8;
     const dAck = seqDelta(ack, u32[p32 + EP_ACK_SEQ]!);
+    if (
+      u8[p8 + EP_FINS] === 0 &&
+      u8[(p ^ 1) * HOT_EP8 + EP_FINS]! > 0 &&
+      u8[p8 + EP_STATE] !== EP_INACTIVE &&
+      ack === (u32[p32 + EP_LAST_SEQ]! + 1) >>> 0
+    )
+      this.h16[f * HOT16 + FL_FLAGS]! |= FF_FIN_INFERRED;
     if (!(ack === 0 && dAck > TOO_LARGE_SEQ_DELTA) && dAck > 0) {
       u32[p32 + EP_ACK_SEQ] = ack;
       u8[p8 + EP_RX_SAME] = 0;
@@ -1285,7 +1310,11 @@ export class FlowTracker {
     this.h32[k] = v;
   }
 
-  /** Graceful close: both FINs seen and acknowledged. */
+  /**
+   * Graceful close: both FINs seen and one of them acknowledged. The side that closed first enters
+   * TIME_WAIT once its FIN is acknowledged (the second FIN carries that ACK) and the peer's FIN arrives;
+   * the last ACK only closes the other side, and two taps can stamp it after a SYN that reuses the tuple.
+   */
   private checkGraceful(f: number, e: number, p: number): void {
     const u8 = this.addr;
     const fb16 = f * HOT16 + FL_FLAGS;
@@ -1293,8 +1322,7 @@ export class FlowTracker {
       (this.h16[fb16]! & FF_GRACEFUL) === 0 &&
       u8[e * HOT_EP8 + EP_FINS]! > 0 &&
       u8[p * HOT_EP8 + EP_FINS]! > 0 &&
-      (u8[e * HOT_EP8 + EP_FLAGS]! & DF_FIN_ACKED) !== 0 &&
-      (u8[p * HOT_EP8 + EP_FLAGS]! & DF_FIN_ACKED) !== 0
+      ((u8[e * HOT_EP8 + EP_FLAGS]! | u8[p * HOT_EP8 + EP_FLAGS]!) & DF_FIN_ACKED) !== 0
     )
       this.h16[fb16]! |= FF_GRACEFUL;
   }

@@ -101,6 +101,12 @@ export const C_HS_INFERRED = 1 << 22;
 export const C_DATA_INFERRED = 1 << 23;
 /** The RST's seq is its sender's ISN+1: it answers a segment acknowledging the sender's SYN (or SYN-ACK). */
 export const C_SEQ_IS_ISN1 = 1 << 24;
+/** Loss: a FIN was inferred from its ACK (on this flow, or on the one it reused in TIME_WAIT). */
+export const C_FIN_INFERRED = 1 << 25;
+/** The claimed sender itself sent a non-RST segment after the graceful close. */
+export const C_SENDER_AFTER_CLOSE = 1 << 26;
+/** A RST on no flow whose receiver tried to connect to the RST's sender moments before (scan window). */
+export const C_RECV_OPENING = 1 << 27;
 
 /** Entries in the pending ring (held RSTs); beyond this the oldest is released early. */
 export const HELD_MAX = 2048;

@@ -43,6 +43,8 @@ const WORDS: Record<string, Words> = {
     'the SYN-ACK was not captured; later packets show it was sent (verdict kept, confidence lowered)',
   inferred_ack:
     'the handshake-completing ACK was not captured; later packets show it was sent (verdict kept, confidence lowered)',
+  inferred_fin:
+    'a FIN was not captured; the other side acknowledged it, so the close (and TIME_WAIT) happened (verdict kept, confidence lowered)',
   reordered:
     'it was stamped before a packet it answers (two taps with skewed clocks): classified in causal order',
   gap: 'packets of this connection were not captured (an ACK covers data the sensor never saw); confidence lowered',
