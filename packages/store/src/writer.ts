@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
-import { type Component, deadlineIn, msLeft, withDefaults } from '@rstwatch/core';
+import { type Component, deadlineIn, msLeft, untilDeadline, withDefaults } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
 import type { StoreClient } from './client.js';
 import { ROW_WRITER_DEFAULTS } from './config.js';
@@ -181,13 +181,13 @@ export class RowWriter implements Component {
 
   /**
    * Flush and stop accepting units. Units not acknowledged by `deadline` (epoch ms; default `deadlineMs`
-   * from now) are rejected.
+   * from now) are rejected; an insert that hangs past it is left behind (its units settle when it does).
    */
   async stop(deadline: number = deadlineIn(this.#cfg.deadlineMs)): Promise<void> {
     this.#closing = true;
     const timer = setTimeout(() => this.#abort.abort(), msLeft(deadline));
     try {
-      await this.flush();
+      await untilDeadline(this.flush(), deadline);
     } finally {
       clearTimeout(timer);
       if (this.#timer) clearTimeout(this.#timer);

@@ -10,6 +10,7 @@ import {
   deadlineIn,
   type HeaderColumns,
   msLeft,
+  untilDeadline,
   type WithDefaults,
   withDefaults,
 } from '@rstwatch/core';
@@ -376,7 +377,12 @@ export class Agent implements Component {
 
   private async doStop(deadline: number): Promise<void> {
     this.captureAbort.abort();
-    if (this.capture !== undefined) await this.capture.catch(() => {});
+    // A source that does not end on abort is left behind at the deadline.
+    if (this.capture !== undefined)
+      await untilDeadline(
+        this.capture.catch(() => {}),
+        deadline,
+      );
     clearInterval(this.lingerTimer);
     clearInterval(this.heartbeatTimer);
     this.batcher?.flushAll();
