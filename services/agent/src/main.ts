@@ -6,7 +6,7 @@
 import { type CaptureConfig, type CaptureSource, createSource } from '@rstwatch/capture';
 import { type Compression, createKafka, type KafkaConnectionConfig, type Producer } from '@rstwatch/kafka';
 import { TOPIC_HEADERS, TOPIC_SENSORS } from '@rstwatch/wire';
-import { Agent, type AgentLogger } from './agent.js';
+import { Agent, type AgentConfig, type AgentLogger } from './agent.js';
 import { RUN_AGENT_DEFAULTS } from './config.js';
 import { wireCodec } from './wire.js';
 
@@ -41,6 +41,23 @@ export interface RunAgentOptions {
   onStarted?: (agent: Agent) => void;
 }
 
+/** The agent component's settings from the process's. */
+function agentConfig(cfg: AgentRunConfig, topic: string): AgentConfig {
+  return {
+    sensorId: cfg.sensorId,
+    topic,
+    statsTopic: cfg.statsTopic ?? TOPIC_SENSORS,
+    maxHeaders: cfg.maxHeaders,
+    maxBytes: cfg.maxBytes,
+    lingerMs: cfg.lingerMs,
+    bufferMaxBytes: cfg.bufferMaxBytes,
+    heartbeatIntervalS: cfg.heartbeatIntervalS,
+    ...(cfg.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: cfg.shutdownTimeoutMs } : {}),
+    ...(cfg.maxRequestBytes !== undefined ? { maxRequestBytes: cfg.maxRequestBytes } : {}),
+    sendTimeoutMs: cfg.sendTimeoutMs ?? RUN_AGENT_DEFAULTS.sendTimeoutMs,
+  };
+}
+
 /** Run the agent until the capture ends or `signal` aborts. Throws (with what was starting) on start-up. */
 export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Promise<Agent> {
   const log = opts.logger;
@@ -58,12 +75,10 @@ export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Prom
     producer = newProducer();
     await producer.connect();
   } catch (err) {
-    throw new Error(
-      `starting the Kafka producer (brokers ${cfg.kafka.brokers.join(',')}): ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
+    const brokers = cfg.kafka.brokers.join(',');
+    throw new Error(`starting the Kafka producer (brokers ${brokers}): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   let agent: Agent | undefined;
   try {
@@ -74,19 +89,7 @@ export async function runAgent(cfg: AgentRunConfig, opts: RunAgentOptions): Prom
       throw new Error(`starting the capture source: ${(err as Error).message}`, { cause: err });
     }
     agent = new Agent(
-      {
-        sensorId: cfg.sensorId,
-        topic,
-        statsTopic: cfg.statsTopic ?? TOPIC_SENSORS,
-        maxHeaders: cfg.maxHeaders,
-        maxBytes: cfg.maxBytes,
-        lingerMs: cfg.lingerMs,
-        bufferMaxBytes: cfg.bufferMaxBytes,
-        heartbeatIntervalS: cfg.heartbeatIntervalS,
-        ...(cfg.shutdownTimeoutMs !== undefined ? { shutdownTimeoutMs: cfg.shutdownTimeoutMs } : {}),
-        ...(cfg.maxRequestBytes !== undefined ? { maxRequestBytes: cfg.maxRequestBytes } : {}),
-        sendTimeoutMs: cfg.sendTimeoutMs ?? RUN_AGENT_DEFAULTS.sendTimeoutMs,
-      },
+      agentConfig(cfg, topic),
       {
         source,
         producer,

@@ -225,7 +225,6 @@ export class BufferedSender implements Component {
   }
 
   private async run(): Promise<void> {
-    const stats = this.opts.stats;
     while (this.running) {
       if (this.bufferedBatches === 0) {
         this.notifyIdle();
@@ -235,78 +234,100 @@ export class BufferedSender implements Component {
         this.wake = undefined;
         continue;
       }
-      // Group consecutive batches into one request, up to maxRequestBytes; a failed request is resent as is.
-      let end = this.retryEnd;
-      if (end < 0) {
-        end = this.head;
-        let reqBytes = 0;
-        while (end < this.queue.length) {
-          const n = this.queue[end]!.value.length;
-          if (end > this.head && reqBytes + n > this.opts.maxRequestBytes) break;
-          reqBytes += n;
-          end++;
-        }
-      }
+      const end = this.requestEnd();
       const group = this.queue.slice(this.head, end);
       try {
-        const sent = this.producer.send(
-          this.opts.topic,
-          group.map((b) => ({ key: b.key, value: b.value, partition: b.partition })),
-        );
-        const limit = this.opts.sendTimeoutMs;
-        if (limit > 0) {
-          let timer: NodeJS.Timeout | undefined;
-          const stuck = new Promise<'stuck'>((r) => {
-            timer = setTimeout(() => r('stuck'), limit);
-          });
-          sent.catch(() => {}); // may settle after being abandoned
-          const r = await Promise.race([sent, stuck]).finally(() => clearTimeout(timer));
-          if (r === 'stuck') {
-            this.stuck++;
-            await this.replace('stuck');
-            throw new Error(
-              `produce request to ${this.opts.topic} unanswered after ${limit} ms; sending again`,
-            );
-          }
-        } else await sent;
+        await this.send(group);
       } catch (err) {
         if (!this.running) return;
         this.retryEnd = end;
-        if (producerStateLost(err)) await this.replace('producer_state');
-        stats.sendFailures++;
-        this.failedAttempts++;
-        this.opts.onError?.(err, this.failedAttempts);
-        const delay = Math.min(
-          this.opts.backoffMaxMs,
-          this.opts.backoffInitialMs * 2 ** Math.min(this.failedAttempts - 1, 20),
-        );
-        try {
-          await sleep(delay * (0.8 + 0.4 * Math.random()), undefined, { signal: this.abortBackoff.signal });
-        } catch {
-          // aborted by drain
-        }
+        await this.backOff(err);
         continue;
       }
       if (!this.running && this.queue.length === 0) return; // drained and dropped meanwhile
-      this.retryEnd = -1;
-      if (this.failedAttempts > 0) {
-        this.opts.onRecovered?.(this.failedAttempts);
-        this.failedAttempts = 0;
-      }
-      for (const b of group) {
-        stats.batchesSent++;
-        stats.headersSent += b.headers;
-        stats.bytesSent += b.value.length;
-        stats.lastAckedSeq = b.seq;
-        this.bytes -= b.value.length;
-      }
-      this.head = end;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
-      this.syncStats();
-      this.notifySpace();
+      this.acknowledged(group, end);
     }
+  }
+
+  /**
+   * End (exclusive) of the next request: consecutive batches up to `maxRequestBytes`, or exactly the
+   * failed request again.
+   */
+  private requestEnd(): number {
+    if (this.retryEnd >= 0) return this.retryEnd;
+    let end = this.head;
+    let reqBytes = 0;
+    while (end < this.queue.length) {
+      const n = this.queue[end]!.value.length;
+      if (end > this.head && reqBytes + n > this.opts.maxRequestBytes) break;
+      reqBytes += n;
+      end++;
+    }
+    return end;
+  }
+
+  /** One produce request; a request unanswered for `sendTimeoutMs` is abandoned (throws) as stuck. */
+  private async send(group: PendingBatch[]): Promise<void> {
+    const sent = this.producer.send(
+      this.opts.topic,
+      group.map((b) => ({ key: b.key, value: b.value, partition: b.partition })),
+    );
+    const limit = this.opts.sendTimeoutMs;
+    if (limit <= 0) {
+      await sent;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<'stuck'>((r) => {
+      timer = setTimeout(() => r('stuck'), limit);
+    });
+    sent.catch(() => {}); // may settle after being abandoned
+    const r = await Promise.race([sent, stuck]).finally(() => clearTimeout(timer));
+    if (r === 'stuck') {
+      this.stuck++;
+      await this.replace('stuck');
+      throw new Error(`produce request to ${this.opts.topic} unanswered after ${limit} ms; sending again`);
+    }
+  }
+
+  /** After a failed request: replace a producer whose state the broker refused, count, wait the backoff. */
+  private async backOff(err: unknown): Promise<void> {
+    if (producerStateLost(err)) await this.replace('producer_state');
+    this.opts.stats.sendFailures++;
+    this.failedAttempts++;
+    this.opts.onError?.(err, this.failedAttempts);
+    const delay = Math.min(
+      this.opts.backoffMaxMs,
+      this.opts.backoffInitialMs * 2 ** Math.min(this.failedAttempts - 1, 20),
+    );
+    try {
+      await sleep(delay * (0.8 + 0.4 * Math.random()), undefined, { signal: this.abortBackoff.signal });
+    } catch {
+      // aborted by stop
+    }
+  }
+
+  /** The request `group` (up to `end`) was acknowledged: count it and free its room. */
+  private acknowledged(group: PendingBatch[], end: number): void {
+    const stats = this.opts.stats;
+    this.retryEnd = -1;
+    if (this.failedAttempts > 0) {
+      this.opts.onRecovered?.(this.failedAttempts);
+      this.failedAttempts = 0;
+    }
+    for (const b of group) {
+      stats.batchesSent++;
+      stats.headersSent += b.headers;
+      stats.bytesSent += b.value.length;
+      stats.lastAckedSeq = b.seq;
+      this.bytes -= b.value.length;
+    }
+    this.head = end;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    this.syncStats();
+    this.notifySpace();
   }
 }
