@@ -83,9 +83,18 @@ async function checkReadable(file: string): Promise<number> {
   }
 }
 
+/** What one analysis writes to besides the summary table; `stored` and `alerts` are set once opened. */
+interface AnalyzeOutputs {
+  summary: Summary;
+  report: import('./report/index.js').HtmlReport | null;
+  flowsOut: WriteStream | null;
+  stored: StoreSink | null;
+  alerts: LocalAlerts | null;
+}
+
 /** Runs the analysis; returns the process exit code. */
 export async function analyze(opts: AnalyzeOptions): Promise<number> {
-  const { config, stderr } = opts;
+  const { stderr } = opts;
   const started = performance.now();
   const fromStdin = opts.file === '-';
   const label = fromStdin ? 'standard input' : opts.file;
@@ -98,46 +107,16 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       return EXIT_INPUT;
     }
   }
-
-  const summary = new Summary();
-  // --html: the report module is loaded only when asked for.
-  const report = opts.htmlOut ? new (await import('./report/index.js')).HtmlReport(opts.htmlOut) : null;
-  const flowsOut: WriteStream | null = opts.flowsOut ? createWriteStream(opts.flowsOut) : null;
-  let stored: StoreSink | null = null;
-  // Loaded only when the detectors run (alerts.enabled, the default).
-  let alerts: LocalAlerts | null = null;
-  const pipeline = new LocalPipeline({
-    workers: shardWorkers(opts.shards),
-    ...(opts.threads ? { threads: opts.threads } : {}),
-    engine: config.classifier,
-    sensor: config.sensor.id,
-    // The summary only counts flows; records are built when they are written somewhere.
-    flowRecords: flowsOut !== null || opts.store === true,
-    onEvents: async (events) => {
-      // Detectors first: a learned idle timer adds its evidence to the events before they are written.
-      alerts?.observe(events);
-      for (const e of events) summary.add(e);
-      report?.add(events);
-      if (opts.format === 'ndjson') {
-        let chunk = '';
-        for (const e of events) chunk += `${JSON.stringify(e)}\n`;
-        if (!opts.stdout.write(chunk)) await once(opts.stdout, 'drain');
-      }
-      if (stored) {
-        await stored.events(events);
-      }
-    },
-    onFlows: async (flows) => {
-      if (flowsOut) {
-        let chunk = '';
-        for (const f of flows) chunk += `${JSON.stringify(f)}\n`;
-        if (!flowsOut.write(chunk)) await once(flowsOut, 'drain');
-      }
-      if (stored) {
-        await stored.flows(flows);
-      }
-    },
-  });
+  const out: AnalyzeOutputs = {
+    summary: new Summary(),
+    // --html: the report module is loaded only when asked for.
+    report: opts.htmlOut ? new (await import('./report/index.js')).HtmlReport(opts.htmlOut) : null,
+    flowsOut: opts.flowsOut ? createWriteStream(opts.flowsOut) : null,
+    stored: null,
+    // Loaded only when the detectors run (alerts.enabled, the default).
+    alerts: null,
+  };
+  const pipeline = analyzePipeline(opts, out);
   const progress = new Progress(
     opts.progress ?? Boolean((stderr as { isTTY?: boolean }).isTTY),
     stderr,
@@ -145,67 +124,18 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   );
   let stats: ParseStats;
   try {
-    if (opts.store) {
-      const { openStore } = await import('./store-sink.js');
-      const s = await openStore(config, fromStdin ? null : opts.file, opts.storeAgain === true);
-      if ('already' in s) {
-        const a = s.already;
-        stderr.write(
-          `rstwatch analyze: ${label} is already stored (${a.events} events, ${a.flows} flows with ingest_token '${a.prefix}...'); not storing it twice. --store-again adds another copy.\n`,
-        );
-      } else stored = s;
-    }
-    if (config.alerts.enabled) {
-      const { LocalAlerts } = await import('./alerting.js');
-      const sink = stored;
-      alerts = new LocalAlerts({
-        config,
-        ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}),
-        ...(sink ? { output: { write: (token, a, l) => sink.alerts(token, a, l) } } : {}),
-        onAlert: (a) => {
-          summary.alert(a);
-          report?.alert(a);
-        },
-        log: {
-          warn: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
-          error: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
-        },
-      });
-    }
-    let pipelineError: unknown = null;
-    try {
-      const parseOpts = {
-        batchSize: 8192,
-        verifyChecksums: config.classifier.checksums !== 'ignore',
-        newBatch: () => pipeline.newBatch(),
-        onProgress: (read: number) =>
-          progress.update(read, pipeline.headers, summary.events + pipeline.rstsSeen),
-        onBatch: async (b: HeaderColumns) => {
-          try {
-            await pipeline.push(b);
-          } catch (err) {
-            pipelineError = err;
-            throw err;
-          }
-        },
-      };
-      stats = fromStdin
-        ? await parseCaptureStream(opts.stdin ?? process.stdin, label, parseOpts)
-        : await parseCaptureFile(opts.file, parseOpts);
-    } catch (err) {
-      if (pipelineError !== null) throw pipelineError;
-      throw new InputError(fromStdin ? (err as Error).message : `${opts.file}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
+    await openOutputs(opts, out, label);
+    stats = await parseInput(opts, pipeline, label, (read) =>
+      progress.update(read, pipeline.headers, out.summary.events + pipeline.rstsSeen),
+    );
     await pipeline.finish();
-    if (alerts) await alerts.end(stored?.prefix ?? '');
-    if (stored) await stored.close();
+    if (out.alerts) await out.alerts.end(out.stored?.prefix ?? '');
+    if (out.stored) await out.stored.close();
   } catch (err) {
     progress.done();
     await pipeline.close().catch(() => {});
-    flowsOut?.destroy();
-    await alerts?.delivery.stop(Date.now()).catch(() => {});
+    out.flowsOut?.destroy();
+    await out.alerts?.delivery.stop(Date.now()).catch(() => {});
     if (err instanceof InputError) {
       stderr.write(`rstwatch analyze: ${err.message}\n`);
       return EXIT_INPUT;
@@ -215,19 +145,142 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   }
   await pipeline.close();
   progress.done();
-  if (flowsOut) {
-    flowsOut.end();
-    await once(flowsOut, 'finish');
+  if (out.flowsOut) {
+    out.flowsOut.end();
+    await once(out.flowsOut, 'finish');
   }
   const undecodable = undecodableCapture(stats);
   if (undecodable !== null) {
     stderr.write(`rstwatch analyze: ${label}: ${undecodable}\n`);
     return EXIT_INPUT;
   }
-  const seconds = (performance.now() - started) / 1000;
+  const code = await writeResults(opts, out, pipeline, label, (performance.now() - started) / 1000);
+  if (code !== EXIT_OK) return code;
+  // The table is out; webhook and syslog may still be retrying.
+  const undelivered = out.alerts ? await out.alerts.close(ALERT_DELIVERY_DEADLINE_MS) : null;
+  if (undelivered !== null) stderr.write(`rstwatch analyze: alerts: ${undelivered}\n`);
+  warnAboutInput(stderr, label, pipeline, stats);
+  return EXIT_OK;
+}
+
+/** The engines, writing events and flows to `out` (and stdout with `--format ndjson`). */
+function analyzePipeline(opts: AnalyzeOptions, out: AnalyzeOutputs): LocalPipeline {
+  return new LocalPipeline({
+    workers: shardWorkers(opts.shards),
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    engine: opts.config.classifier,
+    sensor: opts.config.sensor.id,
+    // The summary only counts flows; records are built when they are written somewhere.
+    flowRecords: out.flowsOut !== null || opts.store === true,
+    onEvents: async (events) => {
+      // Detectors first: a learned idle timer adds its evidence to the events before they are written.
+      out.alerts?.observe(events);
+      for (const e of events) out.summary.add(e);
+      out.report?.add(events);
+      if (opts.format === 'ndjson') {
+        let chunk = '';
+        for (const e of events) chunk += `${JSON.stringify(e)}\n`;
+        if (!opts.stdout.write(chunk)) await once(opts.stdout, 'drain');
+      }
+      if (out.stored) {
+        await out.stored.events(events);
+      }
+    },
+    onFlows: async (flows) => {
+      if (out.flowsOut) {
+        let chunk = '';
+        for (const f of flows) chunk += `${JSON.stringify(f)}\n`;
+        if (!out.flowsOut.write(chunk)) await once(out.flowsOut, 'drain');
+      }
+      if (out.stored) {
+        await out.stored.flows(flows);
+      }
+    },
+  });
+}
+
+/** `--store`: the ClickHouse store (unless the capture is stored already); the detectors (`alerts.enabled`). */
+async function openOutputs(opts: AnalyzeOptions, out: AnalyzeOutputs, label: string): Promise<void> {
+  const { config, stderr } = opts;
+  if (opts.store) {
+    const { openStore } = await import('./store-sink.js');
+    const s = await openStore(config, opts.file === '-' ? null : opts.file, opts.storeAgain === true);
+    if ('already' in s) {
+      const a = s.already;
+      stderr.write(
+        `rstwatch analyze: ${label} is already stored (${a.events} events, ${a.flows} flows with ingest_token '${a.prefix}...'); not storing it twice. --store-again adds another copy.\n`,
+      );
+    } else out.stored = s;
+  }
+  if (config.alerts.enabled) {
+    const { LocalAlerts } = await import('./alerting.js');
+    const sink = out.stored;
+    out.alerts = new LocalAlerts({
+      config,
+      ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}),
+      ...(sink ? { output: { write: (token, a, l) => sink.alerts(token, a, l) } } : {}),
+      onAlert: (a) => {
+        out.summary.alert(a);
+        out.report?.alert(a);
+      },
+      log: {
+        warn: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
+        error: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
+      },
+    });
+  }
+}
+
+/**
+ * Streams the capture into `pipeline`. A capture that cannot be read throws `InputError`; a failure of
+ * the pipeline is thrown as it is.
+ */
+async function parseInput(
+  opts: AnalyzeOptions,
+  pipeline: LocalPipeline,
+  label: string,
+  onProgress: (read: number) => void,
+): Promise<ParseStats> {
+  const fromStdin = opts.file === '-';
+  let pipelineError: unknown = null;
+  try {
+    const parseOpts = {
+      batchSize: 8192,
+      verifyChecksums: opts.config.classifier.checksums !== 'ignore',
+      newBatch: () => pipeline.newBatch(),
+      onProgress,
+      onBatch: async (b: HeaderColumns) => {
+        try {
+          await pipeline.push(b);
+        } catch (err) {
+          pipelineError = err;
+          throw err;
+        }
+      },
+    };
+    return fromStdin
+      ? await parseCaptureStream(opts.stdin ?? process.stdin, label, parseOpts)
+      : await parseCaptureFile(opts.file, parseOpts);
+  } catch (err) {
+    if (pipelineError !== null) throw pipelineError;
+    throw new InputError(fromStdin ? (err as Error).message : `${opts.file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The summary table, the HTML report, what was stored. EXIT_FAILURE when the report cannot be written. */
+async function writeResults(
+  opts: AnalyzeOptions,
+  out: AnalyzeOutputs,
+  pipeline: LocalPipeline,
+  label: string,
+  seconds: number,
+): Promise<number> {
+  const { stderr } = opts;
   if (opts.format === 'table') {
     opts.stdout.write(
-      summary.render({
+      out.summary.render({
         file: label,
         headers: pipeline.headers,
         flows: pipeline.flowsEnded,
@@ -236,29 +289,37 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       }),
     );
   }
-  if (report) {
+  if (out.report) {
     const w = {
-      capture: fromStdin ? null : opts.file,
+      capture: opts.file === '-' ? null : opts.file,
       label,
       headers: pipeline.headers,
       flows: pipeline.flowsEnded,
     };
     try {
-      await report.write({ ...w, seconds, alertsEnabled: config.alerts.enabled });
+      await out.report.write({ ...w, seconds, alertsEnabled: opts.config.alerts.enabled });
     } catch (err) {
       stderr.write(`rstwatch analyze: ${errorChain(err)}\n`);
       return EXIT_FAILURE;
     }
   }
+  const stored = out.stored;
   if (stored) {
     const n = stored.counts;
     stderr.write(
       `rstwatch analyze: stored ${n.events} events, ${n.flows} flows and ${n.alerts} alert versions in ${stored.where} (ingest_token '${stored.prefix}...')\n`,
     );
   }
-  // The table is out; webhook and syslog may still be retrying.
-  const undelivered = alerts ? await alerts.close(ALERT_DELIVERY_DEADLINE_MS) : null;
-  if (undelivered !== null) stderr.write(`rstwatch analyze: alerts: ${undelivered}\n`);
+  return EXIT_OK;
+}
+
+/** Checksums that looked offloaded or bad, packets skipped by the parser. */
+function warnAboutInput(
+  stderr: NodeJS.WritableStream,
+  label: string,
+  pipeline: LocalPipeline,
+  stats: ParseStats,
+): void {
   const ck = pipeline.checksums;
   if (ck.offloaded > 0) {
     stderr.write(
@@ -276,7 +337,6 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
       `rstwatch analyze: ${label}: skipped packets: ${skipped.map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
     );
   }
-  return EXIT_OK;
 }
 
 /** `message: cause: cause...` for errors that wrap others. */

@@ -10,6 +10,13 @@ export function exposeMetrics(
   writer: UnitWriter,
   loop: ConsumerLoop,
 ): void {
+  exposeOutputCounters(m, pm);
+  exposeInputCounters(m, pm);
+  exposeWriteMetrics(m, pm, writer, loop);
+}
+
+/** Headers processed, RST events by cause and origin, flows. */
+function exposeOutputCounters(m: Metrics, pm: ProcessorMetrics): void {
   const partitioned = (map: Map<string, number>) =>
     [...map.entries()].map(([k, v]) => [{ partition: k }, v] as const);
   m.followCounter('processor_headers_total', 'TCP headers processed (including warm-up replay).', [], () => [
@@ -35,6 +42,10 @@ export function exposeMetrics(
     () => [...pm.eventsByOrigin.entries()].map(([origin, v]) => [{ origin }, v] as const),
   );
   m.followCounter('processor_flows_total', 'Flow records emitted.', [], () => [[{}, pm.flowsTotal]]);
+}
+
+/** Units written, dead letters, and what the input held: duplicate batches, late, duplicate, reordered packets. */
+function exposeInputCounters(m: Metrics, pm: ProcessorMetrics): void {
   m.followCounter(
     'processor_units_written_total',
     'Units (offset ranges) acknowledged by ClickHouse.',
@@ -77,6 +88,10 @@ export function exposeMetrics(
     ['sensor'],
     () => realitySamples(pm.realitiesBySensor, 'late'),
   );
+}
+
+/** ClickHouse inserts (failures, rows, durations), lag, assigned and paused partitions. */
+function exposeWriteMetrics(m: Metrics, pm: ProcessorMetrics, writer: UnitWriter, loop: ConsumerLoop): void {
   m.followCounter(
     'processor_insert_failures_total',
     'Failed ClickHouse insert attempts (each is retried).',

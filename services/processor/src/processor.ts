@@ -16,7 +16,7 @@
  * a new owner skips the same messages. Every other HeaderBatch gets a `header_batches` row in its unit.
  */
 import type { Config } from '@rstwatch/config';
-import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import type { FlowRecord, HeaderColumns, RstEvent } from '@rstwatch/core';
 import { type Component, deadlineIn, formatTsUs, untilDeadline } from '@rstwatch/core';
 import type { Batch, ConsumedMessage, Consumer, Kafka, Producer, TopicPartition } from '@rstwatch/kafka';
 import type { HeaderBatchRow, SensorStatsRow, StoreClient } from '@rstwatch/store';
@@ -43,6 +43,9 @@ const TICK = /(?:^|;)rstwatch:tick:(\d+):(\d+)(:pending)?(?:;|$)/;
  * offset and restores this state at the committed offset.
  */
 const MERGE = /(?:^|;)rstwatch:merge:([^;]*)(?:;|$)/;
+
+/** What a HeaderBatch says about itself. */
+type HeaderBatchMeta = ReturnType<typeof decodeHeaderBatch>['meta'];
 
 /** Capture time moved forward on a quiet partition (see `TICK`). */
 interface Tick {
@@ -578,78 +581,18 @@ export class ConsumerLoop implements Component {
     m: ConsumedMessage,
     emit: boolean,
   ): Promise<{ events: RstEvent[]; flows: FlowRecord[]; batch: HeaderBatchRow } | null> {
-    if (!m.value || m.value.length === 0) {
-      if (emit) await this.deadLetter(st.tp, m, 'empty', 'message has no value');
-      return null;
-    }
-    let decoded: ReturnType<typeof decodeHeaderBatch>;
-    try {
-      decoded = decodeHeaderBatch(m.value);
-    } catch (err) {
-      if (emit) {
-        const reason = err instanceof WireError ? err.reason : 'decode_failed';
-        await this.deadLetter(st.tp, m, reason, (err as Error).message);
-      }
-      return null;
-    }
+    const decoded = await this.decodeHeaders(st, m, emit);
+    if (decoded === null) return null;
     const { meta, columns } = decoded;
-    const verdict = admitBatch(
-      st.seqs,
-      meta.sensorId,
-      meta.batchSeq,
-      batchIdentity(meta.baseTsUs, meta.count, m.value.length),
-    );
-    if (verdict === 'duplicate') {
-      // Sent twice by the agent: the original was processed (and written) already.
-      if (emit) {
-        this.o.metrics.duplicateBatch(st.tp);
-        this.o.log.debug(
-          { ...st.tp, offset: m.offset, sensor: meta.sensorId, batchSeq: String(meta.batchSeq) },
-          'duplicate header batch skipped',
-        );
-      }
-      return null;
-    }
-    if (verdict === 'restart' && emit) {
-      this.o.log.info(
-        { ...st.tp, offset: m.offset, sensor: meta.sensorId, batchSeq: String(meta.batchSeq) },
-        'batch_seq went back with a new batch: the agent restarted',
-      );
-    }
+    if (!this.admitHeaders(st, m, meta, emit)) return null;
     if (columns.length > 0) {
       const ts = columns.tsUs[columns.length - 1]!;
       if (ts > st.lastTsUs) st.lastTsUs = ts;
     }
-    let r: { events: RstEvent[]; flows: FlowRecord[] };
-    if (st.merge) {
-      // Through the source merge: what it releases now (maybe other messages' headers, maybe none of these).
-      const rel = st.merge.push(BigInt(m.offset), meta.sensorId, Number(m.timestamp), columns);
-      if (rel.late && emit) {
-        for (const [sensor, n] of rel.late) {
-          this.o.metrics.lateHeaders(sensor, n);
-          this.o.log.debug(
-            { ...st.tp, offset: m.offset, sensor, late: n },
-            'headers later than the source merge',
-          );
-        }
-      }
-      r = (await this.runMerged(st, rel, emit, m)) ?? { events: [], flows: [] };
-    } else {
-      let b: Awaited<ReturnType<EnginePool['process']>>;
-      try {
-        b = await this.o.pool.process(st.engine!, columns, meta.sensorId, emit);
-      } catch (err) {
-        // A batch the engine cannot process must not stop the partition (it would fail again on every
-        // re-delivery); at shutdown the pool itself may be gone, then the batch is simply not done.
-        if (this.o.signal.aborted) throw err;
-        if (emit) await this.deadLetter(st.tp, m, 'process_failed', (err as Error).message);
-        return null;
-      }
-      this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
-      if (emit) this.o.metrics.sensorRealities(b.sensors);
-      r = b;
-    }
-    if (!emit) return null;
+    const r = st.merge
+      ? await this.mergeHeaders(st, m, meta.sensorId, columns, emit)
+      : await this.engineHeaders(st, m, meta.sensorId, columns, emit);
+    if (r === null || !emit) return null;
     const batch: HeaderBatchRow = {
       sensor: meta.sensorId,
       batch_seq: String(meta.batchSeq),
@@ -661,6 +604,99 @@ export class ConsumerLoop implements Component {
       received_at: formatTsUs(Number(m.timestamp) * 1000),
     };
     return { events: r.events, flows: r.flows, batch };
+  }
+
+  /** The message's HeaderBatch, or null when there is none (dead-lettered when `emit`). */
+  private async decodeHeaders(
+    st: PartitionState,
+    m: ConsumedMessage,
+    emit: boolean,
+  ): Promise<ReturnType<typeof decodeHeaderBatch> | null> {
+    if (!m.value || m.value.length === 0) {
+      if (emit) await this.deadLetter(st.tp, m, 'empty', 'message has no value');
+      return null;
+    }
+    try {
+      return decodeHeaderBatch(m.value);
+    } catch (err) {
+      if (emit) {
+        const reason = err instanceof WireError ? err.reason : 'decode_failed';
+        await this.deadLetter(st.tp, m, reason, (err as Error).message);
+      }
+      return null;
+    }
+  }
+
+  /** False for a batch the agent sent twice (see batch-seq.ts); an agent restart is logged. */
+  private admitHeaders(
+    st: PartitionState,
+    m: ConsumedMessage,
+    meta: HeaderBatchMeta,
+    emit: boolean,
+  ): boolean {
+    const verdict = admitBatch(
+      st.seqs,
+      meta.sensorId,
+      meta.batchSeq,
+      batchIdentity(meta.baseTsUs, meta.count, m.value!.length),
+    );
+    const where = { ...st.tp, offset: m.offset, sensor: meta.sensorId, batchSeq: String(meta.batchSeq) };
+    if (verdict === 'duplicate') {
+      // Sent twice by the agent: the original was processed (and written) already.
+      if (emit) {
+        this.o.metrics.duplicateBatch(st.tp);
+        this.o.log.debug(where, 'duplicate header batch skipped');
+      }
+      return false;
+    }
+    if (verdict === 'restart' && emit) {
+      this.o.log.info(where, 'batch_seq went back with a new batch: the agent restarted');
+    }
+    return true;
+  }
+
+  /** Through the source merge: what it releases now (maybe other messages' headers, maybe none of these). */
+  private async mergeHeaders(
+    st: PartitionState,
+    m: ConsumedMessage,
+    sensor: string,
+    columns: HeaderColumns,
+    emit: boolean,
+  ): Promise<{ events: RstEvent[]; flows: FlowRecord[] }> {
+    const rel = st.merge!.push(BigInt(m.offset), sensor, Number(m.timestamp), columns);
+    if (rel.late && emit) {
+      for (const [late, n] of rel.late) {
+        this.o.metrics.lateHeaders(late, n);
+        this.o.log.debug(
+          { ...st.tp, offset: m.offset, sensor: late, late: n },
+          'headers later than the source merge',
+        );
+      }
+    }
+    return (await this.runMerged(st, rel, emit, m)) ?? { events: [], flows: [] };
+  }
+
+  /** Straight to the engine; null when it failed on the batch (dead-lettered when `emit`). */
+  private async engineHeaders(
+    st: PartitionState,
+    m: ConsumedMessage,
+    sensor: string,
+    columns: HeaderColumns,
+    emit: boolean,
+  ): Promise<{ events: RstEvent[]; flows: FlowRecord[] } | null> {
+    let b: Awaited<ReturnType<EnginePool['process']>>;
+    try {
+      b = await this.o.pool.process(st.engine!, columns, sensor, emit);
+    } catch (err) {
+      // A batch the engine cannot process must not stop the partition (it would fail again on every
+      // re-delivery); at shutdown the pool itself may be gone, then the batch is simply not done.
+      if (this.o.signal.aborted) throw err;
+      if (emit) await this.deadLetter(st.tp, m, 'process_failed', (err as Error).message);
+      return null;
+    }
+    this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
+    if (emit) this.o.metrics.sensorRealities(b.sensors);
+    return b;
   }
 
   /**

@@ -31,7 +31,7 @@ import { LocalPipeline } from './local.js';
 import { ProcessorMetrics, realitySamples } from './metrics.js';
 import { EnginePool } from './pool.js';
 import { ConsumerLoop } from './processor.js';
-import { openStore } from './store-sink.js';
+import { openStore, type StoreSink } from './store-sink.js';
 import { Summary } from './summary.js';
 import { UnitWriter } from './unit-writer.js';
 
@@ -126,6 +126,31 @@ export function deadLetterProducer(kafka: Kafka, retry?: RetryOptions): Producer
   return kafka.producer({ acks: -1, maxInFlightRequests: 1, ...(retry ? { retry } : {}) });
 }
 
+/**
+ * RST events for the detection stage (`rstwatch detect`) go out on the dead-letter producer (acks=all);
+ * none when alerts are off. Checks that the events topic exists.
+ */
+async function eventPublisher(
+  config: Config,
+  producer: Producer,
+  log: Logger,
+): Promise<EventPublisher | undefined> {
+  if (!config.alerts.enabled) return undefined;
+  const topic = config.kafka.topics.events;
+  const events = new EventPublisher({
+    producer,
+    topic,
+    onError: (err, attempt) =>
+      log.warn({ err: err.message, attempt, topic }, 'publishing RST events failed, retrying'),
+  });
+  // A missing events topic would stall every commit (publishing retries forever): say so at start.
+  await step(
+    `events topic ${topic} (create it, see docs/deployment.md, or set alerts.enabled: false when no detection stage runs)`,
+    () => producer.partitionsFor(topic),
+  );
+  return events;
+}
+
 export async function runProcessor(config: Config, opts: RunProcessorOptions): Promise<void> {
   const log =
     opts.logger ?? createLogger({ level: config.log.level, format: config.log.format, name: 'processor' });
@@ -159,25 +184,7 @@ export async function runProcessor(config: Config, opts: RunProcessorOptions): P
       maxBytes: Math.min(config.processor.maxInFlightBytes, 64 << 20),
     });
     await step(`Kafka consumer (group ${config.processor.groupId})`, () => consumer.connect());
-    // RST events for the detection stage (`rstwatch detect`) go out on the same acks=all producer.
-    const events = config.alerts.enabled
-      ? new EventPublisher({
-          producer: dlq,
-          topic: config.kafka.topics.events,
-          onError: (err, attempt) =>
-            log.warn(
-              { err: err.message, attempt, topic: config.kafka.topics.events },
-              'publishing RST events failed, retrying',
-            ),
-        })
-      : undefined;
-    if (events) {
-      // A missing events topic would stall every commit (publishing retries forever): say so at start.
-      await step(
-        `events topic ${config.kafka.topics.events} (create it, see docs/deployment.md, or set alerts.enabled: false when no detection stage runs)`,
-        () => dlq.partitionsFor(config.kafka.topics.events),
-      );
-    }
+    const events = await eventPublisher(config, dlq, log);
     const loop = new ConsumerLoop(
       config,
       { kafka, consumer, dlq, pool, writer, ...(events ? { events } : {}), signal: opts.signal },
@@ -263,26 +270,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
       : null;
     if (alerts) stops.push(['alert delivery', () => alerts.delivery.stop(Date.now())]);
     const prefix = store?.prefix ?? `run:${config.sensor.id}:${Date.now()}:`;
-    // One engine, as in `analyze`: per-host evidence (TTL baselines, scan counts) sees every flow.
-    const pipeline = new LocalPipeline({
-      workers: 1,
-      engine: config.classifier,
-      sensor: config.sensor.id,
-      flowRecords: store !== null,
-      onEvents: async (events) => {
-        // Detectors first: a learned idle timer adds its evidence to the events before they are written.
-        alerts?.observe(events);
-        for (const e of events) summary.add(e);
-        metrics.rstEvents(events);
-        metrics.eventsTotal += events.length;
-        await store?.events(events);
-        await alerts?.flush(prefix);
-      },
-      onFlows: async (flows) => {
-        metrics.flowsTotal += flows.length;
-        await store?.flows(flows);
-      },
-    });
+    const pipeline = embeddedPipeline(config, { store, alerts, summary, metrics, prefix });
     stops.push(['worker pool', () => pipeline.close()]);
     await serveMetrics(
       config,
@@ -308,18 +296,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     }, opts.signal);
     await pipeline.finish();
     await alerts?.end(prefix);
-    if (store) {
-      await store.close();
-      stops.splice(
-        stops.findIndex(([n]) => n === 'ClickHouse store'),
-        1,
-      );
-      const n = store.counts;
-      log.info(
-        { events: n.events, flows: n.flows, alerts: n.alerts, clickhouse: store.where, prefix: store.prefix },
-        `run: stored ${n.events} events, ${n.flows} flows and ${n.alerts} alert versions`,
-      );
-    }
+    if (store) await closeStore(store, stops, log);
     const undelivered = await alerts?.close(10_000);
     if (undelivered) log.warn({}, `alerts: ${undelivered}`);
     const seconds = (performance.now() - started) / 1000;
@@ -337,6 +314,54 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     ready = false;
     await stopAll(stops, config.processor.shutdownDeadlineS, log);
   }
+}
+
+/** Where `run`'s events and flows go: detectors, summary, metrics, store. */
+interface EmbeddedOutputs {
+  store: StoreSink | null;
+  alerts: LocalAlerts | null;
+  summary: Summary;
+  metrics: ProcessorMetrics;
+  /** `ingest_token` prefix of the alert units. */
+  prefix: string;
+}
+
+/** One engine, as in `analyze`: per-host evidence (TTL baselines, scan counts) sees every flow. */
+function embeddedPipeline(config: Config, o: EmbeddedOutputs): LocalPipeline {
+  const { store, alerts, summary, metrics } = o;
+  return new LocalPipeline({
+    workers: 1,
+    engine: config.classifier,
+    sensor: config.sensor.id,
+    flowRecords: store !== null,
+    onEvents: async (events) => {
+      // Detectors first: a learned idle timer adds its evidence to the events before they are written.
+      alerts?.observe(events);
+      for (const e of events) summary.add(e);
+      metrics.rstEvents(events);
+      metrics.eventsTotal += events.length;
+      await store?.events(events);
+      await alerts?.flush(o.prefix);
+    },
+    onFlows: async (flows) => {
+      metrics.flowsTotal += flows.length;
+      await store?.flows(flows);
+    },
+  });
+}
+
+/** Writes what is left, takes the store off the stop list, says what was stored. */
+async function closeStore(store: StoreSink, stops: StopList, log: Logger): Promise<void> {
+  await store.close();
+  stops.splice(
+    stops.findIndex(([n]) => n === 'ClickHouse store'),
+    1,
+  );
+  const n = store.counts;
+  log.info(
+    { events: n.events, flows: n.flows, alerts: n.alerts, clickhouse: store.where, prefix: store.prefix },
+    `run: stored ${n.events} events, ${n.flows} flows and ${n.alerts} alert versions`,
+  );
 }
 
 /**
@@ -398,6 +423,33 @@ async function untilDone(
   }
 }
 
+/** The detection stage's durable outputs: ClickHouse, then the alerts topic, each retried until done. */
+function alertOutput(
+  config: Config,
+  clickhouse: StoreClient,
+  topicSink: KafkaAlertSink,
+  signal: AbortSignal,
+  log: Logger,
+): AlertOutput {
+  return {
+    write: async (token: string, alerts: readonly Alert[], links: readonly AlertLink[]) => {
+      await untilDone(
+        'writing alerts to ClickHouse',
+        () => insertAlerts(clickhouse, { token, alerts, links }),
+        signal,
+        log,
+      );
+      if (alerts.length === 0) return;
+      await untilDone(
+        `writing alerts to ${config.kafka.topics.alerts}`,
+        () => topicSink.send(alerts),
+        signal,
+        log,
+      );
+    },
+  };
+}
+
 export interface RunDetectOptions {
   signal: AbortSignal;
   /** Use this ClickHouse client instead of `config.clickhouse`. */
@@ -426,23 +478,7 @@ export async function runDetect(config: Config, opts: RunDetectOptions): Promise
     stops.push(['alerts producer', () => producer.disconnect()]);
     const ecs = { hostname: hostname() };
     const topicSink = new KafkaAlertSink({ producer, topic: config.kafka.topics.alerts, ecs });
-    const output: AlertOutput = {
-      write: async (token: string, alerts: readonly Alert[], links: readonly AlertLink[]) => {
-        await untilDone(
-          'writing alerts to ClickHouse',
-          () => insertAlerts(clickhouse, { token, alerts, links }),
-          opts.signal,
-          log,
-        );
-        if (alerts.length === 0) return;
-        await untilDone(
-          `writing alerts to ${config.kafka.topics.alerts}`,
-          () => topicSink.send(alerts),
-          opts.signal,
-          log,
-        );
-      },
-    };
+    const output = alertOutput(config, clickhouse, topicSink, opts.signal, log);
     // Webhook and syslog read the alerts topic in a group of their own and commit after delivery, so a
     // crash loses nothing queued for them (alert-forwarder.ts).
     const delivery = await step('alert sinks (alerts.webhook, alerts.syslog)', () =>

@@ -10,6 +10,7 @@ import { stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
+import type { StoreClient } from '@rstwatch/store';
 import type { AlertLink } from './alerting.js';
 
 export interface StoreSink {
@@ -28,6 +29,35 @@ export interface StoreSink {
 /** Rows of this capture already in ClickHouse (from an earlier `--store`). */
 export interface AlreadyStored {
   already: { events: number; flows: number; prefix: string };
+}
+
+/**
+ * The rows of capture `fileId` stored by either command before, or null when there are none. Closes the
+ * client when it returns rows or fails.
+ */
+async function storedBefore(
+  client: StoreClient,
+  fileId: string,
+  prefix: string,
+): Promise<AlreadyStored | null> {
+  const db = client.database;
+  const mine = 'startsWith(ingest_token, {a:String}) OR startsWith(ingest_token, {r:String})';
+  let rows: { events: string | number; flows: string | number }[];
+  try {
+    rows = await client.query(
+      `SELECT (SELECT count() FROM ${db}.rst_events WHERE ${mine}) AS events,
+              (SELECT count() FROM ${db}.flows WHERE ${mine}) AS flows`,
+      { a: `analyze:${fileId}:`, r: `run:${fileId}:` },
+    );
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw new Error(`checking ClickHouse at ${client.url} for rows of this capture`, { cause: err });
+  }
+  const events = Number(rows[0]?.events ?? 0);
+  const flows = Number(rows[0]?.flows ?? 0);
+  if (events + flows === 0) return null;
+  await client.close();
+  return { already: { events, flows, prefix } };
 }
 
 /**
@@ -61,26 +91,8 @@ export async function openStore(
   }
   const prefix = `${kind}:${fileId}:`;
   if (!again && file !== null) {
-    const db = client.database;
-    // Either command may have stored this capture before.
-    const mine = 'startsWith(ingest_token, {a:String}) OR startsWith(ingest_token, {r:String})';
-    let rows: { events: string | number; flows: string | number }[];
-    try {
-      rows = await client.query(
-        `SELECT (SELECT count() FROM ${db}.rst_events WHERE ${mine}) AS events,
-                (SELECT count() FROM ${db}.flows WHERE ${mine}) AS flows`,
-        { a: `analyze:${fileId}:`, r: `run:${fileId}:` },
-      );
-    } catch (err) {
-      await client.close().catch(() => {});
-      throw new Error(`checking ClickHouse at ${client.url} for rows of this capture`, { cause: err });
-    }
-    const events = Number(rows[0]?.events ?? 0);
-    const flows = Number(rows[0]?.flows ?? 0);
-    if (events + flows > 0) {
-      await client.close();
-      return { already: { events, flows, prefix } };
-    }
+    const already = await storedBefore(client, fileId, prefix);
+    if (already !== null) return already;
   }
   const writer = new RowWriter(
     { maxRows: config.clickhouse.writer.maxRows, maxDelayMs: config.clickhouse.writer.flushMs },
