@@ -49,32 +49,15 @@ function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
-/** Build the program. Handlers are imported lazily so `--help` stays fast and light. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
-  const program = new Command('rstwatch');
-  program
-    .description('Why are TCP connections being reset, and by whom? Capture, classify and query TCP RSTs.')
-    .version(AGENT_VERSION, '-V, --version', 'print the version')
-    .addOption(new Option('--log-level <level>', 'log level (overrides log.level)').choices([...LOG_LEVELS]))
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-    })
-    .addHelpText(
-      'after',
-      `\nConfiguration: --config FILE (YAML), overridden by RSTWATCH_* environment variables, overridden by flags.\n\n${EXIT_CODES_HELP}\n`,
-    );
+/** What the command definitions share: the I/O, the handler wrapper, the `--config` option. */
+interface Wiring {
+  io: CliIo;
+  wrap: (h: Handler) => (...args: unknown[]) => Promise<void>;
+  withConfig: (c: Command) => Command;
+}
 
-  const wrap =
-    (h: Handler) =>
-    async (..._args: unknown[]) => {
-      const cmd = _args.at(-1) as Command;
-      setExit(await h(cmd));
-    };
-  const withConfig = (c: Command) => c.option('-c, --config <file>', 'configuration file (YAML)');
-
+/** `rstwatch agent`. */
+function defineAgent(program: Command, { io, wrap, withConfig }: Wiring): void {
   withConfig(
     program
       .command('agent')
@@ -92,7 +75,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--bpf <filter>', "capture filter (agent.bpf); on VLAN trunks use 'tcp or (vlan and tcp)'")
       .option('--metrics-listen <addr>', 'Prometheus endpoint, host:port'),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.agentCommand(cmd, io))));
+}
 
+/** `rstwatch analyze FILE`. */
+function defineAnalyze(program: Command, { io, wrap, withConfig }: Wiring): void {
   withConfig(
     program
       .command('analyze')
@@ -135,7 +121,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .option('--sensor-id <id>', 'sensor id recorded with the events (default: this host name)')
       .option('--no-progress', 'no progress line on stderr'),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.analyzeCommand(cmd, io))));
+}
 
+/** `rstwatch run`. */
+function defineRun(program: Command, { io, wrap, withConfig }: Wiring): void {
   withConfig(
     program
       .command('run')
@@ -160,7 +149,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
         'send every alert to syslog: udp://, tcp:// or tls://host:port (alerts.syslog.url)',
       ),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.runCommand(cmd, io))));
+}
 
+/** `rstwatch detect`, `processor`, `migrate`, `query`. */
+function defineServices(program: Command, { io, wrap, withConfig }: Wiring): void {
   withConfig(
     program
       .command('detect')
@@ -211,7 +203,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .addOption(new Option('--format <fmt>', 'output format').choices(['table', 'json']).default('table'))
       .option('--clickhouse <url>', "http(s)://host:port or 'embedded'"),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.queryCommand(cmd, io))));
+}
 
+/** `rstwatch generate`, `config check`, `config dump`. */
+function defineTools(program: Command, { io, wrap, withConfig }: Wiring): void {
   program
     .command('generate')
     .description('write a deterministic synthetic capture (realistic mix incl. every RST cause)')
@@ -237,7 +232,40 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       .description('print the effective configuration (defaults < file < env < flags), secrets redacted')
       .option('--show-secrets', 'do not redact secrets'),
   ).action(wrap((cmd) => import('./commands.js').then((m) => m.configDumpCommand(cmd, io))));
+}
 
+/** Build the program. Handlers are imported lazily so `--help` stays fast and light. */
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('rstwatch');
+  program
+    .description('Why are TCP connections being reset, and by whom? Capture, classify and query TCP RSTs.')
+    .version(AGENT_VERSION, '-V, --version', 'print the version')
+    .addOption(new Option('--log-level <level>', 'log level (overrides log.level)').choices([...LOG_LEVELS]))
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .addHelpText(
+      'after',
+      `\nConfiguration: --config FILE (YAML), overridden by RSTWATCH_* environment variables, overridden by flags.\n\n${EXIT_CODES_HELP}\n`,
+    );
+
+  const wrap =
+    (h: Handler) =>
+    async (..._args: unknown[]) => {
+      const cmd = _args.at(-1) as Command;
+      setExit(await h(cmd));
+    };
+  const withConfig = (c: Command) => c.option('-c, --config <file>', 'configuration file (YAML)');
+
+  const wiring: Wiring = { io, wrap, withConfig };
+  defineAgent(program, wiring);
+  defineAnalyze(program, wiring);
+  defineRun(program, wiring);
+  defineServices(program, wiring);
+  defineTools(program, wiring);
   for (const c of program.commands) c.addHelpText('after', `\n${EXIT_CODES_HELP}\n`);
   return program;
 }
