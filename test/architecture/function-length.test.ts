@@ -1,6 +1,6 @@
-// Issue 12: no function over ~80 lines in packages/ (generated code and tests excepted). Functions,
-// methods, constructors, arrows and function expressions are measured from their first to their last
-// line; a nested function counts on its own and inside its parent. services/ is reported, not enforced.
+// Issue 12: no function over ~80 lines in packages/ and services/ (generated code and tests excepted).
+// Functions, methods, constructors, arrows and function expressions are measured from their first to
+// their last line; a nested function counts on its own and inside its parent.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ts from 'typescript';
@@ -14,6 +14,16 @@ const SKIP_DIRS = new Set(['dist', 'node_modules', 'generated']);
  * hot path whose split measured slower.
  */
 const KEPT_WHOLE = new Set(['packages/wire/src/headers.ts decodeHeaderBatch']);
+/**
+ * Long functions not split yet (`path name`), each with the reason: the test fails once one of them is
+ * split (take it off then) and for any other long function.
+ */
+const NOT_YET_SPLIT = new Map([
+  [
+    'services/processor/src/merge.ts release',
+    'merge.ts is being changed by the source-merge work (issue 13); split it there, not under it',
+  ],
+]);
 /** A generator's banner in the first lines of a file. */
 const GENERATED = /@generated|Code generated|DO NOT EDIT/;
 
@@ -36,7 +46,7 @@ function longFunctions(path: string, text: string, max = MAX_LINES): string[] {
       const last = src.getLineAndCharacterOfPosition(n.getEnd()).line;
       const lines = last - first + 1;
       const name = ts.isConstructorDeclaration(n) ? 'constructor' : (n.name?.getText(src) ?? '<anonymous>');
-      if (lines > max && !KEPT_WHOLE.has(`${path} ${name}`)) {
+      if (lines > max && !KEPT_WHOLE.has(`${path} ${name}`) && !NOT_YET_SPLIT.has(`${path} ${name}`)) {
         out.push(`${path}:${first + 1} ${name} (${lines} lines)`);
       }
     }
@@ -93,12 +103,22 @@ describe(`function length (at most ${MAX_LINES} lines)`, () => {
     }
   });
 
-  it('is reported for services/*/src (not enforced)', () => {
-    const long = longIn('services');
-    console.log(
-      `services: ${long.length} function(s) over ${MAX_LINES} lines${long.map((l) => `\n  ${l}`).join('')}`,
-    );
+  it('holds in services/*/src', () => {
     expect(sourceFiles('services').length).toBeGreaterThan(10);
+    expect(longIn('services')).toEqual([]);
+  });
+
+  it('each function not split yet is still long (take it off the list once split)', () => {
+    for (const entry of NOT_YET_SPLIT.keys()) {
+      const [path, name] = entry.split(' ') as [string, string];
+      const long = longFunctions(path, readFileSync(join(root, path), 'utf8'), MAX_LINES);
+      expect(long, entry).toEqual([]); // excepted by the list...
+      const all = longFunctions(`${path}#unlisted`, readFileSync(join(root, path), 'utf8'), MAX_LINES);
+      expect(
+        all.some((l) => l.includes(` ${name} (`)),
+        entry,
+      ).toBe(true); // ...but still over the limit
+    }
   });
 
   it('finds a long function, a long method and a long arrow, and skips generated files', () => {
