@@ -5,7 +5,7 @@
 import { Agent, BufferedSender, createAgentStats } from '@rstwatch/agent';
 import { loadConfig } from '@rstwatch/config';
 import { type Component, deadlineIn } from '@rstwatch/core';
-import type { Consumer } from '@rstwatch/kafka';
+import { fakeConsumer } from '@rstwatch/kafka/testing';
 import {
   AlertForwarder,
   ConsumerLoop,
@@ -25,22 +25,7 @@ const log = { debug() {}, info() {}, warn() {}, error() {} };
 const aborted = AbortSignal.abort();
 
 /** A consumer that starts at once and never finishes disconnecting. */
-function hangingConsumer(): Consumer {
-  return {
-    connect: async () => {},
-    subscribe: async () => {},
-    run: async () => {},
-    commitOffsets: async () => {},
-    pause() {},
-    resume() {},
-    seek() {},
-    onRebalance: () => () => {},
-    onError: () => () => {},
-    assignment: () => [],
-    committedOffsets: async () => [],
-    disconnect: () => never(),
-  } as unknown as Consumer;
-}
+const hangingConsumer = () => fakeConsumer({ disconnect: () => never() });
 
 /** A ClickHouse client whose inserts never return. */
 const hangingClient = { insert: () => never(), url: 'hanging', database: 'x' } as unknown as StoreClient;
