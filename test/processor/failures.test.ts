@@ -59,7 +59,17 @@ class FlakyClickHouse {
 }
 
 /** Runs the processor in this process until the returned stop() is called. */
-function startInProcess(topics: TestTopics, clickhouse: StoreClient, warmupMessages?: number) {
+/**
+ * `mergeDelayMs`: 0 for tests that read the commit metadata of one source or stop as soon as everything is
+ * committed (with the source merge, the default, a burst-published backlog is held until the partition is
+ * quiet, past its commits; merge.test.ts covers that).
+ */
+function startInProcess(
+  topics: TestTopics,
+  clickhouse: StoreClient,
+  warmupMessages?: number,
+  mergeDelayMs?: number,
+) {
   const config = loadConfig({
     env: {},
     overrides: processorOverrides(
@@ -69,6 +79,7 @@ function startInProcess(topics: TestTopics, clickhouse: StoreClient, warmupMessa
       {
         logLevel: 'error',
         ...(warmupMessages !== undefined ? { warmupMessages } : {}),
+        ...(mergeDelayMs !== undefined ? { mergeDelayMs } : {}),
       },
     ),
   });
@@ -186,7 +197,7 @@ describe('processor: failures', () => {
 
     const ch = await getClickHouse();
     handles.push(ch);
-    const proc = startInProcess(topics, ch.client);
+    const proc = startInProcess(topics, ch.client, undefined, 0);
     try {
       await waitAllCommitted(brokers, topics.group, [topics.headers, topics.sensors], 120_000);
     } finally {
@@ -232,7 +243,7 @@ describe('processor: failures', () => {
     handles.push(ch);
     const flaky = new FlakyClickHouse(ch.client);
     flaky.failWhen = (token) => token.includes(':tick-');
-    const first = startInProcess(topics, flaky.client, FULL);
+    const first = startInProcess(topics, flaky.client, FULL, 0);
     const consumer = createKafka({ brokers, clientId: 'processor-test-offsets' }).consumer({
       groupId: topics.group,
     });
@@ -258,7 +269,7 @@ describe('processor: failures', () => {
     );
 
     // Next owner: replays the stream silently and writes the pending tick with the same token.
-    const second = startInProcess(topics, ch.client, FULL);
+    const second = startInProcess(topics, ch.client, FULL, 0);
     try {
       await waitFor(
         'the pending tick to be written',
@@ -280,7 +291,7 @@ describe('processor: failures', () => {
     const ref = await getClickHouse();
     handles.push(ref);
     const refTopics = { ...topics, group: uniqueGroup('proc-tick-ref') };
-    const refProc = startInProcess(refTopics, ref.client, FULL);
+    const refProc = startInProcess(refTopics, ref.client, FULL, 0);
     try {
       await waitAllCommitted(brokers, refTopics.group, [topics.headers, topics.sensors], 120_000);
       await waitTicksSettled(brokers, refTopics.group, topics.headers, 60_000);

@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeaderColumns } from '@rstwatch/core';
+import { createKafka } from '@rstwatch/kafka';
 import { createParseStats, decodePacket, PcapWriter } from '@rstwatch/packet';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -13,7 +14,9 @@ import {
   EVENT_KEY_SQL,
   type EventKey,
   eventKey,
+  generate,
   processorOverrides,
+  progress,
   publish,
   QUICK_EXPIRY,
   queryEmbedded,
@@ -25,6 +28,7 @@ import {
   tempDir,
   testTopics,
   waitAllCommitted,
+  waitFor,
   waitTicksSettled,
 } from './support.js';
 
@@ -133,5 +137,77 @@ describe('processor: source merge of two taps', () => {
       'SELECT sensor, count() AS n FROM rstwatch.header_batches GROUP BY sensor ORDER BY sensor',
     );
     expect(batches.map((b) => b.sensor)).toEqual(['tap-a-rx', 'tap-a-tx']);
+  });
+
+  it('a processor killed while the merge holds headers of both taps: the restart gives the same events, once', async () => {
+    const dir = tempDir('merge-kill');
+    const whole = await generate(dir, 20_000, 11);
+    const rx = join(dir, 'rx.pcap');
+    const tx = join(dir, 'tx.pcap');
+    splitByDirection(whole, rx, tx);
+    const ref = await analyzeReference(whole, dir, { processor: { workers: 1 }, classifier: QUICK_EXPIRY });
+    expect(ref.events.length).toBeGreaterThan(50);
+
+    const topics = await testTopics('proc-merge-kill', brokers, 1);
+    await Promise.all([
+      publish(brokers, topics, rx, { maxHeaders: 16, sensorId: 'tap-b-rx' }),
+      sleep(30).then(() => publish(brokers, topics, tx, { maxHeaders: 16, sensorId: 'tap-b-tx' })),
+    ]);
+    const total = (await progress(brokers, topics.group, topics.headers)).total;
+    const embeddedPath = join(dir, 'chdb');
+    // The default merge delay (500 ms): the whole backlog arrived within it, so the merge holds headers
+    // of both sources while offsets are committed with its state (heldFrom) in the metadata.
+    const conf = processorOverrides(brokers, topics, embeddedPath, { classifier: QUICK_EXPIRY });
+    const first = startProcessor(dir, 'k1', conf);
+    let held = '';
+    try {
+      await waitFor(
+        'the first processor to commit part of the stream while the merge holds headers',
+        async () => {
+          const p = await progress(brokers, topics.group, topics.headers);
+          if (p.committed >= total) throw new Error('finished before it could be killed; use a larger input');
+          if (p.committed <= 0) return false;
+          const consumer = createKafka({ brokers, clientId: 'merge-kill-offsets' }).consumer({
+            groupId: topics.group,
+          });
+          try {
+            held = (await consumer.committedOffsets(topics.headers))[0]?.metadata ?? '';
+          } finally {
+            await consumer.disconnect();
+          }
+          return /rstwatch:merge:[^:;]*:\d+:/.test(held); // <frontier>:<oldest held offset>:...
+        },
+        120_000,
+        () => first.log().slice(-2000),
+        20,
+      );
+    } finally {
+      first.kill('SIGKILL');
+    }
+    expect((await first.exited).signal).toBe('SIGKILL');
+    expect(held, 'committed with headers held (their oldest offset in the merge state)').toMatch(
+      /rstwatch:merge:[^:;]*:\d+:/,
+    );
+
+    const second = startProcessor(dir, 'k2', conf);
+    try {
+      // The dead member holds its partition until its session times out (30 s).
+      await waitAllCommitted(brokers, topics.group, [topics.headers], 180_000, () =>
+        second.log().slice(-2000),
+      );
+      await waitTicksSettled(brokers, topics.group, topics.headers, 60_000, () => second.log().slice(-2000));
+    } finally {
+      const stopped = await stopProcessor(second);
+      expect(stopped, second.log().slice(-3000)).toMatchObject({ code: 0, killed: false });
+    }
+    const got = (await queryEmbedded<EventKey>(embeddedPath, EVENT_KEY_SQL)).map(eventKey).sort();
+    expect(got.length - new Set(got).size, 'duplicate events').toBe(0);
+    expect(
+      diffKeys(ref.events.map(eventKey).sort(), got),
+      'events missing from / extra in ClickHouse',
+    ).toEqual({
+      missing: [],
+      extra: [],
+    });
   });
 });

@@ -38,6 +38,10 @@ describe('processor: graceful shutdown', () => {
       shutdownDeadlineS: DEADLINE_S,
       classifier: { holdMs: 0 },
       warmupMessages: 1_000_000,
+      // One source, published in a burst: the source merge (default 500 ms) would hold it all until the
+      // partition goes quiet, so nothing would be written mid-stream. merge.test.ts stops and restarts
+      // a processor with the merge holding headers.
+      mergeDelayMs: 0,
     });
 
     const first = startProcessor(dir, 'term-1', conf);

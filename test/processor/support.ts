@@ -62,6 +62,8 @@ export function processorOverrides(
     shutdownDeadlineS?: number;
     logLevel?: string;
     classifier?: DeepPartial<Config['classifier']>;
+    /** `processor.mergeDelayMs` (the default unless given). */
+    mergeDelayMs?: number;
   } = {},
 ): DeepPartial<Config> {
   return {
@@ -78,6 +80,7 @@ export function processorOverrides(
     processor: {
       groupId: topics.group,
       workers: extra.workers ?? 1,
+      ...(extra.mergeDelayMs !== undefined ? { mergeDelayMs: extra.mergeDelayMs } : {}),
       warmupMessages: extra.warmupMessages ?? 20,
       shutdownDeadlineS: extra.shutdownDeadlineS ?? 20,
       fromBeginning: true,

@@ -197,9 +197,9 @@ const processor = section(
         'Messages replayed before the committed offset when a partition is assigned, to rebuild flow state; output for them is suppressed.',
       ),
     mergeDelayMs: duration('ms', 0)
-      .default(0)
+      .default(500)
       .describe(
-        'Source merge delay: when several sensors (e.g. the two taps of a link) publish into one partition, their headers are merged by capture time, waiting for every source whose last batch arrived within this many milliseconds (Kafka timestamps); a header waits at most this long, later ones are counted as late. 0 (the default for now) turns the merge off: batches go to the engine in offset order, as from one source. 500 suits two taps. See docs/processor.md.',
+        'Source merge delay: when several sensors (e.g. the two taps of a link) publish into one partition, their headers are merged by capture time, waiting for every source whose last batch arrived within this many milliseconds (Kafka timestamps); a header waits at most this long, later ones are counted as late. A partition with one source passes through unchanged after its first delay of arrival time; 0 turns the merge off (batches go to the engine in offset order, as from one source). See docs/processor.md.',
       ),
     shutdownDeadlineS: duration('s', 1)
       .default(30)
