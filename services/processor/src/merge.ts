@@ -220,9 +220,18 @@ export class SourceMerge {
   private release(to: number): MergeRelease {
     const f = Math.min(Math.max(this.frontier, to), this.cap);
     if (f > this.frontier) this.frontier = f;
-    const F = this.frontier;
-    // Per source, the rows to release, in arrival order.
-    const seqs: { src: Source; msgs: Held[]; rows: number[][] }[] = [];
+    const { seqs, total } = this.releasable(this.frontier);
+    if (total === 0) return { runs: [], late: null };
+    const name = this.groupName(seqs[0]!.src.name);
+    const runs =
+      seqs.length === 1 ? oneSource(seqs[0]!, name) : [{ cols: mergeByTime(seqs, total), sensor: name }];
+    this.markReleased(seqs);
+    return { runs, late: null };
+  }
+
+  /** Per source (by name), the held rows with ts <= `F` not released yet, in arrival order. */
+  private releasable(F: number): { seqs: Releasable[]; total: number } {
+    const seqs: Releasable[] = [];
     let total = 0;
     for (const s of [...this.sources.values()].sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
@@ -243,50 +252,11 @@ export class SourceMerge {
       }
       if (msgs.length > 0) seqs.push({ src: s, msgs, rows });
     }
-    if (total === 0) return { runs: [], late: null };
-    const name = this.groupName(seqs[0]!.src.name);
-    const runs: MergeRun[] = [];
-    if (seqs.length === 1) {
-      // One source: its rows in arrival order; whole, untouched messages go as they are.
-      const q = seqs[0]!;
-      for (let k = 0; k < q.msgs.length; k++) {
-        const h = q.msgs[k]!;
-        const r = q.rows[k]!;
-        if (r.length === h.cols.length && h.released === null) runs.push({ cols: h.cols, sensor: name });
-        else {
-          const c = HeaderColumns.allocate(r.length);
-          for (const i of r) c.copyFrom(h.cols, i);
-          runs.push({ cols: c, sensor: name });
-        }
-      }
-    } else {
-      // k-way merge by capture time; ties go to the source first by name.
-      const c = HeaderColumns.allocate(total);
-      const pos = seqs.map(() => ({ m: 0, r: 0 }));
-      for (let n = 0; n < total; n++) {
-        let best = -1;
-        let bestTs = Number.POSITIVE_INFINITY;
-        for (let j = 0; j < seqs.length; j++) {
-          const p = pos[j]!;
-          const q = seqs[j]!;
-          if (p.m >= q.msgs.length) continue;
-          const t = q.msgs[p.m]!.cols.tsUs[q.rows[p.m]![p.r]!]!;
-          if (t < bestTs) {
-            bestTs = t;
-            best = j;
-          }
-        }
-        const p = pos[best]!;
-        const q = seqs[best]!;
-        c.copyFrom(q.msgs[p.m]!.cols, q.rows[p.m]![p.r]!);
-        if (++p.r >= q.rows[p.m]!.length) {
-          p.m++;
-          p.r = 0;
-        }
-      }
-      runs.push({ cols: c, sensor: name });
-    }
-    // Mark what left the merge; drop fully released messages.
+    return { seqs, total };
+  }
+
+  /** Mark what left the merge; drop fully released messages. */
+  private markReleased(seqs: readonly Releasable[]): void {
     for (const q of seqs) {
       for (let k = 0; k < q.msgs.length; k++) {
         const h = q.msgs[k]!;
@@ -307,8 +277,58 @@ export class SourceMerge {
       q.src.held.length = 0;
       for (const h of kept) q.src.held.push(h);
     }
-    return { runs, late: null };
   }
+}
+
+/** One source's releasable rows: its held messages and, per message, the rows to release. */
+interface Releasable {
+  src: Source;
+  msgs: Held[];
+  rows: number[][];
+}
+
+/** One source: its rows in arrival order; whole, untouched messages go as they are. */
+function oneSource(q: Releasable, name: string): MergeRun[] {
+  const runs: MergeRun[] = [];
+  for (let k = 0; k < q.msgs.length; k++) {
+    const h = q.msgs[k]!;
+    const r = q.rows[k]!;
+    if (r.length === h.cols.length && h.released === null) runs.push({ cols: h.cols, sensor: name });
+    else {
+      const c = HeaderColumns.allocate(r.length);
+      for (const i of r) c.copyFrom(h.cols, i);
+      runs.push({ cols: c, sensor: name });
+    }
+  }
+  return runs;
+}
+
+/** Several sources: a k-way merge of their rows by capture time; ties go to the source first by name. */
+function mergeByTime(seqs: readonly Releasable[], total: number): HeaderColumns {
+  const c = HeaderColumns.allocate(total);
+  const pos = seqs.map(() => ({ m: 0, r: 0 }));
+  for (let n = 0; n < total; n++) {
+    let best = -1;
+    let bestTs = Number.POSITIVE_INFINITY;
+    for (let j = 0; j < seqs.length; j++) {
+      const p = pos[j]!;
+      const q = seqs[j]!;
+      if (p.m >= q.msgs.length) continue;
+      const t = q.msgs[p.m]!.cols.tsUs[q.rows[p.m]![p.r]!]!;
+      if (t < bestTs) {
+        bestTs = t;
+        best = j;
+      }
+    }
+    const p = pos[best]!;
+    const q = seqs[best]!;
+    c.copyFrom(q.msgs[p.m]!.cols, q.rows[p.m]![p.r]!);
+    if (++p.r >= q.rows[p.m]!.length) {
+      p.m++;
+      p.r = 0;
+    }
+  }
+  return c;
 }
 
 function num(x: number): string {
