@@ -20,7 +20,7 @@ import {
   type FlowRecord,
   formatAddr,
   formatFlags,
-  type HeaderColumns,
+  HeaderColumns,
   ORIGINS,
   PHASES,
   RST_PAYLOAD_MAX,
@@ -95,6 +95,12 @@ export interface EngineShared {
   readonly counters: SharedArrayBuffer;
   /** Recent packet signatures (duplicate suppression) and the reordered mark of each held RST. */
   readonly recent: SharedArrayBuffer;
+  /**
+   * Headers of the last batch carried into the next (a `HeaderColumns` of CARRY_MAX rows): they wait for a
+   * cause the reorder window says may come in the next batch. Their count and sensor: `carryMeta`.
+   */
+  readonly carry: SharedArrayBuffer;
+  readonly carryMeta: SharedArrayBuffer;
 }
 
 /** Anomaly names (counted, never thrown). */
@@ -180,6 +186,17 @@ const PK_DEFERRED = 2;
 const DEFER_MAX = 64;
 /** Headers looked at after a candidate for its causal predecessor (bounds the cost of a busy window). */
 const LOOKAHEAD_MAX = 512;
+/**
+ * Headers carried into the next batch at most: a header whose reorder window reaches past the end of its
+ * batch waits there for its cause (beyond this many, headers are processed at the end of their batch).
+ */
+const CARRY_MAX = 256;
+/** carryMeta (Int32): headers carried, their sensor, how many of them have their SPAN-copy mark. */
+const CM_LEN = 0;
+const CM_SENSOR = 1;
+const CM_MARKED = 2;
+/** Bytes of carryMeta: the three counts, then one SPAN-copy mark per carried header. */
+const CM_BYTES = 16 + CARRY_MAX;
 const A_SYN_RST = K_ANOM;
 const A_SELF = K_ANOM + 3;
 const A_TS_BACK = K_ANOM + 4;
@@ -269,6 +286,21 @@ export class Engine implements TrackerListener {
   private readonly reorderUs: number;
   /** Headers of the current batch deferred to after a causally earlier one: index, and the index awaited. */
   private readonly deferIdx = new Int32Array(DEFER_MAX);
+  /** The carried headers (shared), their count and sensor, and their SPAN-copy marks. */
+  private readonly carried: HeaderColumns;
+  private readonly carryMeta: Int32Array;
+  private readonly carryMarks: Uint8Array;
+  /** Indices (in the batch being run) of the headers to carry, in the order they go. */
+  private readonly carryIdx = new Int32Array(CARRY_MAX);
+  /** The batch being run stops here: this header and all after it go to the next batch (-1: none). */
+  private tailFrom = -1;
+  /** Whether the batch being run may carry headers into the next (not at the end of the input). */
+  private carryOk = false;
+  /** This thread's scratch batch: the carried headers, then the next batch. */
+  private joined: HeaderColumns | null = null;
+  private identity = new Int32Array(0);
+  /** An empty batch (what follows the carried headers when they run alone). */
+  private none: HeaderColumns | null = null;
   private readonly deferWait = new Int32Array(DEFER_MAX);
   private nDeferred = 0;
   /** How the header being processed came (PK_*). */
@@ -290,6 +322,8 @@ export class Engine implements TrackerListener {
         pending: new SharedArrayBuffer(F.pendingBytes()),
         counters: new SharedArrayBuffer(K_COUNT * 8),
         recent: new SharedArrayBuffer(RECENT_BYTES + F.HELD_MAX),
+        carry: HeaderColumns.allocate(CARRY_MAX, true).buffer as SharedArrayBuffer,
+        carryMeta: new SharedArrayBuffer(CM_BYTES),
       },
       tracker,
     );
@@ -325,6 +359,9 @@ export class Engine implements TrackerListener {
     this.recent = new Uint32Array(shared.recent, 0, R_SETS * R_SET_U32);
     this.recentNext = new Uint8Array(shared.recent, R_SETS * R_SET_U32 * 4, R_SETS);
     this.heldReordered = new Uint8Array(shared.recent, RECENT_BYTES, F.HELD_MAX);
+    this.carried = HeaderColumns.fromBuffer(shared.carry, CARRY_MAX, 0);
+    this.carryMeta = new Int32Array(shared.carryMeta, 0, 4);
+    this.carryMarks = new Uint8Array(shared.carryMeta, 16, CARRY_MAX);
     this.dupUs = this.config.duplicateWindowMs * 1000;
     this.reorderUs = this.config.reorderWindowMs * 1000;
     this.ckMode =
@@ -348,19 +385,62 @@ export class Engine implements TrackerListener {
   /** Process one batch in capture order. */
   processBatch(cols: HeaderColumns, sensor: string, opts?: ProcessOptions): EngineOutput {
     this.begin(opts);
-    const t = this.tracker;
     const s = this.sensorOrd(sensor);
+    this.counters[K_HEADERS] = this.counters[K_HEADERS]! + cols.length;
+    const pre = this.carryMeta[CM_LEN]!;
+    if (pre > 0 && this.carryMeta[CM_SENSOR] === s) this.runBatch(this.joinCarry(cols, pre), s, pre, true);
+    else {
+      if (pre > 0) this.flushCarry();
+      this.runBatch(cols, s, 0, true);
+    }
+    return this.end();
+  }
+
+  /** The carried headers, then `cols`, in this thread's scratch batch (the carry is emptied). */
+  private joinCarry(cols: HeaderColumns, pre: number): HeaderColumns {
+    const n = pre + cols.length;
+    if (this.joined === null || this.joined.capacity < n)
+      this.joined = HeaderColumns.allocate(Math.max(n, (this.joined?.capacity ?? 0) * 2, 1024));
+    if (this.identity.length < Math.max(n, CARRY_MAX)) {
+      this.identity = new Int32Array(Math.max(n, CARRY_MAX) * 2);
+      for (let k = 0; k < this.identity.length; k++) this.identity[k] = k;
+    }
+    const j = this.joined;
+    j.reset();
+    this.carried.length = pre;
+    j.gatherFrom(this.carried, this.identity, 0, pre);
+    j.gatherFrom(cols, this.identity, 0, cols.length);
+    this.carryMeta[CM_LEN] = 0;
+    return j;
+  }
+
+  /** Run the carried headers alone (their cause did not come: another sensor's batch, time, the end). */
+  private flushCarry(): void {
+    const pre = this.carryMeta[CM_LEN]!;
+    if (pre === 0) return;
+    this.carried.length = pre;
+    this.none ??= HeaderColumns.allocate(1);
+    const j = this.joinCarry(this.none, pre);
+    this.runBatch(j, this.carryMeta[CM_SENSOR]!, pre, false);
+  }
+
+  /**
+   * Run batch `cols` of sensor `s`: its first `pre` headers were carried from the previous batch (already
+   * counted, and remembered by duplicate suppression). `carryOk`: headers whose reorder window reaches past
+   * the end of the batch may be carried into the next one.
+   */
+  private runBatch(cols: HeaderColumns, s: number, pre: number, carryOk: boolean): void {
+    const t = this.tracker;
     const n = cols.length;
     const c = this.counters;
-    let lastTs = t.nowUs;
-    c[K_HEADERS] = c[K_HEADERS]! + n;
+    const before = t.nowUs;
+    let lastTs = pre > 0 ? Math.min(before, cols.tsUs[0]!) : before;
     this.nDeferred = 0;
+    this.tailFrom = -1;
+    this.carryOk = carryOk && this.reorderUs > 0;
+    const marked = pre > 0 ? this.carryMeta[CM_MARKED]! : 0;
     for (let i = 0; i < n; i++) {
-      if ((i & (PREPARE_CHUNK - 1)) === 0) {
-        const to = Math.min(n, i + PREPARE_CHUNK);
-        t.prepare(cols, s, i, to);
-        if (this.dupUs > 0) this.markDuplicates(cols, i, to);
-      }
+      if ((i & (PREPARE_CHUNK - 1)) === 0) this.prepareChunk(cols, s, i, marked);
       const ts = cols.tsUs[i]!;
       const v = cols.ipVersion[i]!;
       if (v !== 4 && v !== 6) {
@@ -382,14 +462,61 @@ export class Engine implements TrackerListener {
       if (lastTs >= this.dueUs) this.releaseDue(lastTs);
       this.mode = mode;
       this.packet(cols, i, s, n);
+      if (this.tailFrom >= 0) break;
       if (this.nDeferred !== 0) this.runDeferred(cols, i, s, n);
     }
+    if (this.tailFrom >= 0) this.keepTail(cols, s);
     // Whatever still waits (its awaited header was dropped as a duplicate or by a rule) goes now, in order.
     while (this.nDeferred !== 0) this.runDeferred(cols, this.deferWait[0]!, s, n);
-    t.nowUs = lastTs;
-    this.sweep(lastTs, n >>> 2);
-    this.releaseDue(lastTs);
-    return this.end();
+    t.nowUs = Math.max(before, lastTs);
+    this.sweep(t.nowUs, n >>> 2);
+    this.releaseDue(t.nowUs);
+  }
+
+  /**
+   * Hash and prefetch headers [i, i + PREPARE_CHUNK) and mark SPAN copies; the first `marked` headers were
+   * carried with their marks (their signatures are remembered already: they must not match themselves).
+   */
+  private prepareChunk(cols: HeaderColumns, s: number, i: number, marked: number): void {
+    const to = Math.min(cols.length, i + PREPARE_CHUNK);
+    this.tracker.prepare(cols, s, i, to);
+    if (this.dupUs <= 0) return;
+    this.markDuplicates(cols, Math.max(i, marked), to);
+    for (let k = i; k < marked && k < to; k++) this.dupMark[k & (PREPARE_CHUNK - 1)] = this.carryMarks[k]!;
+  }
+
+  /**
+   * The batch stopped at `tailFrom`: the headers still deferred (their cause is in the tail), then the tail
+   * itself, in order, go to the shared carry for the next batch, with the SPAN-copy marks already known.
+   */
+  private keepTail(cols: HeaderColumns, s: number): void {
+    const from = this.tailFrom;
+    const n = cols.length;
+    const d = this.nDeferred;
+    const idx = this.carryIdx;
+    let m = 0;
+    for (let k = 0; k < d; k++) {
+      this.carryMarks[m] = 0;
+      idx[m++] = this.deferIdx[k]!;
+    }
+    // Marks exist up to the end of the tail's first chunk (prepared); later chunks were not looked at.
+    const chunkEnd = Math.min(n, (from & ~(PREPARE_CHUNK - 1)) + PREPARE_CHUNK);
+    let marked = d;
+    for (let i = from; i < n; i++) {
+      if (i < chunkEnd) {
+        this.carryMarks[m] = this.dupUs > 0 ? this.dupMark[i & (PREPARE_CHUNK - 1)]! : 0;
+        marked++;
+      }
+      idx[m++] = i;
+    }
+    this.nDeferred = 0;
+    this.tailFrom = -1;
+    const out = this.carried;
+    out.reset();
+    out.gatherFrom(cols, idx, 0, m);
+    this.carryMeta[CM_LEN] = m;
+    this.carryMeta[CM_SENSOR] = s;
+    this.carryMeta[CM_MARKED] = marked;
   }
 
   /**
@@ -537,6 +664,7 @@ export class Engine implements TrackerListener {
       if (cols.srcPort[j] === sp && cols.dstPort[j] === dp && sameAddrs(cols, i, j, false))
         return this.defer(f, i, this.deferWait[k]!);
     }
+
     const withAck = (flags & TCP_ACK) !== 0;
     const rst = (flags & TCP_RST) !== 0;
     let wantAck = false;
@@ -555,8 +683,12 @@ export class Engine implements TrackerListener {
     const seq = cols.seq[i]!;
     const last = Math.min(n, i + 1 + LOOKAHEAD_MAX);
     let wait = -1;
+    let open = last === n;
     for (let j = i + 1; j < last; j++) {
-      if (cols.tsUs[j]! > lim) break;
+      if (cols.tsUs[j]! > lim) {
+        open = false;
+        break;
+      }
       if (cols.srcPort[j] !== dp || cols.dstPort[j] !== sp || !sameAddrs(cols, i, j, true)) continue;
       // A header the batch loop will drop (not IPv4/IPv6) is never processed: nothing can wait for it.
       const vj = cols.ipVersion[j]!;
@@ -568,7 +700,21 @@ export class Engine implements TrackerListener {
       if (wantAck && seqDelta(ack, cols.seq[j]!) > 0 && seqDelta(segEnd(cols, j), ack) >= 0) wait = j;
       else if (wantRst && (fj & TCP_ACK) !== 0 && cols.ack[j] === seq) wait = j;
     }
-    return wait >= 0 && this.defer(f, i, wait);
+    if (wait >= 0) return this.defer(f, i, wait);
+    // The window reaches past the end of the batch: the cause may come in the next one.
+    return open && this.carryOk && this.carry(f, i, n);
+  }
+
+  /**
+   * Stop the batch at header `i` (of flow `f`): it and every header after it, with the headers deferred so
+   * far, go to the next batch, where `i` looks for its cause again; false when they would not fit. A flow
+   * the header created is discarded, like for a deferred header.
+   */
+  private carry(f: number, i: number, n: number): boolean {
+    if (this.nDeferred + (n - i) > CARRY_MAX) return false;
+    if (this.tracker.created) this.tracker.discard(f);
+    this.tailFrom = i;
+    return true;
   }
 
   /** Queue header `i` (of flow `f`) to be processed right after header `wait`. */
@@ -644,6 +790,12 @@ export class Engine implements TrackerListener {
   advanceTime(nowUs: number, opts?: ProcessOptions): EngineOutput {
     this.begin(opts);
     const t = this.tracker;
+    // Carried headers whose window has passed: their cause is not coming.
+    const pre = this.carryMeta[CM_LEN]!;
+    if (pre > 0) {
+      this.carried.length = pre;
+      if (nowUs - this.carried.tsUs[pre - 1]! > this.reorderUs) this.flushCarry();
+    }
     t.nowUs = nowUs;
     this.releaseDue(nowUs);
     this.sweep(nowUs, 4096);
@@ -653,6 +805,7 @@ export class Engine implements TrackerListener {
   /** End of input: release every held RST, then emit every remaining flow (ordered by start time). */
   finish(opts?: ProcessOptions): EngineOutput {
     this.begin(opts);
+    this.flushCarry();
     this.releaseThrough(this.p.meta[P_TAIL]! - 1);
     const t = this.tracker;
     const live: number[] = [];

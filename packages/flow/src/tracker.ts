@@ -761,6 +761,9 @@ export class FlowTracker {
    */
   discard(f: number): void {
     if (!this.created) return;
+    // The generation goes back too, so flow uids do not depend on where batches were cut.
+    const g = this.h32[f * HOT32 + FL_GEN]!;
+    if (g === this.meta[M_GEN]) this.meta[M_GEN] = (g + 4294967295) % 4294967296;
     this.release(f);
     this.meta[M_CREATED] = this.meta[M_CREATED]! - 1;
     this.created = false;
