@@ -2,6 +2,8 @@
 // with `start()` and `stop(deadline)` (epoch ms, `@rstwatch/core`'s `Component`). Each one here is built
 // over a dependency that hangs (a broker that never answers, a consumer that never disconnects, a sink
 // that never closes, ...) and must still return from `stop` by the deadline, plus its documented grace.
+
+import { createServer, type Server } from 'node:net';
 import { Agent, BufferedSender, createAgentStats } from '@rstwatch/agent';
 import { loadConfig } from '@rstwatch/config';
 import { type Component, deadlineIn } from '@rstwatch/core';
@@ -11,13 +13,15 @@ import {
   ConsumerLoop,
   DetectStage,
   EnginePool,
+  LocalAlerts,
+  LocalPipeline,
   ProcessorMetrics,
   UnitWriter,
 } from '@rstwatch/processor';
 import { Delivery } from '@rstwatch/sinks';
 import { sampleAlerts } from '@rstwatch/sinks/testing';
 import { RowWriter, type StoreClient } from '@rstwatch/store';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const never = <T = void>(): Promise<T> => new Promise<T>(() => {});
 const config = loadConfig({ env: {} });
@@ -154,6 +158,34 @@ const cases: Record<string, Case> = {
       return d;
     },
   },
+  LocalPipeline: {
+    // The embedded pipeline (`analyze`, `run`) over worker threads that never close.
+    make: async () => {
+      const threads = { workers: 1, sequential: true, piscina: {}, close: () => never() };
+      const p = new LocalPipeline(
+        { workers: 1, engine: { holdMs: 0 }, sensor: 's' },
+        { onEvents: () => {}, onFlows: () => {}, threads: threads as never },
+      );
+      await p.start();
+      return p;
+    },
+  },
+  LocalAlerts: {
+    // The embedded detectors; their webhook receiver accepts connections and never answers. The sinks
+    // get at least 1 s to close (Delivery).
+    graceMs: 1000,
+    make: async () => {
+      const port = await silentServer();
+      const c = loadConfig({
+        env: {},
+        overrides: { alerts: { webhook: { url: `http://127.0.0.1:${port}/` } } },
+      });
+      const a = new LocalAlerts({ config: c }, {}, { log });
+      await a.start();
+      a.delivery.push(sampleAlerts(1)[0]!);
+      return a;
+    },
+  },
   EnginePool: {
     make: async () => {
       const threads = { workers: 1, sequential: true, piscina: {}, close: () => never() };
@@ -163,6 +195,21 @@ const cases: Record<string, Case> = {
     },
   },
 };
+
+/** A TCP server on 127.0.0.1 that takes connections and never answers; closed after the tests. */
+const servers: Server[] = [];
+async function silentServer(): Promise<number> {
+  const server = createServer(() => {});
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as { port: number }).port;
+}
+afterAll(() => {
+  for (const s of servers) {
+    s.close();
+    (s as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+  }
+});
 
 describe('one component shape (issue 12)', () => {
   for (const [name, c] of Object.entries(cases)) {
@@ -193,6 +240,8 @@ describe('one component shape (issue 12)', () => {
         'Delivery',
         'DetectStage',
         'EnginePool',
+        'LocalAlerts',
+        'LocalPipeline',
         'RowWriter',
         'UnitWriter',
       ].sort(),

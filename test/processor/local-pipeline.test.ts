@@ -44,13 +44,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function runPipeline(shards: number, flowRecords: boolean, threads?: WorkerThreads) {
   const events: RstEvent[] = [];
   let flows = 0;
-  const pipeline = new LocalPipeline({
+  const config = {
     workers: shards,
-    ...(threads ? { threads } : {}),
     engine: DEFAULT_ENGINE_CONFIG,
     sensor: 'test',
     batchSize: 1024,
     flowRecords,
+  };
+  const pipeline = new LocalPipeline(config, {
+    ...(threads ? { threads } : {}),
     onEvents: (e) => {
       events.push(...e);
     },
@@ -78,7 +80,7 @@ async function runPipeline(shards: number, flowRecords: boolean, threads?: Worke
     });
     await pipeline.finish();
   } finally {
-    await pipeline.close();
+    await pipeline.stop();
   }
   return { events, flows, flowsEnded: pipeline.flowsEnded, batches, distinctBuffers: seen.size };
 }

@@ -8,7 +8,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '@rstwatch/config';
-import { deadlineIn, type RstEvent } from '@rstwatch/core';
+import type { Component, RstEvent } from '@rstwatch/core';
 import { type Alert, Detection } from '@rstwatch/detect';
 import { type AlertSinksDeps, Delivery, sinksFromConfig } from '@rstwatch/sinks';
 
@@ -39,31 +39,41 @@ export function deliveryFor(config: Config, deps: AlertSinksDeps, log?: AlertLog
   );
 }
 
-export interface LocalAlertsOptions {
+/** What LocalAlerts is configured with: the whole configuration, and the `--alerts FILE` output. */
+export interface LocalAlertsConfig {
   config: Config;
   /** `--alerts FILE`: every alert version, one ECS document per line. */
   alertsOut?: string;
   /** Append to `alertsOut` (`run`) instead of writing it anew (`analyze`). */
   appendAlerts?: boolean;
+}
+
+/** Where LocalAlerts' alerts go besides the sinks. */
+export interface LocalAlertsDeps {
   /** Durable output (ClickHouse with `--store` / `run`); written by `flush`. */
   output?: AlertOutput;
   /** Each alert version as it is raised (the summary table). */
   onAlert?: (a: Alert) => void;
-  log?: AlertLog;
 }
 
 /** The detectors in process (embedded modes): one `Detection` sees every event, in capture order. */
-export class LocalAlerts {
+export class LocalAlerts implements Component {
   readonly detection: Detection;
+  /** After `stop`: what could not be delivered, in a line for people; null when everything was. */
+  undelivered: string | null = null;
   readonly delivery: Delivery;
   private pending: Alert[] = [];
   private unit = 0;
 
-  constructor(private readonly o: LocalAlertsOptions) {
+  private readonly o: LocalAlertsConfig & LocalAlertsDeps;
+
+  constructor(config: LocalAlertsConfig, deps: LocalAlertsDeps = {}, telemetry: { log?: AlertLog } = {}) {
+    const o = { ...config, ...deps };
+    this.o = o;
     this.delivery = deliveryFor(
       o.config,
       o.alertsOut ? { file: o.alertsOut, fileAppend: o.appendAlerts ?? false } : {},
-      o.log,
+      telemetry.log,
     );
     this.detection = new Detection({
       config: o.config.alerts,
@@ -96,19 +106,24 @@ export class LocalAlerts {
     await this.flush(prefix);
   }
 
+  /** The component shape: delivery to the sinks begins. */
+  start(): Promise<void> {
+    return this.delivery.start();
+  }
+
   /**
-   * Delivers what is queued within `deadlineMs`; what a sink could not take is in the undelivered file.
-   * Returns a line for people when something was not delivered, else null.
+   * Delivers what is queued until `deadline` (epoch ms); what a sink could not take is in the undelivered
+   * file, and `undelivered` says so in a line for people (null when everything was delivered).
    */
-  async close(deadlineMs: number): Promise<string | null> {
-    await this.delivery.stop(deadlineIn(deadlineMs));
+  async stop(deadline?: number): Promise<void> {
+    await this.delivery.stop(deadline);
     const failed = Object.entries(this.delivery.stats).filter(([, s]) => s.failed > 0);
-    if (failed.length === 0) return null;
+    if (failed.length === 0) return;
     const parts = failed.map(
       ([sink, s]) =>
         `${s.failed} alert version${s.failed === 1 ? '' : 's'} not delivered to ${sink}` +
         (s.lost > 0 ? ` (${s.lost} of them could not be written to the file either: lost)` : ''),
     );
-    return `${parts.join(', ')}; kept in ${undeliveredPath(this.o.config)}`;
+    this.undelivered = `${parts.join(', ')}; kept in ${undeliveredPath(this.o.config)}`;
   }
 }

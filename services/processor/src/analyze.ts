@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
-import type { HeaderColumns } from '@rstwatch/core';
+import { deadlineIn, type HeaderColumns } from '@rstwatch/core';
 import { type ParseStats, parseCaptureFile, parseCaptureStream, undecodableCapture } from '@rstwatch/packet';
 import type { LocalAlerts } from './alerting.js';
 import { LocalPipeline } from './local.js';
@@ -124,6 +124,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   );
   let stats: ParseStats;
   try {
+    await pipeline.start();
     await openOutputs(opts, out, label);
     stats = await parseInput(opts, pipeline, label, (read) =>
       progress.update(read, pipeline.headers, out.summary.events + pipeline.rstsSeen),
@@ -133,9 +134,9 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     if (out.stored) await out.stored.close();
   } catch (err) {
     progress.done();
-    await pipeline.close().catch(() => {});
+    await pipeline.stop().catch(() => {});
     out.flowsOut?.destroy();
-    await out.alerts?.delivery.stop(Date.now()).catch(() => {});
+    await out.alerts?.stop(Date.now()).catch(() => {});
     if (err instanceof InputError) {
       stderr.write(`rstwatch analyze: ${err.message}\n`);
       return EXIT_INPUT;
@@ -143,7 +144,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
     stderr.write(`rstwatch analyze: failed: ${errorChain(err)}\n`);
     return EXIT_FAILURE;
   }
-  await pipeline.close();
+  await pipeline.stop();
   progress.done();
   if (out.flowsOut) {
     out.flowsOut.end();
@@ -157,7 +158,8 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const code = await writeResults(opts, out, pipeline, label, (performance.now() - started) / 1000);
   if (code !== EXIT_OK) return code;
   // The table is out; webhook and syslog may still be retrying.
-  const undelivered = out.alerts ? await out.alerts.close(ALERT_DELIVERY_DEADLINE_MS) : null;
+  await out.alerts?.stop(deadlineIn(ALERT_DELIVERY_DEADLINE_MS));
+  const undelivered = out.alerts?.undelivered ?? null;
   if (undelivered !== null) stderr.write(`rstwatch analyze: alerts: ${undelivered}\n`);
   warnAboutInput(stderr, label, pipeline, stats);
   return EXIT_OK;
@@ -165,13 +167,15 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
 
 /** The engines, writing events and flows to `out` (and stdout with `--format ndjson`). */
 function analyzePipeline(opts: AnalyzeOptions, out: AnalyzeOutputs): LocalPipeline {
-  return new LocalPipeline({
+  const config = {
     workers: shardWorkers(opts.shards),
-    ...(opts.threads ? { threads: opts.threads } : {}),
     engine: opts.config.classifier,
     sensor: opts.config.sensor.id,
     // The summary only counts flows; records are built when they are written somewhere.
     flowRecords: out.flowsOut !== null || opts.store === true,
+  };
+  return new LocalPipeline(config, {
+    ...(opts.threads ? { threads: opts.threads } : {}),
     onEvents: async (events) => {
       // Detectors first: a learned idle timer adds its evidence to the events before they are written.
       out.alerts?.observe(events);
@@ -215,19 +219,24 @@ async function openOutputs(opts: AnalyzeOptions, out: AnalyzeOutputs, label: str
   if (config.alerts.enabled) {
     const { LocalAlerts } = await import('./alerting.js');
     const sink = out.stored;
-    out.alerts = new LocalAlerts({
-      config,
-      ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}),
-      ...(sink ? { output: { write: (token, a, l) => sink.alerts(token, a, l) } } : {}),
-      onAlert: (a) => {
-        out.summary.alert(a);
-        out.report?.alert(a);
+    const log = {
+      warn: (obj: object, msg: string) =>
+        stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
+      error: (obj: object, msg: string) =>
+        stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
+    };
+    out.alerts = new LocalAlerts(
+      { config, ...(opts.alertsOut ? { alertsOut: opts.alertsOut } : {}) },
+      {
+        ...(sink ? { output: { write: (token, a, l) => sink.alerts(token, a, l) } } : {}),
+        onAlert: (a) => {
+          out.summary.alert(a);
+          out.report?.alert(a);
+        },
       },
-      log: {
-        warn: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
-        error: (obj, msg) => stderr.write(`rstwatch analyze: alerts: ${msg} ${JSON.stringify(obj)}\n`),
-      },
-    });
+      { log },
+    );
+    await out.alerts.start();
   }
 }
 

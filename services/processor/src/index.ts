@@ -21,7 +21,12 @@ export {
 } from './config.js';
 export { DetectStage, type DetectStageDeps, parseEvent } from './detect-stage.js';
 export { ENTITY_KIND_HEADER, EventPublisher, eventMessages } from './event-publisher.js';
-export { compareEvents, LocalPipeline, type LocalPipelineOptions } from './local.js';
+export {
+  compareEvents,
+  LocalPipeline,
+  type LocalPipelineConfig,
+  type LocalPipelineDeps,
+} from './local.js';
 export { ProcessorMetrics } from './metrics.js';
 export { type EngineHandle, EnginePool, type EnginePoolConfig, type EnginePoolDeps } from './pool.js';
 export {

@@ -5,23 +5,35 @@
  */
 
 import type { EngineConfig, SensorRealities } from '@rstwatch/classify';
-import { bucketOf, type FlowRecord, flowHash, HeaderColumns, type RstEvent } from '@rstwatch/core';
+import {
+  bucketOf,
+  type Component,
+  type FlowRecord,
+  flowHash,
+  HeaderColumns,
+  type RstEvent,
+} from '@rstwatch/core';
 import type { BatchResult } from './internal/tasks.js';
 import { addRealities } from './metrics.js';
 import { type EngineHandle, EnginePool } from './pool.js';
 import { SEQUENTIAL_DEPTH, type WorkerThreads } from './threads.js';
 
-export interface LocalPipelineOptions {
+/** What a LocalPipeline is configured with. */
+export interface LocalPipelineConfig {
   workers: number;
   engine: Partial<EngineConfig> & { holdMs: number };
   sensor: string;
+  /** Build flow records for onFlows (default true); false when only `flowsEnded` is needed. */
+  flowRecords?: boolean;
+  batchSize?: number;
+}
+
+/** Where a LocalPipeline's output goes, and the threads it runs on. */
+export interface LocalPipelineDeps {
   /** Events in capture order, in chunks. */
   onEvents: (events: RstEvent[]) => Promise<void> | void;
   /** Flow records as flows end or expire. */
   onFlows: (flows: FlowRecord[]) => Promise<void> | void;
-  /** Build flow records for onFlows (default true); false when only `flowsEnded` is needed. */
-  flowRecords?: boolean;
-  batchSize?: number;
   /** Worker threads started earlier (`startWorkerThreads(workers)`); closed with the pipeline. */
   threads?: WorkerThreads;
 }
@@ -39,7 +51,7 @@ function tsUsOf(ts: string): number {
   return Date.parse(`${ts.slice(0, 23)}Z`) * 1000 + Number(ts.slice(23, 26));
 }
 
-export class LocalPipeline {
+export class LocalPipeline implements Component {
   headers = 0;
   /** Flows that ended so far (each one passed to onFlows when flow records are on). */
   flowsEnded = 0;
@@ -70,10 +82,15 @@ export class LocalPipeline {
   private rows = new Int32Array(0);
   private lastTsUs = 0;
   private failure: unknown = null;
+  private stopped = false;
   // Delivery is serialized so events leave in order even when shards finish out of order.
   private delivery: Promise<void> = Promise.resolve();
 
-  constructor(private readonly opts: LocalPipelineOptions) {
+  constructor(
+    private readonly config: LocalPipelineConfig,
+    private readonly deps: LocalPipelineDeps,
+  ) {
+    const opts = { ...config, ...deps };
     this.shards = Math.max(1, opts.workers);
     this.batchSize = opts.batchSize ?? 8192;
     this.holdUs = opts.engine.holdMs * 1000;
@@ -183,15 +200,24 @@ export class LocalPipeline {
         if (this.checksums.first_host === '') this.checksums.first_host = ck.first_host;
       }
       this.addPending(r.events);
-      if (r.flows.length > 0) await this.opts.onFlows(r.flows);
+      if (r.flows.length > 0) await this.deps.onFlows(r.flows);
     }
     await this.deliver(true);
     await this.delivery;
   }
 
-  async close(): Promise<void> {
-    for (const h of this.engines) this.pool.release(h);
-    await this.pool.stop();
+  /** The component shape: the engines' pool was built with the pipeline; starting it is all. */
+  start(): Promise<void> {
+    return this.pool.start();
+  }
+
+  /** Release the engines and stop the worker pool by `deadline` (epoch ms). Idempotent. */
+  async stop(deadline?: number): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      for (const h of this.engines) this.pool.release(h);
+    }
+    await this.pool.stop(deadline);
   }
 
   private submit(s: number, batch: HeaderColumns): void {
@@ -202,7 +228,7 @@ export class LocalPipeline {
     // previous one. Results are collected in order either way.
     let started: Promise<BatchResult> | null = null;
     if (this.pool.sequential && this.failure === null) {
-      started = this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs);
+      started = this.pool.process(this.engines[s]!, batch, this.config.sensor, true, nowUs);
       started.catch(() => {}); // handled in the chain below, in order
     }
     const previous = q.length > 0 ? q[q.length - 1]! : Promise.resolve();
@@ -210,7 +236,7 @@ export class LocalPipeline {
       try {
         if (started !== null || this.failure === null) {
           const r = await (started ??
-            this.pool.process(this.engines[s]!, batch, this.opts.sensor, true, nowUs));
+            this.pool.process(this.engines[s]!, batch, this.config.sensor, true, nowUs));
           // A batch of the pool is ours again now (a caller's own batch is never reused).
           if (this.pooled.has(batch)) this.free.push(batch);
           if (this.failure === null) await this.collect(s, r, nowUs);
@@ -229,7 +255,7 @@ export class LocalPipeline {
     this.flowsEnded += r.flowsEnded;
     addRealities(this.sensors, r.sensors);
     this.addPending(r.events);
-    if (r.flows.length > 0) await this.opts.onFlows(r.flows);
+    if (r.flows.length > 0) await this.deps.onFlows(r.flows);
     await this.deliver(false);
   }
 
@@ -269,7 +295,7 @@ export class LocalPipeline {
       this.pendingUs = keepUs;
     }
     ready.sort(compareEvents);
-    this.delivery = this.delivery.then(() => this.opts.onEvents(ready));
+    this.delivery = this.delivery.then(() => this.deps.onEvents(ready));
     return this.delivery;
   }
 }

@@ -134,8 +134,16 @@ describe('sensor realities', () => {
   it('the worker returns what a batch added, by sensor; the processor exposes it per sensor', async () => {
     const { pm, m } = exposed();
     const engine = Engine.create({});
-    // A SPAN port: the SYN and the RST answering it, each seen twice a few microseconds apart.
-    const r1 = batch(engine, 'span-1', [syn, { ...syn, tsUs: T + 8 }, rst, { ...rst, tsUs: T + 61 }]);
+    // A SPAN port: the SYN and the RST answering it, each seen twice a few microseconds apart; then a
+    // packet past the RST's reorder window, so that the batch does not carry the RST into the next one.
+    const later: PacketSpec = {
+      tsUs: T + 300,
+      src: '10.0.0.9:1000',
+      dst: '10.0.0.10:22',
+      flags: 'S',
+      seq: 1,
+    };
+    const r1 = batch(engine, 'span-1', [syn, { ...syn, tsUs: T + 8 }, rst, { ...rst, tsUs: T + 61 }, later]);
     expect(r1.sensors).toEqual({ 'span-1': { duplicates: 2, reordered: 0, late: 0 } });
     expect(r1.events).toHaveLength(0); // the RST is held; its copy never becomes an event
     // Two taps: a SYN-ACK stamped 20 us before its SYN (processed after it), then a packet 1 ms late.

@@ -259,19 +259,12 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
         `run: ${opts.pcap} is already stored; classifying without storing it twice (run again with --store-again to add a copy)`,
       );
     } else stops.push(['ClickHouse store', () => opened.close()]);
-    const alerts = config.alerts.enabled
-      ? new LocalAlerts({
-          config,
-          ...(opts.alertsOut ? { alertsOut: opts.alertsOut, appendAlerts: true } : {}),
-          ...(store ? { output: { write: (token, a, links) => store.alerts(token, a, links) } } : {}),
-          onAlert: (a) => summary.alert(a),
-          log,
-        })
-      : null;
-    if (alerts) stops.push(['alert delivery', () => alerts.delivery.stop(Date.now())]);
+    const alerts = await embeddedAlerts(config, opts.alertsOut, store, summary, log);
+    if (alerts) stops.push(['alert delivery', alerts]);
     const prefix = store?.prefix ?? `run:${config.sensor.id}:${Date.now()}:`;
     const pipeline = embeddedPipeline(config, { store, alerts, summary, metrics, prefix });
-    stops.push(['worker pool', () => pipeline.close()]);
+    await pipeline.start();
+    stops.push(['worker pool', pipeline]);
     await serveMetrics(
       config,
       'run',
@@ -297,8 +290,8 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     await pipeline.finish();
     await alerts?.end(prefix);
     if (store) await closeStore(store, stops, log);
-    const undelivered = await alerts?.close(10_000);
-    if (undelivered) log.warn({}, `alerts: ${undelivered}`);
+    await alerts?.stop(deadlineIn(10_000));
+    if (alerts?.undelivered) log.warn({}, `alerts: ${alerts.undelivered}`);
     const seconds = (performance.now() - started) / 1000;
     opts.stdout?.write(
       summary.render({
@@ -316,6 +309,27 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
   }
 }
 
+/** `run`'s detectors (started), or null with `alerts.enabled: false`. */
+async function embeddedAlerts(
+  config: Config,
+  alertsOut: string | undefined,
+  store: StoreSink | null,
+  summary: Summary,
+  log: Logger,
+): Promise<LocalAlerts | null> {
+  if (!config.alerts.enabled) return null;
+  const alerts = new LocalAlerts(
+    { config, ...(alertsOut ? { alertsOut, appendAlerts: true } : {}) },
+    {
+      ...(store ? { output: { write: (token, a, links) => store.alerts(token, a, links) } } : {}),
+      onAlert: (a) => summary.alert(a),
+    },
+    { log },
+  );
+  await alerts.start();
+  return alerts;
+}
+
 /** Where `run`'s events and flows go: detectors, summary, metrics, store. */
 interface EmbeddedOutputs {
   store: StoreSink | null;
@@ -329,11 +343,13 @@ interface EmbeddedOutputs {
 /** One engine, as in `analyze`: per-host evidence (TTL baselines, scan counts) sees every flow. */
 function embeddedPipeline(config: Config, o: EmbeddedOutputs): LocalPipeline {
   const { store, alerts, summary, metrics } = o;
-  return new LocalPipeline({
+  const conf = {
     workers: 1,
     engine: config.classifier,
     sensor: config.sensor.id,
     flowRecords: store !== null,
+  };
+  return new LocalPipeline(conf, {
     onEvents: async (events) => {
       // Detectors first: a learned idle timer adds its evidence to the events before they are written.
       alerts?.observe(events);
