@@ -654,7 +654,7 @@ export class Engine implements TrackerListener {
     const used = t.usedSlots;
     for (let f = 0; f < used; f++) if (t.isLive(f)) live.push(f);
     live.sort((a, b) => t.firstTs(a) - t.firstTs(b) || t.generation(a) - t.generation(b));
-    for (const f of live) t.end(f, 3);
+    t.endEvery(live, 3);
     return this.end();
   }
 
