@@ -299,6 +299,13 @@ export class FlowTracker {
   readonly timeWait: TimeWaitMemory;
   readonly maxFlows: number;
   private readonly idxSize: number;
+  /**
+   * Index entries are `slot + 1` in the low `slotBits` bits and, above them, a tag: the key hash's low
+   * bits (the bucket comes from its high bits). A probe compares the tag before it reads a record, so
+   * the flows it passes on the way cost no cache miss unless their tag matches (1 in 2^tagBits).
+   */
+  private readonly slotMask: number;
+  private readonly tagShift: number;
   /** Idle expiry and TIME_WAIT memory in µs (from the config, kept as numbers for the per-packet path). */
   private readonly idleUs: number;
   private readonly timeWaitUs: number;
@@ -366,6 +373,9 @@ export class FlowTracker {
     this.config = shared.config;
     this.maxFlows = shared.config.maxFlows;
     this.idxSize = indexSize(this.maxFlows);
+    // f + 1 <= maxFlows <= 2^24: at least 7 bits of tag.
+    this.tagShift = 32 - Math.clz32(this.maxFlows);
+    this.slotMask = this.tagShift >= 32 ? -1 : (1 << this.tagShift) - 1;
     this.idleUs = shared.config.flowIdleExpiryS * 1e6;
     this.timeWaitUs = shared.config.timeWaitS * 1e6;
     this.hosts = new HostTable(shared.config.maxHosts, shared.hosts);
@@ -644,13 +654,22 @@ export class FlowTracker {
     const idx = this.idx;
     const size = this.idxSize;
     const u = this.h32;
+    const mask = this.slotMask;
+    const shift = this.tagShift;
     let acc = 0;
+    // Two passes, so more misses are in flight at once: the index slots first (independent loads), then
+    // the records they name (the slots now in cache).
     for (let i = from; i < to; i++) {
       const h = flowHash(c, i, sensor);
       hs[i] = h;
+      acc ^= idx[bucketOf(h, size)]!;
+    }
+    for (let i = from; i < to; i++) {
+      const h = hs[i]!;
       const v = idx[bucketOf(h, size)]!;
-      if (v !== 0) {
-        const b = (v - 1) * HOT32;
+      // Only a record whose tag matches (most often the flow itself; a new flow's bucket rarely does).
+      if (v !== 0 && ((v ^ (h << shift)) & ~mask) === 0) {
+        const b = ((v & mask) - 1) * HOT32;
         acc ^= u[b]! ^ u[b + LINE32]! ^ u[b + 2 * LINE32]! ^ u[b + HOT32 - 1]!;
       }
     }
@@ -696,12 +715,14 @@ export class FlowTracker {
 
   private find(c: HeaderColumns, i: number, h: number, sensor: number): number {
     const size = this.idxSize;
+    const mask = this.slotMask;
+    const tag = (h << this.tagShift) & ~mask;
     let pos = bucketOf(h, size);
     for (let probes = 0; probes < size; probes++) {
       const v = this.idx[pos]!;
       if (v === 0) return -1;
-      const f = v - 1;
-      if (this.addr[f * HOT8 + FL_SENSOR] === sensor) {
+      const f = (v & mask) - 1;
+      if ((v & ~mask) === tag && this.addr[f * HOT8 + FL_SENSOR] === sensor) {
         const d = this.keyMatch(f, c, i);
         if (d >= 0) {
           this.dir = d;
@@ -717,13 +738,14 @@ export class FlowTracker {
     const size = this.idxSize;
     let pos = bucketOf(h, size);
     while (this.idx[pos] !== 0) pos = pos + 1 === size ? 0 : pos + 1;
-    this.idx[pos] = f + 1;
+    this.idx[pos] = (f + 1) | ((h << this.tagShift) & ~this.slotMask);
   }
 
   private removeIndex(f: number): void {
     const size = this.idxSize;
+    const mask = this.slotMask;
     let i = bucketOf(this.keyHash(f), size);
-    while (this.idx[i] !== f + 1) {
+    while ((this.idx[i]! & mask) !== f + 1) {
       if (this.idx[i] === 0) return;
       i = i + 1 === size ? 0 : i + 1;
     }
@@ -732,7 +754,7 @@ export class FlowTracker {
       j = j + 1 === size ? 0 : j + 1;
       const v = this.idx[j]!;
       if (v === 0) break;
-      const k = bucketOf(this.keyHash(v - 1), size);
+      const k = bucketOf(this.keyHash((v & mask) - 1), size);
       // Move entry j back to the hole at i if its home slot k is not cyclically in (i, j].
       const inRange = i <= j ? k > i && k <= j : k > i || k <= j;
       if (!inRange) {
