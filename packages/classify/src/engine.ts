@@ -432,9 +432,10 @@ export class Engine implements TrackerListener {
     if (rst) slot = this.capture(f, cols, i, s);
     t.update(f, cols, i);
     if (!rst) {
-      if (t.ttlChanged) t.learnHost(cols, i, s);
+      const learned = t.ttlChanged ? t.learnHost(cols, i, s) : -1;
       if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
-        const h = t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
+        // The entry learnHost just found or added is the one findOrAdd would return.
+        const h = learned >= 0 ? learned : t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
         t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
       }
     }

@@ -1517,10 +1517,10 @@ export class FlowTracker {
     this.dir = 1 - this.dir;
   }
 
-  /** Learn the sender's TTL/IP-ID baseline from a non-RST packet. */
-  learnHost(c: HeaderColumns, i: number, sensor: number): void {
-    if ((c.flags[i]! & TCP_RST) !== 0) return;
-    this.hosts.observe(c.srcAddr, i * ADDR_BYTES, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
+  /** Learn the sender's TTL/IP-ID baseline from a non-RST packet; returns its host entry (-1 for a RST). */
+  learnHost(c: HeaderColumns, i: number, sensor: number): number {
+    if ((c.flags[i]! & TCP_RST) !== 0) return -1;
+    return this.hosts.observe(c.srcAddr, i * ADDR_BYTES, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
   }
 }
 
