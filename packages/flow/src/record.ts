@@ -73,11 +73,13 @@ export function flowConnStateCode(t: FlowTracker, f: number, historyLen?: number
 /** The flow record of flow f (call before the flow is released). */
 export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
   const history = t.history(f);
+  const origBytes = t.size(f, 0);
+  const respBytes = t.size(f, 1);
   const cs = connStateCode(
     t.epState(endpointOf(f, 0)),
     t.epState(endpointOf(f, 1)),
-    t.size(f, 0),
-    t.size(f, 1),
+    origBytes,
+    respBytes,
     history,
   );
   const cause = t.rstCause(f);
@@ -92,8 +94,8 @@ export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
     'id.resp_p': t.respPort(f),
     proto: 'tcp',
     duration: Math.round(t.lastTs(f) - t.firstTs(f)) / 1e6,
-    orig_bytes: t.size(f, 0),
-    resp_bytes: t.size(f, 1),
+    orig_bytes: origBytes,
+    resp_bytes: respBytes,
     conn_state: CONN_STATE_NAMES[cs]!,
     history,
     orig_pkts: t.epPackets(endpointOf(f, 0)),
