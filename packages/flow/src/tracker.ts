@@ -830,14 +830,16 @@ export class FlowTracker {
     if ((ff & FF_LIVE) === 0) return false;
     const active = this.h64[f * HOT64 + FL_ACTIVE_TS]!;
     if ((ff & FF_DONE) !== 0 && nowUs - active >= CLOSE_DELAY_US) return true;
-    // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen.
-    const os = this.addr[f * 2 * HOT_EP8 + EP_STATE]!;
-    if (
-      (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
-      this.addr[(f * 2 + 1) * HOT_EP8 + EP_STATE] === EP_INACTIVE &&
-      nowUs - this.h64[f * HOT64 + FL_FIRST_TS]! >= ATTEMPT_DELAY_US
-    )
-      return true;
+    // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen. The time
+    // first (same cache line as the other times): the endpoint states are read only for an old flow.
+    if (nowUs - this.h64[f * HOT64 + FL_FIRST_TS]! >= ATTEMPT_DELAY_US) {
+      const os = this.addr[f * 2 * HOT_EP8 + EP_STATE]!;
+      if (
+        (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
+        this.addr[(f * 2 + 1) * HOT_EP8 + EP_STATE] === EP_INACTIVE
+      )
+        return true;
+    }
     return nowUs - active > this.idleUs;
   }
 
