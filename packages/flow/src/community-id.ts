@@ -27,6 +27,12 @@ function putWord(h: Uint8Array, at: number, v: number): void {
  * it. In JS: one flow record per flow, and the native call cost more than the hash (~0.8 µs a call).
  */
 function sha1Base64(data: Uint8Array, n: number): string {
+  sha1Block(data, n);
+  return base64Digest();
+}
+
+/** SHA-1 of `data[0..n)` (n <= 55) into DIGEST[0..20). */
+function sha1Block(data: Uint8Array, n: number): void {
   const w = W;
   for (let k = 0; k < 16; k++) w[k] = 0;
   for (let k = 0; k < n; k++) w[k >> 2]! |= data[k]! << (24 - (k & 3) * 8);
@@ -82,7 +88,11 @@ function sha1Base64(data: Uint8Array, n: number): string {
   putWord(h, 12, d + 0x10325476);
   putWord(h, 16, e + 0xc3d2e1f0);
   h[20] = 0;
-  // 20 bytes: six full 3-byte groups (24 characters), then 2 bytes as 3 characters and '='.
+}
+
+/** `1:` + base64 of DIGEST (20 bytes: six full 3-byte groups, then 2 bytes as 3 characters and '='). */
+function base64Digest(): string {
+  const h = DIGEST;
   const o = B64C;
   const q = (k: number) => (h[k]! << 16) | (h[k + 1]! << 8) | h[k + 2]!;
   const g0 = q(0);
