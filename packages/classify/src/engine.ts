@@ -185,7 +185,7 @@ const A_HIST = K_ANOM + 5;
 const A_FORCED = K_ANOM + 6;
 
 /** Headers hashed and prefetched ahead of the in-order pass (a power of two). */
-const PREPARE_CHUNK = 256;
+const PREPARE_CHUNK = 128;
 
 /** Checksum modes as numbers; `auto`: failures with nothing accepted that make a host offload-like. */
 const CKM_VERIFY = 1;
