@@ -204,7 +204,7 @@ const A_HIST = K_ANOM + 5;
 const A_FORCED = K_ANOM + 6;
 
 /** Headers hashed and prefetched ahead of the in-order pass (a power of two). */
-const PREPARE_CHUNK = 256;
+const PREPARE_CHUNK = 128;
 
 /** Checksum modes as numbers; `auto`: failures with nothing accepted that make a host offload-like. */
 const CKM_VERIFY = 1;
@@ -561,9 +561,10 @@ export class Engine implements TrackerListener {
     if (rst) slot = this.capture(f, cols, i, s);
     t.update(f, cols, i);
     if (!rst) {
-      if (t.ttlChanged) t.learnHost(cols, i, s);
+      const learned = t.ttlChanged ? t.learnHost(cols, i, s) : -1;
       if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
-        const h = t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
+        // The entry learnHost just found or added is the one findOrAdd would return.
+        const h = learned >= 0 ? learned : t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
         t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
         t.hosts.notePeer(h, cols.dstAddr, i * ADDR_BYTES);
       }
@@ -812,7 +813,7 @@ export class Engine implements TrackerListener {
     const used = t.usedSlots;
     for (let f = 0; f < used; f++) if (t.isLive(f)) live.push(f);
     live.sort((a, b) => t.firstTs(a) - t.firstTs(b) || t.generation(a) - t.generation(b));
-    for (const f of live) t.end(f, 3);
+    t.endEvery(live, 3);
     return this.end();
   }
 

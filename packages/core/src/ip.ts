@@ -10,32 +10,34 @@ export function isV4Mapped(a: Uint8Array, off: number): boolean {
 /** Text form of the address slot at `off`: dotted quad for IPv4-mapped, RFC 5952 for IPv6. */
 export function formatAddr(a: Uint8Array, off: number): string {
   if (isV4Mapped(a, off)) return `${a[off + 12]}.${a[off + 13]}.${a[off + 14]}.${a[off + 15]}`;
-  const words: number[] = [];
-  for (let k = 0; k < ADDR_BYTES; k += 2) words.push((a[off + k]! << 8) | a[off + k + 1]!);
-  // Longest run of zero words (length >= 2) becomes "::" (RFC 5952 4.2).
+  // Longest run of zero words (length >= 2, the first of equal runs) becomes "::" (RFC 5952 4.2).
   let bestStart = -1;
   let bestLen = 0;
   for (let k = 0; k < 8; ) {
-    if (words[k] !== 0) {
+    if (a[off + 2 * k] !== 0 || a[off + 2 * k + 1] !== 0) {
       k++;
       continue;
     }
     let e = k;
-    while (e < 8 && words[e] === 0) e++;
+    while (e < 8 && a[off + 2 * e] === 0 && a[off + 2 * e + 1] === 0) e++;
     if (e - k > bestLen && e - k >= 2) {
       bestStart = k;
       bestLen = e - k;
     }
     k = e;
   }
-  const hex = (w: number) => w.toString(16);
-  if (bestStart < 0) return words.map(hex).join(':');
-  const head = words.slice(0, bestStart).map(hex).join(':');
-  const tail = words
-    .slice(bestStart + bestLen)
-    .map(hex)
-    .join(':');
-  return `${head}::${tail}`;
+  // Words joined by ':' (no array per call: this runs once per IPv6 flow record and event).
+  let s = '';
+  for (let k = 0; k < 8; k++) {
+    if (k === bestStart) {
+      s += '::';
+      k += bestLen - 1;
+      continue;
+    }
+    if (k !== 0 && k !== bestStart + bestLen) s += ':';
+    s += (((a[off + 2 * k]! << 8) | a[off + 2 * k + 1]!) >>> 0).toString(16);
+  }
+  return s;
 }
 
 /** Parse an IPv4 or IPv6 address into a 16-byte slot (IPv4 mapped). Throws on malformed text. */

@@ -91,7 +91,8 @@ export class HostTable {
   }
 
   private matches(e: number, h: number, a: Uint8Array, o: number, sensor: number): boolean {
-    if (this.live[e] === 0 || this.hash[e] !== h || this.sensor[e] !== sensor) return false;
+    // The hash first: a miss then reads one column (the two ways' hashes share a cache line).
+    if (this.hash[e] !== h || this.live[e] === 0 || this.sensor[e] !== sensor) return false;
     const b = this.addr;
     const eo = e * ADDR_BYTES;
     for (let k = 0; k < ADDR_BYTES; k++) if (b[eo + k] !== a[o + k]) return false;
@@ -143,11 +144,12 @@ export class HostTable {
     return e;
   }
 
-  /** Learn TTL and IP ID from a packet the host sent (never from RSTs: they may be forged). */
-  observe(a: Uint8Array, o: number, sensor: number, ttl: number, ipId: number, tsUs: number): void {
+  /** Learn TTL and IP ID from a packet the host sent (never from RSTs: they may be forged). Returns its entry. */
+  observe(a: Uint8Array, o: number, sensor: number, ttl: number, ipId: number, tsUs: number): number {
     const e = this.findOrAdd(a, o, sensor, tsUs);
     this.ttl[e] = ttl;
     this.ipId[e] = ipId;
+    return e;
   }
 
   /** Note a connection attempt from this source to `port`; returns distinct ports (approx.) in the window. */

@@ -5,16 +5,20 @@ import { CONN_STATE_NAMES, connStateCode } from './conn-state.js';
 import { formatTs } from './time.js';
 import { endpointOf, type FlowTracker } from './tracker.js';
 
-const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const B62 = new Uint8Array(62);
+for (let k = 0; k < 62; k++)
+  B62[k] = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'.charCodeAt(k);
+/** The uid's 18 character codes: 'C', then three base62 numbers, each written right to left. */
+const UID = new Uint16Array(18);
 
-function base62(n: number, width: number): string {
-  let s = '';
+/** `width` base62 digits of the non-negative integer n into UID, ending before `end` (most significant first). */
+function base62(n: number, width: number, end: number): void {
   let v = Math.floor(n);
-  for (let k = 0; k < width; k++) {
-    s = B62[v % 62] + s;
-    v = Math.floor(v / 62);
+  for (let k = 1; k <= width; k++) {
+    const q = Math.floor(v / 62);
+    UID[end - k] = B62[v - q * 62]!;
+    v = q;
   }
-  return s;
 }
 
 /** Zeek-looking connection uid (`C` + 17 base62 characters), deterministic per flow generation. */
@@ -22,7 +26,31 @@ export function flowUid(t: FlowTracker, f: number): string {
   const g = t.generation(f);
   const h = t.keyHash(f);
   const mix = Math.imul(g ^ 0x5bd1e995, 0x27d4eb2d) >>> 0;
-  return `C${base62(h, 6)}${base62(mix, 6)}${base62(g, 5)}`;
+  UID[0] = 0x43; // C
+  base62(h, 6, 7);
+  base62(mix, 6, 13);
+  base62(g, 5, 18);
+  const u = UID;
+  return String.fromCharCode(
+    u[0]!,
+    u[1]!,
+    u[2]!,
+    u[3]!,
+    u[4]!,
+    u[5]!,
+    u[6]!,
+    u[7]!,
+    u[8]!,
+    u[9]!,
+    u[10]!,
+    u[11]!,
+    u[12]!,
+    u[13]!,
+    u[14]!,
+    u[15]!,
+    u[16]!,
+    u[17]!,
+  );
 }
 
 /** Community ID v1 of flow f. */
@@ -45,11 +73,13 @@ export function flowConnStateCode(t: FlowTracker, f: number, historyLen?: number
 /** The flow record of flow f (call before the flow is released). */
 export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
   const history = t.history(f);
+  const origBytes = t.size(f, 0);
+  const respBytes = t.size(f, 1);
   const cs = connStateCode(
     t.epState(endpointOf(f, 0)),
     t.epState(endpointOf(f, 1)),
-    t.size(f, 0),
-    t.size(f, 1),
+    origBytes,
+    respBytes,
     history,
   );
   const cause = t.rstCause(f);
@@ -64,8 +94,8 @@ export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
     'id.resp_p': t.respPort(f),
     proto: 'tcp',
     duration: Math.round(t.lastTs(f) - t.firstTs(f)) / 1e6,
-    orig_bytes: t.size(f, 0),
-    resp_bytes: t.size(f, 1),
+    orig_bytes: origBytes,
+    resp_bytes: respBytes,
     conn_state: CONN_STATE_NAMES[cs]!,
     history,
     orig_pkts: t.epPackets(endpointOf(f, 0)),

@@ -308,6 +308,13 @@ export class FlowTracker {
   readonly timeWait: TimeWaitMemory;
   readonly maxFlows: number;
   private readonly idxSize: number;
+  /**
+   * Index entries are `slot + 1` in the low `slotBits` bits and, above them, a tag: the key hash's low
+   * bits (the bucket comes from its high bits). A probe compares the tag before it reads a record, so
+   * the flows it passes on the way cost no cache miss unless their tag matches (1 in 2^tagBits).
+   */
+  private readonly slotMask: number;
+  private readonly tagShift: number;
   /** Idle expiry and TIME_WAIT memory in µs (from the config, kept as numbers for the per-packet path). */
   private readonly idleUs: number;
   private readonly timeWaitUs: number;
@@ -338,6 +345,8 @@ export class FlowTracker {
   ttlChanged = false;
   /** Whether the last `locate` created the flow. */
   created = false;
+  /** Whether the slot `allocate` just returned was never used (its records are still all zero). */
+  private pristine = false;
   /**
    * Told when a flow ends and when a history letter does not fit. Set by the owner. An object with
    * methods rather than callback fields: every owner of one class shares the same call targets, so the
@@ -373,6 +382,9 @@ export class FlowTracker {
     this.config = shared.config;
     this.maxFlows = shared.config.maxFlows;
     this.idxSize = indexSize(this.maxFlows);
+    // f + 1 <= maxFlows <= 2^24: at least 7 bits of tag.
+    this.tagShift = 32 - Math.clz32(this.maxFlows);
+    this.slotMask = this.tagShift >= 32 ? -1 : (1 << this.tagShift) - 1;
     this.idleUs = shared.config.flowIdleExpiryS * 1e6;
     this.timeWaitUs = shared.config.timeWaitS * 1e6;
     this.hosts = new HostTable(shared.config.maxHosts, shared.hosts);
@@ -651,13 +663,22 @@ export class FlowTracker {
     const idx = this.idx;
     const size = this.idxSize;
     const u = this.h32;
+    const mask = this.slotMask;
+    const shift = this.tagShift;
     let acc = 0;
+    // Two passes, so more misses are in flight at once: the index slots first (independent loads), then
+    // the records they name (the slots now in cache).
     for (let i = from; i < to; i++) {
       const h = flowHash(c, i, sensor);
       hs[i] = h;
+      acc ^= idx[bucketOf(h, size)]!;
+    }
+    for (let i = from; i < to; i++) {
+      const h = hs[i]!;
       const v = idx[bucketOf(h, size)]!;
-      if (v !== 0) {
-        const b = (v - 1) * HOT32;
+      // Only a record whose tag matches (most often the flow itself; a new flow's bucket rarely does).
+      if (v !== 0 && ((v ^ (h << shift)) & ~mask) === 0) {
+        const b = ((v & mask) - 1) * HOT32;
         acc ^= u[b]! ^ u[b + LINE32]! ^ u[b + 2 * LINE32]! ^ u[b + HOT32 - 1]!;
       }
     }
@@ -703,12 +724,14 @@ export class FlowTracker {
 
   private find(c: HeaderColumns, i: number, h: number, sensor: number): number {
     const size = this.idxSize;
+    const mask = this.slotMask;
+    const tag = (h << this.tagShift) & ~mask;
     let pos = bucketOf(h, size);
     for (let probes = 0; probes < size; probes++) {
       const v = this.idx[pos]!;
       if (v === 0) return -1;
-      const f = v - 1;
-      if (this.addr[f * HOT8 + FL_SENSOR] === sensor) {
+      const f = (v & mask) - 1;
+      if ((v & ~mask) === tag && this.addr[f * HOT8 + FL_SENSOR] === sensor) {
         const d = this.keyMatch(f, c, i);
         if (d >= 0) {
           this.dir = d;
@@ -724,13 +747,14 @@ export class FlowTracker {
     const size = this.idxSize;
     let pos = bucketOf(h, size);
     while (this.idx[pos] !== 0) pos = pos + 1 === size ? 0 : pos + 1;
-    this.idx[pos] = f + 1;
+    this.idx[pos] = (f + 1) | ((h << this.tagShift) & ~this.slotMask);
   }
 
   private removeIndex(f: number): void {
     const size = this.idxSize;
+    const mask = this.slotMask;
     let i = bucketOf(this.keyHash(f), size);
-    while (this.idx[i] !== f + 1) {
+    while ((this.idx[i]! & mask) !== f + 1) {
       if (this.idx[i] === 0) return;
       i = i + 1 === size ? 0 : i + 1;
     }
@@ -739,7 +763,7 @@ export class FlowTracker {
       j = j + 1 === size ? 0 : j + 1;
       const v = this.idx[j]!;
       if (v === 0) break;
-      const k = bucketOf(this.keyHash(v - 1), size);
+      const k = bucketOf(this.keyHash((v & mask) - 1), size);
       // Move entry j back to the hole at i if its home slot k is not cyclically in (i, j].
       const inRange = i <= j ? k > i && k <= j : k > i || k <= j;
       if (!inRange) {
@@ -818,14 +842,16 @@ export class FlowTracker {
     if ((ff & FF_LIVE) === 0) return false;
     const active = this.h64[f * HOT64 + FL_ACTIVE_TS]!;
     if ((ff & FF_DONE) !== 0 && nowUs - active >= CLOSE_DELAY_US) return true;
-    // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen.
-    const os = this.addr[f * 2 * HOT_EP8 + EP_STATE]!;
-    if (
-      (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
-      this.addr[(f * 2 + 1) * HOT_EP8 + EP_STATE] === EP_INACTIVE &&
-      nowUs - this.h64[f * HOT64 + FL_FIRST_TS]! >= ATTEMPT_DELAY_US
-    )
-      return true;
+    // Zeek's attempt timer: an unanswered SYN is given up tcp_attempt_delay after it was seen. The time
+    // first (same cache line as the other times): the endpoint states are read only for an old flow.
+    if (nowUs - this.h64[f * HOT64 + FL_FIRST_TS]! >= ATTEMPT_DELAY_US) {
+      const os = this.addr[f * 2 * HOT_EP8 + EP_STATE]!;
+      if (
+        (os === EP_SYN_SENT || os === EP_SYN_ACK_SENT) &&
+        this.addr[(f * 2 + 1) * HOT_EP8 + EP_STATE] === EP_INACTIVE
+      )
+        return true;
+    }
     return nowUs - active > this.idleUs;
   }
 
@@ -858,7 +884,38 @@ export class FlowTracker {
   /** End every live flow (end of input), in slot order. */
   endAll(reason: number): void {
     const n = this.meta[M_HIGH]!;
-    for (let f = 0; f < n; f++) if ((this.h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) !== 0) this.end(f, reason);
+    const order: number[] = [];
+    for (let f = 0; f < n; f++) if ((this.h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) !== 0) order.push(f);
+    this.endEvery(order, reason);
+  }
+
+  /**
+   * End the flows of `order` (every live flow, in the order given) as `end` would, one by one, but empty
+   * the index once at the end instead of deleting each flow from it: a deletion reads the record of every
+   * flow after it in its probe cluster, a cache miss each, which at a million flows cost more than the rest
+   * of ending them. The owner's `flowEnded` may read records (never the index) meanwhile. If a flow is
+   * left live (not in `order`), the index is rebuilt from the live flows.
+   */
+  endEvery(order: ArrayLike<number>, reason: number): void {
+    const h16 = this.h16;
+    for (let k = 0; k < order.length; k++) {
+      const f = order[k]!;
+      if ((h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) === 0) continue;
+      this.rememberIfGraceful(f);
+      this.listener.flowEnded(f, reason);
+      if ((h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) === 0) continue;
+      h16[f * HOT16 + FL_FLAGS] = 0;
+      this.h32[f * HOT32 + FL_HELD] = 0;
+      const top = this.meta[M_FREE_TOP]!;
+      this.free[top] = f;
+      this.meta[M_FREE_TOP] = top + 1;
+      this.meta[M_ACTIVE] = this.meta[M_ACTIVE]! - 1;
+    }
+    this.idx.fill(0);
+    if (this.meta[M_ACTIVE] === 0) return;
+    const n = this.meta[M_HIGH]!;
+    for (let f = 0; f < n; f++)
+      if ((h16[f * HOT16 + FL_FLAGS]! & FF_LIVE) !== 0) this.insertIndex(f, this.keyHash(f));
   }
 
   private evictOne(): void {
@@ -889,7 +946,8 @@ export class FlowTracker {
     this.meta[M_FREE_TOP] = top;
     this.meta[M_ACTIVE] = this.meta[M_ACTIVE]! + 1;
     this.meta[M_CREATED] = this.meta[M_CREATED]! + 1;
-    if (f >= this.meta[M_HIGH]!) this.meta[M_HIGH] = f + 1;
+    this.pristine = f >= this.meta[M_HIGH]!;
+    if (this.pristine) this.meta[M_HIGH] = f + 1;
     return f;
   }
 
@@ -947,18 +1005,28 @@ export class FlowTracker {
     const sp = c.srcPort[i]!;
     const dp = c.dstPort[i]!;
     const flip = startsFlipped(flags, sp, dp);
-    // A fresh record: every field 0 (EP_INACTIVE states, no counters, no history) unless set below.
-    this.addr.fill(0, f * HOT8, (f + 1) * HOT8);
-    this.c8.fill(0, f * COLD8, (f + 1) * COLD8);
-    const o = i * ADDR_BYTES;
-    const ao = this.origAddrAt(f);
-    const ar = this.respAddrAt(f);
-    const a = flip ? c.dstAddr : c.srcAddr;
-    const b = flip ? c.srcAddr : c.dstAddr;
-    for (let k = 0; k < ADDR_BYTES; k++) {
-      this.addr[ao + k] = a[o + k]!;
-      this.addr[ar + k] = b[o + k]!;
+    // A fresh record: every field 0 (EP_INACTIVE states, no counters, no history) unless set below. A slot
+    // never used is still zero (not writing it spares a pass over memory the first packet faults in).
+    if (!this.pristine) {
+      const h64 = this.h64;
+      for (let k = f * HOT64, end = k + HOT64; k < end; k++) h64[k] = 0;
+      const c32 = this.c32;
+      for (let k = f * COLD32, end = k + COLD32; k < end; k++) c32[k] = 0;
     }
+    const o = i * 4;
+    const u32 = this.h32;
+    const ao = f * HOT32 + AO32;
+    const ar = f * HOT32 + AR32;
+    const a = flip ? c.dstAddr32 : c.srcAddr32;
+    const b = flip ? c.srcAddr32 : c.dstAddr32;
+    u32[ao] = a[o]!;
+    u32[ao + 1] = a[o + 1]!;
+    u32[ao + 2] = a[o + 2]!;
+    u32[ao + 3] = a[o + 3]!;
+    u32[ar] = b[o]!;
+    u32[ar + 1] = b[o + 1]!;
+    u32[ar + 2] = b[o + 2]!;
+    u32[ar + 3] = b[o + 3]!;
     this.h16[f * HOT16 + FL_ORIG_PORT] = flip ? dp : sp;
     this.h16[f * HOT16 + FL_RESP_PORT] = flip ? sp : dp;
     this.addr[f * HOT8 + FL_SENSOR] = sensor;
@@ -1482,10 +1550,10 @@ export class FlowTracker {
     this.dir = 1 - this.dir;
   }
 
-  /** Learn the sender's TTL/IP-ID baseline from a non-RST packet. */
-  learnHost(c: HeaderColumns, i: number, sensor: number): void {
-    if ((c.flags[i]! & TCP_RST) !== 0) return;
-    this.hosts.observe(c.srcAddr, i * ADDR_BYTES, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
+  /** Learn the sender's TTL/IP-ID baseline from a non-RST packet; returns its host entry (-1 for a RST). */
+  learnHost(c: HeaderColumns, i: number, sensor: number): number {
+    if ((c.flags[i]! & TCP_RST) !== 0) return -1;
+    return this.hosts.observe(c.srcAddr, i * ADDR_BYTES, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
   }
 }
 
