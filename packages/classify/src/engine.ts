@@ -702,8 +702,12 @@ export class Engine implements TrackerListener {
       else if (wantRst && (fj & TCP_ACK) !== 0 && cols.ack[j] === seq) wait = j;
     }
     if (wait >= 0) return this.defer(f, i, wait);
-    // The window reaches past the end of the batch: the cause may come in the next one.
-    return open && this.carryOk && this.carry(f, i, n);
+    // The window reaches past the end of the batch: the cause may come in the next one. Only RSTs and
+    // handshake packets whose cause is missing wait across batches (what verdicts rest on): one that
+    // acknowledges what was not seen, or a RST without ACK before any ACK of the peer. (A RST+ACK answering
+    // a SYN already seen has its cause; an ACK ahead of data just goes on.)
+    const missing = (wantAck && (flags & (TCP_RST | TCP_SYN)) !== 0) || (wantRst && !withAck);
+    return open && missing && this.carryOk && this.carry(f, i, n);
   }
 
   /**
