@@ -190,6 +190,9 @@ export class RowWriter implements Component {
       await untilDeadline(this.flush(), deadline);
     } finally {
       clearTimeout(timer);
+      // By the deadline or done: whatever still retries gives up now. (untilDeadline's timer can fire
+      // just before the abort timer; clearing that one without aborting left a retry loop running on.)
+      this.#abort.abort();
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = undefined;
     }
