@@ -114,6 +114,25 @@ describe('SyslogSink', () => {
     expect((err as SinkError).permanent).toBe(false);
     const rx2 = await tcpReceiver(port);
     await sink.send([sampleAlert({ version: 3 })]);
+    // The connection dropped right after the write of version 1, which may have been lost on the way (TCP
+    // took it, the receiver was gone): it is written again first (at least once, like rsyslog's
+    // ResendLastMSGOnReconnect), then version 3.
+    await expect.poll(() => rx2.messages().length).toBe(2);
+    expect(rx2.messages()[0]).toContain('version="1"');
+    expect(rx2.messages()[1]).toContain('version="3"');
+  });
+
+  it('tcp: a connection that drops long after the last write resends nothing', async () => {
+    const rx = await tcpReceiver();
+    const port = rx.port;
+    const sink = new SyslogSink({ ...base, url: `tcp://127.0.0.1:${port}` });
+    cleanups.unshift(() => sink.close());
+    await sink.send([sampleAlert()]);
+    await expect.poll(() => rx.messages().length).toBe(1);
+    await new Promise((r) => setTimeout(r, 2200));
+    await rx.stop();
+    const rx2 = await tcpReceiver(port);
+    await sink.send([sampleAlert({ version: 3 })]);
     await expect.poll(() => rx2.messages().length).toBe(1);
     expect(rx2.messages()[0]).toContain('version="3"');
   });

@@ -39,6 +39,11 @@ export interface SyslogSinkOptions {
 
 /** Largest UDP payload over IPv4. */
 const MAX_DATAGRAM = 65_507;
+/**
+ * A stream connection that drops within this long after a write may have lost that write (it left before
+ * the receiver's FIN or RST arrived): it is written again on the next connection.
+ */
+const RESEND_WINDOW_MS = 2000;
 
 export interface SyslogTarget {
   transport: 'udp' | 'tcp' | 'tls';
@@ -71,6 +76,10 @@ export class SyslogSink implements AlertSink {
   readonly #ca: string | Buffer | undefined;
   #udp: UdpSocket | undefined;
   #sock: Socket | undefined;
+  /** The last frames written (and on which connection, when): resent if that connection drops soon after. */
+  #last: { sock: Socket; frames: Buffer; at: number } | undefined;
+  /** Frames to write first on the next connection (the last ones, written into a connection that died). */
+  #resend: Buffer | undefined;
   #closed = false;
 
   constructor(opts: SyslogSinkOptions) {
@@ -141,8 +150,14 @@ export class SyslogSink implements AlertSink {
   }
 
   async #sendStream(alerts: readonly Alert[]): Promise<void> {
-    const frames = Buffer.concat(alerts.map((a) => octetFrame(this.#message(a))));
+    const own = Buffer.concat(alerts.map((a) => octetFrame(this.#message(a))));
     const sock = await this.#connection();
+    // A connection that dropped right after the last write may have lost it (TCP took the bytes, the
+    // receiver was already gone): that write goes again first, as rsyslog's ResendLastMSGOnReconnect does.
+    // Syslog has no acknowledgement, so delivery over TCP/TLS is at least once.
+    const resend = this.#resend;
+    this.#resend = undefined;
+    const frames = resend ? Buffer.concat([resend, own]) : own;
     const { transport, host, port } = this.target;
     await new Promise<void>((res, rej) => {
       const fail = (err: unknown) => {
@@ -164,6 +179,7 @@ export class SyslogSink implements AlertSink {
         sock.off('error', fail);
         if (err) return fail(err);
         clearTimeout(timer);
+        this.#last = { sock, frames: own, at: Date.now() };
         res();
       });
     });
@@ -210,6 +226,10 @@ export class SyslogSink implements AlertSink {
     sock.setKeepAlive(true, 30_000);
     const drop = () => {
       if (this.#sock === sock) this.#sock = undefined;
+      const last = this.#last;
+      if (last?.sock === sock && Date.now() - last.at < RESEND_WINDOW_MS && !this.#closed)
+        this.#resend = last.frames;
+      if (last?.sock === sock) this.#last = undefined;
       sock.destroy();
     };
     sock.on('error', drop);
