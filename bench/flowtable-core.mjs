@@ -42,6 +42,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENGINE_CONFIG, Engine } from '../packages/classify/dist/index.js';
+import { flowHash } from '../packages/core/dist/index.js';
 import { parseCaptureFile } from '../packages/packet/dist/index.js';
 import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
@@ -174,31 +175,6 @@ function wasmCore(module, batches, total, maxFlows, idxSize, floorFlows) {
 }
 
 // ---- JavaScript core ---------------------------------------------------------------------------------
-
-/** endpointHash / combineEndpoints of @rstwatch/core (seed 0), local so the loop is monomorphic. */
-function endpointHash(a, o, port) {
-  let h =
-    (Math.imul(a[o], 0x9e3779b1) +
-      Math.imul(a[o + 1], 0x85ebca77) +
-      Math.imul(a[o + 2], 0xc2b2ae3d) +
-      Math.imul(a[o + 3], 0x27d4eb2f) +
-      Math.imul(port + 1, 0x165667b1)) |
-    0;
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x2c1b3c6d);
-  h ^= h >>> 12;
-  return h;
-}
-
-function combineEndpoints(hs, hd) {
-  let h = (hs + hd) ^ Math.imul(hs ^ hd, 0x9e3779b1) ^ Math.imul(1, 0x85ebca6b);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 class JsCore {
   constructor(maxFlows, idxSize) {
@@ -338,12 +314,7 @@ class JsCore {
   process(c) {
     if (this.hashes.length < c.length) this.hashes = new Uint32Array(c.length);
     const hs = this.hashes;
-    const s = c.srcAddr32;
-    const d = c.dstAddr32;
-    for (let i = 0; i < c.length; i++) {
-      const o = i * 4;
-      hs[i] = combineEndpoints(endpointHash(s, o, c.srcPort[i]), endpointHash(d, o, c.dstPort[i]));
-    }
+    for (let i = 0; i < c.length; i++) hs[i] = flowHash(c, i);
     for (let i = 0; i < c.length; i++) this.step(c, i);
   }
 
@@ -360,13 +331,8 @@ class JsCore {
     const idx = this.idx;
     const u = this.u32;
     const size = this.idxSize;
-    const s = c.srcAddr32;
-    const d = c.dstAddr32;
     const n = c.length;
-    for (let i = 0; i < n; i++) {
-      const o = i * 4;
-      hs[i] = combineEndpoints(endpointHash(s, o, c.srcPort[i]), endpointHash(d, o, c.dstPort[i]));
-    }
+    for (let i = 0; i < n; i++) hs[i] = flowHash(c, i);
     for (let i = 0; i < n; i++) slots[i] = idx[Math.floor(hs[i] * size * 2.3283064365386963e-10)];
     let acc = 0;
     for (let i = 0; i < n; i++) {
@@ -393,13 +359,8 @@ class JsCore {
     const t = this.tagged;
     const u = this.u32;
     const size = this.idxSize;
-    const s = c.srcAddr32;
-    const d = c.dstAddr32;
     const n = c.length;
-    for (let i = 0; i < n; i++) {
-      const o = i * 4;
-      hs[i] = combineEndpoints(endpointHash(s, o, c.srcPort[i]), endpointHash(d, o, c.dstPort[i]));
-    }
+    for (let i = 0; i < n; i++) hs[i] = flowHash(c, i);
     for (let i = 0; i < n; i++) {
       const e = 2 * Math.floor(hs[i] * size * 2.3283064365386963e-10);
       slots[i] = t[e + 1] === hs[i] ? t[e] : 0;
@@ -511,11 +472,7 @@ class JsCore {
     let g = 0;
     for (const c of batches)
       for (let i = 0; i < c.length; i++) {
-        const o = i * 4;
-        this.hashes[i] = combineEndpoints(
-          endpointHash(c.srcAddr32, o, c.srcPort[i]),
-          endpointHash(c.dstAddr32, o, c.dstPort[i]),
-        );
+        this.hashes[i] = flowHash(c, i);
         out[g++] = this.idx[this.find(c, i)] - 1;
       }
     return out;
