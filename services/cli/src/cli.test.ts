@@ -1,10 +1,11 @@
-// The built CLI as users run it: `node services/cli/dist/main.js ...` (build first: tsc -b services/cli).
+// The built CLI as users run it: `node services/cli/dist/main.js ...` (build first: `pnpm build`, which
+// bundles it into services/cli/dist/bundle/).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -68,6 +69,39 @@ describe('rstwatch CLI', () => {
     const r = cli(['--version']);
     expect(r.code).toBe(0);
     expect(r.out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('runs the bundle: analyze imports no module of ours from outside services/cli/dist/', () => {
+    // An ESM load hook (module.register: Node 20, 22 and 24) lists every module the main thread imports.
+    const hook = join(tmp, 'loads.mjs');
+    const load =
+      "export async function load(url, ctx, next) { if (url.includes('/dist/')) process._rawDebug('load ' + url); return next(url, ctx); }";
+    writeFileSync(
+      hook,
+      `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(load)}));\n`,
+    );
+    const r = cli(['analyze', join(root, 'test/fixtures/sample.pcap'), '--format', 'ndjson'], {
+      NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`,
+    });
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n').filter(Boolean).length).toBeGreaterThan(50);
+    const loads = r.err
+      .split('\n')
+      .filter((l) => l.startsWith('load file://') && !l.includes('/node_modules/'))
+      .map((l) => l.slice(5));
+    expect(loads).toContain(pathToFileURL(join(root, 'services/cli/dist/bundle/rstwatch.js')).href);
+    expect(loads.filter((u) => !u.includes('/services/cli/dist/'))).toEqual([]);
+    // The engine worker's path is taken relative to the bundled threads module: the bundled worker.
+    expect(loads.some((u) => /\/services\/cli\/dist\/bundle\/threads-\w+\.js$/.test(u))).toBe(true);
+    expect(existsSync(join(root, 'services/cli/dist/bundle/worker.js'))).toBe(true);
+  });
+
+  it('without its bundle, dist/main.js says to build and exits 1', () => {
+    const lone = mkdtempSync(join(tmpdir(), 'rstwatch-nobundle-'));
+    copyFileSync(bin, join(lone, 'main.js'));
+    const r = spawnSync(process.execPath, [join(lone, 'main.js'), '--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/bundle\/rstwatch\.js is missing: run `pnpm build` first/);
   });
 
   it('unknown subcommand: message, help hint, exit 2', () => {
