@@ -6,7 +6,7 @@ import { availableParallelism, homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 // Only the engine's config module (no imports of its own): the engine itself is not loaded here.
 import { DEFAULT_ENGINE_CONFIG as ENGINE, type EngineConfig } from '@rstwatch/classify/config';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   anyStr,
   bool,

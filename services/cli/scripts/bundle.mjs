@@ -24,6 +24,8 @@ const root = join(cli, '../..');
 const BUNDLED = /^(@rstwatch\/|zod$|commander$)/;
 
 const started = performance.now();
+// Chunk names carry a content hash: a stale chunk would stay next to its successor.
+rmSync(join(cli, 'dist/bundle'), { recursive: true, force: true });
 const result = await build({
   entryPoints: {
     rstwatch: join(cli, 'dist/rstwatch.js'),

@@ -4,7 +4,7 @@
  * and underscores (so SNAKE_CASE finds camelCase). Values are coerced to the type the schema expects:
  * numbers, booleans, comma-separated lists.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { child, keysOf, unwrap } from './types.js';
 
 export const ENV_PREFIX = 'RSTWATCH_';

@@ -3,7 +3,7 @@
  * generated docs and in error messages ("expected a positive integer"), and defaults that are only
  * known at run time (hostname, CPU count) with the text the docs show instead.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const typeText = new WeakMap<z.ZodType, string>();
 const docDefaults = new WeakMap<z.ZodType, string>();
