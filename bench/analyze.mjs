@@ -15,8 +15,12 @@
 //   --shapes [light,c100k,c1m,tap]: the same per traffic shape (bench/shapes.mjs), every figure
 //   prefixed with the shape (`c100k.ratio_vs_suricata_cpu=...`); shards off unless --shards is given.
 //
+//   --fixed-only: the fixed cost alone, --runs times (default 12), alternating the CLI as built
+//   (dist/main.js, the bundle) with the same program unbundled (dist/rstwatch.js) and a bare
+//   `node -e 0`: fixed_cost_ms, unbundled_fixed_cost_ms, node_start_ms and their _cpu_ms.
+//
 //   pnpm bench:analyze [--packets 2000000] [--file PCAP] [--runs 3] [--seed 1] [--no-tshark]
-//                      [--shards N] [--no-shards] [--no-suricata] [--shapes [LIST]]
+//                      [--shards N] [--no-shards] [--no-suricata] [--shapes [LIST]] [--fixed-only]
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -38,13 +42,14 @@ const { values } = parseArgs({
     'no-shards': { type: 'boolean', default: false },
     'no-suricata': { type: 'boolean', default: false },
     shapes: { type: 'string' },
+    'fixed-only': { type: 'boolean', default: false },
   },
   args: process.argv.slice(2).flatMap((a, i, all) =>
     // `--shapes` with no list: the default shapes.
     a === '--shapes' && (i + 1 >= all.length || all[i + 1].startsWith('--')) ? ['--shapes', ''] : [a],
   ),
 });
-const runs = Math.max(1, Number(values.runs));
+const runs = Math.max(1, Number(values['fixed-only'] && values.runs === '3' ? 12 : values.runs));
 const log = (s) => process.stderr.write(`# ${s}\n`);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -188,8 +193,8 @@ function warm(file) {
   );
 }
 
-const analyzeCmd = (file, extra = '') =>
-  `node "${cli}" analyze "${file}" --format ndjson --no-progress${extra} > /dev/null`;
+const analyzeCmd = (file, extra = '', bin = cli) =>
+  `node "${bin}" analyze "${file}" --format ndjson --no-progress${extra} > /dev/null`;
 
 // Fixed cost: `analyze` of a 1,000-packet capture, timed once in every run of every file.
 const fixedFile = await tracegenFile(1000, 1);
@@ -329,6 +334,10 @@ if (suricata)
   );
 console.log('analyze_shards_default=1');
 console.log(`runs=${runs}`);
+if (values['fixed-only']) {
+  await fixedOnly();
+  process.exit(0);
+}
 if (shapes) {
   for (const name of shapes) {
     const file = await shapeFile(name, Number(values.packets), Number(values.seed), log);
@@ -345,3 +354,32 @@ if (shapes) {
 }
 console.log(`fixed_cost_ms=${Math.round(median(fixedMs))}`);
 if (gnuTime) console.log(`fixed_cost_cpu_ms=${Math.round(median(fixedCpuMs))}`);
+
+/** `--fixed-only`: bundled, unbundled and bare Node start, alternating, medians of `runs`. */
+async function fixedOnly() {
+  const unbundled = join(root, 'services/cli/dist/rstwatch.js');
+  const series = {
+    fixed_cost: analyzeCmd(fixedFile),
+    unbundled_fixed_cost: analyzeCmd(fixedFile, '', unbundled),
+    node_start: 'node -e 0',
+  };
+  const ms = Object.fromEntries(Object.keys(series).map((k) => [k, []]));
+  const cpuMs = Object.fromEntries(Object.keys(series).map((k) => [k, []]));
+  await timed('sh', ['-c', analyzeCmd(fixedFile)]);
+  for (let r = 0; r < runs; r++) {
+    for (const [k, cmd] of Object.entries(series)) {
+      const x = await timed('sh', ['-c', cmd]);
+      ms[k].push(x.ms);
+      cpuMs[k].push(x.cpuMs);
+    }
+    log(
+      `run ${r + 1}/${runs}: ${Object.keys(series)
+        .map((k) => `${k} ${Math.round(ms[k].at(-1))} ms`)
+        .join(', ')}`,
+    );
+  }
+  for (const k of Object.keys(series)) {
+    console.log(`${k}_ms=${Math.round(median(ms[k]))}`);
+    if (gnuTime) console.log(`${k}_cpu_ms=${Math.round(median(cpuMs[k]))}`);
+  }
+}
