@@ -238,6 +238,20 @@ describe('bounds and odd input', () => {
     expect(detection.stats.evicted).toBeGreaterThanOrEqual(400);
   });
 
+  it('evicts the least recently seen entity, not the first seen', () => {
+    // a and b raise alerts; a is seen again; c then takes a place: b's episode is closed by the eviction.
+    const a = resetAttackStream({ count: 6, victim: '10.9.0.1', startUs: T0_US });
+    const b = resetAttackStream({ count: 6, victim: '10.9.0.2', startUs: T0_US + SEC });
+    const a2 = resetAttackStream({ count: 1, victim: '10.9.0.1', startUs: T0_US + 2 * SEC });
+    const c = resetAttackStream({ count: 1, victim: '10.9.0.3', startUs: T0_US + 3 * SEC });
+    const alerts: Alert[] = [];
+    const d = new Detection(detectionOptions({ alerts: { maxEntities: 2 }, onAlert: (x) => alerts.push(x) }));
+    for (const e of [...a, ...b, ...a2, ...c]) d.observe(e, 'victim');
+    const closed = alerts.filter((x) => x.status === 'closed').map((x) => x.entity);
+    expect(closed).toEqual(['10.9.0.2']);
+    expect(d.stats.rules.reset_attack.evicted).toBe(1);
+  });
+
   it('drops exact duplicates (a processor republishing) and counts them', () => {
     const ev = resetAttackStream({ count: 8 });
     const twice = [...ev.slice(0, 4), ...ev.slice(0, 4).map((e) => ({ ...e })), ...ev.slice(4)];
