@@ -18,8 +18,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HeaderColumns } from '../packages/core/dist/index.js';
-import { parseCaptureFile } from '../packages/packet/dist/index.js';
-import { decodeHeaderBatch, encodeHeaderBatch } from '../packages/wire/dist/index.js';
+import { decodeHeaderBatch } from '../packages/wire/dist/index.js';
+import { encodeCapture } from './encode.mjs';
 import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,18 +43,6 @@ const log = (m) => process.stderr.write(`# ${m}\n`);
 const dirs = positionals.map((d) => resolve(root, d));
 const engines = [];
 for (const d of dirs) engines.push((await import(join(d, 'packages/classify/dist/index.js'))).Engine);
-
-/** A capture parsed as the agent parses it, encoded in batches of BATCH headers. */
-async function encodeCapture(file) {
-  const msgs = [];
-  await parseCaptureFile(file, {
-    batchSize: BATCH,
-    onBatch: async (b) => {
-      msgs.push(encodeHeaderBatch({ sensorId: 'bench', batchSeq: BigInt(msgs.length) }, b));
-    },
-  });
-  return msgs;
-}
 
 /** One run of `Engine` over `msgs`: headers per CPU-second, flows and events. */
 function runOnce(Engine, msgs, config) {
@@ -84,7 +72,7 @@ console.log(`node=${process.version}`);
 console.log(`runs=${RUNS}`);
 for (const name of parseShapeList(values.shapes)) {
   const file = await shapeFile(name, Number(values.packets), Number(values.seed), log);
-  const msgs = await encodeCapture(file);
+  const msgs = await encodeCapture(file, BATCH);
   const config = SHAPES[name].maxFlows ? { maxFlows: SHAPES[name].maxFlows } : {};
   const ref = runOnce(engines[0], msgs, config);
   for (let k = 1; k < engines.length; k++) {

@@ -36,8 +36,8 @@ import {
   TCP_RST,
   TCP_SYN,
 } from '../packages/core/dist/index.js';
-import { parseCaptureFile } from '../packages/packet/dist/index.js';
 import { decodeHeaderBatch, encodeHeaderBatch } from '../packages/wire/dist/index.js';
+import { encodeCapture } from './encode.mjs';
 import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -228,18 +228,6 @@ function encodeRandomStream(seed, packets) {
   return msgs;
 }
 
-/** A capture file parsed as the agent parses it, encoded in batches of BATCH headers. */
-async function encodeCapture(file) {
-  const msgs = [];
-  await parseCaptureFile(file, {
-    batchSize: BATCH,
-    onBatch: async (b) => {
-      msgs.push(encodeHeaderBatch({ sensorId: 'bench', batchSeq: BigInt(msgs.length) }, b));
-    },
-  });
-  return msgs;
-}
-
 /** The tracegen capture of --packets / --seed in bench/out (generated once, shared with other benches). */
 async function traceFile() {
   if (values.file) return values.file;
@@ -353,7 +341,7 @@ if (values.shapes !== undefined) {
   for (const name of names) {
     const file = await shapeFile(name, PACKETS, Number(values.seed), log);
     const t0 = performance.now();
-    const msgs = await encodeCapture(file);
+    const msgs = await encodeCapture(file, BATCH);
     log(`${name}: encoded ${file} in ${Math.round(performance.now() - t0)} ms; measuring`);
     rates[name] = reportCapture(`${name}.`, file, msgs, cliMaxFlows ?? SHAPES[name].maxFlows).hpcs;
   }
@@ -363,7 +351,7 @@ if (values.shapes !== undefined) {
     console.log(`slowdown_light_to_c100k=${(rates.light / rates.c100k).toFixed(2)}`);
 } else {
   const file = await traceFile();
-  reportCapture('', file, await encodeCapture(file), cliMaxFlows);
+  reportCapture('', file, await encodeCapture(file, BATCH), cliMaxFlows);
 }
 if (RANDOM_PACKETS > 0) {
   const random = measure(encodeRandomStream(42, RANDOM_PACKETS));
