@@ -176,6 +176,36 @@ function wasmCore(module, batches, total, maxFlows, idxSize, floorFlows) {
 
 // ---- JavaScript core ---------------------------------------------------------------------------------
 
+/** Direction of header (s, dd at o, ports sp/dp) against record r: 0 same, 1 reversed, -1 another flow. */
+function keyDir(u, r, s, dd, o, sp, dp) {
+  const ports = u[r + 8];
+  if (
+    ports === (sp | (dp << 16)) >>> 0 &&
+    u[r] === s[o] &&
+    u[r + 1] === s[o + 1] &&
+    u[r + 2] === s[o + 2] &&
+    u[r + 3] === s[o + 3] &&
+    u[r + 4] === dd[o] &&
+    u[r + 5] === dd[o + 1] &&
+    u[r + 6] === dd[o + 2] &&
+    u[r + 7] === dd[o + 3]
+  )
+    return 0;
+  if (
+    ports === (dp | (sp << 16)) >>> 0 &&
+    u[r] === dd[o] &&
+    u[r + 1] === dd[o + 1] &&
+    u[r + 2] === dd[o + 2] &&
+    u[r + 3] === dd[o + 3] &&
+    u[r + 4] === s[o] &&
+    u[r + 5] === s[o + 1] &&
+    u[r + 6] === s[o + 2] &&
+    u[r + 7] === s[o + 3]
+  )
+    return 1;
+  return -1;
+}
+
 class JsCore {
   constructor(maxFlows, idxSize) {
     this.maxFlows = maxFlows;
@@ -220,33 +250,9 @@ class JsCore {
       if (v === 0) return pos;
       const r = (v - 1) * REC32;
       if (u[r + 9] === h) {
-        const ports = u[r + 8];
-        if (
-          ports === (sp | (dp << 16)) >>> 0 &&
-          u[r] === s[o] &&
-          u[r + 1] === s[o + 1] &&
-          u[r + 2] === s[o + 2] &&
-          u[r + 3] === s[o + 3] &&
-          u[r + 4] === dd[o] &&
-          u[r + 5] === dd[o + 1] &&
-          u[r + 6] === dd[o + 2] &&
-          u[r + 7] === dd[o + 3]
-        ) {
-          this.dir = 0;
-          return pos;
-        }
-        if (
-          ports === (dp | (sp << 16)) >>> 0 &&
-          u[r] === dd[o] &&
-          u[r + 1] === dd[o + 1] &&
-          u[r + 2] === dd[o + 2] &&
-          u[r + 3] === dd[o + 3] &&
-          u[r + 4] === s[o] &&
-          u[r + 5] === s[o + 1] &&
-          u[r + 6] === s[o + 2] &&
-          u[r + 7] === s[o + 3]
-        ) {
-          this.dir = 1;
+        const d = keyDir(u, r, s, dd, o, sp, dp);
+        if (d >= 0) {
+          this.dir = d;
           return pos;
         }
       }
@@ -272,33 +278,9 @@ class JsCore {
       if (v === 0) return pos;
       const r = (v - 1) * REC32;
       if (t[2 * pos + 1] === h) {
-        const ports = u[r + 8];
-        if (
-          ports === (sp | (dp << 16)) >>> 0 &&
-          u[r] === s[o] &&
-          u[r + 1] === s[o + 1] &&
-          u[r + 2] === s[o + 2] &&
-          u[r + 3] === s[o + 3] &&
-          u[r + 4] === dd[o] &&
-          u[r + 5] === dd[o + 1] &&
-          u[r + 6] === dd[o + 2] &&
-          u[r + 7] === dd[o + 3]
-        ) {
-          this.dir = 0;
-          return pos;
-        }
-        if (
-          ports === (dp | (sp << 16)) >>> 0 &&
-          u[r] === dd[o] &&
-          u[r + 1] === dd[o + 1] &&
-          u[r + 2] === dd[o + 2] &&
-          u[r + 3] === dd[o + 3] &&
-          u[r + 4] === s[o] &&
-          u[r + 5] === s[o + 1] &&
-          u[r + 6] === s[o + 2] &&
-          u[r + 7] === s[o + 3]
-        ) {
-          this.dir = 1;
+        const d = keyDir(u, r, s, dd, o, sp, dp);
+        if (d >= 0) {
+          this.dir = d;
           return pos;
         }
       }
