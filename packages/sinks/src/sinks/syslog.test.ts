@@ -101,13 +101,19 @@ describe('SyslogSink', () => {
     }
   });
 
-  it('tcp: a receiver that is down fails the send; after it is back the sink reconnects', async () => {
+  /** A TCP syslog sink and its receiver, version 1 of the sample alert already received. */
+  async function tcpSinkSentOnce() {
     const rx = await tcpReceiver();
     const port = rx.port;
     const sink = new SyslogSink({ ...base, url: `tcp://127.0.0.1:${port}` });
     cleanups.unshift(() => sink.close());
     await sink.send([sampleAlert()]);
     await expect.poll(() => rx.messages().length).toBe(1);
+    return { rx, port, sink };
+  }
+
+  it('tcp: a receiver that is down fails the send; after it is back the sink reconnects', async () => {
+    const { rx, port, sink } = await tcpSinkSentOnce();
     await rx.stop();
     const err = await sink.send([sampleAlert({ version: 2 })]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
@@ -123,12 +129,7 @@ describe('SyslogSink', () => {
   });
 
   it('tcp: a connection that drops long after the last write resends nothing', async () => {
-    const rx = await tcpReceiver();
-    const port = rx.port;
-    const sink = new SyslogSink({ ...base, url: `tcp://127.0.0.1:${port}` });
-    cleanups.unshift(() => sink.close());
-    await sink.send([sampleAlert()]);
-    await expect.poll(() => rx.messages().length).toBe(1);
+    const { rx, port, sink } = await tcpSinkSentOnce();
     await new Promise((r) => setTimeout(r, 2200));
     await rx.stop();
     const rx2 = await tcpReceiver(port);
