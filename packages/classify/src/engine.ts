@@ -205,6 +205,10 @@ const A_FORCED = K_ANOM + 6;
 
 /** Headers hashed and prefetched ahead of the in-order pass (a power of two). */
 const PREPARE_CHUNK = 128;
+/** The reorder lookahead's port-pair buckets (a power of two) and timestamp blocks (headers each, a power of two). */
+const LA_BITS = 13;
+const LA_BUCKETS = 1 << LA_BITS;
+const LA_BLOCK = 32;
 
 /** Checksum modes as numbers; `auto`: failures with nothing accepted that make a host offload-like. */
 const CKM_VERIFY = 1;
@@ -296,6 +300,15 @@ export class Engine implements TrackerListener {
   private tailFrom = -1;
   /** Whether the batch being run may carry headers into the next (not at the end of the input). */
   private carryOk = false;
+  /** The batch being run's lookahead index (see `buildLookahead`), built on first need: -1 none yet. */
+  private laFor = -1;
+  private laBatch = 0;
+  /** Per header, the next header of the batch with the same port-pair bucket (-1: none). */
+  private laNext = new Int32Array(0);
+  /** Latest header seen per port-pair bucket while building (LA_BUCKETS). */
+  private readonly laHead = new Int32Array(LA_BUCKETS);
+  /** Per block of LA_BLOCK headers, its largest timestamp (NaN ignored). */
+  private laMax = new Float64Array(0);
   /** This thread's scratch batch: the carried headers, then the next batch. */
   private joined: HeaderColumns | null = null;
   private identity = new Int32Array(0);
@@ -438,6 +451,8 @@ export class Engine implements TrackerListener {
     this.nDeferred = 0;
     this.tailFrom = -1;
     this.carryOk = carryOk && this.reorderUs > 0;
+    this.laFor = -1;
+    this.laBatch++;
     const marked = pre > 0 ? this.carryMeta[CM_MARKED]! : 0;
     for (let i = 0; i < n; i++) {
       if ((i & (PREPARE_CHUNK - 1)) === 0) this.prepareChunk(cols, s, i, marked);
@@ -683,13 +698,13 @@ export class Engine implements TrackerListener {
     const ack = cols.ack[i]!;
     const seq = cols.seq[i]!;
     const last = Math.min(n, i + 1 + LOOKAHEAD_MAX);
+    if (this.laFor !== this.laBatch) this.buildLookahead(cols, n);
+    // The window ends at the first later header stamped after `lim` (or at `last`); within it only the
+    // headers of the same port pair can be the peer's, and the latest that qualifies is awaited.
+    const stop = this.windowEnd(cols, i + 1, last, lim);
+    const open = stop === last && last === n;
     let wait = -1;
-    let open = last === n;
-    for (let j = i + 1; j < last; j++) {
-      if (cols.tsUs[j]! > lim) {
-        open = false;
-        break;
-      }
+    for (let j = this.laNext[i]!; j >= 0 && j < stop; j = this.laNext[j]!) {
       if (cols.srcPort[j] !== dp || cols.dstPort[j] !== sp || !sameAddrs(cols, i, j, true)) continue;
       // A header the batch loop will drop (not IPv4/IPv6) is never processed: nothing can wait for it.
       const vj = cols.ipVersion[j]!;
@@ -708,6 +723,56 @@ export class Engine implements TrackerListener {
     // a SYN already seen has its cause; an ACK ahead of data just goes on.)
     const missing = (wantAck && (flags & (TCP_RST | TCP_SYN)) !== 0) || (wantRst && !withAck);
     return open && missing && this.carryOk && this.carry(f, i, n);
+  }
+
+  /**
+   * Index the batch for the reorder lookahead, so a header's window is not read header by header (on a
+   * capture of a million mostly new connections nearly every window is full, 512 headers each): a chain
+   * per port-pair bucket in batch order (the peer's headers have the same unordered pair), and the
+   * largest timestamp of each block of LA_BLOCK headers.
+   */
+  private buildLookahead(cols: HeaderColumns, n: number): void {
+    this.laFor = this.laBatch;
+    if (this.laNext.length < n) this.laNext = new Int32Array(Math.max(n, 1024));
+    const blocks = (n + LA_BLOCK - 1) / LA_BLOCK;
+    if (this.laMax.length < blocks) this.laMax = new Float64Array(Math.max(Math.ceil(blocks), 64));
+    const next = this.laNext;
+    const head = this.laHead;
+    head.fill(-1);
+    const sp = cols.srcPort;
+    const dp = cols.dstPort;
+    for (let j = n - 1; j >= 0; j--) {
+      const a = sp[j]!;
+      const b = dp[j]!;
+      // Symmetric in the two ports, so both directions of a connection share a bucket.
+      const k = (Math.imul(a ^ b, 0x9e3779b1) + Math.imul(a + b, 0x85ebca6b)) >>> (32 - LA_BITS);
+      next[j] = head[k]!;
+      head[k] = j;
+    }
+    const ts = cols.tsUs;
+    const mx = this.laMax;
+    for (let b = 0; b * LA_BLOCK < n; b++) {
+      let m = Number.NEGATIVE_INFINITY;
+      const end = Math.min(n, (b + 1) * LA_BLOCK);
+      for (let j = b * LA_BLOCK; j < end; j++) if (ts[j]! > m) m = ts[j]!;
+      mx[b] = m;
+    }
+  }
+
+  /** The first header in [from, to) stamped after `lim`, or `to` (NaN stamps are never after). */
+  private windowEnd(cols: HeaderColumns, from: number, to: number, lim: number): number {
+    const ts = cols.tsUs;
+    const mx = this.laMax;
+    let j = from;
+    while (j < to) {
+      if ((j & (LA_BLOCK - 1)) === 0 && j + LA_BLOCK <= to && !(mx[j / LA_BLOCK]! > lim)) {
+        j += LA_BLOCK;
+        continue;
+      }
+      if (ts[j]! > lim) return j;
+      j++;
+    }
+    return to;
   }
 
   /**

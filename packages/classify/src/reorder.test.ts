@@ -3,7 +3,7 @@
 // waits for the next batch, in the engine's shared memory, so the verdict does not depend on where the
 // agent cut its Kafka messages, nor on which worker thread runs the next batch.
 import { HeaderColumns, type RstEvent } from '@rstwatch/core';
-import { Trace } from '@rstwatch/flow/testing';
+import { buildColumns, type PacketSpec, Trace } from '@rstwatch/flow/testing';
 import { describe, expect, it } from 'vitest';
 import { Engine } from './engine.js';
 
@@ -97,5 +97,39 @@ describe('causal order across batches', () => {
     const rst = out.filter((x) => x.dst_port === 40002);
     expect(rst).toHaveLength(1);
     expect(rst[0]!.sensor).toBe('tap-a');
+  });
+
+  it('the window is searched past other traffic of the same ports, and ends at a header stamped after it', () => {
+    // A closed-port answer stamped 101 µs before the SYN it answers, 100 other headers between them:
+    // SYNs from other hosts on the same port pair (one lookahead chain) and on other ports (skipped).
+    const t0 = 1.7e15;
+    const client = '10.1.0.5:40002';
+    const server = '10.2.0.9:25';
+    const run = (spikeAt: number) => {
+      const pkts: PacketSpec[] = [
+        { tsUs: t0, src: '10.1.0.5:40000', dst: '10.2.0.9:22', flags: 'S', seq: 1000 },
+        { tsUs: t0 + 20, src: '10.2.0.9:22', dst: '10.1.0.5:40000', flags: 'SA', seq: 5000, ack: 1001 },
+        { tsUs: t0 + 40, src: '10.1.0.5:40000', dst: '10.2.0.9:22', flags: 'A', seq: 1001, ack: 5001 },
+      ];
+      const t1 = t0 + 1_000_000;
+      pkts.push({ tsUs: t1, src: server, dst: client, flags: 'RA', seq: 0, ack: 7001 });
+      for (let k = 1; k <= 100; k++) {
+        const src = k % 2 === 0 ? `10.3.0.${k}:40002` : `10.4.0.${k}:${30000 + k}`;
+        // One header stamped past the window (lim = t1 + 200 µs) when `spikeAt` names it.
+        pkts.push({ tsUs: k === spikeAt ? t1 + 1000 : t1 + k, src, dst: server, flags: 'S', seq: k });
+      }
+      pkts.push({ tsUs: t1 + 101, src: client, dst: server, flags: 'S', seq: 7000 });
+      const e = Engine.create(SMALL);
+      const out = [...e.processBatch(buildColumns(pkts), 's').events, ...e.finish().events];
+      const rst = out.filter((x) => x.dst_port === 40002 && x.src_port === 25);
+      expect(rst).toHaveLength(1);
+      return rst[0]!;
+    };
+    const waited = run(-1);
+    expect([waited.cause, waited.origin]).toEqual(['closed_port', 'endpoint']);
+    expect(waited.evidence).toContain('reordered');
+    // A header after the window ends it there: the RST does not wait for a SYN beyond it.
+    expect(run(70).evidence).not.toContain('reordered');
+    expect(run(99).evidence).not.toContain('reordered');
   });
 });

@@ -1,4 +1,4 @@
-import type { FlowRecord, HeaderColumns } from '@rstwatch/core';
+import { bucketOf, type FlowRecord, flowHash, formatAddr, HeaderColumns } from '@rstwatch/core';
 import { describe, expect, it } from 'vitest';
 import {
   CS_OTH,
@@ -22,7 +22,7 @@ import {
   EP_SYN_SENT,
 } from './conn-state.js';
 import { buildFlowRecord } from './record.js';
-import { buildColumns, Trace } from './testing.js';
+import { appendPacket, buildColumns, Trace } from './testing.js';
 import { CLOSE_DELAY_US, END_EVICTED, FlowTracker } from './tracker.js';
 
 const CFG = { maxFlows: 64, flowIdleExpiryS: 300, timeWaitS: 60, maxHosts: 64 };
@@ -240,6 +240,51 @@ describe('FlowTracker: table bounds', () => {
       t.locate(cols, i, s);
       expect(t.createdTotal).toBe(before);
     }
+  });
+
+  it('finds every live flow through churn in one long index cluster (displacements past 255)', () => {
+    // Keys whose home bucket is among the first 8 of the index: a full table of them is one cluster of
+    // 320 entries, so deletions shift entries whose displacement does not fit its byte.
+    const maxFlows = 320;
+    const idxSize = Math.ceil(maxFlows * 1.25) + 1;
+    const probe = HeaderColumns.allocate(1);
+    const keys: string[] = [];
+    for (let k = 0; keys.length < 700 && k < 200_000; k++) {
+      probe.length = 0;
+      const src = `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}:${1024 + (k % 50_000)}`;
+      appendPacket(probe, { tsUs: 0, src, dst: '10.9.9.9:80', flags: 'S' });
+      if (bucketOf(flowHash(probe, 0, 0), idxSize) < 8) keys.push(src);
+    }
+    expect(keys.length).toBe(700);
+    const t = FlowTracker.create({ ...CFG, maxFlows });
+    const ended = new Set<string>();
+    t.listener = {
+      flowEnded: (f) => ended.add(`${formatAddr(t.addr, t.origAddrAt(f))}:${t.origPort(f)}`),
+      historyOverflow() {},
+    };
+    const s = t.sensorOrdinal('');
+    const live = new Set<string>();
+    let ts = 1e15;
+    let rnd = 12345;
+    const touch = (src: string) => {
+      ts += 1000;
+      const cols = buildColumns([{ tsUs: ts, src, dst: '10.9.9.9:80', flags: 'S', seq: 1 }]);
+      const before = t.createdTotal;
+      t.update(t.locate(cols, 0, s), cols, 0);
+      // A live flow is found (not created again); an ended one is created anew.
+      expect(t.createdTotal - before, src).toBe(live.has(src) ? 0 : 1);
+      live.add(src);
+      for (const e of ended) live.delete(e);
+      ended.clear();
+    };
+    for (const src of keys.slice(0, maxFlows)) touch(src);
+    expect(t.active).toBe(maxFlows);
+    for (let n = 0; n < 3000; n++) {
+      rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+      touch(keys[rnd % keys.length]!);
+    }
+    expect(t.active).toBe(live.size);
+    for (const src of live) touch(src);
   });
 
   it('reports bytes per flow within the 256-byte budget at the default sizes', () => {

@@ -199,6 +199,9 @@ function indexSize(maxFlows: number): number {
   return Math.ceil(maxFlows * 1.25) + 1;
 }
 
+/** An index displacement too large for the byte that keeps it: recomputed from the record when needed. */
+const DIST_UNKNOWN = 255;
+
 function timeWaitSize(maxFlows: number): number {
   return Math.max(64, Math.ceil(maxFlows / 16));
 }
@@ -214,6 +217,9 @@ function flowColumns(n: number): ColumnDef[] {
     { name: 'cold', ctor: Float64Array, length: (n * COLD_BYTES) / 8 },
     { name: 'sensorLen', ctor: Uint8Array, length: MAX_SENSORS },
     { name: 'sensorNames', ctor: Uint8Array, length: MAX_SENSORS * SENSOR_NAME_MAX },
+    // Per index slot, how far its entry sits past its home bucket (DIST_UNKNOWN from 255 on): a deletion
+    // shifts entries back without reading their records (see removeIndex).
+    { name: 'idxDist', ctor: Uint8Array, length: indexSize(n) },
   ];
 }
 
@@ -321,6 +327,7 @@ export class FlowTracker {
 
   private readonly meta: Float64Array;
   private readonly idx: Int32Array;
+  private readonly idxDist: Uint8Array;
   private readonly free: Int32Array;
   /** Views of the HOT records (layout.ts), one per element type, all over the same bytes. */
   private readonly h64: Float64Array;
@@ -392,6 +399,7 @@ export class FlowTracker {
     const m = mapColumns(shared.flows, flowColumns(this.maxFlows));
     this.meta = m.meta as Float64Array;
     this.idx = m.idx as Int32Array;
+    this.idxDist = m.idxDist as Uint8Array;
     this.free = m.free as Int32Array;
     const hot = m.hot as Float64Array;
     this.h64 = hot;
@@ -745,33 +753,50 @@ export class FlowTracker {
 
   private insertIndex(f: number, h: number): void {
     const size = this.idxSize;
-    let pos = bucketOf(h, size);
+    const home = bucketOf(h, size);
+    let pos = home;
     while (this.idx[pos] !== 0) pos = pos + 1 === size ? 0 : pos + 1;
     this.idx[pos] = (f + 1) | ((h << this.tagShift) & ~this.slotMask);
+    const d = pos >= home ? pos - home : pos + size - home;
+    this.idxDist[pos] = Math.min(d, DIST_UNKNOWN);
   }
 
+  /**
+   * Delete flow f from the index by shifting back the entries after it in its cluster (no tombstones).
+   * An entry's home comes from its displacement byte, so the cluster's records are not read: reading them
+   * (a cache miss and a key hash each) made eviction on a full table cost more than the rest of a packet.
+   */
   private removeIndex(f: number): void {
     const size = this.idxSize;
     const mask = this.slotMask;
+    const idx = this.idx;
+    const dist = this.idxDist;
     let i = bucketOf(this.keyHash(f), size);
-    while ((this.idx[i]! & mask) !== f + 1) {
-      if (this.idx[i] === 0) return;
+    while ((idx[i]! & mask) !== f + 1) {
+      if (idx[i] === 0) return;
       i = i + 1 === size ? 0 : i + 1;
     }
     let j = i;
     for (;;) {
       j = j + 1 === size ? 0 : j + 1;
-      const v = this.idx[j]!;
+      const v = idx[j]!;
       if (v === 0) break;
-      const k = bucketOf(this.keyHash((v & mask) - 1), size);
-      // Move entry j back to the hole at i if its home slot k is not cyclically in (i, j].
-      const inRange = i <= j ? k > i && k <= j : k > i || k <= j;
-      if (!inRange) {
-        this.idx[i] = v;
+      let d = dist[j]!;
+      if (d === DIST_UNKNOWN) {
+        const k = bucketOf(this.keyHash((v & mask) - 1), size);
+        d = j >= k ? j - k : j + size - k;
+      }
+      // Entry j moves back to the hole at i unless its home is cyclically in (i, j], i.e. unless it is
+      // displaced by less than the gap j - i.
+      const gap = j >= i ? j - i : j + size - i;
+      if (d >= gap) {
+        idx[i] = v;
+        dist[i] = Math.min(d - gap, DIST_UNKNOWN);
         i = j;
       }
     }
-    this.idx[i] = 0;
+    idx[i] = 0;
+    dist[i] = 0;
   }
 
   /** The live flow of header `i` (setting `dir`), or -1; nothing is created, ended or changed. */
@@ -912,6 +937,7 @@ export class FlowTracker {
       this.meta[M_ACTIVE] = this.meta[M_ACTIVE]! - 1;
     }
     this.idx.fill(0);
+    this.idxDist.fill(0);
     if (this.meta[M_ACTIVE] === 0) return;
     const n = this.meta[M_HIGH]!;
     for (let f = 0; f < n; f++)
