@@ -53,6 +53,8 @@ import {
   FF_TW_HIT,
   FF_TW_REUSE,
   FIRST_MAX,
+  type FlowRows,
+  FlowRowWriter,
   FlowTracker,
   flowConnStateCode,
   formatTs,
@@ -74,7 +76,10 @@ import * as F from './internal/facts.js';
 /** Output of one call: RST events and flow records, each in the order they were produced. */
 export interface EngineOutput {
   events: RstEvent[];
+  /** The flow records (empty when they were asked for as `rows`). */
   flows: FlowRecord[];
+  /** With `flows: 'rows'`: the same records as binary rows (`FlowRowReader` reads them), absent when none. */
+  rows?: FlowRows;
 }
 
 export interface ProcessOptions {
@@ -82,9 +87,10 @@ export interface ProcessOptions {
   emit?: boolean;
   /**
    * false: flows still end (and are counted in `flowsEnded`) but no flow records are built, for callers
-   * that only need RST events. Default true.
+   * that only need RST events. `rows`: records as binary rows (`EngineOutput.rows`), for a caller that
+   * sends them to another thread, which makes their text. Default true (record objects).
    */
-  flows?: boolean;
+  flows?: boolean | 'rows';
 }
 
 /** Structured-clonable handle to an engine's memory. */
@@ -265,6 +271,9 @@ export class Engine implements TrackerListener {
   private out: EngineOutput = NO_OUTPUT;
   private emitting = true;
   private records = true;
+  /** Records as rows (`flows: 'rows'`), written here. */
+  private rowMode = false;
+  private readonly rowWriter = new FlowRowWriter();
   private lastSensor = '';
   private lastSensorOrd = -1;
   /**
@@ -922,7 +931,9 @@ export class Engine implements TrackerListener {
   private begin(opts: ProcessOptions | undefined): void {
     const emit = opts?.emit ?? true;
     this.emitting = emit;
-    this.records = emit && (opts?.flows ?? true);
+    const flows = opts?.flows ?? true;
+    this.records = emit && flows !== false;
+    this.rowMode = flows === 'rows';
     this.out = emit ? { events: [], flows: [] } : NO_OUTPUT;
     this.refreshDue();
   }
@@ -946,6 +957,8 @@ export class Engine implements TrackerListener {
   private end(): EngineOutput {
     const o = this.out;
     this.out = NO_OUTPUT;
+    const rows = this.rowWriter.take(this.tracker);
+    if (rows !== null && o !== NO_OUTPUT) o.rows = rows;
     return emitOrEmpty(o);
   }
 
@@ -974,7 +987,9 @@ export class Engine implements TrackerListener {
     // Held RSTs of this flow must be decided before its record says how it ended.
     const pend = t.heldRst(f);
     if (pend !== 0) this.releaseThrough(pend - 1);
-    if (this.records) this.out.flows.push(buildFlowRecord(t, f));
+    if (!this.records) return;
+    if (this.rowMode) this.rowWriter.push(t, f);
+    else this.out.flows.push(buildFlowRecord(t, f));
   }
 
   /**

@@ -10,7 +10,17 @@ export {
   FLOW_SLACK,
   HOT_BYTES,
 } from './layout.js';
-export { buildFlowRecord, flowCommunityId, flowConnStateCode, flowUid } from './record.js';
+export {
+  buildFlowRecord,
+  concatFlowRows,
+  FLOW_ROW_BYTES,
+  FlowRowReader,
+  type FlowRows,
+  FlowRowWriter,
+  flowCommunityId,
+  flowConnStateCode,
+  flowUid,
+} from './record.js';
 export { formatTs } from './time.js';
 export { TimeWaitMemory } from './timewait.js';
 export * from './tracker.js';

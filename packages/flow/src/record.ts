@@ -21,10 +21,8 @@ function base62(n: number, width: number, end: number): void {
   }
 }
 
-/** Zeek-looking connection uid (`C` + 17 base62 characters), deterministic per flow generation. */
-export function flowUid(t: FlowTracker, f: number): string {
-  const g = t.generation(f);
-  const h = t.keyHash(f);
+/** Zeek-looking connection uid from a flow's generation `g` and key hash `h` (see {@link flowUid}). */
+function uidOf(g: number, h: number): string {
   const mix = Math.imul(g ^ 0x5bd1e995, 0x27d4eb2d) >>> 0;
   UID[0] = 0x43; // C
   base62(h, 6, 7);
@@ -53,6 +51,11 @@ export function flowUid(t: FlowTracker, f: number): string {
   );
 }
 
+/** Zeek-looking connection uid (`C` + 17 base62 characters), deterministic per flow generation. */
+export function flowUid(t: FlowTracker, f: number): string {
+  return uidOf(t.generation(f), t.keyHash(f));
+}
+
 /** Community ID v1 of flow f. */
 export function flowCommunityId(t: FlowTracker, f: number): string {
   return communityId(t.addr, t.origAddrAt(f), t.origPort(f), t.addr, t.respAddrAt(f), t.respPort(f));
@@ -70,47 +73,291 @@ export function flowConnStateCode(t: FlowTracker, f: number, historyLen?: number
   );
 }
 
-/** The flow record of flow f (call before the flow is released). */
-export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
-  const history = t.history(f);
-  const origBytes = t.size(f, 0);
-  const respBytes = t.size(f, 1);
-  const cs = connStateCode(
-    t.epState(endpointOf(f, 0)),
-    t.epState(endpointOf(f, 1)),
-    origBytes,
-    respBytes,
-    history,
-  );
-  const cause = t.rstCause(f);
-  const origin = t.rstOrigin(f);
-  const tun = t.tunnelOf(f);
+// ---- flow rows: finished flows as fixed-size binary rows ----------------------------------------------
+//
+// The engine thread writes what a record needs as one row of FLOW_ROW_BYTES (numbers, the two 16-byte
+// addresses, the history letters); the text (ts, uid, addresses, community ID, conn_state) is made where
+// the record is used, usually another thread. A row is a copy of an ArrayBuffer away, where an object
+// of 26 fields and its strings cost the engine thread about as much as the packets of a short flow, and
+// cost it again to clone. Offsets are in units of each view: R64 (f64), R32 (u32), R16 (u16), byte.
+
+/** Bytes per flow row. */
+export const FLOW_ROW_BYTES = 144;
+const R64 = FLOW_ROW_BYTES / 8;
+const R32 = FLOW_ROW_BYTES / 4;
+const R16 = FLOW_ROW_BYTES / 2;
+// f64
+const W_FIRST_TS = 0;
+const W_LAST_TS = 1;
+const W_ORIG_BYTES = 2;
+const W_RESP_BYTES = 3;
+// u32 (from byte 32)
+const W_ORIG_PKTS = 8;
+const W_RESP_PKTS = 9;
+const W_ORIG_IP_BYTES = 10;
+const W_RESP_IP_BYTES = 11;
+const W_GEN = 12;
+const W_HASH = 13;
+const W_RSTS = 14;
+const W_DUPS = 15;
+const W_REORDERED = 16;
+const W_LATE = 17;
+// bytes 72..103: the addresses; u16 at bytes 104, 106: the ports
+const B_ORIG_ADDR = 72;
+const B_RESP_ADDR = 88;
+const W_ORIG_PORT = 52;
+const W_RESP_PORT = 53;
+// u8
+const B_ORIG_STATE = 108;
+const B_RESP_STATE = 109;
+const B_CAUSE = 110;
+const B_ORIGIN = 111;
+const B_TUNNEL = 112;
+const B_ONE_SIDED = 113;
+const B_SENSOR = 114;
+const B_HIST_LEN = 115;
+const B_HISTORY = 116; // HISTORY_MAX (16) letters, to byte 132
+
+/** Finished flows as binary rows (see FLOW_ROW_BYTES), with the names of the sensor ordinals they use. */
+export interface FlowRows {
+  readonly buffer: ArrayBuffer;
+  readonly count: number;
+  readonly sensors: readonly string[];
+}
+
+/** Typed views of one rows buffer. */
+class RowViews {
+  readonly f64: Float64Array;
+  readonly u32: Uint32Array;
+  readonly u16: Uint16Array;
+  readonly u8: Uint8Array;
+  constructor(readonly buffer: ArrayBuffer) {
+    this.f64 = new Float64Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.u16 = new Uint16Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+  }
+}
+
+/** Appends the rows of flows as they end (engine thread); `take` hands them over and starts again. */
+export class FlowRowWriter {
+  private v = new RowViews(new ArrayBuffer(FLOW_ROW_BYTES * 256));
+  private n = 0;
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Row of flow f (call before the flow is released). */
+  push(t: FlowTracker, f: number): void {
+    if ((this.n + 1) * FLOW_ROW_BYTES > this.v.buffer.byteLength) {
+      const next = new RowViews(new ArrayBuffer(this.v.buffer.byteLength * 2));
+      next.u8.set(this.v.u8);
+      this.v = next;
+    }
+    writeRow(this.v, this.n++, t, f);
+  }
+
+  /** The rows written since the last `take` (a copy sized to them), or null when there are none. */
+  take(t: FlowTracker): FlowRows | null {
+    if (this.n === 0) return null;
+    const count = this.n;
+    this.n = 0;
+    const sensors: string[] = [];
+    for (let s = 0; s < t.sensorCount; s++) sensors.push(t.sensorName(s));
+    return { buffer: this.v.buffer.slice(0, count * FLOW_ROW_BYTES), count, sensors };
+  }
+}
+
+/** Rows `a` then rows `b` (b taken later from the same engine, so its sensor names extend a's). */
+export function concatFlowRows(a: FlowRows, b: FlowRows): FlowRows {
+  const out = new Uint8Array(a.buffer.byteLength + b.buffer.byteLength);
+  out.set(new Uint8Array(a.buffer), 0);
+  out.set(new Uint8Array(b.buffer), a.buffer.byteLength);
   return {
-    ts: formatTs(t.firstTs(f)),
-    uid: flowUid(t, f),
-    'id.orig_h': formatAddr(t.addr, t.origAddrAt(f)),
-    'id.orig_p': t.origPort(f),
-    'id.resp_h': formatAddr(t.addr, t.respAddrAt(f)),
-    'id.resp_p': t.respPort(f),
+    buffer: out.buffer,
+    count: a.count + b.count,
+    sensors: b.sensors.length >= a.sensors.length ? b.sensors : a.sensors,
+  };
+}
+
+function writeRow(v: RowViews, k: number, t: FlowTracker, f: number): void {
+  const o = endpointOf(f, 0);
+  const r = endpointOf(f, 1);
+  const b = k * FLOW_ROW_BYTES;
+  const w64 = k * R64;
+  const w32 = k * R32;
+  const w16 = k * R16;
+  v.f64[w64 + W_FIRST_TS] = t.firstTs(f);
+  v.f64[w64 + W_LAST_TS] = t.lastTs(f);
+  v.f64[w64 + W_ORIG_BYTES] = t.size(f, 0);
+  v.f64[w64 + W_RESP_BYTES] = t.size(f, 1);
+  const u32 = v.u32;
+  u32[w32 + W_ORIG_PKTS] = t.epPackets(o);
+  u32[w32 + W_RESP_PKTS] = t.epPackets(r);
+  u32[w32 + W_ORIG_IP_BYTES] = t.epIpBytes(o);
+  u32[w32 + W_RESP_IP_BYTES] = t.epIpBytes(r);
+  u32[w32 + W_GEN] = t.generation(f);
+  u32[w32 + W_HASH] = t.keyHash(f);
+  u32[w32 + W_RSTS] = t.rstCount(f);
+  u32[w32 + W_DUPS] = t.dupCount(f);
+  u32[w32 + W_REORDERED] = t.reorderedCount(f);
+  u32[w32 + W_LATE] = t.lateCount(f);
+  const u8 = v.u8;
+  const a = t.addr;
+  const ao = t.origAddrAt(f);
+  const ar = t.respAddrAt(f);
+  for (let x = 0; x < 16; x++) {
+    u8[b + B_ORIG_ADDR + x] = a[ao + x]!;
+    u8[b + B_RESP_ADDR + x] = a[ar + x]!;
+  }
+  v.u16[w16 + W_ORIG_PORT] = t.origPort(f);
+  v.u16[w16 + W_RESP_PORT] = t.respPort(f);
+  u8[b + B_ORIG_STATE] = t.epState(o);
+  u8[b + B_RESP_STATE] = t.epState(r);
+  u8[b + B_CAUSE] = Math.min(t.rstCause(f), 255);
+  u8[b + B_ORIGIN] = Math.min(t.rstOrigin(f), 255);
+  u8[b + B_TUNNEL] = t.tunnelOf(f);
+  u8[b + B_ONE_SIDED] = t.oneSided(f) ? 1 : 0;
+  u8[b + B_SENSOR] = t.sensorOf(f);
+  const hl = t.historyLength(f);
+  t.copyHistory(f, u8, b + B_HISTORY, hl);
+  u8[b + B_HIST_LEN] = hl;
+}
+
+/** Reads flow rows back as records or as ndjson text (any thread). */
+export class FlowRowReader {
+  private readonly v: RowViews;
+  readonly count: number;
+  private readonly sensors: readonly string[];
+  private readonly sensorJson: readonly string[];
+
+  constructor(rows: FlowRows) {
+    this.v = new RowViews(rows.buffer);
+    this.count = rows.count;
+    this.sensors = rows.sensors;
+    this.sensorJson = rows.sensors.map((s) => JSON.stringify(s));
+  }
+
+  /** Row k as the flow record the engine would have built. */
+  record(k: number): FlowRecord {
+    return rowRecord(this.v, k, this.sensors[this.v.u8[k * FLOW_ROW_BYTES + B_SENSOR]!]!);
+  }
+
+  /** Every row as a record. */
+  records(): FlowRecord[] {
+    const out: FlowRecord[] = new Array(this.count);
+    for (let k = 0; k < this.count; k++) out[k] = this.record(k);
+    return out;
+  }
+
+  /**
+   * Row k as one ndjson line (with its newline): the text `JSON.stringify(record(k))` gives, written
+   * without the record object. Every string but the sensor name is from a fixed alphabet that JSON
+   * does not escape (digits, base62/base64, address and history characters, the contract's names).
+   */
+  ndjson(k: number): string {
+    const { f64, u32, u16, u8 } = this.v;
+    const b = k * FLOW_ROW_BYTES;
+    const w64 = k * R64;
+    const w32 = k * R32;
+    const history = rowHistory(this.v, k);
+    const origBytes = f64[w64 + W_ORIG_BYTES]!;
+    const respBytes = f64[w64 + W_RESP_BYTES]!;
+    const cs = connStateCode(u8[b + B_ORIG_STATE]!, u8[b + B_RESP_STATE]!, origBytes, respBytes, history);
+    const op = u16[k * R16 + W_ORIG_PORT]!;
+    const rp = u16[k * R16 + W_RESP_PORT]!;
+    const first = f64[w64 + W_FIRST_TS]!;
+    return (
+      `{"ts":"${formatTs(first)}","uid":"${uidOf(u32[w32 + W_GEN]!, u32[w32 + W_HASH]!)}",` +
+      `"id.orig_h":"${formatAddr(u8, b + B_ORIG_ADDR)}","id.orig_p":${op},` +
+      `"id.resp_h":"${formatAddr(u8, b + B_RESP_ADDR)}","id.resp_p":${rp},"proto":"tcp",` +
+      `"duration":${num(Math.round(f64[w64 + W_LAST_TS]! - first) / 1e6)},` +
+      `"orig_bytes":${num(origBytes)},"resp_bytes":${num(respBytes)},` +
+      `"conn_state":"${CONN_STATE_NAMES[cs]!}","history":"${history}",` +
+      `"orig_pkts":${u32[w32 + W_ORIG_PKTS]!},"orig_ip_bytes":${u32[w32 + W_ORIG_IP_BYTES]!},` +
+      `"resp_pkts":${u32[w32 + W_RESP_PKTS]!},"resp_ip_bytes":${u32[w32 + W_RESP_IP_BYTES]!},` +
+      `"community_id":"${communityId(u8, b + B_ORIG_ADDR, op, u8, b + B_RESP_ADDR, rp)}",` +
+      `"sensor":${this.sensorJson[u8[b + B_SENSOR]!]},"rst_count":${u32[w32 + W_RSTS]!},` +
+      `"rst_cause":${CAUSE_JSON[u8[b + B_CAUSE]!] ?? 'null'},"rst_origin":${ORIGIN_JSON[u8[b + B_ORIGIN]!] ?? 'null'},` +
+      `"tunnel":${TUNNEL_JSON[u8[b + B_TUNNEL]!] ?? 'null'},"duplicates":${u32[w32 + W_DUPS]!},` +
+      `"reordered":${u32[w32 + W_REORDERED]!},"late":${u32[w32 + W_LATE]!},` +
+      `"one_sided":${u8[b + B_ONE_SIDED]! === 1}}\n`
+    );
+  }
+}
+
+/** Row k of `v` as a flow record. */
+function rowRecord(v: RowViews, k: number, sensor: string): FlowRecord {
+  const { f64, u32, u16, u8 } = v;
+  const b = k * FLOW_ROW_BYTES;
+  const w64 = k * R64;
+  const w32 = k * R32;
+  const history = rowHistory(v, k);
+  const origBytes = f64[w64 + W_ORIG_BYTES]!;
+  const respBytes = f64[w64 + W_RESP_BYTES]!;
+  const cs = connStateCode(u8[b + B_ORIG_STATE]!, u8[b + B_RESP_STATE]!, origBytes, respBytes, history);
+  const cause = u8[b + B_CAUSE]!;
+  const origin = u8[b + B_ORIGIN]!;
+  const tun = u8[b + B_TUNNEL]!;
+  const op = u16[k * R16 + W_ORIG_PORT]!;
+  const rp = u16[k * R16 + W_RESP_PORT]!;
+  const first = f64[w64 + W_FIRST_TS]!;
+  return {
+    ts: formatTs(first),
+    uid: uidOf(u32[w32 + W_GEN]!, u32[w32 + W_HASH]!),
+    'id.orig_h': formatAddr(u8, b + B_ORIG_ADDR),
+    'id.orig_p': op,
+    'id.resp_h': formatAddr(u8, b + B_RESP_ADDR),
+    'id.resp_p': rp,
     proto: 'tcp',
-    duration: Math.round(t.lastTs(f) - t.firstTs(f)) / 1e6,
+    duration: Math.round(f64[w64 + W_LAST_TS]! - first) / 1e6,
     orig_bytes: origBytes,
     resp_bytes: respBytes,
     conn_state: CONN_STATE_NAMES[cs]!,
     history,
-    orig_pkts: t.epPackets(endpointOf(f, 0)),
-    orig_ip_bytes: t.epIpBytes(endpointOf(f, 0)),
-    resp_pkts: t.epPackets(endpointOf(f, 1)),
-    resp_ip_bytes: t.epIpBytes(endpointOf(f, 1)),
-    community_id: flowCommunityId(t, f),
-    sensor: t.sensorName(t.sensorOf(f)),
-    rst_count: t.rstCount(f),
+    orig_pkts: u32[w32 + W_ORIG_PKTS]!,
+    orig_ip_bytes: u32[w32 + W_ORIG_IP_BYTES]!,
+    resp_pkts: u32[w32 + W_RESP_PKTS]!,
+    resp_ip_bytes: u32[w32 + W_RESP_IP_BYTES]!,
+    community_id: communityId(u8, b + B_ORIG_ADDR, op, u8, b + B_RESP_ADDR, rp),
+    sensor,
+    rst_count: u32[w32 + W_RSTS]!,
     rst_cause: cause < CAUSES.length ? CAUSES[cause]! : null,
     rst_origin: origin < ORIGINS.length ? ORIGINS[origin]! : null,
     tunnel: tun > 0 && tun < TUNNEL_NAMES.length ? TUNNEL_NAMES[tun]! : null,
-    duplicates: t.dupCount(f),
-    reordered: t.reorderedCount(f),
-    late: t.lateCount(f),
-    one_sided: t.oneSided(f),
+    duplicates: u32[w32 + W_DUPS]!,
+    reordered: u32[w32 + W_REORDERED]!,
+    late: u32[w32 + W_LATE]!,
+    one_sided: u8[b + B_ONE_SIDED]! === 1,
   };
+}
+
+function rowHistory(v: RowViews, k: number): string {
+  const u8 = v.u8;
+  const b = k * FLOW_ROW_BYTES;
+  const n = u8[b + B_HIST_LEN]!;
+  let s = '';
+  for (let x = 0; x < n; x++) s += String.fromCharCode(u8[b + B_HISTORY + x]!);
+  return s;
+}
+
+/** A number as JSON writes it (non-finite: null). */
+function num(x: number): string {
+  return Number.isFinite(x) ? `${x}` : 'null';
+}
+
+const CAUSE_JSON: readonly string[] = CAUSES.map((c) => JSON.stringify(c));
+const ORIGIN_JSON: readonly string[] = ORIGINS.map((c) => JSON.stringify(c));
+const TUNNEL_JSON: readonly (string | undefined)[] = TUNNEL_NAMES.map((c, k) =>
+  k > 0 ? JSON.stringify(c) : undefined,
+);
+
+/** One row, reused by `buildFlowRecord`. */
+const ONE = new RowViews(new ArrayBuffer(FLOW_ROW_BYTES));
+
+/** The flow record of flow f (call before the flow is released): its row, read back. */
+export function buildFlowRecord(t: FlowTracker, f: number): FlowRecord {
+  writeRow(ONE, 0, t, f);
+  return rowRecord(ONE, 0, t.sensorName(t.sensorOf(f)));
 }

@@ -626,6 +626,11 @@ export class FlowTracker {
   }
 
   /** History string of flow f (first `len` letters, all by default). */
+  /** Sensors named so far (ordinals 0 .. sensorCount - 1). */
+  get sensorCount(): number {
+    return this.meta[M_SENSORS]!;
+  }
+
   history(f: number, len = this.addr[f * HOT8 + FL_HIST_LEN]!): string {
     let s = '';
     const o = f * COLD8 + FL_HISTORY;

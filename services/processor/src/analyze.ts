@@ -10,6 +10,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Config } from '@rstwatch/config';
 import { deadlineIn, type HeaderColumns } from '@rstwatch/core';
+import { FlowRowReader } from '@rstwatch/flow';
 import { type ParseStats, parseCaptureFile, parseCaptureStream, undecodableCapture } from '@rstwatch/packet';
 import type { LocalAlerts } from './alerting.js';
 import { LocalPipeline } from './local.js';
@@ -171,8 +172,9 @@ function analyzePipeline(opts: AnalyzeOptions, out: AnalyzeOutputs): LocalPipeli
     workers: shardWorkers(opts.shards),
     engine: opts.config.classifier,
     sensor: opts.config.sensor.id,
-    // The summary only counts flows; records are built when they are written somewhere.
-    flowRecords: out.flowsOut !== null || opts.store === true,
+    // The summary only counts flows; records are built when they are written somewhere: as objects for
+    // the store, else as the workers' binary rows, whose ndjson text is made here without objects.
+    flowRecords: opts.store === true ? true : out.flowsOut !== null ? ('rows' as const) : false,
   };
   return new LocalPipeline(config, {
     ...(opts.threads ? { threads: opts.threads } : {}),
@@ -200,8 +202,30 @@ function analyzePipeline(opts: AnalyzeOptions, out: AnalyzeOutputs): LocalPipeli
         await out.stored.flows(flows);
       }
     },
+    onFlowRows: async (rows) => {
+      const w = out.flowsOut;
+      if (w === null) return;
+      const r = new FlowRowReader(rows);
+      // Each line straight into a buffer, written every FLOW_CHUNK bytes: the flows that end at the end of
+      // a large capture are hundreds of megabytes of text, which as one string would not even fit.
+      let buf = Buffer.allocUnsafe(FLOW_CHUNK);
+      let at = 0;
+      for (let k = 0; k < r.count; k++) {
+        const line = r.ndjson(k);
+        if (at + line.length * 3 > buf.length) {
+          if (!w.write(buf.subarray(0, at))) await once(w, 'drain');
+          buf = Buffer.allocUnsafe(Math.max(FLOW_CHUNK, line.length * 3));
+          at = 0;
+        }
+        at += buf.write(line, at);
+      }
+      if (at > 0 && !w.write(buf.subarray(0, at))) await once(w, 'drain');
+    },
   });
 }
+
+/** Bytes of `--flows` text per write. */
+const FLOW_CHUNK = 1 << 20;
 
 /** `--store`: the ClickHouse store (unless the capture is stored already); the detectors (`alerts.enabled`). */
 async function openOutputs(opts: AnalyzeOptions, out: AnalyzeOutputs, label: string): Promise<void> {

@@ -13,6 +13,7 @@ import {
   HeaderColumns,
   type RstEvent,
 } from '@rstwatch/core';
+import type { FlowRows } from '@rstwatch/flow';
 import type { BatchResult } from './internal/tasks.js';
 import { addRealities } from './metrics.js';
 import { type EngineHandle, EnginePool } from './pool.js';
@@ -23,8 +24,11 @@ export interface LocalPipelineConfig {
   workers: number;
   engine: Partial<EngineConfig> & { holdMs: number };
   sensor: string;
-  /** Build flow records for onFlows (default true); false when only `flowsEnded` is needed. */
-  flowRecords?: boolean;
+  /**
+   * Build flow records for onFlows (default true); false when only `flowsEnded` is needed; `rows` to get
+   * them as binary rows in onFlowRows instead (for a writer that makes their text without objects).
+   */
+  flowRecords?: boolean | 'rows';
   batchSize?: number;
 }
 
@@ -34,6 +38,8 @@ export interface LocalPipelineDeps {
   onEvents: (events: RstEvent[]) => Promise<void> | void;
   /** Flow records as flows end or expire. */
   onFlows: (flows: FlowRecord[]) => Promise<void> | void;
+  /** With `flowRecords: 'rows'`: the records as binary rows (read them with FlowRowReader). */
+  onFlowRows?: (rows: FlowRows) => Promise<void> | void;
   /** Worker threads started earlier (`startWorkerThreads(workers)`); closed with the pipeline. */
   threads?: WorkerThreads;
 }
@@ -200,7 +206,7 @@ export class LocalPipeline implements Component {
         if (this.checksums.first_host === '') this.checksums.first_host = ck.first_host;
       }
       this.addPending(r.events);
-      if (r.flows.length > 0) await this.deps.onFlows(r.flows);
+      await this.flowsOf(r);
     }
     await this.deliver(true);
     await this.delivery;
@@ -255,8 +261,16 @@ export class LocalPipeline implements Component {
     this.flowsEnded += r.flowsEnded;
     addRealities(this.sensors, r.sensors);
     this.addPending(r.events);
-    if (r.flows.length > 0) await this.deps.onFlows(r.flows);
+    await this.flowsOf(r);
     await this.deliver(false);
+  }
+
+  private async flowsOf(r: BatchResult): Promise<void> {
+    if (r.flows.length > 0) await this.deps.onFlows(r.flows);
+    if (r.rows) {
+      if (!this.deps.onFlowRows) throw new Error("flow rows arrived but the pipeline's owner takes no rows");
+      await this.deps.onFlowRows(r.rows);
+    }
   }
 
   private addPending(events: RstEvent[]): void {

@@ -9,6 +9,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { Engine, type EngineConfig } from '@rstwatch/classify';
 import { type Component, type HeaderColumns, untilDeadline, withDefaults } from '@rstwatch/core';
+import { FlowRowReader } from '@rstwatch/flow';
 import type { Piscina } from 'piscina';
 import { ENGINE_POOL_DEFAULTS } from './config.js';
 import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
@@ -19,8 +20,11 @@ export interface EnginePoolConfig {
   /** Worker threads. */
   workers?: number;
   engine: Partial<EngineConfig>;
-  /** Build flow records; false for callers that only count flows. */
-  flowRecords?: boolean;
+  /**
+   * Build flow records; false for callers that only count flows; `rows` for callers that take them as
+   * binary rows (`BatchResult.rows`, read with FlowRowReader) instead of objects in `flows`.
+   */
+  flowRecords?: boolean | 'rows';
 }
 
 export interface EnginePoolDeps {
@@ -46,6 +50,8 @@ export class EnginePool implements Component {
   private readonly piscina: Piscina;
   private readonly engineConfig: Partial<EngineConfig>;
   private readonly records: boolean;
+  /** Results keep the workers' rows (`flowRecords: 'rows'`) instead of reading them into `flows`. */
+  private readonly keepRows: boolean;
   private readonly released = new BroadcastChannel(RELEASE_CHANNEL);
   private nextId = 1;
   /** Per engine, the `seq` of its next task (sequential pools only). */
@@ -59,7 +65,8 @@ export class EnginePool implements Component {
     this.workers = this.threads.workers;
     this.sequential = this.threads.sequential;
     this.engineConfig = c.engine;
-    this.records = c.flowRecords;
+    this.records = c.flowRecords !== false;
+    this.keepRows = c.flowRecords === 'rows';
     this.piscina = this.threads.piscina;
   }
 
@@ -95,7 +102,17 @@ export class EnginePool implements Component {
       seq: this.nextSeq(h),
     };
     const transferList = buffer instanceof ArrayBuffer ? [buffer] : [];
-    return this.piscina.run(task, { transferList });
+    return this.run(task, { transferList });
+  }
+
+  /** Run a task; unless the caller takes rows, the records come back as objects in `flows`. */
+  private async run(task: EngineTask, opts?: { transferList: ArrayBuffer[] }): Promise<BatchResult> {
+    const r: BatchResult = await this.piscina.run(task, opts);
+    if (r.rows && !this.keepRows) {
+      for (const f of new FlowRowReader(r.rows).records()) r.flows.push(f);
+      delete r.rows;
+    }
+    return r;
   }
 
   /**
@@ -103,12 +120,12 @@ export class EnginePool implements Component {
    * the hold time and end the flows idle longer than their expiry, as if time had passed on the wire.
    */
   advance(h: EngineHandle, nowUs: number, emit: boolean): Promise<BatchResult> {
-    return this.piscina.run(this.control('tick', h, emit, nowUs));
+    return this.run(this.control('tick', h, emit, nowUs));
   }
 
   /** End of input for this engine: release held RSTs and emit every remaining flow. */
   finish(h: EngineHandle): Promise<BatchResult> {
-    return this.piscina.run(this.control('finish', h, true, 0));
+    return this.run(this.control('finish', h, true, 0));
   }
 
   /** Forget an engine (revoked partition, finished shard): every worker drops its view of it. */

@@ -7,6 +7,7 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { Engine, type EngineShared, type SensorRealities } from '@rstwatch/classify';
 import { HeaderColumns } from '@rstwatch/core';
+import { concatFlowRows, type FlowRows } from '@rstwatch/flow';
 import { type BatchResult, type EngineTask, RELEASE_CHANNEL } from './internal/tasks.js';
 
 const attached = new Map<number, Engine>();
@@ -52,37 +53,42 @@ export default function run(task: EngineTask): BatchResult {
 function runTask(task: EngineTask): BatchResult {
   const engine = engineFor(task);
   const ended0 = engine.flowsEnded;
-  const opts = { emit: task.emit, flows: task.records };
+  // Records leave as binary rows: the main thread makes their text (and clones bytes, not objects).
+  const opts = { emit: task.emit, flows: task.records ? ('rows' as const) : false };
   if (task.kind === 'finish') {
     const out = engine.finish(opts);
-    return {
+    return withRows(out.rows, {
       events: out.events,
       flows: out.flows,
       headers: 0,
       flowsEnded: engine.flowsEnded - ended0,
       checksums: { ...engine.stats().checksums, first_host: engine.offloadHost },
-    };
+    });
   }
   if (task.kind === 'tick') {
     const out = engine.advanceTime(task.nowUs, opts);
-    return { events: out.events, flows: out.flows, headers: 0, flowsEnded: engine.flowsEnded - ended0 };
+    return withRows(out.rows, {
+      events: out.events,
+      flows: out.flows,
+      headers: 0,
+      flowsEnded: engine.flowsEnded - ended0,
+    });
   }
   const cols = HeaderColumns.fromBuffer(task.buffer!, task.capacity, task.length);
   const before = engine.sensorRealities();
   const out = engine.processBatch(cols, task.sensor, opts);
   if (task.nowUs > 0) {
     const later = engine.advanceTime(task.nowUs, opts);
-    if (later.events.length > 0 || later.flows.length > 0) {
-      for (const e of later.events) out.events.push(e);
-      for (const f of later.flows) out.flows.push(f);
-    }
+    for (const e of later.events) out.events.push(e);
+    for (const f of later.flows) out.flows.push(f);
+    if (later.rows) out.rows = out.rows ? concatFlowRows(out.rows, later.rows) : later.rows;
   }
-  const result: BatchResult = {
+  const result = withRows(out.rows, {
     events: out.events,
     flows: out.flows,
     headers: task.length,
     flowsEnded: engine.flowsEnded - ended0,
-  };
+  });
   const sensors = realitiesSince(before, engine.sensorRealities());
   if (sensors !== null) result.sensors = sensors;
   return result;
@@ -106,4 +112,9 @@ function realitiesSince(
     out[sensor] = d;
   }
   return out;
+}
+
+function withRows(rows: FlowRows | undefined, r: BatchResult): BatchResult {
+  if (rows) r.rows = rows;
+  return r;
 }

@@ -1,6 +1,7 @@
 /** Messages between the processor's main thread and its Piscina workers. */
 import type { SensorRealities } from '@rstwatch/classify';
 import type { FlowRecord, RstEvent } from '@rstwatch/core';
+import type { FlowRows } from '@rstwatch/flow';
 
 export interface EngineTask {
   /** `tick`: no input, capture time moves to `nowUs` (a quiet partition); `finish`: end of input. */
@@ -30,7 +31,10 @@ export interface EngineTask {
 
 export interface BatchResult {
   events: RstEvent[];
+  /** Flow records (the pool reads them from `rows` unless its caller takes the rows). */
   flows: FlowRecord[];
+  /** Flow records as the worker wrote them: binary rows (see FlowRowReader), absent when none. */
+  rows?: FlowRows;
   headers: number;
   /** Flows that ended during the task (with or without a record in `flows`). */
   flowsEnded: number;
