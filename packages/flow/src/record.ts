@@ -118,12 +118,21 @@ const B_SENSOR = 114;
 const B_HIST_LEN = 115;
 const B_HISTORY = 116; // HISTORY_MAX (16) letters, to byte 132
 
-/** Finished flows as binary rows (see FLOW_ROW_BYTES), with the names of the sensor ordinals they use. */
+/**
+ * Finished flows as binary rows (see FLOW_ROW_BYTES), in buffers of whole rows (at most ROWS_PER_BUFFER
+ * each), with the names of the sensor ordinals they use.
+ */
 export interface FlowRows {
-  readonly buffer: ArrayBuffer;
+  readonly buffers: readonly ArrayBuffer[];
   readonly count: number;
   readonly sensors: readonly string[];
 }
+
+/**
+ * Rows per buffer: small buffers, handed over as they fill, so a million flows ending at once are not
+ * copied as one buffer grows, and freed buffers are reused by the allocator instead of fresh pages.
+ */
+const ROWS_PER_BUFFER = 256;
 
 /** Typed views of one rows buffer. */
 class RowViews {
@@ -141,41 +150,51 @@ class RowViews {
 
 /** Appends the rows of flows as they end (engine thread); `take` hands them over and starts again. */
 export class FlowRowWriter {
-  private v = new RowViews(new ArrayBuffer(FLOW_ROW_BYTES * 256));
+  private v: RowViews | null = null;
+  /** Rows in the current buffer. */
   private n = 0;
+  private full: ArrayBuffer[] = [];
+  private total = 0;
 
   get count(): number {
-    return this.n;
+    return this.total;
   }
 
   /** Row of flow f (call before the flow is released). */
   push(t: FlowTracker, f: number): void {
-    if ((this.n + 1) * FLOW_ROW_BYTES > this.v.buffer.byteLength) {
-      const next = new RowViews(new ArrayBuffer(this.v.buffer.byteLength * 2));
-      next.u8.set(this.v.u8);
-      this.v = next;
+    let v = this.v;
+    if (v === null) {
+      v = new RowViews(new ArrayBuffer(FLOW_ROW_BYTES * ROWS_PER_BUFFER));
+      this.v = v;
     }
-    writeRow(this.v, this.n++, t, f);
+    writeRow(v, this.n, t, f);
+    this.total++;
+    if (++this.n === ROWS_PER_BUFFER) {
+      this.full.push(v.buffer);
+      this.v = null;
+      this.n = 0;
+    }
   }
 
-  /** The rows written since the last `take` (a copy sized to them), or null when there are none. */
+  /** The rows written since the last `take` (their buffers, no longer the writer's), or null when none. */
   take(t: FlowTracker): FlowRows | null {
-    if (this.n === 0) return null;
-    const count = this.n;
+    if (this.total === 0) return null;
+    const buffers = this.full;
+    if (this.n > 0) buffers.push(this.v!.buffer.slice(0, this.n * FLOW_ROW_BYTES));
+    const count = this.total;
+    this.full = [];
     this.n = 0;
+    this.total = 0;
     const sensors: string[] = [];
     for (let s = 0; s < t.sensorCount; s++) sensors.push(t.sensorName(s));
-    return { buffer: this.v.buffer.slice(0, count * FLOW_ROW_BYTES), count, sensors };
+    return { buffers, count, sensors };
   }
 }
 
 /** Rows `a` then rows `b` (b taken later from the same engine, so its sensor names extend a's). */
 export function concatFlowRows(a: FlowRows, b: FlowRows): FlowRows {
-  const out = new Uint8Array(a.buffer.byteLength + b.buffer.byteLength);
-  out.set(new Uint8Array(a.buffer), 0);
-  out.set(new Uint8Array(b.buffer), a.buffer.byteLength);
   return {
-    buffer: out.buffer,
+    buffers: [...a.buffers, ...b.buffers],
     count: a.count + b.count,
     sensors: b.sensors.length >= a.sensors.length ? b.sensors : a.sensors,
   };
@@ -227,21 +246,51 @@ function writeRow(v: RowViews, k: number, t: FlowTracker, f: number): void {
 
 /** Reads flow rows back as records or as ndjson text (any thread). */
 export class FlowRowReader {
-  private readonly v: RowViews;
   readonly count: number;
+  private readonly views: RowViews[];
+  /** First row of each buffer (and `count` after the last). */
+  private readonly starts: number[];
   private readonly sensors: readonly string[];
   private readonly sensorJson: readonly string[];
+  /** The buffer of the last row asked for (rows are mostly read in order). */
+  private cur = 0;
 
   constructor(rows: FlowRows) {
-    this.v = new RowViews(rows.buffer);
     this.count = rows.count;
+    this.views = rows.buffers.map((b) => new RowViews(b));
+    this.starts = [0];
+    for (const b of rows.buffers) this.starts.push(this.starts.at(-1)! + b.byteLength / FLOW_ROW_BYTES);
+    if (this.starts.at(-1) !== rows.count)
+      throw new RangeError(`flow rows: ${rows.count} rows said, buffers hold ${this.starts.at(-1)}`);
     this.sensors = rows.sensors;
     this.sensorJson = rows.sensors.map((s) => JSON.stringify(s));
   }
 
+  /** Buffer index of row k (`this.cur` afterwards). */
+  private locate(k: number): number {
+    const st = this.starts;
+    let c = this.cur;
+    if (k < st[c]! || k >= st[c + 1]!) {
+      if (k < 0 || k >= this.count) throw new RangeError(`flow row ${k} of ${this.count}`);
+      let lo = 0;
+      let hi = this.views.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (st[mid]! <= k) lo = mid;
+        else hi = mid - 1;
+      }
+      c = lo;
+      this.cur = c;
+    }
+    return c;
+  }
+
   /** Row k as the flow record the engine would have built. */
   record(k: number): FlowRecord {
-    return rowRecord(this.v, k, this.sensors[this.v.u8[k * FLOW_ROW_BYTES + B_SENSOR]!]!);
+    const c = this.locate(k);
+    const v = this.views[c]!;
+    const i = k - this.starts[c]!;
+    return rowRecord(v, i, this.sensors[v.u8[i * FLOW_ROW_BYTES + B_SENSOR]!]!);
   }
 
   /** Every row as a record. */
@@ -257,34 +306,41 @@ export class FlowRowReader {
    * does not escape (digits, base62/base64, address and history characters, the contract's names).
    */
   ndjson(k: number): string {
-    const { f64, u32, u16, u8 } = this.v;
-    const b = k * FLOW_ROW_BYTES;
-    const w64 = k * R64;
-    const w32 = k * R32;
-    const history = rowHistory(this.v, k);
-    const origBytes = f64[w64 + W_ORIG_BYTES]!;
-    const respBytes = f64[w64 + W_RESP_BYTES]!;
-    const cs = connStateCode(u8[b + B_ORIG_STATE]!, u8[b + B_RESP_STATE]!, origBytes, respBytes, history);
-    const op = u16[k * R16 + W_ORIG_PORT]!;
-    const rp = u16[k * R16 + W_RESP_PORT]!;
-    const first = f64[w64 + W_FIRST_TS]!;
-    return (
-      `{"ts":"${formatTs(first)}","uid":"${uidOf(u32[w32 + W_GEN]!, u32[w32 + W_HASH]!)}",` +
-      `"id.orig_h":"${formatAddr(u8, b + B_ORIG_ADDR)}","id.orig_p":${op},` +
-      `"id.resp_h":"${formatAddr(u8, b + B_RESP_ADDR)}","id.resp_p":${rp},"proto":"tcp",` +
-      `"duration":${num(Math.round(f64[w64 + W_LAST_TS]! - first) / 1e6)},` +
-      `"orig_bytes":${num(origBytes)},"resp_bytes":${num(respBytes)},` +
-      `"conn_state":"${CONN_STATE_NAMES[cs]!}","history":"${history}",` +
-      `"orig_pkts":${u32[w32 + W_ORIG_PKTS]!},"orig_ip_bytes":${u32[w32 + W_ORIG_IP_BYTES]!},` +
-      `"resp_pkts":${u32[w32 + W_RESP_PKTS]!},"resp_ip_bytes":${u32[w32 + W_RESP_IP_BYTES]!},` +
-      `"community_id":"${communityId(u8, b + B_ORIG_ADDR, op, u8, b + B_RESP_ADDR, rp)}",` +
-      `"sensor":${this.sensorJson[u8[b + B_SENSOR]!]},"rst_count":${u32[w32 + W_RSTS]!},` +
-      `"rst_cause":${CAUSE_JSON[u8[b + B_CAUSE]!] ?? 'null'},"rst_origin":${ORIGIN_JSON[u8[b + B_ORIGIN]!] ?? 'null'},` +
-      `"tunnel":${TUNNEL_JSON[u8[b + B_TUNNEL]!] ?? 'null'},"duplicates":${u32[w32 + W_DUPS]!},` +
-      `"reordered":${u32[w32 + W_REORDERED]!},"late":${u32[w32 + W_LATE]!},` +
-      `"one_sided":${u8[b + B_ONE_SIDED]! === 1}}\n`
-    );
+    const c = this.locate(k);
+    const v = this.views[c]!;
+    return rowNdjson(v, k - this.starts[c]!, this.sensorJson);
   }
+}
+
+/** Row k of `v` as one ndjson line (see FlowRowReader.ndjson). */
+function rowNdjson(v: RowViews, k: number, sensorJson: readonly string[]): string {
+  const { f64, u32, u16, u8 } = v;
+  const b = k * FLOW_ROW_BYTES;
+  const w64 = k * R64;
+  const w32 = k * R32;
+  const history = rowHistory(v, k);
+  const origBytes = f64[w64 + W_ORIG_BYTES]!;
+  const respBytes = f64[w64 + W_RESP_BYTES]!;
+  const cs = connStateCode(u8[b + B_ORIG_STATE]!, u8[b + B_RESP_STATE]!, origBytes, respBytes, history);
+  const op = u16[k * R16 + W_ORIG_PORT]!;
+  const rp = u16[k * R16 + W_RESP_PORT]!;
+  const first = f64[w64 + W_FIRST_TS]!;
+  return (
+    `{"ts":"${formatTs(first)}","uid":"${uidOf(u32[w32 + W_GEN]!, u32[w32 + W_HASH]!)}",` +
+    `"id.orig_h":"${formatAddr(u8, b + B_ORIG_ADDR)}","id.orig_p":${op},` +
+    `"id.resp_h":"${formatAddr(u8, b + B_RESP_ADDR)}","id.resp_p":${rp},"proto":"tcp",` +
+    `"duration":${num(Math.round(f64[w64 + W_LAST_TS]! - first) / 1e6)},` +
+    `"orig_bytes":${num(origBytes)},"resp_bytes":${num(respBytes)},` +
+    `"conn_state":"${CONN_STATE_NAMES[cs]!}","history":"${history}",` +
+    `"orig_pkts":${u32[w32 + W_ORIG_PKTS]!},"orig_ip_bytes":${u32[w32 + W_ORIG_IP_BYTES]!},` +
+    `"resp_pkts":${u32[w32 + W_RESP_PKTS]!},"resp_ip_bytes":${u32[w32 + W_RESP_IP_BYTES]!},` +
+    `"community_id":"${communityId(u8, b + B_ORIG_ADDR, op, u8, b + B_RESP_ADDR, rp)}",` +
+    `"sensor":${sensorJson[u8[b + B_SENSOR]!]},"rst_count":${u32[w32 + W_RSTS]!},` +
+    `"rst_cause":${CAUSE_JSON[u8[b + B_CAUSE]!] ?? 'null'},"rst_origin":${ORIGIN_JSON[u8[b + B_ORIGIN]!] ?? 'null'},` +
+    `"tunnel":${TUNNEL_JSON[u8[b + B_TUNNEL]!] ?? 'null'},"duplicates":${u32[w32 + W_DUPS]!},` +
+    `"reordered":${u32[w32 + W_REORDERED]!},"late":${u32[w32 + W_LATE]!},` +
+    `"one_sided":${u8[b + B_ONE_SIDED]! === 1}}\n`
+  );
 }
 
 /** Row k of `v` as a flow record. */
