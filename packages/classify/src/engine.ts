@@ -320,7 +320,6 @@ export class Engine implements TrackerListener {
   private laMax = new Float64Array(0);
   /** This thread's scratch batch: the carried headers, then the next batch. */
   private joined: HeaderColumns | null = null;
-  private identity = new Int32Array(0);
   /** An empty batch (what follows the carried headers when they run alone). */
   private none: HeaderColumns | null = null;
   private readonly deferWait = new Int32Array(DEFER_MAX);
@@ -423,15 +422,11 @@ export class Engine implements TrackerListener {
     const n = pre + cols.length;
     if (this.joined === null || this.joined.capacity < n)
       this.joined = HeaderColumns.allocate(Math.max(n, (this.joined?.capacity ?? 0) * 2, 1024));
-    if (this.identity.length < Math.max(n, CARRY_MAX)) {
-      this.identity = new Int32Array(Math.max(n, CARRY_MAX) * 2);
-      for (let k = 0; k < this.identity.length; k++) this.identity[k] = k;
-    }
     const j = this.joined;
     j.reset();
     this.carried.length = pre;
-    j.gatherFrom(this.carried, this.identity, 0, pre);
-    j.gatherFrom(cols, this.identity, 0, cols.length);
+    j.appendRange(this.carried, 0, pre);
+    j.appendRange(cols, 0, cols.length);
     this.carryMeta[CM_LEN] = 0;
     return j;
   }

@@ -309,6 +309,52 @@ export class HeaderColumns {
     this.length = j + (to - from);
   }
 
+  /**
+   * Append headers [from, to) of `src` in order: `gatherFrom` with the identity order, one block copy per
+   * column instead of an element loop (a batch joined behind carried headers is copied whole).
+   */
+  appendRange(src: HeaderColumns, from: number, to: number): void {
+    const j = this.length;
+    const n = to - from;
+    if (j + n > this.capacity)
+      throw new RangeError(`appendRange: ${n} headers do not fit (${j} of ${this.capacity} used)`);
+    const cp = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(d: T, s: T, w = 1) =>
+      d.set(s.subarray(from * w, to * w), j * w);
+    cp(this.tsUs, src.tsUs);
+    cp(this.seq, src.seq);
+    cp(this.ack, src.ack);
+    cp(this.tsVal, src.tsVal);
+    cp(this.tsEcr, src.tsEcr);
+    cp(this.ipLen, src.ipLen);
+    cp(this.payloadLen, src.payloadLen);
+    cp(this.srcPort, src.srcPort);
+    cp(this.dstPort, src.dstPort);
+    cp(this.window, src.window);
+    cp(this.flags, src.flags);
+    cp(this.ipId, src.ipId);
+    cp(this.mss, src.mss);
+    cp(this.vlan, src.vlan);
+    cp(this.ipVersion, src.ipVersion);
+    cp(this.ttl, src.ttl);
+    cp(this.wscale, src.wscale);
+    cp(this.optFlags, src.optFlags);
+    cp(this.tunnel, src.tunnel);
+    cp(this.rstPayloadLen, src.rstPayloadLen);
+    cp(this.cksum, src.cksum);
+    cp(this.srcAddr32, src.srcAddr32, 4);
+    cp(this.dstAddr32, src.dstAddr32, 4);
+    // RST payloads: only the (rare) headers that carry one.
+    const spl = src.rstPayloadLen;
+    for (let k = from; k < to; k++) {
+      const pl = spl[k]!;
+      if (pl > 0) {
+        const po = k * RST_PAYLOAD_MAX;
+        this.rstPayload.set(src.rstPayload.subarray(po, po + pl), (j + k - from) * RST_PAYLOAD_MAX);
+      }
+    }
+    this.length = j + n;
+  }
+
   /** Copy header `i` of `src` to the end of this batch. Returns false when full. */
   copyFrom(src: HeaderColumns, i: number): boolean {
     if (this.length >= this.capacity) return false;

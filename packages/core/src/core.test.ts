@@ -44,6 +44,30 @@ describe('HeaderColumns', () => {
     expect(formatAddr(b.dstAddr, 0)).toBe('2001:db8::2');
     expect([...b.rstPayload.subarray(0, 3)]).toEqual([1, 2, 3]);
   });
+  it('appendRange copies a range as gatherFrom does in identity order, RST payloads included', () => {
+    const src = HeaderColumns.allocate(64);
+    let x = 0x2545f491;
+    const bytes = new Uint8Array(src.buffer);
+    for (let k = 0; k < bytes.length; k++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      bytes[k] = x & 0xff;
+    }
+    for (let i = 0; i < 64; i++) src.rstPayloadLen[i] = i % 3 === 0 ? src.rstPayloadLen[i]! % 65 : 0;
+    src.length = 64;
+    const identity = Int32Array.from({ length: 64 }, (_, k) => k);
+    const a = HeaderColumns.allocate(80);
+    const b = HeaderColumns.allocate(80);
+    a.gatherFrom(src, identity, 60, 64);
+    b.gatherFrom(src, identity, 60, 64);
+    a.appendRange(src, 5, 41);
+    b.gatherFrom(src, identity, 5, 41);
+    expect(a.length).toBe(40);
+    expect(Buffer.compare(new Uint8Array(a.buffer), new Uint8Array(b.buffer))).toBe(0);
+    expect(a.seq[4]).toBe(src.seq[5]);
+    expect(() => a.appendRange(src, 0, 41)).toThrow(RangeError);
+  });
   it('rejects bad sizes', () => {
     expect(() => HeaderColumns.allocate(0)).toThrow(RangeError);
     expect(() => HeaderColumns.fromBuffer(new ArrayBuffer(8), 8, 0)).toThrow(RangeError);
