@@ -309,9 +309,8 @@ export class Engine implements TrackerListener {
   private tailFrom = -1;
   /** Whether the batch being run may carry headers into the next (not at the end of the input). */
   private carryOk = false;
-  /** The batch being run's lookahead index (see `buildLookahead`), built on first need: -1 none yet. */
-  private laFor = -1;
-  private laBatch = 0;
+  /** Whether the batch being run's lookahead index (see `buildLookahead`) is built (on first need). */
+  private laBuilt = false;
   /** Per header, the next header of the batch with the same port-pair bucket (-1: none). */
   private laNext = new Int32Array(0);
   /** Latest header seen per port-pair bucket while building (LA_BUCKETS). */
@@ -455,8 +454,7 @@ export class Engine implements TrackerListener {
     this.nDeferred = 0;
     this.tailFrom = -1;
     this.carryOk = carryOk && this.reorderUs > 0;
-    this.laFor = -1;
-    this.laBatch++;
+    this.laBuilt = false;
     const marked = pre > 0 ? this.carryMeta[CM_MARKED]! : 0;
     for (let i = 0; i < n; i++) {
       if ((i & (PREPARE_CHUNK - 1)) === 0) this.prepareChunk(cols, s, i, marked);
@@ -702,7 +700,7 @@ export class Engine implements TrackerListener {
     const ack = cols.ack[i]!;
     const seq = cols.seq[i]!;
     const last = Math.min(n, i + 1 + LOOKAHEAD_MAX);
-    if (this.laFor !== this.laBatch) this.buildLookahead(cols, n);
+    if (!this.laBuilt) this.buildLookahead(cols, n);
     // The window ends at the first later header stamped after `lim` (or at `last`); within it only the
     // headers of the same port pair can be the peer's, and the latest that qualifies is awaited.
     const stop = this.windowEnd(cols, i + 1, last, lim);
@@ -736,7 +734,7 @@ export class Engine implements TrackerListener {
    * largest timestamp of each block of LA_BLOCK headers.
    */
   private buildLookahead(cols: HeaderColumns, n: number): void {
-    this.laFor = this.laBatch;
+    this.laBuilt = true;
     if (this.laNext.length < n) this.laNext = new Int32Array(Math.max(n, 1024));
     const blocks = (n + LA_BLOCK - 1) / LA_BLOCK;
     if (this.laMax.length < blocks) this.laMax = new Float64Array(Math.max(Math.ceil(blocks), 64));

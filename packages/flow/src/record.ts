@@ -312,8 +312,40 @@ export class FlowRowReader {
   }
 }
 
-/** Row k of `v` as one ndjson line (see FlowRowReader.ndjson). */
-function rowNdjson(v: RowViews, k: number, sensorJson: readonly string[]): string {
+/**
+ * One row's fields, decoded and formatted once (reused for every row: the ndjson writer makes no object
+ * per row), for `rowRecord` and `rowNdjson` to assemble.
+ */
+const R = {
+  ts: '',
+  uid: '',
+  origH: '',
+  origP: 0,
+  respH: '',
+  respP: 0,
+  duration: 0,
+  origBytes: 0,
+  respBytes: 0,
+  connState: CONN_STATE_NAMES[0]!,
+  history: '',
+  origPkts: 0,
+  origIpBytes: 0,
+  respPkts: 0,
+  respIpBytes: 0,
+  communityId: '',
+  sensor: 0,
+  rsts: 0,
+  cause: 0,
+  origin: 0,
+  tunnel: 0,
+  dups: 0,
+  reordered: 0,
+  late: 0,
+  oneSided: false,
+};
+
+/** Decode row k of `v` into R. */
+function decodeRow(v: RowViews, k: number): void {
   const { f64, u32, u16, u8 } = v;
   const b = k * FLOW_ROW_BYTES;
   const w64 = k * R64;
@@ -321,71 +353,86 @@ function rowNdjson(v: RowViews, k: number, sensorJson: readonly string[]): strin
   const history = rowHistory(v, k);
   const origBytes = f64[w64 + W_ORIG_BYTES]!;
   const respBytes = f64[w64 + W_RESP_BYTES]!;
-  const cs = connStateCode(u8[b + B_ORIG_STATE]!, u8[b + B_RESP_STATE]!, origBytes, respBytes, history);
   const op = u16[k * R16 + W_ORIG_PORT]!;
   const rp = u16[k * R16 + W_RESP_PORT]!;
   const first = f64[w64 + W_FIRST_TS]!;
+  R.ts = formatTs(first);
+  R.uid = uidOf(u32[w32 + W_GEN]!, u32[w32 + W_HASH]!);
+  R.origH = formatAddr(u8, b + B_ORIG_ADDR);
+  R.origP = op;
+  R.respH = formatAddr(u8, b + B_RESP_ADDR);
+  R.respP = rp;
+  R.duration = Math.round(f64[w64 + W_LAST_TS]! - first) / 1e6;
+  R.origBytes = origBytes;
+  R.respBytes = respBytes;
+  R.connState =
+    CONN_STATE_NAMES[
+      connStateCode(u8[b + B_ORIG_STATE]!, u8[b + B_RESP_STATE]!, origBytes, respBytes, history)
+    ]!;
+  R.history = history;
+  R.origPkts = u32[w32 + W_ORIG_PKTS]!;
+  R.origIpBytes = u32[w32 + W_ORIG_IP_BYTES]!;
+  R.respPkts = u32[w32 + W_RESP_PKTS]!;
+  R.respIpBytes = u32[w32 + W_RESP_IP_BYTES]!;
+  R.communityId = communityId(u8, b + B_ORIG_ADDR, op, u8, b + B_RESP_ADDR, rp);
+  R.sensor = u8[b + B_SENSOR]!;
+  R.rsts = u32[w32 + W_RSTS]!;
+  R.cause = u8[b + B_CAUSE]!;
+  R.origin = u8[b + B_ORIGIN]!;
+  R.tunnel = u8[b + B_TUNNEL]!;
+  R.dups = u32[w32 + W_DUPS]!;
+  R.reordered = u32[w32 + W_REORDERED]!;
+  R.late = u32[w32 + W_LATE]!;
+  R.oneSided = u8[b + B_ONE_SIDED]! === 1;
+}
+
+/** Row k of `v` as one ndjson line (see FlowRowReader.ndjson). */
+function rowNdjson(v: RowViews, k: number, sensorJson: readonly string[]): string {
+  decodeRow(v, k);
   return (
-    `{"ts":"${formatTs(first)}","uid":"${uidOf(u32[w32 + W_GEN]!, u32[w32 + W_HASH]!)}",` +
-    `"id.orig_h":"${formatAddr(u8, b + B_ORIG_ADDR)}","id.orig_p":${op},` +
-    `"id.resp_h":"${formatAddr(u8, b + B_RESP_ADDR)}","id.resp_p":${rp},"proto":"tcp",` +
-    `"duration":${num(Math.round(f64[w64 + W_LAST_TS]! - first) / 1e6)},` +
-    `"orig_bytes":${num(origBytes)},"resp_bytes":${num(respBytes)},` +
-    `"conn_state":"${CONN_STATE_NAMES[cs]!}","history":"${history}",` +
-    `"orig_pkts":${u32[w32 + W_ORIG_PKTS]!},"orig_ip_bytes":${u32[w32 + W_ORIG_IP_BYTES]!},` +
-    `"resp_pkts":${u32[w32 + W_RESP_PKTS]!},"resp_ip_bytes":${u32[w32 + W_RESP_IP_BYTES]!},` +
-    `"community_id":"${communityId(u8, b + B_ORIG_ADDR, op, u8, b + B_RESP_ADDR, rp)}",` +
-    `"sensor":${sensorJson[u8[b + B_SENSOR]!]},"rst_count":${u32[w32 + W_RSTS]!},` +
-    `"rst_cause":${CAUSE_JSON[u8[b + B_CAUSE]!] ?? 'null'},"rst_origin":${ORIGIN_JSON[u8[b + B_ORIGIN]!] ?? 'null'},` +
-    `"tunnel":${TUNNEL_JSON[u8[b + B_TUNNEL]!] ?? 'null'},"duplicates":${u32[w32 + W_DUPS]!},` +
-    `"reordered":${u32[w32 + W_REORDERED]!},"late":${u32[w32 + W_LATE]!},` +
-    `"one_sided":${u8[b + B_ONE_SIDED]! === 1}}\n`
+    `{"ts":"${R.ts}","uid":"${R.uid}","id.orig_h":"${R.origH}","id.orig_p":${R.origP},` +
+    `"id.resp_h":"${R.respH}","id.resp_p":${R.respP},"proto":"tcp","duration":${num(R.duration)},` +
+    `"orig_bytes":${num(R.origBytes)},"resp_bytes":${num(R.respBytes)},` +
+    `"conn_state":"${R.connState}","history":"${R.history}",` +
+    `"orig_pkts":${R.origPkts},"orig_ip_bytes":${R.origIpBytes},` +
+    `"resp_pkts":${R.respPkts},"resp_ip_bytes":${R.respIpBytes},` +
+    `"community_id":"${R.communityId}","sensor":${sensorJson[R.sensor]},"rst_count":${R.rsts},` +
+    `"rst_cause":${CAUSE_JSON[R.cause] ?? 'null'},"rst_origin":${ORIGIN_JSON[R.origin] ?? 'null'},` +
+    `"tunnel":${TUNNEL_JSON[R.tunnel] ?? 'null'},"duplicates":${R.dups},` +
+    `"reordered":${R.reordered},"late":${R.late},"one_sided":${R.oneSided}}\n`
   );
 }
 
 /** Row k of `v` as a flow record. */
 function rowRecord(v: RowViews, k: number, sensor: string): FlowRecord {
-  const { f64, u32, u16, u8 } = v;
-  const b = k * FLOW_ROW_BYTES;
-  const w64 = k * R64;
-  const w32 = k * R32;
-  const history = rowHistory(v, k);
-  const origBytes = f64[w64 + W_ORIG_BYTES]!;
-  const respBytes = f64[w64 + W_RESP_BYTES]!;
-  const cs = connStateCode(u8[b + B_ORIG_STATE]!, u8[b + B_RESP_STATE]!, origBytes, respBytes, history);
-  const cause = u8[b + B_CAUSE]!;
-  const origin = u8[b + B_ORIGIN]!;
-  const tun = u8[b + B_TUNNEL]!;
-  const op = u16[k * R16 + W_ORIG_PORT]!;
-  const rp = u16[k * R16 + W_RESP_PORT]!;
-  const first = f64[w64 + W_FIRST_TS]!;
+  decodeRow(v, k);
   return {
-    ts: formatTs(first),
-    uid: uidOf(u32[w32 + W_GEN]!, u32[w32 + W_HASH]!),
-    'id.orig_h': formatAddr(u8, b + B_ORIG_ADDR),
-    'id.orig_p': op,
-    'id.resp_h': formatAddr(u8, b + B_RESP_ADDR),
-    'id.resp_p': rp,
+    ts: R.ts,
+    uid: R.uid,
+    'id.orig_h': R.origH,
+    'id.orig_p': R.origP,
+    'id.resp_h': R.respH,
+    'id.resp_p': R.respP,
     proto: 'tcp',
-    duration: Math.round(f64[w64 + W_LAST_TS]! - first) / 1e6,
-    orig_bytes: origBytes,
-    resp_bytes: respBytes,
-    conn_state: CONN_STATE_NAMES[cs]!,
-    history,
-    orig_pkts: u32[w32 + W_ORIG_PKTS]!,
-    orig_ip_bytes: u32[w32 + W_ORIG_IP_BYTES]!,
-    resp_pkts: u32[w32 + W_RESP_PKTS]!,
-    resp_ip_bytes: u32[w32 + W_RESP_IP_BYTES]!,
-    community_id: communityId(u8, b + B_ORIG_ADDR, op, u8, b + B_RESP_ADDR, rp),
+    duration: R.duration,
+    orig_bytes: R.origBytes,
+    resp_bytes: R.respBytes,
+    conn_state: R.connState,
+    history: R.history,
+    orig_pkts: R.origPkts,
+    orig_ip_bytes: R.origIpBytes,
+    resp_pkts: R.respPkts,
+    resp_ip_bytes: R.respIpBytes,
+    community_id: R.communityId,
     sensor,
-    rst_count: u32[w32 + W_RSTS]!,
-    rst_cause: cause < CAUSES.length ? CAUSES[cause]! : null,
-    rst_origin: origin < ORIGINS.length ? ORIGINS[origin]! : null,
-    tunnel: tun > 0 && tun < TUNNEL_NAMES.length ? TUNNEL_NAMES[tun]! : null,
-    duplicates: u32[w32 + W_DUPS]!,
-    reordered: u32[w32 + W_REORDERED]!,
-    late: u32[w32 + W_LATE]!,
-    one_sided: u8[b + B_ONE_SIDED]! === 1,
+    rst_count: R.rsts,
+    rst_cause: R.cause < CAUSES.length ? CAUSES[R.cause]! : null,
+    rst_origin: R.origin < ORIGINS.length ? ORIGINS[R.origin]! : null,
+    tunnel: R.tunnel > 0 && R.tunnel < TUNNEL_NAMES.length ? TUNNEL_NAMES[R.tunnel]! : null,
+    duplicates: R.dups,
+    reordered: R.reordered,
+    late: R.late,
+    one_sided: R.oneSided,
   };
 }
 
