@@ -1003,7 +1003,7 @@ export class Engine implements TrackerListener {
       }
       const hosts = t.hosts;
       const h = hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, sensor, cols.tsUs[i]!);
-      let st = hosts.ck[h]!;
+      let st = hosts.checksumState(h);
       if ((st & CK_HOST_OFFLOAD) === 0) {
         const fresh = t.created || t.epPackets(endpointOf(f, t.dir)) === 0;
         if (fresh && st + 1 >= OFFLOAD_BAD_MIN) {
@@ -1011,7 +1011,7 @@ export class Engine implements TrackerListener {
           c[K_CK_HOSTS]!++;
           if (this.offloadHost === '') this.offloadHost = formatAddr(cols.srcAddr, i * ADDR_BYTES);
         } else if (fresh) st++;
-        hosts.ck[h] = st;
+        hosts.setChecksumState(h, st);
       }
       if ((st & CK_HOST_OFFLOAD) !== 0) {
         c[K_CK_OFFLOADED]!++;
@@ -1224,7 +1224,7 @@ export class Engine implements TrackerListener {
     } else {
       // Another flow's IP IDs say nothing about this one (per-socket counters): TTL only.
       const h = t.hosts.find(cols.srcAddr, i * ADDR_BYTES, sensor);
-      if (h >= 0 && t.hosts.ttl[h]! > 0) ttlExp = t.hosts.ttl[h]!;
+      if (h >= 0 && t.hosts.ttl(h) > 0) ttlExp = t.hosts.ttl(h);
     }
     r[b + F.F_TTL_EXP] = ttlExp;
     const rid = cols.ipId[i]!;

@@ -1,33 +1,39 @@
 /**
- * Per-host memory in shared typed arrays: learned TTL baseline (observed TTL, likely initial TTL, hop
+ * Per-host memory in shared memory: learned TTL baseline (observed TTL, likely initial TTL, hop
  * distance), last IPv4 ID, and two sliding counters the classifier uses (distinct destination ports per
  * source for scans, RSTs per victim for bursts). Two-way set associative, full-key compare; a collision
  * replaces the older entry (approximate by design, bounded by `maxHosts`).
+ *
+ * One 56-byte record per entry, the two entries of a set side by side: a lookup reads the fields it
+ * compares (hash, live, sensor, address) from one or two cache lines, and `observe` writes the TTL and
+ * IP ID beside them. (As one column per field, a lookup and its writes touched six lines, a new host
+ * thirteen: on a capture of a million connections, the host table was the engine's largest cost.)
  */
 import { ADDR_BYTES, bucketOf } from '@rstwatch/core';
-import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
+
+/** Bytes per entry (a multiple of 8, for the f64 fields). */
+const ENTRY = 56;
+const E64 = ENTRY / 8;
+const E32 = ENTRY / 4;
+const E16 = ENTRY / 2;
+// Field offsets, in elements of the view that reads them (u32 / u16 / u8 / f64), within an entry.
+const HASH32 = 0;
+const IPID16 = 2;
+const BURST16 = 3;
+const ADDR8 = 8;
+const TTL8 = 24;
+const SENSOR8 = 25;
+const LIVE8 = 26;
+const CK8 = 27;
+const PEER32 = 7;
+const SCAN_START64 = 4;
+const BURST_START64 = 5;
+const SCAN_LO32 = 12;
+const SCAN_HI32 = 13;
 
 /** Likely initial TTL for an observed TTL (64, 128 or 255). */
 export function initialTtl(ttl: number): number {
   return ttl <= 64 ? 64 : ttl <= 128 ? 128 : 255;
-}
-
-function hostColumns(n: number): ColumnDef[] {
-  return [
-    { name: 'scanStart', ctor: Float64Array, length: n },
-    { name: 'burstStart', ctor: Float64Array, length: n },
-    { name: 'hash', ctor: Uint32Array, length: n },
-    { name: 'scanLo', ctor: Uint32Array, length: n },
-    { name: 'scanHi', ctor: Uint32Array, length: n },
-    { name: 'peer', ctor: Uint32Array, length: n },
-    { name: 'ipId', ctor: Uint16Array, length: n },
-    { name: 'burst', ctor: Uint16Array, length: n },
-    { name: 'ttl', ctor: Uint8Array, length: n },
-    { name: 'sensor', ctor: Uint8Array, length: n },
-    { name: 'live', ctor: Uint8Array, length: n },
-    { name: 'ck', ctor: Uint8Array, length: n },
-    { name: 'addr', ctor: Uint8Array, length: n * ADDR_BYTES },
-  ];
 }
 
 function hashAddr(a: Uint8Array, o: number, sensor: number): number {
@@ -48,60 +54,43 @@ export class HostTable {
   readonly buffer: SharedArrayBuffer;
   readonly capacity: number;
   private readonly sets: number;
-  readonly scanStart: Float64Array;
-  readonly burstStart: Float64Array;
-  /** Hash of the host that this host's last connection attempt (bare SYN) went to. */
-  readonly peer: Uint32Array;
-  readonly hash: Uint32Array;
-  readonly scanLo: Uint32Array;
-  readonly scanHi: Uint32Array;
-  readonly ipId: Uint16Array;
-  readonly burst: Uint16Array;
-  readonly ttl: Uint8Array;
-  readonly sensor: Uint8Array;
-  readonly live: Uint8Array;
-  /** Checksum record of the host (the engine's: bad-checksum count and an offload bit). */
-  readonly ck: Uint8Array;
-  readonly addr: Uint8Array;
+  // Views of the entries, one per element type, all over the same bytes.
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly u16: Uint16Array;
+  private readonly u8: Uint8Array;
 
   static bytesFor(capacity: number): number {
-    return layoutBytes(hostColumns(capacity + (capacity & 1)));
+    return (capacity + (capacity & 1)) * ENTRY;
   }
 
   constructor(capacity: number, buffer?: SharedArrayBuffer) {
     const n = capacity + (capacity & 1);
     this.capacity = n;
     this.sets = n >>> 1;
-    const cols = hostColumns(n);
-    this.buffer = buffer ?? new SharedArrayBuffer(layoutBytes(cols));
-    const m = mapColumns(this.buffer, cols);
-    this.scanStart = m.scanStart as Float64Array;
-    this.burstStart = m.burstStart as Float64Array;
-    this.peer = m.peer as Uint32Array;
-    this.hash = m.hash as Uint32Array;
-    this.scanLo = m.scanLo as Uint32Array;
-    this.scanHi = m.scanHi as Uint32Array;
-    this.ipId = m.ipId as Uint16Array;
-    this.burst = m.burst as Uint16Array;
-    this.ttl = m.ttl as Uint8Array;
-    this.sensor = m.sensor as Uint8Array;
-    this.live = m.live as Uint8Array;
-    this.ck = m.ck as Uint8Array;
-    this.addr = m.addr as Uint8Array;
+    const bytes = n * ENTRY;
+    this.buffer = buffer ?? new SharedArrayBuffer(bytes);
+    if (this.buffer.byteLength < bytes)
+      throw new RangeError(`buffer of ${this.buffer.byteLength} bytes too small for ${n} hosts (${bytes})`);
+    this.f64 = new Float64Array(this.buffer, 0, n * E64);
+    this.u32 = new Uint32Array(this.buffer, 0, n * E32);
+    this.u16 = new Uint16Array(this.buffer, 0, n * E16);
+    this.u8 = new Uint8Array(this.buffer, 0, bytes);
   }
 
   private matches(e: number, h: number, a: Uint8Array, o: number, sensor: number): boolean {
-    // The hash first: a miss then reads one column (the two ways' hashes share a cache line).
-    if (this.hash[e] !== h || this.live[e] === 0 || this.sensor[e] !== sensor) return false;
-    const b = this.addr;
-    const eo = e * ADDR_BYTES;
-    for (let k = 0; k < ADDR_BYTES; k++) if (b[eo + k] !== a[o + k]) return false;
+    // The hash first: a different host is most often told apart by one load.
+    const b = e * ENTRY;
+    const u8 = this.u8;
+    if (this.u32[e * E32 + HASH32] !== h || u8[b + LIVE8] === 0 || u8[b + SENSOR8] !== sensor) return false;
+    const eo = b + ADDR8;
+    for (let k = 0; k < ADDR_BYTES; k++) if (u8[eo + k] !== a[o + k]) return false;
     return true;
   }
 
   /** Rough last-use time of an entry (for replacement). */
   private seen(e: number): number {
-    return Math.max(this.scanStart[e]!, this.burstStart[e]!);
+    return Math.max(this.f64[e * E64 + SCAN_START64]!, this.f64[e * E64 + BURST_START64]!);
   }
 
   /** Entry index of the host at `a[o..o+16]`, or -1. */
@@ -119,55 +108,81 @@ export class HostTable {
     const e0 = bucketOf(h, this.sets) * 2;
     if (this.matches(e0, h, a, o, sensor)) return e0;
     if (this.matches(e0 + 1, h, a, o, sensor)) return e0 + 1;
+    const u8 = this.u8;
     const e =
-      this.live[e0] === 0
+      u8[e0 * ENTRY + LIVE8] === 0
         ? e0
-        : this.live[e0 + 1] === 0
+        : u8[(e0 + 1) * ENTRY + LIVE8] === 0
           ? e0 + 1
           : this.seen(e0) <= this.seen(e0 + 1)
             ? e0
             : e0 + 1;
-    this.live[e] = 1;
-    this.hash[e] = h;
-    this.sensor[e] = sensor;
-    const eo = e * ADDR_BYTES;
-    for (let k = 0; k < ADDR_BYTES; k++) this.addr[eo + k] = a[o + k]!;
-    this.ttl[e] = 0;
-    this.ck[e] = 0;
-    this.ipId[e] = 0;
-    this.scanLo[e] = 0;
-    this.scanHi[e] = 0;
-    this.scanStart[e] = tsUs;
-    this.burst[e] = 0;
-    this.burstStart[e] = tsUs;
-    this.peer[e] = 0;
+    const b = e * ENTRY;
+    const w = e * E32;
+    const x = e * E16;
+    const d = e * E64;
+    u8[b + LIVE8] = 1;
+    this.u32[w + HASH32] = h;
+    u8[b + SENSOR8] = sensor;
+    const eo = b + ADDR8;
+    for (let k = 0; k < ADDR_BYTES; k++) u8[eo + k] = a[o + k]!;
+    u8[b + TTL8] = 0;
+    u8[b + CK8] = 0;
+    this.u16[x + IPID16] = 0;
+    this.u32[w + SCAN_LO32] = 0;
+    this.u32[w + SCAN_HI32] = 0;
+    this.f64[d + SCAN_START64] = tsUs;
+    this.u16[x + BURST16] = 0;
+    this.f64[d + BURST_START64] = tsUs;
+    this.u32[w + PEER32] = 0;
     return e;
   }
 
   /** Learn TTL and IP ID from a packet the host sent (never from RSTs: they may be forged). Returns its entry. */
   observe(a: Uint8Array, o: number, sensor: number, ttl: number, ipId: number, tsUs: number): number {
     const e = this.findOrAdd(a, o, sensor, tsUs);
-    this.ttl[e] = ttl;
-    this.ipId[e] = ipId;
+    this.u8[e * ENTRY + TTL8] = ttl;
+    this.u16[e * E16 + IPID16] = ipId;
     return e;
+  }
+
+  /** The TTL last learned for entry `e` (0: none yet). */
+  ttl(e: number): number {
+    return this.u8[e * ENTRY + TTL8]!;
+  }
+
+  /** The IPv4 ID last learned for entry `e`. */
+  ipId(e: number): number {
+    return this.u16[e * E16 + IPID16]!;
+  }
+
+  /** Entry `e`'s checksum record (the engine's: bad-checksum count and an offload bit; 0 when new). */
+  checksumState(e: number): number {
+    return this.u8[e * ENTRY + CK8]!;
+  }
+
+  setChecksumState(e: number, v: number): void {
+    this.u8[e * ENTRY + CK8] = v;
   }
 
   /** Note a connection attempt from this source to `port`; returns distinct ports (approx.) in the window. */
   notePort(e: number, port: number, tsUs: number, windowUs: number): number {
-    if (tsUs - this.scanStart[e]! > windowUs) {
-      this.scanStart[e] = tsUs;
-      this.scanLo[e] = 0;
-      this.scanHi[e] = 0;
+    const w = e * E32;
+    const u32 = this.u32;
+    if (tsUs - this.f64[e * E64 + SCAN_START64]! > windowUs) {
+      this.f64[e * E64 + SCAN_START64] = tsUs;
+      u32[w + SCAN_LO32] = 0;
+      u32[w + SCAN_HI32] = 0;
     }
     const bit = Math.imul(port, 0x9e3779b1) >>> 26; // 0..63
-    if (bit < 32) this.scanLo[e]! |= 1 << bit;
-    else this.scanHi[e]! |= 1 << (bit - 32);
-    return popcount(this.scanLo[e]!) + popcount(this.scanHi[e]!);
+    if (bit < 32) u32[w + SCAN_LO32]! |= 1 << bit;
+    else u32[w + SCAN_HI32]! |= 1 << (bit - 32);
+    return popcount(u32[w + SCAN_LO32]!) + popcount(u32[w + SCAN_HI32]!);
   }
 
   /** Note that the host's last connection attempt (noted by `notePort` too) went to the host at `a[o..o+16]`. */
   notePeer(e: number, a: Uint8Array, o: number): void {
-    this.peer[e] = hashAddr(a, o, 0);
+    this.u32[e * E32 + PEER32] = hashAddr(a, o, 0);
   }
 
   /**
@@ -175,22 +190,23 @@ export class HostTable {
    * window (`notePort`'s, which began at or before that attempt); its last attempt only, compared by hash.
    */
   openedTo(e: number, a: Uint8Array, o: number, tsUs: number, windowUs: number): boolean {
-    return this.ports(e, tsUs, windowUs) > 0 && this.peer[e] === hashAddr(a, o, 0);
+    return this.ports(e, tsUs, windowUs) > 0 && this.u32[e * E32 + PEER32] === hashAddr(a, o, 0);
   }
 
   /** Distinct destination ports (approx.) the host tried in the current window. */
   ports(e: number, tsUs: number, windowUs: number): number {
-    if (e < 0 || tsUs - this.scanStart[e]! > windowUs) return 0;
-    return popcount(this.scanLo[e]!) + popcount(this.scanHi[e]!);
+    if (e < 0 || tsUs - this.f64[e * E64 + SCAN_START64]! > windowUs) return 0;
+    return popcount(this.u32[e * E32 + SCAN_LO32]!) + popcount(this.u32[e * E32 + SCAN_HI32]!);
   }
 
   /** Count a RST aimed at this host; returns RSTs in the current burst window. */
   noteRst(e: number, tsUs: number, windowUs: number): number {
-    if (tsUs - this.burstStart[e]! > windowUs) {
-      this.burstStart[e] = tsUs;
-      this.burst[e] = 0;
+    const x = e * E16 + BURST16;
+    if (tsUs - this.f64[e * E64 + BURST_START64]! > windowUs) {
+      this.f64[e * E64 + BURST_START64] = tsUs;
+      this.u16[x] = 0;
     }
-    if (this.burst[e]! < 0xffff) this.burst[e]!++;
-    return this.burst[e]!;
+    if (this.u16[x]! < 0xffff) this.u16[x]!++;
+    return this.u16[x]!;
   }
 }
