@@ -581,9 +581,9 @@ export class Engine implements TrackerListener {
       const learned = t.ttlChanged ? t.learnHost(cols, i, s) : -1;
       if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && t.dir === 0) {
         // The entry learnHost just found or added is the one findOrAdd would return.
-        const h = learned >= 0 ? learned : t.hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, s, ts);
+        const h = learned >= 0 ? learned : t.hosts.findOrAdd(cols.srcAddr32, i * 4, s, ts);
         t.hosts.notePort(h, cols.dstPort[i]!, ts, this.config.scanWindowS * 1e6);
-        t.hosts.notePeer(h, cols.dstAddr, i * ADDR_BYTES);
+        t.hosts.notePeer(h, cols.dstAddr32, i * 4);
       }
     }
     if (t.heldRst(f) !== 0) this.observe(f, cols, i);
@@ -1002,7 +1002,7 @@ export class Engine implements TrackerListener {
         return false;
       }
       const hosts = t.hosts;
-      const h = hosts.findOrAdd(cols.srcAddr, i * ADDR_BYTES, sensor, cols.tsUs[i]!);
+      const h = hosts.findOrAdd(cols.srcAddr32, i * 4, sensor, cols.tsUs[i]!);
       let st = hosts.checksumState(h);
       if ((st & CK_HOST_OFFLOAD) === 0) {
         const fresh = t.created || t.epPackets(endpointOf(f, t.dir)) === 0;
@@ -1041,9 +1041,8 @@ export class Engine implements TrackerListener {
     let ctx: number;
     if (t.created) {
       ctx = F.C_NEW | ((t.flowFlags(f) & FF_TW_HIT) !== 0 ? F.C_TW_HIT : 0);
-      const hr = t.hosts.find(cols.dstAddr, i * ADDR_BYTES, sensor);
-      const o = i * ADDR_BYTES;
-      if (t.hosts.openedTo(hr, cols.srcAddr, o, cols.tsUs[i]!, this.config.scanWindowS * 1e6))
+      const hr = t.hosts.find(cols.dstAddr32, i * 4, sensor);
+      if (t.hosts.openedTo(hr, cols.srcAddr32, i * 4, cols.tsUs[i]!, this.config.scanWindowS * 1e6))
         ctx |= F.C_RECV_OPENING;
       r[b + F.F_PHASE] = PH_NONE;
     } else ctx = this.flowContext(f, b, cols.seq[i]!, cols.ack[i]!, cols.tsUs[i]!);
@@ -1223,7 +1222,7 @@ export class Engine implements TrackerListener {
       ctx |= F.C_TTL_FROM_FLOW;
     } else {
       // Another flow's IP IDs say nothing about this one (per-socket counters): TTL only.
-      const h = t.hosts.find(cols.srcAddr, i * ADDR_BYTES, sensor);
+      const h = t.hosts.find(cols.srcAddr32, i * 4, sensor);
       if (h >= 0 && t.hosts.ttl(h) > 0) ttlExp = t.hosts.ttl(h);
     }
     r[b + F.F_TTL_EXP] = ttlExp;
@@ -1239,9 +1238,9 @@ export class Engine implements TrackerListener {
     const t = this.tracker;
     const r = this.p.facts;
     const ts = cols.tsUs[i]!;
-    const hs = t.hosts.find(t.addr, t.origAddrAt(f), sensor);
+    const hs = t.hosts.find(t.addr32, t.origAddrWord(f), sensor);
     r[b + F.F_SCAN_PORTS] = t.hosts.ports(hs, ts, this.config.scanWindowS * 1e6);
-    const hv = t.hosts.findOrAdd(cols.dstAddr, i * ADDR_BYTES, sensor, ts);
+    const hv = t.hosts.findOrAdd(cols.dstAddr32, i * 4, sensor, ts);
     r[b + F.F_BURST] = t.hosts.noteRst(hv, ts, this.config.burstWindowMs * 1000);
   }
 

@@ -98,6 +98,9 @@ const op = fc.oneof(
   fc.record({ kind: fc.constant('checksum' as const), host, v: fc.integer({ min: 0, max: 255 }) }),
 );
 
+/** An address as the host table takes it: its 16 bytes as four 32-bit words. */
+const words = (a: Uint8Array) => new Uint32Array(a.buffer, a.byteOffset, 4);
+
 function addrOf(n: number): Uint8Array {
   const a = new Uint8Array(16);
   if (n % 2 === 0) {
@@ -124,17 +127,17 @@ describe('HostTable', () => {
             const s = o.host.sensor;
             switch (o.kind) {
               case 'observe': {
-                const e = t.observe(a, 0, s, o.ttl, o.ipId, ts);
+                const e = t.observe(words(a), 0, s, o.ttl, o.ipId, ts);
                 expect(e).toBe(m.findOrAdd(a, s, ts));
                 m.entries[e]!.ttl = o.ttl;
                 m.entries[e]!.ipId = o.ipId;
                 break;
               }
               case 'find':
-                expect(t.find(a, 0, s)).toBe(m.find(a, s));
+                expect(t.find(words(a), 0, s)).toBe(m.find(a, s));
                 break;
               case 'attempt': {
-                const e = t.findOrAdd(a, 0, s, ts);
+                const e = t.findOrAdd(words(a), 0, s, ts);
                 expect(e).toBe(m.findOrAdd(a, s, ts));
                 const x = m.entries[e]!;
                 if (ts - x.scanStart > WINDOW) {
@@ -144,12 +147,12 @@ describe('HostTable', () => {
                 x.ports.add(Math.imul(o.port, 0x9e3779b1) >>> 26);
                 expect(t.notePort(e, o.port, ts, WINDOW)).toBe(x.ports.size);
                 const p = addrOf(o.peer.n);
-                t.notePeer(e, p, 0);
+                t.notePeer(e, words(p), 0);
                 x.peer = p.join('.');
                 break;
               }
               case 'rst': {
-                const e = t.findOrAdd(a, 0, s, ts);
+                const e = t.findOrAdd(words(a), 0, s, ts);
                 expect(e).toBe(m.findOrAdd(a, s, ts));
                 const x = m.entries[e]!;
                 if (ts - x.burstStart > WINDOW) {
@@ -161,7 +164,7 @@ describe('HostTable', () => {
                 break;
               }
               case 'checksum': {
-                const e = t.findOrAdd(a, 0, s, ts);
+                const e = t.findOrAdd(words(a), 0, s, ts);
                 expect(e).toBe(m.findOrAdd(a, s, ts));
                 t.setChecksumState(e, o.v);
                 m.entries[e]!.ck = o.v;
@@ -173,19 +176,19 @@ describe('HostTable', () => {
               const x = m.entries[e];
               if (x === undefined) continue;
               const xa = Uint8Array.from(x.addr.split('.').map(Number));
-              expect(t.find(xa, 0, x.sensor)).toBe(e);
+              expect(t.find(words(xa), 0, x.sensor)).toBe(e);
               expect([t.ttl(e), t.ipId(e), t.checksumState(e)]).toEqual([x.ttl, x.ipId, x.ck]);
               expect(t.ports(e, ts, WINDOW)).toBe(ts - x.scanStart > WINDOW ? 0 : x.ports.size);
               for (let n = 0; n < 24; n++) {
                 const p = addrOf(n);
-                expect(t.openedTo(e, p, 0, ts, WINDOW)).toBe(
+                expect(t.openedTo(e, words(p), 0, ts, WINDOW)).toBe(
                   ts - x.scanStart <= WINDOW && x.ports.size > 0 && x.peer === p.join('.'),
                 );
               }
             }
             for (let n = 0; n < 24; n++)
               for (const sensor of [0, 1])
-                expect(t.find(addrOf(n), 0, sensor)).toBe(m.find(addrOf(n), sensor));
+                expect(t.find(words(addrOf(n)), 0, sensor)).toBe(m.find(addrOf(n), sensor));
           }
         },
       ),
@@ -196,11 +199,11 @@ describe('HostTable', () => {
   it('attaches to the same memory from another view (another thread)', () => {
     const t = new HostTable(16);
     const a = addrOf(3);
-    const e = t.observe(a, 0, 1, 57, 4242, 10);
+    const e = t.observe(words(a), 0, 1, 57, 4242, 10);
     t.setChecksumState(e, 9);
-    const other = new HostTable(16, t.buffer);
-    expect(other.find(a, 0, 1)).toBe(e);
+    const other = new HostTable(16, t.memory);
+    expect(other.find(words(a), 0, 1)).toBe(e);
     expect([other.ttl(e), other.ipId(e), other.checksumState(e)]).toEqual([57, 4242, 9]);
-    expect(() => new HostTable(32, t.buffer)).toThrow(/too small/);
+    expect(() => new HostTable(2000, t.memory)).toThrow(/too small/);
   });
 });

@@ -26,6 +26,7 @@ import {
 import * as states from './conn-state.js';
 import { HostTable } from './hosts.js';
 import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
+import type { SharedMemory } from './internal/wasm.js';
 import * as layout from './layout.js';
 import { TimeWaitMemory } from './timewait.js';
 
@@ -190,7 +191,8 @@ export interface TrackerConfig {
 export interface TrackerShared {
   readonly config: TrackerConfig;
   readonly flows: SharedArrayBuffer;
-  readonly hosts: SharedArrayBuffer;
+  /** The host table's memory (shared: it crosses to worker threads with the rest). */
+  readonly hosts: SharedMemory;
   readonly timeWait: SharedArrayBuffer;
 }
 
@@ -335,6 +337,8 @@ export class FlowTracker {
   private readonly h16: Uint16Array;
   /** Byte view of the HOT records: flow f's originator address at origAddrAt(f), responder at respAddrAt(f). */
   readonly addr: Uint8Array;
+  /** The same bytes as `addr` in 32-bit words: flow f's originator address at origAddrWord(f). */
+  readonly addr32: Uint32Array;
   /** Views of the COLD records. */
   private readonly c32: Uint32Array;
   private readonly c8: Uint8Array;
@@ -363,7 +367,7 @@ export class FlowTracker {
 
   static create(config: TrackerConfig): FlowTracker {
     const flows = new SharedArrayBuffer(layoutBytes(flowColumns(config.maxFlows)));
-    const hosts = new SharedArrayBuffer(HostTable.bytesFor(config.maxHosts));
+    const hosts = new HostTable(config.maxHosts).memory;
     const timeWait = new SharedArrayBuffer(TimeWaitMemory.bytesFor(timeWaitSize(config.maxFlows)));
     const t = new FlowTracker({ config: { ...config }, flows, hosts, timeWait });
     for (let k = 0; k < config.maxFlows; k++) t.free[k] = config.maxFlows - 1 - k;
@@ -406,6 +410,7 @@ export class FlowTracker {
     this.h32 = new Uint32Array(hot.buffer, hot.byteOffset, hot.length * 2);
     this.h16 = new Uint16Array(hot.buffer, hot.byteOffset, hot.length * 4);
     this.addr = new Uint8Array(hot.buffer, hot.byteOffset, hot.length * 8);
+    this.addr32 = this.h32;
     const cold = m.cold as Float64Array;
     this.c32 = new Uint32Array(cold.buffer, cold.byteOffset, cold.length * 2);
     this.c8 = new Uint8Array(cold.buffer, cold.byteOffset, cold.length * 8);
@@ -711,6 +716,11 @@ export class FlowTracker {
   /** Byte offset of flow f's originator address in `addr`. */
   origAddrAt(f: number): number {
     return f * HOT8 + AO8;
+  }
+
+  /** Word offset of flow f's originator address in `addr32`. */
+  origAddrWord(f: number): number {
+    return f * HOT32 + AO32;
   }
 
   /** Byte offset of flow f's responder address in `addr`. */
@@ -1584,7 +1594,7 @@ export class FlowTracker {
   /** Learn the sender's TTL/IP-ID baseline from a non-RST packet; returns its host entry (-1 for a RST). */
   learnHost(c: HeaderColumns, i: number, sensor: number): number {
     if ((c.flags[i]! & TCP_RST) !== 0) return -1;
-    return this.hosts.observe(c.srcAddr, i * ADDR_BYTES, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
+    return this.hosts.observe(c.srcAddr32, i * 4, sensor, c.ttl[i]!, c.ipId[i]!, c.tsUs[i]!);
   }
 }
 
