@@ -133,7 +133,7 @@ export function bytesPerHeader(): number {
 }
 
 function align8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8; // not `(n + 7) & ~7`: tables pass 2 GiB (32-bit bit operations)
 }
 
 /** Total buffer bytes for a batch of `capacity` headers. */

@@ -298,6 +298,37 @@ describe('FlowTracker: table bounds', () => {
     expect(bpf).toBeGreaterThan(64);
   });
 
+  it('builds a table past 2 GiB of shared memory: the largest maxFlows the configuration allows', () => {
+    // 16,777,216 flows: ~3.8 GB of shared memory, committed only where touched. Byte sizes computed with
+    // 32-bit bit operations went negative past 2 GiB ("Invalid array buffer length" from ~9.5M flows).
+    const cfg = { maxFlows: 16_777_216, flowIdleExpiryS: 300, timeWaitS: 60, maxHosts: 65536 };
+    const bpf = FlowTracker.bytesPerFlow(cfg);
+    expect(bpf).toBeGreaterThan(200);
+    expect(bpf).toBeLessThanOrEqual(256);
+    const t = FlowTracker.create(cfg);
+    expect(t.shared.flows.byteLength).toBeGreaterThan(2 ** 31);
+    // The next flow takes the top of the free list (slot 0): swap in the last slot, whose record bytes
+    // sit past 2^31, so the per-packet offsets are exercised there.
+    const free = (t as unknown as { free: Int32Array }).free;
+    free[cfg.maxFlows - 1] = cfg.maxFlows - 1;
+    free[0] = 0;
+    const tr = new Trace();
+    tr.conn('10.0.0.1:40000', '10.0.0.2:80').handshake().data('o', 100).rst('r');
+    const cols = tr.columns();
+    const s = t.sensorOrdinal('s');
+    let f = -1;
+    for (let i = 0; i < cols.length; i++) {
+      f = t.locate(cols, i, s);
+      t.update(f, cols, i);
+    }
+    expect(t.active).toBe(1);
+    expect(f).toBe(cfg.maxFlows - 1);
+    const r = buildFlowRecord(t, f);
+    expect([r['id.orig_h'], r['id.orig_p'], r['id.resp_h'], r['id.resp_p'], r.history, r.conn_state]).toEqual(
+      ['10.0.0.1', 40000, '10.0.0.2', 80, 'ShADr', 'RSTR'],
+    );
+  });
+
   it('attach sees the same memory', () => {
     const tr = new Trace();
     tr.conn('10.0.0.1:40000', '10.0.0.2:80').handshake();

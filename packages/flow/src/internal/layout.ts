@@ -20,7 +20,7 @@ export interface ColumnDef {
 }
 
 function align8(n: number): number {
-  return (n + 7) & ~7;
+  return Math.ceil(n / 8) * 8; // not `(n + 7) & ~7`: tables pass 2 GiB (32-bit bit operations)
 }
 
 /** Total bytes for the columns, each aligned to 8. */
