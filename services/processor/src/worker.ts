@@ -1,8 +1,8 @@
 /**
  * Piscina worker: runs the flow tracker and RST classifier over one batch of one partition (or shard).
- * Engine state lives in shared memory (SharedArrayBuffers; the host table in a shared WebAssembly memory),
- * so whichever worker takes a partition's next batch attaches
- * to the same memory; the caller keeps at most one batch per partition in flight, so no locks are needed.
+ * Engine state lives in shared memory (SharedArrayBuffers; the host table in a shared WebAssembly
+ * memory), so whichever worker takes a partition's next batch attaches to the same memory; the caller
+ * keeps at most one batch per partition in flight, so no locks are needed.
  */
 
 import { BroadcastChannel } from 'node:worker_threads';
