@@ -193,8 +193,10 @@ function warm(file) {
   );
 }
 
+/** The Node that runs this bench runs every `analyze` (`node bench/analyze.mjs` with Node 24: Node 24). */
+const NODE = process.execPath;
 const analyzeCmd = (file, extra = '', bin = cli) =>
-  `node "${bin}" analyze "${file}" --format ndjson --no-progress${extra} > /dev/null`;
+  `"${NODE}" "${bin}" analyze "${file}" --format ndjson --no-progress${extra} > /dev/null`;
 
 // Fixed cost: `analyze` of a 1,000-packet capture, timed once in every run of every file.
 const fixedFile = await tracegenFile(1000, 1);
@@ -207,7 +209,7 @@ async function benchFile(file, prefix, env = {}) {
   // Counting run (not timed): events from ndjson, flows from --flows, headers from the table summary.
   const flowsFile = join(outDir, `analyze-flows-${process.pid}.ndjson`);
   const counting = await timed(
-    'node',
+    NODE,
     [cli, 'analyze', file, '--format', 'ndjson', '--no-progress', '--flows', flowsFile],
     { ndjsonCount: true, env },
   );
@@ -217,7 +219,7 @@ async function benchFile(file, prefix, env = {}) {
     for (let i = buf.indexOf(10); i >= 0; i = buf.indexOf(10, i + 1)) flows++;
     rmSync(flowsFile, { force: true });
   }
-  const table = await timed('node', [cli, 'analyze', file, '--format', 'table', '--no-progress'], {
+  const table = await timed(NODE, [cli, 'analyze', file, '--format', 'table', '--no-progress'], {
     collect: true,
     env,
   });
@@ -327,7 +329,7 @@ async function benchFile(file, prefix, env = {}) {
 }
 
 // The Node that runs `analyze` (the first `node` on PATH): figures differ a lot between release lines.
-console.log(`node=${spawnSync('node', ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
+console.log(`node=${process.version}`);
 if (suricata)
   console.log(
     `suricata=${/version (\S+)/.exec(spawnSync('suricata', ['-V'], { encoding: 'utf8' }).stdout)?.[1]}`,
@@ -361,7 +363,7 @@ async function fixedOnly() {
   const series = {
     fixed_cost: analyzeCmd(fixedFile),
     unbundled_fixed_cost: analyzeCmd(fixedFile, '', unbundled),
-    node_start: 'node -e 0',
+    node_start: `"${NODE}" -e 0`,
   };
   const ms = Object.fromEntries(Object.keys(series).map((k) => [k, []]));
   const cpuMs = Object.fromEntries(Object.keys(series).map((k) => [k, []]));
