@@ -26,12 +26,12 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFil
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.mjs';
 import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'services/cli/dist/main.js');
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     packets: { type: 'string', default: '2000000' },
     file: { type: 'string' },

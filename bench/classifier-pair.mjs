@@ -16,14 +16,14 @@
 //   node bench/classifier-pair.mjs [--shapes c1m,c100k] [--runs 12] [--packets 2000000] [--seed 1] DIR...
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { HeaderColumns } from '../packages/core/dist/index.js';
 import { decodeHeaderBatch } from '../packages/wire/dist/index.js';
+import { parseBenchArgs } from './args.mjs';
 import { encodeCapture } from './encode.mjs';
 import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseBenchArgs(import.meta.url, {
   allowPositionals: true,
   options: {
     shapes: { type: 'string', default: 'c1m,c100k' },

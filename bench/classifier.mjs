@@ -23,7 +23,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DEFAULT_ENGINE_CONFIG, Engine } from '../packages/classify/dist/index.js';
 import {
   flowHash,
@@ -37,11 +36,12 @@ import {
   TCP_SYN,
 } from '../packages/core/dist/index.js';
 import { decodeHeaderBatch, encodeHeaderBatch } from '../packages/wire/dist/index.js';
+import { parseBenchArgs } from './args.mjs';
 import { encodeCapture } from './encode.mjs';
 import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     packets: { type: 'string', default: '2000000' },
     file: { type: 'string' },

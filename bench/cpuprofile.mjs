@@ -8,9 +8,9 @@
 //   node bench/cpuprofile.mjs /tmp/p [--top 15]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.mjs';
 
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseBenchArgs(import.meta.url, {
   allowPositionals: true,
   options: { top: { type: 'string', default: '15' } },
 });

@@ -12,13 +12,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Detection } from '../packages/detect/dist/index.js';
 import { detectionOptions } from '../packages/detect/dist/testing.js';
+import { parseBenchArgs } from './args.mjs';
 import { parseShapeList, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     shapes: { type: 'string', default: 'light,tap' },
     packets: { type: 'string', default: '2000000' },

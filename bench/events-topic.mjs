@@ -15,14 +15,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Engine } from '../packages/classify/dist/index.js';
 import { ENTITY_KINDS, entityKeys } from '../packages/detect/dist/index.js';
 import { parseCaptureFile } from '../packages/packet/dist/index.js';
 import { generateTrace } from '../packages/tracegen/dist/index.js';
+import { parseBenchArgs } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     packets: { type: 'string', default: '300000' },
     file: { type: 'string', multiple: true },

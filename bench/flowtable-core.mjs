@@ -40,14 +40,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DEFAULT_ENGINE_CONFIG, Engine } from '../packages/classify/dist/index.js';
 import { flowHash } from '../packages/core/dist/index.js';
 import { parseCaptureFile } from '../packages/packet/dist/index.js';
+import { parseBenchArgs } from './args.mjs';
 import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     shapes: { type: 'string', default: 'light,c100k,c1m' },
     packets: { type: 'string', default: '2000000' },

@@ -11,11 +11,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createKafka } from '../packages/kafka/dist/index.js';
+import { parseBenchArgs } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
+const { values } = parseBenchArgs(import.meta.url, {
+  options: { seconds: { type: 'string', default: '10' } },
+});
 const seconds = Number(values.seconds);
 const log = (m) => process.stderr.write(`# ${m}\n`);
 

@@ -24,11 +24,11 @@ import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseBenchArgs } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'services/cli/dist/main.js');
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     packets: { type: 'string', default: '1000000' },
     file: { type: 'string' },

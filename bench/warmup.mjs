@@ -8,13 +8,13 @@
 //   node bench/warmup.mjs [--file PCAP] [--warm 0] [--batch 8192]
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Engine } from '../packages/classify/dist/index.js';
 import { HeaderColumns } from '../packages/core/dist/index.js';
 import { parseCaptureFile } from '../packages/packet/dist/index.js';
+import { parseBenchArgs } from './args.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({
+const { values } = parseBenchArgs(import.meta.url, {
   options: {
     file: { type: 'string', default: join(root, 'bench/out/analyze-2000000-s1.pcap') },
     warm: { type: 'string', default: '0' },
