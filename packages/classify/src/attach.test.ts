@@ -84,7 +84,9 @@ describe('Engine shared memory', () => {
   it('the shared handle is structured-clonable', () => {
     const e = Engine.create({ maxFlows: 64, maxHosts: 16 });
     const copy = structuredClone(e.shared);
-    expect(copy.tracker.flows).toBeInstanceOf(SharedArrayBuffer);
+    // The tables' memories cross as shared memory (the same bytes), not as copies.
+    expect(copy.tracker.flows.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(copy.tracker.hosts.buffer).toBeInstanceOf(SharedArrayBuffer);
     const attached = Engine.attach(copy);
     const tr = new Trace();
     tr.conn('10.0.0.1:1000', '10.0.0.2:80').syn();

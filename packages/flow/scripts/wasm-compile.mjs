@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 const PKG = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Modules under wasm/, each embedded as src/internal/<name>-wasm.ts. */
-export const WASM_MODULES = ['hosts'];
+export const WASM_MODULES = ['hosts', 'prepare'];
 
 /**
  * Shared memory imported from JavaScript (`env.memory`; the tables live in it and any thread may

@@ -306,7 +306,7 @@ describe('FlowTracker: table bounds', () => {
     expect(bpf).toBeGreaterThan(200);
     expect(bpf).toBeLessThanOrEqual(256);
     const t = FlowTracker.create(cfg);
-    expect(t.shared.flows.byteLength).toBeGreaterThan(2 ** 31);
+    expect(t.shared.flows.buffer.byteLength).toBeGreaterThan(2 ** 31);
     // The next flow takes the top of the free list (slot 0): swap in the last slot, whose record bytes
     // sit past 2^31, so the per-packet offsets are exercised there.
     const free = (t as unknown as { free: Int32Array }).free;
@@ -327,6 +327,34 @@ describe('FlowTracker: table bounds', () => {
     expect([r['id.orig_h'], r['id.orig_p'], r['id.resp_h'], r['id.resp_p'], r.history, r.conn_state]).toEqual(
       ['10.0.0.1', 40000, '10.0.0.2', 80, 'ShADr', 'RSTR'],
     );
+  });
+
+  it('prepare (WebAssembly) gives every header the hash flowHash gives it, over chunks and any range', () => {
+    // 300 headers of random addresses and ports: a range across three 128-header chunks, the last partial.
+    const c = HeaderColumns.allocate(400);
+    let x = 12345;
+    const rnd = () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x;
+    };
+    for (let i = 0; i < 400; i++) {
+      for (let k = 0; k < 4; k++) {
+        c.srcAddr32[i * 4 + k] = rnd();
+        c.dstAddr32[i * 4 + k] = rnd();
+      }
+      c.srcPort[i] = rnd() & 0xffff;
+      c.dstPort[i] = rnd() & 0xffff;
+      c.length = i + 1;
+    }
+    const t = FlowTracker.create(CFG);
+    for (const [sensor, from, to] of [
+      [0, 0, 300],
+      [7, 13, 400],
+      [255, 399, 400],
+    ] as const) {
+      t.prepare(c, sensor, from, to);
+      for (let i = from; i < to; i++) expect(t.batchHashes[i]).toBe(flowHash(c, i, sensor));
+    }
   });
 
   it('attach sees the same memory', () => {

@@ -26,7 +26,8 @@ import {
 import * as states from './conn-state.js';
 import { HostTable } from './hosts.js';
 import { type ColumnDef, layoutBytes, mapColumns } from './internal/layout.js';
-import type { SharedMemory } from './internal/wasm.js';
+import { WASM_BASE64 as PREPARE_WASM } from './internal/prepare-wasm.js';
+import { instantiate, type SharedMemory, sharedMemory, WASM_PAGE } from './internal/wasm.js';
 import * as layout from './layout.js';
 import { TimeWaitMemory } from './timewait.js';
 
@@ -90,7 +91,6 @@ const {
   HOT16,
   HOT32,
   HOT64,
-  LINE32,
   SCALED_G,
   SCALED_T,
   SCALED_W,
@@ -190,7 +190,8 @@ export interface TrackerConfig {
 /** Structured-clonable handle: the shared buffers and the configuration. */
 export interface TrackerShared {
   readonly config: TrackerConfig;
-  readonly flows: SharedArrayBuffer;
+  /** The flow table's memory: index, records, free list (shared: it crosses to worker threads). */
+  readonly flows: SharedMemory;
   /** The host table's memory (shared: it crosses to worker threads with the rest). */
   readonly hosts: SharedMemory;
   readonly timeWait: SharedArrayBuffer;
@@ -208,6 +209,28 @@ function timeWaitSize(maxFlows: number): number {
   return Math.max(64, Math.ceil(maxFlows / 16));
 }
 
+/** Headers per WebAssembly `prepare` call (wasm/prepare.ts). */
+const PREPARE_CHUNK = 128;
+/** The scratch's parts: source and destination address words (u32), ports (u16 index), hashes (u32). */
+const KEY_DST32 = PREPARE_CHUNK * 4;
+const KEY_SPORT16 = PREPARE_CHUNK * 16;
+const KEY_DPORT16 = PREPARE_CHUNK * 17;
+const KEY_HASH32 = PREPARE_CHUNK * 9;
+
+interface PrepareWasm {
+  setup(
+    scratch: number,
+    chunk: number,
+    idx: number,
+    idxSize: number,
+    slotMask: number,
+    tagShift: number,
+    hot: number,
+    recordBytes: number,
+  ): void;
+  prepare(n: number, sensor: number): number;
+}
+
 function flowColumns(n: number): ColumnDef[] {
   return [
     { name: 'meta', ctor: Float64Array, length: 8 },
@@ -222,6 +245,9 @@ function flowColumns(n: number): ColumnDef[] {
     // Per index slot, how far its entry sits past its home bucket (DIST_UNKNOWN from 255 on): a deletion
     // shifts entries back without reading their records (see removeIndex).
     { name: 'idxDist', ctor: Uint8Array, length: indexSize(n) },
+    // `prepare`'s scratch: the key columns of up to PREPARE_CHUNK headers, copied in for the WebAssembly
+    // pass, and the hashes it writes (see KEY_*). One batch of an engine runs at a time, on one thread.
+    { name: 'keys', ctor: Uint32Array, length: PREPARE_CHUNK * 10 },
   ];
 }
 
@@ -330,6 +356,10 @@ export class FlowTracker {
   private readonly meta: Float64Array;
   private readonly idx: Int32Array;
   private readonly idxDist: Uint8Array;
+  /** `prepare`'s scratch, as words and as halves, and its WebAssembly pass (wasm/prepare.ts). */
+  private readonly keys32: Uint32Array;
+  private readonly keys16: Uint16Array;
+  private readonly prep: PrepareWasm;
   private readonly free: Int32Array;
   /** Views of the HOT records (layout.ts), one per element type, all over the same bytes. */
   private readonly h64: Float64Array;
@@ -366,7 +396,7 @@ export class FlowTracker {
   listener: TrackerListener = IGNORE;
 
   static create(config: TrackerConfig): FlowTracker {
-    const flows = new SharedArrayBuffer(layoutBytes(flowColumns(config.maxFlows)));
+    const flows = sharedMemory(Math.ceil(layoutBytes(flowColumns(config.maxFlows)) / WASM_PAGE));
     const hosts = new HostTable(config.maxHosts).memory;
     const timeWait = new SharedArrayBuffer(TimeWaitMemory.bytesFor(timeWaitSize(config.maxFlows)));
     const t = new FlowTracker({ config: { ...config }, flows, hosts, timeWait });
@@ -400,7 +430,7 @@ export class FlowTracker {
     this.timeWaitUs = shared.config.timeWaitS * 1e6;
     this.hosts = new HostTable(shared.config.maxHosts, shared.hosts);
     this.timeWait = new TimeWaitMemory(timeWaitSize(this.maxFlows), shared.timeWait);
-    const m = mapColumns(shared.flows, flowColumns(this.maxFlows));
+    const m = mapColumns(shared.flows.buffer, flowColumns(this.maxFlows));
     this.meta = m.meta as Float64Array;
     this.idx = m.idx as Int32Array;
     this.idxDist = m.idxDist as Uint8Array;
@@ -416,6 +446,19 @@ export class FlowTracker {
     this.c8 = new Uint8Array(cold.buffer, cold.byteOffset, cold.length * 8);
     this.sensorLen = m.sensorLen as Uint8Array;
     this.sensorNames = m.sensorNames as Uint8Array;
+    this.keys32 = m.keys as Uint32Array;
+    this.keys16 = new Uint16Array(this.keys32.buffer, this.keys32.byteOffset, this.keys32.length * 2);
+    this.prep = instantiate<PrepareWasm>(PREPARE_WASM, shared.flows);
+    this.prep.setup(
+      this.keys32.byteOffset,
+      PREPARE_CHUNK,
+      this.idx.byteOffset,
+      this.idxSize,
+      this.slotMask,
+      this.tagShift,
+      hot.byteOffset,
+      HOT8,
+    );
   }
 
   // ---- the record, by name (endpoint e = 2f + d) ----------------------------------------------------
@@ -678,27 +721,19 @@ export class FlowTracker {
   prepare(c: HeaderColumns, sensor: number, from: number, to: number): void {
     if (this.batchHashes.length < c.length) this.batchHashes = new Uint32Array(Math.max(c.length, 1024));
     const hs = this.batchHashes;
-    const idx = this.idx;
-    const size = this.idxSize;
-    const u = this.h32;
-    const mask = this.slotMask;
-    const shift = this.tagShift;
+    const k32 = this.keys32;
+    const k16 = this.keys16;
     let acc = 0;
-    // Two passes, so more misses are in flight at once: the index slots first (independent loads), then
-    // the records they name (the slots now in cache).
-    for (let i = from; i < to; i++) {
-      const h = flowHash(c, i, sensor);
-      hs[i] = h;
-      acc ^= idx[bucketOf(h, size)]!;
-    }
-    for (let i = from; i < to; i++) {
-      const h = hs[i]!;
-      const v = idx[bucketOf(h, size)]!;
-      // Only a record whose tag matches (most often the flow itself; a new flow's bucket rarely does).
-      if (v !== 0 && ((v ^ (h << shift)) & ~mask) === 0) {
-        const b = ((v & mask) - 1) * HOT32;
-        acc ^= u[b]! ^ u[b + LINE32]! ^ u[b + 2 * LINE32]! ^ u[b + HOT32 - 1]!;
-      }
+    // The pass runs in WebAssembly over the table's memory: the key columns go to its scratch first
+    // (block copies, ~2 ns a header), the hashes come back.
+    for (let i = from; i < to; i += PREPARE_CHUNK) {
+      const n = Math.min(PREPARE_CHUNK, to - i);
+      k32.set(c.srcAddr32.subarray(i * 4, (i + n) * 4), 0);
+      k32.set(c.dstAddr32.subarray(i * 4, (i + n) * 4), KEY_DST32);
+      k16.set(c.srcPort.subarray(i, i + n), KEY_SPORT16);
+      k16.set(c.dstPort.subarray(i, i + n), KEY_DPORT16);
+      acc ^= this.prep.prepare(n, sensor);
+      for (let k = 0; k < n; k++) hs[i + k] = k32[KEY_HASH32 + k]!;
     }
     this.sink = acc;
   }

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a build script (plain JavaScript), not part of the package's typed sources.
 import { compileWasm, WASM_MODULES } from '../../scripts/wasm-compile.mjs';
 import { WASM_BASE64 as HOSTS } from './hosts-wasm.js';
+import { WASM_BASE64 as PREPARE } from './prepare-wasm.js';
 
 /** Every module scripts/wasm-compile.mjs builds, as embedded here. */
-const EMBEDDED: Record<string, string> = { hosts: HOSTS };
+const EMBEDDED: Record<string, string> = { hosts: HOSTS, prepare: PREPARE };
 
 /** Section ids of a module's binary (in order); 11 is the data section. */
 function sectionIds(bytes: Uint8Array): number[] {
