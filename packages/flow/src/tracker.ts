@@ -715,8 +715,8 @@ export class FlowTracker {
   /**
    * Hash headers [from, to) of batch `c` into `batchHashes` and touch the index slot and every cache line
    * of the HOT record each one will need. The loads do not depend on each other, so the CPU overlaps their
-   * cache misses; the in-order pass that follows finds the lines in cache. Reads only (grows
-   * `batchHashes` when needed).
+   * cache misses; the in-order pass that follows finds the lines in cache. Writes only `batchHashes`
+   * (grown when needed) and the scratch.
    */
   prepare(c: HeaderColumns, sensor: number, from: number, to: number): void {
     if (this.batchHashes.length < c.length) this.batchHashes = new Uint32Array(Math.max(c.length, 1024));
@@ -725,7 +725,7 @@ export class FlowTracker {
     const k16 = this.keys16;
     let acc = 0;
     // The pass runs in WebAssembly over the table's memory: the key columns go to its scratch first
-    // (block copies, ~2 ns a header), the hashes come back.
+    // (block copies, ~3 ns a header), the hashes come back.
     for (let i = from; i < to; i += PREPARE_CHUNK) {
       const n = Math.min(PREPARE_CHUNK, to - i);
       k32.set(c.srcAddr32.subarray(i * 4, (i + n) * 4), 0);
