@@ -121,6 +121,12 @@ describe('HostTable', () => {
           const t = new HostTable(capacity);
           const m = new Model(capacity);
           let ts = 1000;
+          /** The entry of the host, found or added, the same in the table and the model. */
+          const add = (a: Uint8Array, s: number): number => {
+            const e = t.findOrAdd(words(a), 0, s, ts);
+            expect(e).toBe(m.findOrAdd(a, s, ts));
+            return e;
+          };
           for (const [o, step] of ops) {
             ts += step;
             const a = addrOf(o.host.n);
@@ -137,8 +143,7 @@ describe('HostTable', () => {
                 expect(t.find(words(a), 0, s)).toBe(m.find(a, s));
                 break;
               case 'attempt': {
-                const e = t.findOrAdd(words(a), 0, s, ts);
-                expect(e).toBe(m.findOrAdd(a, s, ts));
+                const e = add(a, s);
                 const x = m.entries[e]!;
                 if (ts - x.scanStart > WINDOW) {
                   x.scanStart = ts;
@@ -152,8 +157,7 @@ describe('HostTable', () => {
                 break;
               }
               case 'rst': {
-                const e = t.findOrAdd(words(a), 0, s, ts);
-                expect(e).toBe(m.findOrAdd(a, s, ts));
+                const e = add(a, s);
                 const x = m.entries[e]!;
                 if (ts - x.burstStart > WINDOW) {
                   x.burstStart = ts;
@@ -164,8 +168,7 @@ describe('HostTable', () => {
                 break;
               }
               case 'checksum': {
-                const e = t.findOrAdd(words(a), 0, s, ts);
-                expect(e).toBe(m.findOrAdd(a, s, ts));
+                const e = add(a, s);
                 t.setChecksumState(e, o.v);
                 m.entries[e]!.ck = o.v;
                 break;

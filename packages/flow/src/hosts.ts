@@ -70,7 +70,6 @@ function popcount(x: number): number {
  */
 export class HostTable {
   readonly memory: SharedMemory;
-  readonly buffer: SharedArrayBuffer;
   readonly capacity: number;
   private readonly wasm: HostsWasm;
   // Views of the entries, one per element type, all over the same bytes.
@@ -84,6 +83,11 @@ export class HostTable {
     return HostTable.pagesFor(capacity) * WASM_PAGE;
   }
 
+  /** A new memory for `capacity` hosts (to hand to `new HostTable(capacity, memory)` on any thread). */
+  static memoryFor(capacity: number): SharedMemory {
+    return sharedMemory(HostTable.pagesFor(capacity));
+  }
+
   private static pagesFor(capacity: number): number {
     return Math.max(1, Math.ceil(((capacity + (capacity & 1)) * ENTRY) / WASM_PAGE));
   }
@@ -91,19 +95,16 @@ export class HostTable {
   constructor(capacity: number, memory?: SharedMemory) {
     const n = capacity + (capacity & 1);
     this.capacity = n;
-    const pages = HostTable.pagesFor(n);
-    this.memory = memory ?? sharedMemory(pages);
-    this.buffer = this.memory.buffer as SharedArrayBuffer;
-    if (this.buffer.byteLength < n * ENTRY)
-      throw new RangeError(
-        `memory of ${this.buffer.byteLength} bytes too small for ${n} hosts (${n * ENTRY})`,
-      );
+    this.memory = memory ?? HostTable.memoryFor(n);
+    const buffer = this.memory.buffer;
+    if (buffer.byteLength < n * ENTRY)
+      throw new RangeError(`memory of ${buffer.byteLength} bytes too small for ${n} hosts (${n * ENTRY})`);
     this.wasm = instantiate<HostsWasm>(WASM_BASE64, this.memory);
     this.wasm.setup(n >>> 1);
-    this.f64 = new Float64Array(this.buffer, 0, n * E64);
-    this.u32 = new Uint32Array(this.buffer, 0, n * E32);
-    this.u16 = new Uint16Array(this.buffer, 0, n * E16);
-    this.u8 = new Uint8Array(this.buffer, 0, n * ENTRY);
+    this.f64 = new Float64Array(buffer, 0, n * E64);
+    this.u32 = new Uint32Array(buffer, 0, n * E32);
+    this.u16 = new Uint16Array(buffer, 0, n * E16);
+    this.u8 = new Uint8Array(buffer, 0, n * ENTRY);
   }
 
   /** Entry index of the host whose address is the words `a[w..w+4)`, or -1. */

@@ -397,7 +397,7 @@ export class FlowTracker {
 
   static create(config: TrackerConfig): FlowTracker {
     const flows = sharedMemory(Math.ceil(layoutBytes(flowColumns(config.maxFlows)) / WASM_PAGE));
-    const hosts = new HostTable(config.maxHosts).memory;
+    const hosts = HostTable.memoryFor(config.maxHosts);
     const timeWait = new SharedArrayBuffer(TimeWaitMemory.bytesFor(timeWaitSize(config.maxFlows)));
     const t = new FlowTracker({ config: { ...config }, flows, hosts, timeWait });
     for (let k = 0; k < config.maxFlows; k++) t.free[k] = config.maxFlows - 1 - k;
