@@ -12,6 +12,11 @@
 //   (infra/install-suricata.sh): `suricata -c bench/out/suricata-bench.yaml -r FILE --runmode single
 //   -k none`, no rules, outputs off; analyze_max_rss_kb; fixed_cost_ms (analyze of a 1,000-packet
 //   tracegen file, target <= 200), timed in every run.
+//   node_floor_cpu_ms (bench/node-floor.mjs: this Node starting, reading the file and walking its
+//   records, nothing else) and node_start_cpu_ms (`node -e 0`), timed in every run; with Suricata,
+//   suricata_budget_cpu_ms (half its CPU: what analyze may spend for the 2x target), floor_share_of_budget
+//   and budget_after_floor_ns_per_packet (that budget less the floor and analyze's start-up beyond Node's,
+//   per packet: what is left for decoding, the engine and the output).
 //   --shapes [light,c100k,c1m,tap]: the same per traffic shape (bench/shapes.mjs), every figure
 //   prefixed with the shape (`c100k.ratio_vs_suricata_cpu=...`); shards off unless --shards is given.
 //
@@ -31,6 +36,7 @@ import { parseShapeList, SHAPES, shapeFile } from './shapes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'services/cli/dist/main.js');
+const nodeFloor = join(root, 'bench/node-floor.mjs');
 const { values } = parseBenchArgs(import.meta.url, {
   options: {
     packets: { type: 'string', default: '2000000' },
@@ -228,7 +234,7 @@ async function benchFile(file, prefix, env = {}) {
   log(`${prefix}counting run: ${counting.lines} events, ${flows} flows, ${headers} headers`);
 
   const t = { analyze: [], w1: [], tshark: [], tcpdump: [], suricata: [] };
-  const cpu = { analyze: [], w1: [], tshark: [], tcpdump: [], suricata: [] };
+  const cpu = { analyze: [], w1: [], tshark: [], tcpdump: [], suricata: [], floor: [], start: [] };
   const rss = { analyze: [], suricata: [] };
   const paired = { tshark: [], tcpdump: [], suricataCpu: [] };
   let suricataPackets = Number.NaN;
@@ -266,6 +272,10 @@ async function benchFile(file, prefix, env = {}) {
       paired.suricataCpu.push(x.cpuMs / a.cpuMs);
       const m = /read 1 file, (\d+) packets/.exec(x.out + x.err);
       if (m) suricataPackets = Number(m[1]);
+    }
+    if (gnuTime) {
+      cpu.floor.push((await timed(NODE, [nodeFloor, file])).cpuMs);
+      cpu.start.push((await timed(NODE, ['-e', '0'])).cpuMs);
     }
     const f = await timed('sh', ['-c', analyzeCmd(fixedFile)]);
     fixedMs.push(f.ms);
@@ -314,6 +324,20 @@ async function benchFile(file, prefix, env = {}) {
       // analyze's packets per CPU-second / Suricata's (same packets): target >= 2.
       out('ratio_vs_suricata_cpu', (median(cpu.suricata) / median(cpu.analyze)).toFixed(2));
       out('paired_ratio_vs_suricata_cpu', median(paired.suricataCpu).toFixed(2));
+    }
+    // What any design run by this Node must spend, against what the 2x target leaves (bench/README.md).
+    out('node_floor_cpu_ms', Math.round(median(cpu.floor)));
+    out('node_start_cpu_ms', Math.round(median(cpu.start)));
+    if (suricata) {
+      const budget = median(cpu.suricata) / 2;
+      out('suricata_budget_cpu_ms', Math.round(budget));
+      out('floor_share_of_budget', (median(cpu.floor) / budget).toFixed(2));
+      if (Number.isFinite(headers)) {
+        // Left per packet once the file is read and analyze has started (its fixed cost beyond Node's).
+        const startUp = Math.max(0, median(fixedCpuMs) - median(cpu.start));
+        const left = budget - median(cpu.floor) - startUp;
+        out('budget_after_floor_ns_per_packet', Math.round((left * 1e6) / headers));
+      }
     }
     out('analyze_max_rss_kb', Math.round(median(rss.analyze)));
     if (suricata) {
