@@ -17,7 +17,7 @@ describe('infra/prometheus rules', () => {
     expect(files).toEqual(['rstwatch-detection-rules.yaml', 'rstwatch-rules.yaml']);
     const out = promtool('check', 'rules', ...files);
     expect(out).toContain('SUCCESS: 10 rules found');
-    expect(out).toContain('SUCCESS: 15 rules found');
+    expect(out).toContain('SUCCESS: 16 rules found');
   });
 
   it('the detection rules pass their promtool unit tests', () => {

@@ -2,22 +2,16 @@
 // once, the same message skipped by a new owner whose warm-up replays the original), writes one
 // `header_batches` row per batch, and `sensor-health` counts a gap in batch_seq as lost but not a batch
 // the agent reported as dropped.
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '@rstwatch/config';
 import { HeaderColumns, TCP_ACK, TCP_RST, TCP_SYN } from '@rstwatch/core';
 import { createKafka } from '@rstwatch/kafka';
-import { runProcessor } from '@rstwatch/processor';
-import { runQuery, type StoreClient } from '@rstwatch/store';
-import { createLogger } from '@rstwatch/telemetry';
+import { runQuery } from '@rstwatch/store';
 import { encodeHeaderBatch, encodeSensorStats } from '@rstwatch/wire';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type ClickHouseHandle, getClickHouse } from '../support/clickhouse.js';
 import { freePort } from '../support/kafka.js';
 import {
-  processorOverrides,
-  QUICK_EXPIRY,
   removeTempDirs,
+  startProcessorInProcess,
   type TestTopics,
   testTopics,
   uniqueGroup,
@@ -27,7 +21,6 @@ import {
 } from './support.js';
 
 const brokers = inject('kafkaBrokers').split(',');
-const logger = createLogger({ level: 'error', name: 'processor-test' });
 const SENSOR = 'seq-sensor';
 
 /** One batch: a connection attempt to a closed port (SYN, then RST+ACK back), its own client port. */
@@ -65,31 +58,6 @@ function batch(seq: number, baseUs: number): Buffer {
   }
   c.length = 2;
   return Buffer.from(encodeHeaderBatch({ sensorId: SENSOR, batchSeq: BigInt(seq) }, c));
-}
-
-function startInProcess(topics: TestTopics, clickhouse: StoreClient, metricsPort: number) {
-  const config = loadConfig({
-    env: {},
-    overrides: processorOverrides(brokers, topics, join(tmpdir(), 'rstwatch-processor-test-unused-chdb'), {
-      logLevel: 'error',
-      classifier: QUICK_EXPIRY,
-    }),
-  });
-  config.metrics = { ...config.metrics, enabled: true, listen: `127.0.0.1:${metricsPort}` };
-  const ac = new AbortController();
-  const done = runProcessor(config, { signal: ac.signal, clickhouse, logger });
-  done.catch(() => {});
-  return {
-    metric: async (name: string) => {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-      return m ? Number(m[1]) : undefined;
-    },
-    stop: async () => {
-      ac.abort();
-      await done;
-    },
-  };
 }
 
 /** Commits `offset` of partition 0 for `group` without processing anything (a previous owner's state). */
@@ -169,7 +137,7 @@ describe('processor: per-sensor batch sequence', () => {
     handles.push(ch);
     // Ports the system says are free (a random one, or the one after it, may be taken).
     const port = await freePort();
-    const proc = startInProcess(topics, ch.client, port);
+    const proc = startProcessorInProcess(brokers, topics, ch.client, port);
     let duplicates: number | undefined;
     try {
       await waitAllCommitted(brokers, topics.group, [topics.headers, topics.sensors], 120_000);
@@ -222,7 +190,7 @@ describe('processor: per-sensor batch sequence', () => {
     await commitFor(second.group, topics.headers, '3');
     const ch2 = await getClickHouse();
     handles.push(ch2);
-    const proc2 = startInProcess(second, ch2.client, await freePort());
+    const proc2 = startProcessorInProcess(brokers, second, ch2.client, await freePort());
     try {
       await waitAllCommitted(brokers, second.group, [topics.headers], 120_000);
       duplicates = await proc2.metric('rstwatch_processor_duplicate_batches_total');

@@ -9,9 +9,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { runAgent } from '@rstwatch/agent';
-import type { Config, DeepPartial } from '@rstwatch/config';
+import { type Config, type DeepPartial, loadConfig } from '@rstwatch/config';
 import { createKafka } from '@rstwatch/kafka';
+import { runProcessor } from '@rstwatch/processor';
+import type { StoreClient } from '@rstwatch/store';
 import { ipText } from '@rstwatch/store';
+import { createLogger } from '@rstwatch/telemetry';
 import { testAgentConfig } from '../agent/support.js';
 import { createTopicWhenReady, uniqueTopic } from '../support/kafka.js';
 
@@ -384,6 +387,42 @@ export function uniqueGroup(prefix: string): string {
  * seconds (see `waitTicksSettled`).
  */
 export const QUICK_EXPIRY = { flowIdleExpiryS: 2, timeWaitS: 2 };
+
+/**
+ * A processor in this process over `topics`, writing to `clickhouse`, serving /metrics on `metricsPort`
+ * (`metric(name)` reads one sample), with {@link QUICK_EXPIRY} and `classifier` on top. `stop` aborts it.
+ */
+export function startProcessorInProcess(
+  brokers: string[],
+  topics: TestTopics,
+  clickhouse: StoreClient,
+  metricsPort: number,
+  classifier: DeepPartial<Config['classifier']> = {},
+) {
+  const config = loadConfig({
+    env: {},
+    overrides: processorOverrides(brokers, topics, join(tmpdir(), 'rstwatch-processor-test-unused-chdb'), {
+      logLevel: 'error',
+      classifier: { ...QUICK_EXPIRY, ...classifier },
+    }),
+  });
+  config.metrics = { ...config.metrics, enabled: true, listen: `127.0.0.1:${metricsPort}` };
+  const ac = new AbortController();
+  const logger = createLogger({ level: 'error', name: 'processor-test' });
+  const done = runProcessor(config, { signal: ac.signal, clickhouse, logger });
+  done.catch(() => {});
+  return {
+    metric: async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+      return m ? Number(m[1]) : undefined;
+    },
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}
 
 /**
  * Waits until, on every partition of `topic`, the tick recorded in `group`'s commit metadata has moved

@@ -893,6 +893,11 @@ export class Engine implements TrackerListener {
     return this.counters[K_ENDED]!;
   }
 
+  /** Flows ended early so far to make room in a full flow table (`stats().evictions`). */
+  get evictions(): number {
+    return this.counters[K_EVICTIONS]!;
+  }
+
   /** Counters (shared by every thread attached to this engine). */
   stats(): EngineStats {
     const c = this.counters;

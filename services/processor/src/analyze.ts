@@ -163,6 +163,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<number> {
   const undelivered = out.alerts?.undelivered ?? null;
   if (undelivered !== null) stderr.write(`rstwatch analyze: alerts: ${undelivered}\n`);
   warnAboutInput(stderr, label, pipeline, stats);
+  warnAboutCapacity(stderr, label, pipeline, opts.config.classifier.maxFlows);
   return EXIT_OK;
 }
 
@@ -370,6 +371,26 @@ function warnAboutInput(
       `rstwatch analyze: ${label}: skipped packets: ${skipped.map(([k, v]) => `${k}=${v}`).join(' ')}\n`,
     );
   }
+}
+
+/**
+ * A full flow table: connections ended before their time (the idlest first) to make room, so their later
+ * packets began new flows, and a RST among them lost the history that explains it.
+ */
+function warnAboutCapacity(
+  stderr: NodeJS.WritableStream,
+  label: string,
+  pipeline: LocalPipeline,
+  maxFlows: number,
+): void {
+  if (pipeline.evictions === 0) return;
+  const n = (x: number): string => x.toLocaleString('en-US');
+  stderr.write(
+    `rstwatch analyze: ${label}: the flow table was full (classifier.maxFlows ${n(maxFlows)}): ` +
+      `${n(pipeline.evictions)} flows were ended early to make room (the idlest first), and any later ` +
+      'packets of theirs began new flows; for a capture with this many connections open at once, raise ' +
+      'classifier.maxFlows (RSTWATCH_CLASSIFIER__MAX_FLOWS; about 256 bytes a flow)\n',
+  );
 }
 
 /** `message: cause: cause...` for errors that wrap others. */

@@ -42,6 +42,12 @@ function exposeOutputCounters(m: Metrics, pm: ProcessorMetrics): void {
     () => [...pm.eventsByOrigin.entries()].map(([origin, v]) => [{ origin }, v] as const),
   );
   m.followCounter('processor_flows_total', 'Flow records emitted.', [], () => [[{}, pm.flowsTotal]]);
+  m.followCounter(
+    'processor_flow_evictions_total',
+    'Flows ended early to make room in a full flow table (classifier.maxFlows), the idlest first: their later packets begin new flows.',
+    [],
+    () => [[{}, pm.flowEvictions]],
+  );
 }
 
 /** Units written, dead letters, and what the input held: duplicate batches, late, duplicate, reordered packets. */

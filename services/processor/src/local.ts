@@ -63,6 +63,8 @@ export class LocalPipeline implements Component {
   flowsEnded = 0;
   /** Checksum counters of every engine, known after `finish` (see Engine stats). */
   readonly checksums = { bad: 0, offloaded: 0, offload_hosts: 0, first_host: '' };
+  /** Flows ended early to make room in a full flow table, every engine, so far. */
+  evictions = 0;
   /** Duplicate, reordered and late packets so far, by sensor (see Engine.sensorRealities). */
   readonly sensors = new Map<string, SensorRealities>();
   private readonly pool: EnginePool;
@@ -198,6 +200,7 @@ export class LocalPipeline implements Component {
     const finals = await Promise.all(this.engines.map((h) => this.pool.finish(h)));
     for (const r of finals) {
       this.flowsEnded += r.flowsEnded;
+      this.evictions += r.evictions;
       const ck = r.checksums;
       if (ck) {
         this.checksums.bad += ck.bad;
@@ -259,6 +262,7 @@ export class LocalPipeline implements Component {
   private async collect(s: number, r: BatchResult, nowUs: number): Promise<void> {
     if (nowUs > this.shardNowUs[s]!) this.shardNowUs[s] = nowUs;
     this.flowsEnded += r.flowsEnded;
+    this.evictions += r.evictions;
     addRealities(this.sensors, r.sensors);
     this.addPending(r.events);
     await this.flowsOf(r);

@@ -1,5 +1,5 @@
 // The processor's counters and their Prometheus exposition: RST events by cause and by origin; duplicate,
-// reordered and late packets by sensor, as a worker returns them.
+// reordered and late packets by sensor, and flow-table evictions, as a worker returns them.
 import { Engine } from '@rstwatch/classify';
 import { buildColumns, type PacketSpec } from '@rstwatch/classify/testing';
 import type { RstEvent } from '@rstwatch/core';
@@ -176,5 +176,53 @@ describe('sensor realities', () => {
       'sensor realities: 3 duplicate packets suppressed, 1 reordered, 1 late',
     );
     expect(realitiesLine(new Map())).toBeNull();
+  });
+});
+
+describe('flow-table evictions', () => {
+  const T = 1_700_000_000_000_000;
+  /** SYNs of `n` new connections, `from` on, 10 us apart (each a flow of its own). */
+  const syns = (from: number, n: number): PacketSpec[] =>
+    Array.from({ length: n }, (_, k) => ({
+      tsUs: T + (from + k) * 10,
+      src: `10.0.1.${from + k}:40000`,
+      dst: '10.0.0.2:80',
+      flags: 'S',
+      seq: 100 + k,
+    }));
+  function batch(engine: Engine, pkts: PacketSpec[]) {
+    const cols = buildColumns(pkts, true);
+    return runTask({
+      kind: 'batch',
+      engineId: 8,
+      engine: engine.shared,
+      buffer: cols.buffer,
+      capacity: cols.capacity,
+      length: cols.length,
+      sensor: 'tap-1',
+      emit: true,
+      nowUs: 0,
+      records: false,
+      seq: -1,
+    });
+  }
+
+  it('the worker returns the flows a batch evicted from a full table; the processor counts and exposes them', async () => {
+    const { pm, m } = exposed();
+    const engine = Engine.create({ maxFlows: 16, maxHosts: 16 });
+    // Sixteen flows fit (the smallest table); the next three each evict the idlest.
+    const r1 = batch(engine, syns(0, 16));
+    expect(r1.evictions).toBe(0);
+    const r2 = batch(engine, syns(16, 3));
+    expect(r2.evictions).toBe(3);
+    expect(r2.flowsEnded).toBe(3);
+    // A packet of a flow still in the table evicts nothing.
+    const again = { ...syns(18, 1)[0]!, tsUs: T + 1000, flags: 'A', seq: 119, ack: 1 };
+    expect(batch(engine, [again]).evictions).toBe(0);
+    for (const r of [r1, r2]) pm.evicted(r.evictions);
+    expect(await series(m, 'rstwatch_processor_flow_evictions_total')).toEqual([
+      'rstwatch_processor_flow_evictions_total{service="processor"} 3',
+    ]);
+    expect(engine.evictions).toBe(3);
   });
 });

@@ -68,6 +68,16 @@ export class ProcessorMetrics {
     addRealities(this.realitiesBySensor, sensors);
   }
 
+  /**
+   * Flows the engines ended early to make room in a full flow table (`classifier.maxFlows`), emit phase
+   * only: their later packets begin new flows, and a RST among them lost the history that explains it.
+   */
+  flowEvictions = 0;
+
+  evicted(n: number): void {
+    this.flowEvictions += n;
+  }
+
   lateHeaders(sensor: string, n: number): void {
     this.lateHeadersBySensor.set(sensor, (this.lateHeadersBySensor.get(sensor) ?? 0) + n);
   }

@@ -695,7 +695,10 @@ export class ConsumerLoop implements Component {
       return null;
     }
     this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
-    if (emit) this.o.metrics.sensorRealities(b.sensors);
+    if (emit) {
+      this.o.metrics.sensorRealities(b.sensors);
+      this.o.metrics.evicted(b.evictions);
+    }
     return b;
   }
 
@@ -722,7 +725,10 @@ export class ConsumerLoop implements Component {
         continue;
       }
       this.o.metrics.headers(st.tp, b.headers, emit ? b.events : []);
-      if (emit) this.o.metrics.sensorRealities(b.sensors);
+      if (emit) {
+        this.o.metrics.sensorRealities(b.sensors);
+        this.o.metrics.evicted(b.evictions);
+      }
       for (const e of b.events) out.events.push(e);
       for (const f of b.flows) out.flows.push(f);
     }

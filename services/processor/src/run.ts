@@ -6,7 +6,6 @@
 
 import { hostname } from 'node:os';
 import { captureConfigFrom, createSource } from '@rstwatch/capture';
-import type { SensorRealities } from '@rstwatch/classify';
 import type { Config } from '@rstwatch/config';
 import { deadlineIn, HeaderColumns, type StopList, stopInReverse } from '@rstwatch/core';
 import type { Alert } from '@rstwatch/detect';
@@ -269,7 +268,7 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
       config,
       'run',
       (m) => {
-        exposeRunMetrics(m, metrics, () => pipeline.headers, pipeline.sensors);
+        exposeRunMetrics(m, metrics, pipeline);
         if (alerts) exposeDetectMetrics(m, config, { stats: () => alerts.detection.stats }, alerts.delivery);
       },
       () => ({ ok: ready, details: { headers: pipeline.headers } }),
@@ -381,18 +380,24 @@ async function closeStore(store: StoreSink, stops: StopList, log: Logger): Promi
 }
 
 /**
- * Prometheus metrics of `run`: headers, RST events by cause and origin, flows, duplicate / reordered /
- * late packets by sensor (rstwatch_run_*).
+ * Prometheus metrics of `run`: headers, RST events by cause and origin, flows, flow-table evictions,
+ * duplicate / reordered / late packets by sensor (rstwatch_run_*).
  */
 function exposeRunMetrics(
   m: Metrics,
   pm: ProcessorMetrics,
-  headers: () => number,
-  sensors: ReadonlyMap<string, SensorRealities>,
+  pipeline: Pick<LocalPipeline, 'headers' | 'sensors' | 'evictions'>,
 ): void {
-  m.followCounter('run_headers_total', 'TCP headers classified.', [], () => [[{}, headers()]]);
+  const sensors = pipeline.sensors;
+  m.followCounter('run_headers_total', 'TCP headers classified.', [], () => [[{}, pipeline.headers]]);
   m.followCounter('run_rst_events_total', 'RST events emitted.', [], () => [[{}, pm.eventsTotal]]);
   m.followCounter('run_flows_total', 'Flow records emitted.', [], () => [[{}, pm.flowsTotal]]);
+  m.followCounter(
+    'run_flow_evictions_total',
+    'Flows ended early to make room in a full flow table (classifier.maxFlows), the idlest first.',
+    [],
+    () => [[{}, pipeline.evictions]],
+  );
   m.followCounter('run_rst_events_by_cause_total', 'RST events by cause.', ['cause'], () =>
     [...pm.eventsByCause.entries()].map(([cause, v]) => [{ cause }, v] as const),
   );

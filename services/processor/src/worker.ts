@@ -54,6 +54,7 @@ export default function run(task: EngineTask): BatchResult {
 function runTask(task: EngineTask): BatchResult {
   const engine = engineFor(task);
   const ended0 = engine.flowsEnded;
+  const evicted0 = engine.evictions;
   // Records leave as binary rows: the main thread makes their text (and clones bytes, not objects).
   const opts = { emit: task.emit, flows: task.records ? ('rows' as const) : false };
   if (task.kind === 'finish') {
@@ -63,6 +64,7 @@ function runTask(task: EngineTask): BatchResult {
       flows: out.flows,
       headers: 0,
       flowsEnded: engine.flowsEnded - ended0,
+      evictions: engine.evictions - evicted0,
       checksums: { ...engine.stats().checksums, first_host: engine.offloadHost },
     });
   }
@@ -73,6 +75,7 @@ function runTask(task: EngineTask): BatchResult {
       flows: out.flows,
       headers: 0,
       flowsEnded: engine.flowsEnded - ended0,
+      evictions: engine.evictions - evicted0,
     });
   }
   const cols = HeaderColumns.fromBuffer(task.buffer!, task.capacity, task.length);
@@ -89,6 +92,7 @@ function runTask(task: EngineTask): BatchResult {
     flows: out.flows,
     headers: task.length,
     flowsEnded: engine.flowsEnded - ended0,
+    evictions: engine.evictions - evicted0,
   });
   const sensors = realitiesSince(before, engine.sensorRealities());
   if (sensors !== null) result.sensors = sensors;

@@ -42,6 +42,8 @@ export interface BatchResult {
   sensors?: Record<string, SensorRealities>;
   /** `finish` tasks: the engine's checksum counters and the first host found offloading checksums. */
   checksums?: { bad: number; offloaded: number; offload_hosts: number; first_host: string };
+  /** Flows the engine ended early during the task to make room in a full flow table (the idlest first). */
+  evictions: number;
 }
 
 /** BroadcastChannel on which the main thread announces released engine ids. */
