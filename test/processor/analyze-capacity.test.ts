@@ -1,7 +1,8 @@
 // `rstwatch analyze` says so when its flow table was too small for the capture (flows evicted before they
-// ended), naming classifier.maxFlows and how to raise it; a table large enough says nothing.
+// ended), naming classifier.maxFlows and how to raise it; a table large enough says nothing. `rstwatch
+// run` logs the same as a warning.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +14,8 @@ const dir = mkdtempSync(join(tmpdir(), 'rstwatch-capacity-'));
 const pcap = join(dir, 'busy.pcap');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function analyze(env: Record<string, string>) {
-  const r = spawnSync(process.execPath, [CLI, 'analyze', pcap, '--no-progress', '--format', 'ndjson'], {
+function cli(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     maxBuffer: 1 << 28,
@@ -23,6 +24,8 @@ function analyze(env: Record<string, string>) {
   expect(r.status, r.stderr).toBe(0);
   return r.stderr;
 }
+const analyze = (env: Record<string, string>) =>
+  cli(['analyze', pcap, '--no-progress', '--format', 'ndjson'], env);
 
 describe('rstwatch analyze: a flow table too small for the capture', () => {
   beforeAll(async () => {
@@ -41,5 +44,25 @@ describe('rstwatch analyze: a flow table too small for the capture', () => {
 
   it('says nothing of the table when every connection fit', () => {
     expect(analyze({})).not.toMatch(/flow table/);
+  });
+
+  it('run logs a warning with the evictions and the table size', () => {
+    const config = join(dir, 'run.yaml');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        clickhouse: { url: 'embedded', embeddedPath: join(dir, 'chdb') },
+        agent: { replaySpeed: 'max' },
+        metrics: { enabled: false },
+        alerts: { enabled: false },
+        log: { level: 'warn', format: 'json' },
+      }),
+    );
+    const stderr = cli(['run', '--pcap', pcap, '--config', config], { RSTWATCH_CLASSIFIER__MAX_FLOWS: '16' });
+    const line = stderr.split('\n').find((l) => l.includes('the flow table was full'));
+    expect(line, stderr).toBeDefined();
+    const w = JSON.parse(line!) as { evictions: number; maxFlows: number };
+    expect(w.maxFlows).toBe(16);
+    expect(w.evictions).toBeGreaterThan(100);
   });
 });

@@ -291,6 +291,11 @@ export async function runEmbedded(config: Config, opts: RunEmbeddedOptions): Pro
     if (store) await closeStore(store, stops, log);
     await alerts?.stop(deadlineIn(10_000));
     if (alerts?.undelivered) log.warn({}, `alerts: ${alerts.undelivered}`);
+    if (pipeline.evictions > 0)
+      log.warn(
+        { evictions: pipeline.evictions, maxFlows: config.classifier.maxFlows },
+        'run: the flow table was full: flows were ended early to make room; raise classifier.maxFlows',
+      );
     const seconds = (performance.now() - started) / 1000;
     opts.stdout?.write(
       summary.render({
