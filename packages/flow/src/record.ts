@@ -105,6 +105,8 @@ const W_LATE = 17;
 // bytes 72..103: the addresses; u16 at bytes 104, 106: the ports
 const B_ORIG_ADDR = 72;
 const B_RESP_ADDR = 88;
+const W_ORIG_ADDR32 = B_ORIG_ADDR / 4;
+const W_RESP_ADDR32 = B_RESP_ADDR / 4;
 const W_ORIG_PORT = 52;
 const W_RESP_PORT = 53;
 // u8
@@ -223,12 +225,13 @@ function writeRow(v: RowViews, k: number, t: FlowTracker, f: number): void {
   u32[w32 + W_REORDERED] = t.reorderedCount(f);
   u32[w32 + W_LATE] = t.lateCount(f);
   const u8 = v.u8;
-  const a = t.addr;
-  const ao = t.origAddrAt(f);
-  const ar = t.respAddrAt(f);
-  for (let x = 0; x < 16; x++) {
-    u8[b + B_ORIG_ADDR + x] = a[ao + x]!;
-    u8[b + B_RESP_ADDR + x] = a[ar + x]!;
+  // The addresses as words (both sides 4-byte aligned): memory order, so the same bytes on any host.
+  const a32 = t.addr32;
+  const ao = t.origAddrWord(f);
+  const ar = t.respAddrWord(f);
+  for (let x = 0; x < 4; x++) {
+    u32[w32 + W_ORIG_ADDR32 + x] = a32[ao + x]!;
+    u32[w32 + W_RESP_ADDR32 + x] = a32[ar + x]!;
   }
   v.u16[w16 + W_ORIG_PORT] = t.origPort(f);
   v.u16[w16 + W_RESP_PORT] = t.respPort(f);

@@ -758,6 +758,11 @@ export class FlowTracker {
     return f * HOT32 + AO32;
   }
 
+  /** Word offset of flow f's responder address in `addr32`. */
+  respAddrWord(f: number): number {
+    return f * HOT32 + AR32;
+  }
+
   /** Byte offset of flow f's responder address in `addr`. */
   respAddrAt(f: number): number {
     return f * HOT8 + AR8;
