@@ -130,6 +130,7 @@ for (const name of parseShapeList(values.shapes)) {
   if (samples) {
     const total = [...samples.values()].reduce((x, y) => x + y, 0);
     const top = [...samples].sort((x, y) => y[1] - x[1]).slice(0, Number(values.top));
-    top.forEach(([k, n], i) => out(`profile.${i + 1}`, `${((100 * n) / total).toFixed(1)} ${k}`));
+    for (const [i, [k, n]] of top.entries())
+      out(`profile.${i + 1}`, `${((100 * n) / total).toFixed(1)} ${k}`);
   }
 }
