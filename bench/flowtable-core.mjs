@@ -76,7 +76,10 @@ const ACK = 0x10;
 async function wasmModule() {
   const src = join(here, 'wasm/flowtable.ts');
   const out = join(here, 'out/flowtable.wasm');
-  if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) {
+  // It imports the flow hash from packages/flow/wasm/flowhash.ts: a newer hash recompiles it too.
+  const hash = join(here, '../packages/flow/wasm/flowhash.ts');
+  const newest = Math.max(statSync(src).mtimeMs, statSync(hash).mtimeMs);
+  if (!existsSync(out) || statSync(out).mtimeMs < newest) {
     const asc = await import('assemblyscript/asc');
     const args = [
       src,

@@ -7,6 +7,8 @@
 // HeaderColumns bytes, read as four host-order u32 words), ports u16, flags u16, seq/ack u32, tsUs f64,
 // payloadLen u32, window u16. Index: idxSize u32 slots holding flow + 1 (0 = empty). Records: 256 bytes.
 
+import { combineEndpoints, endpointHash } from '../../packages/flow/wasm/flowhash';
+
 const REC: u32 = 256;
 const SYN: u32 = 0x02;
 const FIN: u32 = 0x01;
@@ -76,29 +78,6 @@ export function flows(): u32 {
   return nFlows;
 }
 
-function endpointHash(a: usize, port: u32): u32 {
-  let h: u32 =
-    load<u32>(a) * 0x9e3779b1 +
-    load<u32>(a, 4) * 0x85ebca77 +
-    load<u32>(a, 8) * 0xc2b2ae3d +
-    load<u32>(a, 12) * 0x27d4eb2f +
-    (port + 1) * 0x165667b1;
-  h ^= h >> 15;
-  h *= 0x2c1b3c6d;
-  h ^= h >> 12;
-  return h;
-}
-
-function combineEndpoints(hs: u32, hd: u32): u32 {
-  let h: u32 = (hs + hd) ^ ((hs ^ hd) * 0x9e3779b1) ^ 0x85ebca6b;
-  h ^= h >> 16;
-  h *= 0x85ebca6b;
-  h ^= h >> 13;
-  h *= 0xc2b2ae35;
-  h ^= h >> 16;
-  return h;
-}
-
 function same128(a: usize, b: usize): bool {
   return load<u64>(a) === load<u64>(b) && load<u64>(a, 8) === load<u64>(b, 8);
 }
@@ -153,6 +132,7 @@ function hashOf(i: u32): u32 {
   return combineEndpoints(
     endpointHash(pSrc + ((<usize>i) << 4), sp),
     endpointHash(pDst + ((<usize>i) << 4), dp),
+    0,
   );
 }
 

@@ -5,6 +5,8 @@
 // cache lines of the record it names, so the in-order pass that follows finds them in cache. Reads only,
 // apart from the hashes it writes to the scratch.
 
+import { combineEndpoints, endpointHash } from './flowhash';
+
 let keys: usize = 0; // scratch: src words u32[4 CHUNK], dst words u32[4 CHUNK], sport u16[CHUNK], dport u16[CHUNK], hashes u32[CHUNK]
 let chunk: usize = 0;
 let idx: usize = 0;
@@ -32,29 +34,6 @@ export function setup(
   tagShift = shift;
   hot = hotPtr;
   hotBytes = recordBytes;
-}
-
-function endpointHash(a: usize, port: u32): u32 {
-  let h: u32 =
-    load<u32>(a) * 0x9e3779b1 +
-    load<u32>(a, 4) * 0x85ebca77 +
-    load<u32>(a, 8) * 0xc2b2ae3d +
-    load<u32>(a, 12) * 0x27d4eb2f +
-    (port + 1) * 0x165667b1;
-  h ^= h >>> 15;
-  h *= 0x2c1b3c6d;
-  h ^= h >>> 12;
-  return h;
-}
-
-function combineEndpoints(hs: u32, hd: u32, seed: u32): u32 {
-  let h: u32 = (hs + hd) ^ ((hs ^ hd) * 0x9e3779b1) ^ ((seed + 1) * 0x85ebca6b);
-  h ^= h >>> 16;
-  h *= 0x85ebca6b;
-  h ^= h >>> 13;
-  h *= 0xc2b2ae35;
-  h ^= h >>> 16;
-  return h;
 }
 
 function home(h: u32): usize {
